@@ -1,0 +1,175 @@
+"""`coe-portal`: run the portal, migrate, seed demo data, serve the local model, show settings."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from portal.core.db import check_database, make_engine, session_scope
+from portal.core.errors import PortalError
+from portal.core.logs import configure_logging
+from portal.core.settings import Settings, describe_settings, load_settings
+
+log = logging.getLogger("portal.cli")
+APP_PATH = Path(__file__).resolve().parent / "app.py"
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coe-portal` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(level=settings.log_level, log_file=settings.log_file,
+                          secrets=[settings.gateway_api_key.get_secret_value()])
+        return args.handler(args, settings)
+    except PortalError as exc:
+        print(f"coe-portal: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coe-portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="migrate, start the local model if no gateway is set, serve the portal")
+    run.add_argument("--seed", action="store_true", help="also create the demo users first")
+    run.set_defaults(handler=cmd_run)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
+    commands.add_parser("seed", help="create the demo users (idempotent)").set_defaults(handler=cmd_seed)
+    commands.add_parser("model-server", help="serve the local SmolLM2 model on 127.0.0.1 (foreground)"
+                        ).set_defaults(handler=cmd_model_server)
+    commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
+                        ).set_defaults(handler=cmd_settings)
+    return parser
+
+
+def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:
+    """Print every setting with its value (secrets masked) and description."""
+    rows = describe_settings(settings)
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, description in rows:
+        print(f"{name:<{width}}  {value}\n{'':<{width}}  {description}")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    """Upgrade the schema to the newest migration."""
+    from portal.core.migrations import upgrade_to_head
+
+    engine = make_engine(settings.database_url)
+    check_database(engine)
+    upgrade_to_head(engine)
+    print("Database schema is up to date.")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate, then create the demo users that do not exist yet."""
+    from portal.core.seed import seed_demo_users
+
+    cmd_migrate(args, settings)
+    with session_scope(make_engine(settings.database_url)) as session:
+        created = seed_demo_users(session)
+    print(f"Demo data: {len(created)} user(s) created.")
+    return 0
+
+
+def cmd_model_server(_args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the local model in the foreground until interrupted."""
+    from portal.core.model_server import start_local_model_server, stop_local_model_server, wait_until_ready
+
+    process = start_local_model_server(port=settings.local_model_port, model_name=settings.local_model_name)
+    try:
+        wait_until_ready(settings.local_model_url, timeout_s=settings.local_model_start_timeout_s,
+                         process=process)
+        print(f"Local model {settings.local_model_name} serving at {settings.local_model_url}", flush=True)
+        return process.wait()
+    finally:
+        stop_local_model_server(process)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the settings, migrate, start the local model when needed, then serve the portal."""
+    _refuse_unsafe_sign_in(settings)
+    if args.seed:
+        cmd_seed(args, settings)
+    else:
+        cmd_migrate(args, settings)
+    model_process = _start_local_model(settings) if settings.uses_local_model else None
+    try:
+        print(f"CoE Portal at http://{settings.server_address}:{settings.server_port}", flush=True)
+        return subprocess.call(_streamlit_command(settings), env=_streamlit_env())
+    finally:
+        if model_process is not None:
+            from portal.core.model_server import stop_local_model_server
+
+            stop_local_model_server(model_process)
+
+
+def _refuse_unsafe_sign_in(settings: Settings) -> None:
+    if settings.auth_mode == "dev" and not settings.listens_on_loopback:
+        raise PortalError(
+            f"PORTAL_SERVER_ADDRESS: the development sign-in only runs on a loopback address (got "
+            f"{settings.server_address!r}); use 127.0.0.1, or set PORTAL_AUTH_MODE=oidc."
+        )
+    if settings.auth_mode == "oidc" and not _has_auth_secrets():
+        raise PortalError(
+            "PORTAL_AUTH_MODE=oidc needs an [auth] section in .streamlit/secrets.toml "
+            "(redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url)."
+        )
+
+
+def _has_auth_secrets() -> bool:
+    import tomllib
+
+    for path in (Path.cwd() / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
+        if path.is_file() and "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
+            return True
+    return False
+
+
+def _start_local_model(settings: Settings) -> subprocess.Popen:
+    from portal.core.model_server import start_local_model_server, stop_local_model_server, wait_until_ready
+
+    print(f"No PORTAL_GATEWAY_URL: starting the local model server on port {settings.local_model_port}…",
+          flush=True)
+    process = start_local_model_server(port=settings.local_model_port, model_name=settings.local_model_name)
+    try:
+        wait_until_ready(settings.local_model_url, timeout_s=settings.local_model_start_timeout_s,
+                         process=process)
+    except BaseException:
+        stop_local_model_server(process)
+        raise
+    return process
+
+
+def _streamlit_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+        "--server.address", settings.server_address,
+        "--server.port", str(settings.server_port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        # Stack traces go to the log, never to the screen.
+        "--client.showErrorDetails", "none",
+        "--client.toolbarMode", "minimal",
+    ]
+
+
+def _streamlit_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The app imports the portal package from the checkout even when it is not installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(APP_PATH.parent.parent), env.get("PYTHONPATH")]))
+    return env
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The audit log: typed events recorded in the same transaction as the change they describe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, Column, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from portal.core.auth import HasRole, Permission, require
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime (SQLModel stores and returns every timestamp in UTC)."""
+    return datetime.now(UTC)
+
+
+class AuditAction(StrEnum):
+    """What happened; features add their own actions to this one list so the log stays filterable."""
+
+    USER_CREATED = "user.created"
+    USER_SIGNED_IN = "user.signed_in"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_PROFILE_CHANGED = "user.profile_changed"
+
+
+class AuditEvent(SQLModel, table=True):
+    """One recorded change: who did what to which entity, and the before/after summary."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="portal_user.id", index=True)
+    actor_email: str = Field(default="system", max_length=320, index=True)
+    action: str = Field(max_length=80, index=True)
+    entity_type: str = Field(max_length=80, index=True)
+    entity_id: str = Field(max_length=120)
+    summary: str = Field(default="", max_length=500)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Actor(HasRole, Protocol):
+    """The signed-in user as the audit log needs it."""
+
+    id: int | None
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: Actor | None,
+    action: AuditAction,
+    entity_type: str,
+    entity_id: str | int,
+    summary: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session; it commits (or rolls back) with the change it describes."""
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else "system",
+        action=action.value,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        summary=summary[:500],
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the admin's audit-log browser filters on; empty fields match everything."""
+
+    actor: str = ""
+    entity_type: str = ""
+    entity_id: str = ""
+    action: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    total: int
+
+
+def browse_audit_log(
+    *, session: Session, actor: HasRole, filters: AuditFilter, limit: int = 50, offset: int = 0
+) -> AuditPage:
+    """One page of audit events, newest first, with the total that match; admins only."""
+    require(actor, Permission.VIEW_AUDIT_LOG)
+    conditions = _conditions(filters)
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    rows = session.exec(
+        select(AuditEvent)
+        .where(*conditions)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return AuditPage(events=list(rows), total=total)
+
+
+def audit_facets(*, session: Session, actor: HasRole) -> tuple[list[str], list[str]]:
+    """The distinct actions and entity types in the log, for the filter drop-downs."""
+    require(actor, Permission.VIEW_AUDIT_LOG)
+    actions = session.exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    entities = session.exec(select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)).all()
+    return list(actions), list(entities)
+
+
+def _conditions(filters: AuditFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.actor:
+        conditions.append(col(AuditEvent.actor_email).ilike(f"%{_escape_like(filters.actor)}%", escape="\\"))
+    if filters.entity_type:
+        conditions.append(AuditEvent.entity_type == filters.entity_type)
+    if filters.entity_id:
+        conditions.append(AuditEvent.entity_id == filters.entity_id)
+    if filters.action:
+        conditions.append(AuditEvent.action == filters.action)
+    if filters.since:
+        conditions.append(col(AuditEvent.at) >= datetime.combine(filters.since, time.min, tzinfo=UTC))
+    if filters.until:
+        conditions.append(col(AuditEvent.at) < datetime.combine(filters.until + timedelta(days=1), time.min, tzinfo=UTC))
+    return conditions
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

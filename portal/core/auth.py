@@ -1,0 +1,122 @@
+"""Roles, permissions and the checks services make before they change anything.
+
+Roles are ordered: each role can do everything the roles below it can.
+
+| permission          | viewer | contributor | reviewer | admin |
+|---------------------|:------:|:-----------:|:--------:|:-----:|
+| browse              |   x    |      x      |    x     |   x   |
+| use_sandbox         |   x    |      x      |    x     |   x   |
+| contribute          |        |      x      |    x     |   x   |
+| review              |        |             |    x     |   x   |
+| view_team_usage     |        |             |    x     |   x   |
+| manage_catalog      |        |             |          |   x   |
+| manage_users        |        |             |          |   x   |
+| view_audit_log      |        |             |          |   x   |
+
+`PERMISSION_DESCRIPTIONS` says what each permission covers; the README's table is generated from
+`permission_table_markdown()` and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Protocol
+
+from portal.core.errors import PermissionDenied
+
+
+class Role(StrEnum):
+    """A portal role; later members include earlier ones."""
+
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def includes(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+class Permission(StrEnum):
+    """Something a service may refuse to do for a role."""
+
+    BROWSE = "browse"
+    USE_SANDBOX = "use_sandbox"
+    CONTRIBUTE = "contribute"
+    REVIEW = "review"
+    VIEW_TEAM_USAGE = "view_team_usage"
+    MANAGE_CATALOG = "manage_catalog"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT_LOG = "view_audit_log"
+
+
+# The lowest role holding each permission.
+MINIMUM_ROLE: dict[Permission, Role] = {
+    Permission.BROWSE: Role.VIEWER,
+    Permission.USE_SANDBOX: Role.VIEWER,
+    Permission.CONTRIBUTE: Role.CONTRIBUTOR,
+    Permission.REVIEW: Role.REVIEWER,
+    Permission.VIEW_TEAM_USAGE: Role.REVIEWER,
+    Permission.MANAGE_CATALOG: Role.ADMIN,
+    Permission.MANAGE_USERS: Role.ADMIN,
+    Permission.VIEW_AUDIT_LOG: Role.ADMIN,
+}
+
+PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
+    Permission.BROWSE: "browse the catalog, prompts, templates and courses",
+    Permission.USE_SANDBOX: "chat with approved models in the sandbox",
+    Permission.CONTRIBUTE: "create prompts, request models, fork templates",
+    Permission.REVIEW: "approve others' prompts and model requests (never one's own)",
+    Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
+    Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
+    Permission.MANAGE_USERS: "change users' roles, departments and teams",
+    Permission.VIEW_AUDIT_LOG: "browse the audit log",
+}
+
+
+class HasRole(Protocol):
+    """Anything with a role and an identity: the signed-in user."""
+
+    email: str
+    role: str
+
+
+def has_permission(actor: HasRole, permission: Permission) -> bool:
+    """True when the actor's role holds the permission."""
+    return Role(actor.role).includes(MINIMUM_ROLE[permission])
+
+
+def require(actor: HasRole | None, permission: Permission) -> None:
+    """Raise PermissionDenied unless the actor may do what the permission covers."""
+    if actor is None:
+        raise PermissionDenied("Sign in first.")
+    if not has_permission(actor, permission):
+        needed = MINIMUM_ROLE[permission]
+        raise PermissionDenied(
+            f"Your role ({actor.role}) may not {PERMISSION_DESCRIPTIONS[permission]}; "
+            f"that needs the {needed} role. Ask a portal admin if you need it."
+        )
+
+
+def role_from_groups(groups: Iterable[str], mapping: Mapping[str, str]) -> Role:
+    """The highest role any of the identity provider's groups maps to; viewer when none does."""
+    roles = [Role(mapping[group]) for group in groups if group in mapping]
+    return max(roles, key=lambda role: role.rank, default=Role.VIEWER)
+
+
+def permission_table_markdown() -> str:
+    """The role/permission table as Markdown, as the README shows it."""
+    header = "| permission | what it covers | " + " | ".join(r.value for r in Role) + " |"
+    rule = "|---|---|" + "|".join(":-:" for _ in Role) + "|"
+    rows = [
+        f"| `{p.value}` | {PERMISSION_DESCRIPTIONS[p]} | "
+        + " | ".join("x" if r.includes(MINIMUM_ROLE[p]) else "" for r in Role)
+        + " |"
+        for p in Permission
+    ]
+    return "\n".join([header, rule, *rows])

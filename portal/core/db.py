@@ -1,0 +1,70 @@
+"""Database engine and sessions; the same code runs on SQLite (embedded) and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, create_engine, text
+
+from portal.core.errors import PortalError
+from portal.core.settings import mask_url_password
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseUnavailable(PortalError):
+    """The database cannot be reached or opened."""
+
+
+def make_engine(database_url: str, *, echo: bool = False) -> Engine:
+    """An engine for the URL; SQLite gets WAL, a busy timeout and foreign keys, its folder created."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers (the pages) run while a writer commits; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits together at the end, or rolls back together on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def check_database(engine: Engine) -> None:
+    """Raise DatabaseUnavailable with a readable message when the database cannot be reached."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        url = mask_url_password(engine.url.render_as_string(hide_password=False))
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"Cannot reach the database at {url}: {reason}. Check PORTAL_DATABASE_URL and that the server runs."
+        ) from exc

@@ -1,0 +1,198 @@
+"""The portal's settings: one class, read from PORTAL_* environment variables and a `.env` file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+from portal.core.errors import SettingsError
+
+ENV_PREFIX = "PORTAL_"
+LOOPBACK_ADDRESSES = ("127.", "::1", "localhost")
+
+
+class Settings(BaseSettings):
+    """Every knob of the portal; the defaults are the embedded set-up for a fresh machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        "sqlite:///./var/portal.db",
+        description="SQLAlchemy URL of the database: a SQLite file (embedded) or "
+        "postgresql+psycopg://user:password@host/db (production).",
+    )
+    chroma_path: Path = Field(
+        Path("./var/chroma"),
+        description="Folder of the embedded Chroma vector store; used when chroma_host is empty.",
+    )
+    chroma_host: str = Field(
+        "", description="Host of a Chroma server (production); empty = embedded Chroma in chroma_path."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    gateway_url: str = Field(
+        "",
+        description="Base URL of the central OpenAI-compatible gateway, e.g. https://ai-gateway.example.com/v1; "
+        "empty = start the local model server and use it.",
+    )
+    gateway_api_key: SecretStr = Field(
+        SecretStr(""), description="API key the portal presents to the gateway (masked in every output)."
+    )
+    gateway_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds to wait for the gateway before giving up on a request."
+    )
+    gateway_max_retries: int = Field(
+        1, ge=0, le=10, description="Retries of a failed gateway request (connection errors, 429, 5xx)."
+    )
+    gateway_team_header: str = Field(
+        "x-portal-team", description="HTTP header carrying the caller's team, for the gateway's chargeback."
+    )
+    gateway_user_header: str = Field(
+        "x-portal-user",
+        description="HTTP header carrying the caller's e-mail (LiteLLM strips the OpenAI `user` field).",
+    )
+    local_model_port: int = Field(
+        8081, ge=1, le=65535, description="Port of the local model server started when gateway_url is empty."
+    )
+    local_model_name: str = Field(
+        "smollm2-135m-instruct", description="Model name the local model server serves."
+    )
+    local_model_start_timeout_s: float = Field(
+        60.0, gt=0, description="Seconds to wait for the local model server to answer after starting it."
+    )
+    server_address: str = Field(
+        "127.0.0.1",
+        description="Address Streamlit listens on. The development sign-in only runs on a loopback address.",
+    )
+    server_port: int = Field(8501, ge=1, le=65535, description="Port Streamlit listens on.")
+    auth_mode: Literal["dev", "oidc"] = Field(
+        "dev",
+        description="'dev' = development sign-in (pick a demo user; loopback only); 'oidc' = OpenID Connect "
+        "through st.login, configured in .streamlit/secrets.toml [auth].",
+    )
+    oidc_department_claim: str = Field(
+        "department", description="Identity-token claim holding the user's department."
+    )
+    oidc_team_claim: str = Field("team", description="Identity-token claim holding the user's team.")
+    oidc_groups_claim: str = Field(
+        "groups", description="Identity-token claim holding the user's groups, mapped to roles."
+    )
+    role_group_mapping: dict[str, str] = Field(
+        default_factory=lambda: {
+            "coe-admins": "admin",
+            "coe-reviewers": "reviewer",
+            "coe-contributors": "contributor",
+        },
+        description="JSON object mapping identity-provider groups to portal roles; the highest matching role "
+        "wins, no match = viewer. An admin's change in the portal overrides it.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the portal's log (stack traces go to the log, never to the screen)."
+    )
+    log_file: Path = Field(Path("./var/portal.log"), description="File the portal's log is written to.")
+    admin_page_size: int = Field(
+        50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
+    )
+
+    @field_validator("role_group_mapping")
+    @classmethod
+    def _roles_exist(cls, mapping: dict[str, str]) -> dict[str, str]:
+        from portal.core.auth import Role
+
+        known = {role.value for role in Role}
+        for group, role in mapping.items():
+            if role not in known:
+                raise ValueError(f"group {group!r} maps to unknown role {role!r}; roles: {sorted(known)}")
+        return mapping
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_is_http(cls, url: str) -> str:
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, or empty for the local model server")
+        return url.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_supported(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return url
+
+    @property
+    def uses_local_model(self) -> bool:
+        """True when no gateway is configured and the portal runs its own model server."""
+        return not self.gateway_url
+
+    @property
+    def local_model_url(self) -> str:
+        """Base URL of the local model server."""
+        return f"http://127.0.0.1:{self.local_model_port}/v1"
+
+    @property
+    def effective_gateway_url(self) -> str:
+        """The gateway the portal talks to: the configured one, or the local model server."""
+        return self.gateway_url or self.local_model_url
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """True when Streamlit only accepts connections from this machine."""
+        return self.server_address.startswith(LOOPBACK_ADDRESSES)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning a validation failure into one line per bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+    except SourceError as exc:
+        # Raised before validation when a complex value (a dict) is not valid JSON.
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = match.group(1).upper() if match else "?"
+        raise SettingsError(f"{ENV_PREFIX}{name}: expected a JSON object, e.g. {{\"group\": \"role\"}}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad setting: its environment variable and what is expected."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{ENV_PREFIX}{name.upper()}: {message} (got {error.get('input')!r})")
+    return "\n".join(lines)
+
+
+def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
+    """(environment variable, value with secrets masked, description) for every setting."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name == "database_url":
+            value = mask_url_password(value)
+        rows.append((f"{ENV_PREFIX}{name.upper()}", _display_value(value), field.description or ""))
+    return rows
+
+
+def mask_url_password(url: str) -> str:
+    """The URL with any password replaced by asterisks, safe to print or log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _display_value(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else "(empty)"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if value == "":
+        return "(empty)"
+    return str(value)

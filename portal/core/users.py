@@ -1,0 +1,201 @@
+"""Portal users: created from identity claims at first sign-in, managed by admins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.auth import HasRole, Permission, Role, require, role_from_groups
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+
+MAX_NAME_LENGTH = 200
+MAX_ORG_UNIT_LENGTH = 120
+
+
+class User(SQLModel, table=True):
+    """A person who has signed in (or was created as demo data)."""
+
+    # "user" is a reserved word in PostgreSQL.
+    __tablename__ = "portal_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(default="", max_length=MAX_NAME_LENGTH)
+    department: str = Field(default="", max_length=MAX_ORG_UNIT_LENGTH, index=True)
+    team: str = Field(default="", max_length=MAX_ORG_UNIT_LENGTH, index=True)
+    role: str = Field(default=Role.VIEWER.value, max_length=20, index=True)
+    # Set when an admin changes the role in the portal: from then on identity-provider groups no longer change it.
+    role_set_by_admin: bool = False
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def snapshot(self) -> dict[str, Any]:
+        """The fields an audit event's before/after summary shows."""
+        return {"role": self.role, "department": self.department, "team": self.team, "name": self.name}
+
+
+@dataclass(frozen=True)
+class ClaimNames:
+    """Which identity-token claims carry department, team and groups, and how groups map to roles."""
+
+    department: str = "department"
+    team: str = "team"
+    groups: str = "groups"
+    role_group_mapping: Mapping[str, str] = field(default_factory=dict)
+
+
+def sign_in_from_claims(*, session: Session, claims: Mapping[str, Any], claim_names: ClaimNames) -> User:
+    """Create or refresh the user the identity claims describe, and record the sign-in."""
+    email = str(claims.get("email") or "").strip().lower()
+    if "@" not in email:
+        raise InvalidInput("The identity provider sent no e-mail address; the portal needs one to sign you in.")
+    user = session.exec(select(User).where(User.email == email)).first()
+    fresh = _profile_from_claims(claims, claim_names)
+    if user is None:
+        user = User(email=email, **fresh)
+        session.add(user)
+        session.flush()
+        record_event(session, actor=user, action=AuditAction.USER_CREATED, entity_type="user",
+                     entity_id=user.id, summary=f"created from identity claims: {email}", after=user.snapshot())
+    else:
+        _refresh_from_claims(session, user, fresh)
+    if not user.active:
+        raise PermissionDenied("Your portal account is deactivated. Ask a portal admin.")
+    return _mark_signed_in(session, user)
+
+
+def dev_sign_in(*, session: Session, user_id: int) -> User:
+    """Sign in as an existing (demo) user: the development sign-in, loopback only."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound("That demo user does not exist. Run `coe-portal seed` to create the demo users.")
+    return _mark_signed_in(session, user)
+
+
+def _mark_signed_in(session: Session, user: User) -> User:
+    user.last_sign_in_at = utcnow()
+    session.add(user)
+    record_event(session, actor=user, action=AuditAction.USER_SIGNED_IN, entity_type="user", entity_id=user.id)
+    session.flush()
+    return user
+
+
+def _profile_from_claims(claims: Mapping[str, Any], names: ClaimNames) -> dict[str, Any]:
+    groups = claims.get(names.groups) or []
+    if isinstance(groups, str):
+        groups = [groups]
+    return {
+        "name": str(claims.get("name") or "")[:MAX_NAME_LENGTH],
+        "department": str(claims.get(names.department) or "")[:MAX_ORG_UNIT_LENGTH],
+        "team": str(claims.get(names.team) or "")[:MAX_ORG_UNIT_LENGTH],
+        "role": role_from_groups(groups, names.role_group_mapping).value,
+    }
+
+
+def _refresh_from_claims(session: Session, user: User, fresh: dict[str, Any]) -> None:
+    before = user.snapshot()
+    if user.role_set_by_admin:
+        fresh = {**fresh, "role": user.role}
+    # Claims the provider leaves empty do not wipe what an admin entered in the portal.
+    for key, value in fresh.items():
+        if value:
+            setattr(user, key, value)
+    if user.snapshot() != before:
+        record_event(session, actor=user, action=AuditAction.USER_PROFILE_CHANGED, entity_type="user",
+                     entity_id=user.id, summary="updated from identity claims", before=before,
+                     after=user.snapshot())
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[User]
+    total: int
+
+
+def list_users(
+    *, session: Session, actor: HasRole, search: str = "", role: Role | None = None,
+    department: str = "", limit: int = 50, offset: int = 0,
+) -> UserPage:
+    """One page of users matching the search (name or e-mail), role and department; admins only."""
+    require(actor, Permission.MANAGE_USERS)
+    conditions: list[Any] = []
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        conditions.append(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))
+    if role:
+        conditions.append(User.role == role.value)
+    if department:
+        conditions.append(User.department == department)
+    total = session.exec(select(func.count()).select_from(User).where(*conditions)).one()
+    users = session.exec(select(User).where(*conditions).order_by(col(User.email)).limit(limit).offset(offset)).all()
+    return UserPage(users=list(users), total=total)
+
+
+def departments(*, session: Session) -> list[str]:
+    """Every department that has at least one user, sorted."""
+    rows = session.exec(select(User.department).where(User.department != "").distinct().order_by(User.department))
+    return list(rows.all())
+
+
+def demo_users(*, session: Session) -> list[User]:
+    """The users the development sign-in offers, admins first."""
+    return list(session.exec(select(User).where(col(User.active)).order_by(col(User.email))).all())
+
+
+def update_user(
+    *, session: Session, actor: HasRole, user_id: int, role: Role | None = None,
+    department: str | None = None, team: str | None = None,
+) -> User:
+    """Change a user's role, department or team; admins only, and the last admin cannot be demoted."""
+    require(actor, Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user with id {user_id}.")
+    before = user.snapshot()
+    if role is not None and role.value != user.role:
+        _refuse_demoting_last_admin(session, user, role)
+        user.role = role.value
+        user.role_set_by_admin = True
+    if department is not None:
+        user.department = _org_unit(department, "Department")
+    if team is not None:
+        user.team = _org_unit(team, "Team")
+    if user.snapshot() == before:
+        return user
+    session.add(user)
+    action = AuditAction.USER_ROLE_CHANGED if before["role"] != user.role else AuditAction.USER_PROFILE_CHANGED
+    record_event(session, actor=actor, action=action, entity_type="user", entity_id=user.id,
+                 summary=f"{user.email}: " + _describe_change(before, user.snapshot()),
+                 before=before, after=user.snapshot())
+    session.flush()
+    return user
+
+
+def _refuse_demoting_last_admin(session: Session, user: User, new_role: Role) -> None:
+    if user.role != Role.ADMIN.value or new_role == Role.ADMIN:
+        return
+    admins = session.exec(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)).one()
+    if admins <= 1:
+        raise InvalidInput(f"{user.email} is the only admin; make someone else admin first.")
+
+
+def _org_unit(value: str, label: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_ORG_UNIT_LENGTH:
+        raise InvalidInput(f"{label} is {len(value)} characters long; at most {MAX_ORG_UNIT_LENGTH} fit.")
+    return value
+
+
+def _describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {before[key]!r} → {after[key]!r}" for key in after if before[key] != after[key])

@@ -1,0 +1,32 @@
+"""Alembic environment: imports every feature's models so autogenerate sees the whole schema."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+from portal.core import audit, users  # noqa: F401  (register tables)
+from portal.core.db import make_engine
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.begin() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+def _run(connection) -> None:
+    # render_as_batch: SQLite can only alter tables by copying them.
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

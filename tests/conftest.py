@@ -1,0 +1,99 @@
+"""Shared fixtures: an isolated working folder and settings per test, real databases, and factories."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from portal.core import audit, users  # noqa: F401  (register tables)
+from portal.core.auth import Role
+from portal.core.db import make_engine
+from portal.core.users import User
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(autouse=True)
+def isolated_portal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test runs in its own folder, with no PORTAL_* setting leaking in from the machine."""
+    for name in list(os.environ):
+        if name.startswith("PORTAL_") and name != POSTGRES_URL_VARIABLE:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'portal.db'}")
+    monkeypatch.setenv("PORTAL_LOG_FILE", str(tmp_path / "var" / "portal.log"))
+    monkeypatch.setenv("PORTAL_CHROMA_PATH", str(tmp_path / "var" / "chroma"))
+    return tmp_path
+
+
+def postgres_server_url() -> str:
+    """The PostgreSQL server the tests may create databases on; scripts/test.sh starts one."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.fail(f"{POSTGRES_URL_VARIABLE} is not set: run the suite with scripts/test.sh, which starts "
+                    "PostgreSQL, or deselect with -m 'not postgres'.")
+    return url
+
+
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    server = make_engine(postgres_server_url())
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_server_url()).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend the portal supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'var' / 'test.db'}"
+    return request.getfixturevalue("postgres_database_url")
+
+
+@pytest.fixture
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    """An engine on a database holding the whole schema (create_all: migrations are tested on their own)."""
+    engine = make_engine(empty_database_url)
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def make_user(session: Session):
+    """Factory: a committed user with the given role, department and team."""
+
+    def make(role: Role | str = Role.VIEWER, *, email: str | None = None, department: str = "Engineering",
+             team: str = "Data Platform", name: str = "") -> User:
+        email = email or f"{Role(role).value}-{uuid.uuid4().hex[:6]}@example.com"
+        user = User(email=email, name=name or email.split("@")[0], role=Role(role).value,
+                    department=department, team=team)
+        session.add(user)
+        session.commit()
+        return user
+
+    return make

@@ -1,0 +1,74 @@
+"""The audit log: recorded with the change, browsable by admins with filters."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from portal.core.audit import AuditAction, AuditEvent, AuditFilter, audit_facets, browse_audit_log, record_event
+from portal.core.auth import Role
+from portal.core.db import session_scope
+from portal.core.errors import PermissionDenied
+from portal.core.users import User, update_user
+
+
+def test_event_rolls_back_with_the_change_it_describes(engine, make_user) -> None:
+    admin = make_user(Role.ADMIN)
+    target = make_user(Role.VIEWER)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        update_user(session=session, actor=admin, user_id=target.id, role=Role.REVIEWER)
+        raise RuntimeError("the request failed after the change")
+    with session_scope(engine) as session:
+        assert session.get(User, target.id).role == "viewer"
+        assert session.exec(select(AuditEvent)).all() == []
+
+
+@pytest.fixture
+def logged(session: Session, make_user):
+    admin = make_user(Role.ADMIN, email="ada@example.com")
+    other = make_user(Role.REVIEWER, email="ravi@example.com")
+    now = datetime.now(UTC)
+    for days_ago, actor, action, entity in [
+        (0, admin, AuditAction.USER_ROLE_CHANGED, "user"),
+        (1, other, AuditAction.USER_SIGNED_IN, "user"),
+        (10, admin, AuditAction.USER_PROFILE_CHANGED, "user"),
+        (11, None, AuditAction.USER_CREATED, "user"),
+    ]:
+        event = record_event(session, actor=actor, action=action, entity_type=entity, entity_id=7)
+        event.at = now - timedelta(days=days_ago)
+    session.commit()
+    return admin
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected_actions"),
+    [
+        (AuditFilter(), ["user.role_changed", "user.signed_in", "user.profile_changed", "user.created"]),
+        (AuditFilter(actor="ADA"), ["user.role_changed", "user.profile_changed"]),
+        (AuditFilter(actor="system"), ["user.created"]),
+        (AuditFilter(action="user.signed_in"), ["user.signed_in"]),
+        (AuditFilter(entity_type="prompt"), []),
+        (AuditFilter(entity_type="user", entity_id="7", since=date.today() - timedelta(days=2)),
+         ["user.role_changed", "user.signed_in"]),
+        (AuditFilter(until=date.today() - timedelta(days=5)), ["user.profile_changed", "user.created"]),
+        (AuditFilter(actor="%"), []),
+    ],
+)
+def test_browse_filters(session: Session, logged, filters: AuditFilter, expected_actions: list[str]) -> None:
+    page = browse_audit_log(session=session, actor=logged, filters=filters)
+    assert [e.action for e in page.events] == expected_actions
+    assert page.total == len(expected_actions)
+
+
+def test_browse_pages_newest_first(session: Session, logged) -> None:
+    first = browse_audit_log(session=session, actor=logged, filters=AuditFilter(), limit=3)
+    second = browse_audit_log(session=session, actor=logged, filters=AuditFilter(), limit=3, offset=3)
+    assert first.total == second.total == 4
+    assert [e.action for e in second.events] == ["user.created"]
+    assert audit_facets(session=session, actor=logged)[0] == sorted(a.value for a in AuditAction)
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.CONTRIBUTOR, Role.REVIEWER])
+def test_only_admins_browse_the_log(session: Session, make_user, role: Role) -> None:
+    with pytest.raises(PermissionDenied, match="browse the audit log"):
+        browse_audit_log(session=session, actor=make_user(role), filters=AuditFilter())
