@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -103,6 +104,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         cmd_seed(args, settings)
     else:
         cmd_migrate(args, settings)
+    # A SIGTERM (docker stop, a test's terminate) must unwind through `finally` to stop the model server.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     model_process = _start_local_model(settings) if settings.uses_local_model else None
     try:
         print(f"CoE Portal at http://{settings.server_address}:{settings.server_port}", flush=True)
@@ -112,6 +115,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             from portal.core.model_server import stop_local_model_server
 
             stop_local_model_server(model_process)
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(143)
 
 
 def _refuse_unsafe_sign_in(settings: Settings) -> None:
@@ -151,17 +158,32 @@ def _start_local_model(settings: Settings) -> subprocess.Popen:
     return process
 
 
+# Streamlit options `coe-portal run` always passes (the benchmarks and AppTests apply the same ones).
+STREAMLIT_OPTIONS: dict[str, str] = {
+    "server.headless": "true",
+    "browser.gatherUsageStats": "false",
+    # Stack traces go to the log, never to the screen.
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "minimal",
+    # The pages use no "magic" (bare expressions written to the page); skipping the AST rewrite saves time.
+    "runner.magicEnabled": "false",
+}
+
+
+def apply_streamlit_options(**overrides: str) -> None:
+    """Apply STREAMLIT_OPTIONS in this process as `streamlit run` flags would (AppTests, benchmarks)."""
+    from streamlit import config
+
+    for name, value in {**STREAMLIT_OPTIONS, **overrides}.items():
+        typed = {"true": True, "false": False}.get(value, value)
+        config.set_option(name, typed, where_defined="command-line argument")
+
+
 def _streamlit_command(settings: Settings) -> list[str]:
-    return [
-        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
-        "--server.address", settings.server_address,
-        "--server.port", str(settings.server_port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        # Stack traces go to the log, never to the screen.
-        "--client.showErrorDetails", "none",
-        "--client.toolbarMode", "minimal",
-    ]
+    options = {**STREAMLIT_OPTIONS, "server.address": settings.server_address,
+               "server.port": str(settings.server_port)}
+    flags = [part for name, value in options.items() for part in (f"--{name}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), *flags]
 
 
 def _streamlit_env() -> dict[str, str]:

@@ -32,10 +32,29 @@ ensure_venv() {
         "$VENV/bin/pip" install -q --upgrade pip
     fi
     if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]; then
-        echo "Installing the portal with extras [$extras] (the first time compiles llama-cpp-python: ~5 min)…"
+        echo "Installing the portal with extras [$extras]…"
+        case ",$extras," in *,local,*) install_llama_cpp ;; esac
         "$VENV/bin/pip" install -q -e "$REPO_ROOT[$extras]"
         touch "$stamp"
     fi
+}
+
+# llama-cpp-python compiles from source. A "native" build enables Intel AMX kernels, and on these machines
+# AMX CPUs every generation then crashes (SIGSEGV in ggml_backend_amx_mul_mat, llama.cpp issue 20824), so
+# build for AVX2 instead. pip's own wheel cache ignores CMAKE_ARGS and may hold a native build: build the
+# wheel once into a folder of our own and install from there.
+LLAMA_CPP_VERSION="0.3.36"
+LLAMA_CPP_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+LLAMA_CPP_WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/coe-portal/llama-cpp-avx2"
+
+install_llama_cpp() {
+    if ! ls "$LLAMA_CPP_WHEELS"/llama_cpp_python-"$LLAMA_CPP_VERSION"-*.whl >/dev/null 2>&1; then
+        echo "Compiling llama-cpp-python $LLAMA_CPP_VERSION for AVX2 (once per machine, about 6 minutes)…"
+        mkdir -p "$LLAMA_CPP_WHEELS"
+        CMAKE_ARGS="$LLAMA_CPP_CMAKE_ARGS" "$VENV/bin/pip" wheel -q --no-cache-dir --no-deps \
+            -w "$LLAMA_CPP_WHEELS" "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
+    fi
+    "$VENV/bin/pip" install -q "$(ls "$LLAMA_CPP_WHEELS"/llama_cpp_python-"$LLAMA_CPP_VERSION"-*.whl)[server]"
 }
 
 # Start Debian's PostgreSQL cluster and export a URL the tests may create databases on.

@@ -16,6 +16,7 @@ from portal.core import audit, users  # noqa: F401  (register tables)
 from portal.core.auth import Role
 from portal.core.db import make_engine
 from portal.core.users import User
+from tests.fake_gateway import FakeGateway
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
@@ -97,3 +98,17 @@ def make_user(session: Session):
         return user
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _fake_gateway_server() -> Iterator[FakeGateway]:
+    with FakeGateway() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_gateway(_fake_gateway_server: FakeGateway) -> Iterator[FakeGateway]:
+    """The session's deterministic OpenAI-compatible server, with failures and recordings cleared per test."""
+    _fake_gateway_server.reset()
+    yield _fake_gateway_server
+    _fake_gateway_server.reset()

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.auth import HasRole, Permission, require
+from portal.core.db import distinct_values
 
 
 def utcnow() -> datetime:
@@ -114,9 +115,8 @@ def browse_audit_log(
 def audit_facets(*, session: Session, actor: HasRole) -> tuple[list[str], list[str]]:
     """The distinct actions and entity types in the log, for the filter drop-downs."""
     require(actor, Permission.VIEW_AUDIT_LOG)
-    actions = session.exec(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    entities = session.exec(select(AuditEvent.entity_type).distinct().order_by(AuditEvent.entity_type)).all()
-    return list(actions), list(entities)
+    columns = AuditEvent.__table__.c
+    return distinct_values(session, columns.action), distinct_values(session, columns.entity_type)
 
 
 def _conditions(filters: AuditFilter) -> list[Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.db import distinct_values
 from portal.core.auth import HasRole, Permission, Role, require, role_from_groups
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -144,8 +145,7 @@ def list_users(
 
 def departments(*, session: Session) -> list[str]:
     """Every department that has at least one user, sorted."""
-    rows = session.exec(select(User.department).where(User.department != "").distinct().order_by(User.department))
-    return list(rows.all())
+    return distinct_values(session, User.__table__.c.department)
 
 
 def demo_users(*, session: Session) -> list[User]:

@@ -1,0 +1,21 @@
+"""Run every benchmark: `python -m bench` (from the repository root, in the project's environment)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import gateway_overhead, page_cost  # noqa: E402
+
+BENCHMARKS = {"gateway overhead": gateway_overhead.run, "page cost": page_cost.run}
+
+
+def main() -> int:
+    for name, run in BENCHMARKS.items():
+        print(f"== {name}", flush=True)
+        run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""The portal's entry point: page set-up, sign-in gate and navigation — routing only."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from portal import deps
+from portal.core.auth import Permission, has_permission
+
+VIEWS = Path(__file__).resolve().parent / "views"
+
+st.set_page_config(page_title="CoE Portal", page_icon=":material/hub:", layout="wide")
+context = deps.portal_context()
+
+if context.settings.auth_mode == "dev":
+    st.warning("**Development sign-in** — demo users, no password, for this machine only. "
+               "Production uses OpenID Connect (`PORTAL_AUTH_MODE=oidc`).", icon=":material/construction:")
+
+if context.user is None:
+    pages = [st.Page(VIEWS / "sign_in.py", title="Sign in", icon=":material/login:", default=True)]
+else:
+    pages = [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True)]
+    if has_permission(context.user, Permission.MANAGE_USERS):
+        pages.append(st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:"))
+    with st.sidebar:
+        st.caption("Signed in as")
+        st.text(f"{context.user.display_name}\n{context.user.email}\nrole: {context.user.role}")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            deps.sign_out_dev()
+            if context.settings.auth_mode == "oidc":
+                # st.logout() only queues the browser's redirect to /auth/logout, which clears the identity
+                # cookie; st.rerun() would clear that queue before it is sent, so stop instead.
+                st.logout()
+                st.stop()
+            st.rerun()
+
+st.navigation(pages).run()

@@ -1,0 +1,160 @@
+"""The only Streamlit-aware wiring: cached infrastructure, the signed-in user, and error display."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from portal.core.db import make_engine, session_scope
+from portal.core.errors import PortalError
+from portal.core.gateway import GatewayClient, GatewayStatus
+from portal.core.logs import configure_logging
+from portal.core.settings import Settings, load_settings
+from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
+
+log = logging.getLogger(__name__)
+
+SESSION_USER_ID = "portal_user_id"
+SESSION_IDENTITY = "portal_identity"
+GATEWAY_STATUS_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class PortalContext:
+    """What a page needs: settings, database, gateway and the signed-in user (None before sign-in)."""
+
+    settings: Settings
+    engine: Engine
+    gateway: GatewayClient
+    user: User | None
+
+
+def portal_context() -> PortalContext:
+    """Build the page's context; a bad setting stops the page with one line naming it."""
+    try:
+        settings = _settings(_settings_fingerprint())
+    except PortalError as exc:
+        st.error(exc.message)
+        st.stop()
+    configure_logging(level=settings.log_level, log_file=settings.log_file,
+                      secrets=[settings.gateway_api_key.get_secret_value()])
+    engine = _engine(settings.database_url)
+    gateway = _gateway(settings.effective_gateway_url, settings.gateway_api_key.get_secret_value(),
+                       settings.gateway_timeout_s, settings.gateway_max_retries,
+                       settings.gateway_team_header, settings.gateway_user_header)
+    user = None
+    with showing_errors():
+        user = _signed_in_user(settings, engine)
+    return PortalContext(settings=settings, engine=engine, gateway=gateway, user=user)
+
+
+def _settings_fingerprint() -> tuple:
+    """What the settings are read from: the PORTAL_* environment and the .env file's identity."""
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PORTAL_")))
+    dot_env = Path(".env").resolve()
+    stat = dot_env.stat() if dot_env.is_file() else None
+    return env, str(dot_env), stat.st_mtime_ns if stat else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _settings(fingerprint: tuple) -> Settings:
+    # Parsed once per distinct environment rather than on every rerun of every page.
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(database_url: str) -> Engine:
+    return make_engine(database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _gateway(url: str, api_key: str, timeout_s: float, retries: int, team_header: str, user_header: str
+             ) -> GatewayClient:
+    return GatewayClient(base_url=url, api_key=api_key or None, timeout_s=timeout_s, max_retries=retries,
+                         team_header=team_header, user_header=user_header)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def gateway_status(url: str, api_key: str) -> GatewayStatus:
+    """The gateway's reachability and models, refreshed at most every 15 seconds."""
+    client = GatewayClient(base_url=url, api_key=api_key or None, timeout_s=GATEWAY_STATUS_TIMEOUT_S)
+    return client.status()
+
+
+def _signed_in_user(settings: Settings, engine: Engine) -> User | None:
+    """The user of this browser session, signing them in from the identity claims the first time."""
+    identity = _identity(settings)
+    if identity is None:
+        st.session_state.pop(SESSION_USER_ID, None)
+        return None
+    with session_scope(engine) as session:
+        if st.session_state.get(SESSION_IDENTITY) == identity and SESSION_USER_ID in st.session_state:
+            user = session.get(User, st.session_state[SESSION_USER_ID])
+            if user is not None and user.active:
+                return user
+        user = _sign_in(settings, session, identity)
+    st.session_state[SESSION_IDENTITY] = identity
+    st.session_state[SESSION_USER_ID] = user.id
+    return user
+
+
+def _identity(settings: Settings) -> str | None:
+    if settings.auth_mode == "oidc":
+        if not st.user.is_logged_in:
+            return None
+        return str(st.user.get("email") or "").lower() or None
+    user_id = st.session_state.get(DEV_SIGN_IN_KEY)
+    return str(user_id) if user_id is not None else None
+
+
+def _sign_in(settings: Settings, session, identity: str) -> User:
+    if settings.auth_mode == "oidc":
+        claim_names = ClaimNames(department=settings.oidc_department_claim, team=settings.oidc_team_claim,
+                                 groups=settings.oidc_groups_claim, role_group_mapping=settings.role_group_mapping)
+        return sign_in_from_claims(session=session, claims=st.user.to_dict(), claim_names=claim_names)
+    return dev_sign_in(session=session, user_id=int(identity))
+
+
+DEV_SIGN_IN_KEY = "dev_sign_in_user_id"
+
+
+def sign_out_dev() -> None:
+    """Forget the development sign-in of this browser session."""
+    for key in (DEV_SIGN_IN_KEY, SESSION_USER_ID, SESSION_IDENTITY):
+        st.session_state.pop(key, None)
+
+
+def streamlit_listens_on_loopback() -> bool:
+    """True when this Streamlit server accepts connections from this machine only."""
+    address = str(st.get_option("server.address") or "")
+    return address.startswith(("127.", "::1", "localhost"))
+
+
+@contextmanager
+def showing_errors() -> Iterator[None]:
+    """Show a PortalError's message; log anything else with a reference the user can quote."""
+    try:
+        yield
+    except PortalError as exc:
+        st.error(exc.message, icon="⚠️")
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("unexpected error (reference %s)", reference)
+        st.error(f"Something went wrong on our side (reference {reference}). It has been logged; "
+                 "nothing you entered was lost.", icon="⚠️")
+
+
+def require_user(context: PortalContext) -> User:
+    """The signed-in user, or stop the page with a pointer to the sign-in."""
+    if context.user is None:
+        st.warning("Sign in to see this page.")
+        st.stop()
+    return context.user

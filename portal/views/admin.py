@@ -1,0 +1,120 @@
+"""Admin: users, roles and departments, and the audit log."""
+
+import streamlit as st
+
+from portal import deps
+from portal.core.audit import AuditFilter, audit_facets, browse_audit_log
+from portal.core.auth import Permission, Role, require
+from portal.core.db import session_scope
+from portal.core.errors import PortalError
+from portal.core.users import departments, list_users, update_user
+
+context = deps.portal_context()
+admin = deps.require_user(context)
+page_size = context.settings.admin_page_size
+
+st.title("Admin")
+try:
+    require(admin, Permission.MANAGE_USERS)
+except PortalError as exc:
+    st.error(exc.message, icon=":material/block:")
+    st.stop()
+
+
+def fetch_page(key: str, fetch):
+    """Fetch the page the picker under the table points at (page 1 when filters shrank the result)."""
+    page = int(st.session_state.get(key, 1))
+    result = fetch(limit=page_size, offset=(page - 1) * page_size)
+    pages = max(1, -(-result.total // page_size))
+    if page > pages:
+        st.session_state[key] = 1
+        result = fetch(limit=page_size, offset=0)
+    return result, pages
+
+
+def page_picker(key: str, pages: int) -> None:
+    """The page number input under a table; changing it reruns the page with the new offset."""
+    if pages > 1:
+        st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, key=key)
+
+
+def users_section() -> None:
+    """Find users, and change one's role, department or team."""
+    with session_scope(context.engine) as session:
+        department_names = departments(session=session)
+    search_col, role_col, dept_col = st.columns([2, 1, 1])
+    search = search_col.text_input("Search name or e-mail", key="user_search")
+    role_filter = role_col.selectbox("Role", [None, *Role], format_func=lambda r: r or "any", key="user_role")
+    dept_filter = dept_col.selectbox("Department", ["", *department_names],
+                                     format_func=lambda d: d or "any", key="user_department")
+    with session_scope(context.engine) as session:
+        result, user_pages = fetch_page("user_page", lambda limit, offset: list_users(
+            session=session, actor=admin, search=search, role=role_filter, department=dept_filter,
+            limit=limit, offset=offset))
+    st.caption(f"{result.total} user(s)")
+    st.dataframe(
+        [{"id": u.id, "e-mail": u.email, "name": u.name, "role": u.role, "department": u.department,
+          "team": u.team, "last sign-in": u.last_sign_in_at} for u in result.users],
+        hide_index=True, width="stretch",
+    )
+    page_picker("user_page", user_pages)
+
+    st.subheader("Change a user")
+    if not result.users:
+        st.info("No user matches the filters.")
+        return
+    by_id = {u.id: u for u in result.users}
+    chosen_id = st.selectbox("User", list(by_id), index=None, format_func=lambda i: by_id[i].email,
+                             placeholder="Pick a user from this page to change", key="edit_user")
+    if chosen_id is None:
+        return
+    chosen = by_id[chosen_id]
+    with st.form("edit_user_form"):
+        new_role = st.selectbox("Role", list(Role), index=list(Role).index(Role(chosen.role)),
+                                key=f"edit_role_{chosen_id}")
+        new_department = st.text_input("Department", value=chosen.department, key=f"edit_dept_{chosen_id}")
+        new_team = st.text_input("Team", value=chosen.team, key=f"edit_team_{chosen_id}")
+        if st.form_submit_button("Save changes", type="primary"):
+            with deps.showing_errors(), session_scope(context.engine) as session:
+                updated = update_user(session=session, actor=admin, user_id=chosen_id, role=new_role,
+                                      department=new_department, team=new_team)
+                st.success(f"Saved {updated.email}: {updated.role}, {updated.department or '—'}, "
+                           f"{updated.team or '—'}.")
+
+
+def audit_section() -> None:
+    """Browse the audit log with filters, newest first."""
+    with session_scope(context.engine) as session:
+        actions, entity_types = audit_facets(session=session, actor=admin)
+    a_col, e_col, id_col = st.columns(3)
+    actor_filter = a_col.text_input("Actor e-mail contains", key="audit_actor")
+    entity_filter = e_col.selectbox("Entity", ["", *entity_types], format_func=lambda e: e or "any",
+                                    key="audit_entity")
+    entity_id_filter = id_col.text_input("Entity id", key="audit_entity_id")
+    act_col, since_col, until_col = st.columns(3)
+    action_filter = act_col.selectbox("Action", ["", *actions], format_func=lambda a: a or "any",
+                                      key="audit_action")
+    since = since_col.date_input("From", value=None, key="audit_since")
+    until = until_col.date_input("Until", value=None, key="audit_until")
+    filters = AuditFilter(actor=actor_filter.strip(), entity_type=entity_filter, entity_id=entity_id_filter.strip(),
+                          action=action_filter, since=since, until=until)
+    with session_scope(context.engine) as session:
+        audit_page, audit_pages = fetch_page("audit_page", lambda limit, offset: browse_audit_log(
+            session=session, actor=admin, filters=filters, limit=limit, offset=offset))
+    st.caption(f"{audit_page.total} event(s), newest first")
+    st.dataframe(
+        [{"when (UTC)": e.at, "actor": e.actor_email, "action": e.action, "entity": e.entity_type,
+          "id": e.entity_id, "summary": e.summary} for e in audit_page.events],
+        hide_index=True, width="stretch",
+    )
+    page_picker("audit_page", audit_pages)
+
+
+# on_change="rerun" makes the tabs lazy: only the open tab's queries run.
+users_tab, audit_tab = st.tabs(["Users", "Audit log"], key="admin_tab", on_change="rerun")
+if users_tab.open:
+    with users_tab:
+        users_section()
+if audit_tab.open:
+    with audit_tab:
+        audit_section()

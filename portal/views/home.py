@@ -1,0 +1,50 @@
+"""Home: who you are, what your role allows, the gateway's status, and where to go."""
+
+import streamlit as st
+
+from portal import deps
+from portal.core.auth import MINIMUM_ROLE, PERMISSION_DESCRIPTIONS, Permission, Role, has_permission
+from portal.ui import plain
+
+context = deps.portal_context()
+user = deps.require_user(context)
+settings = context.settings
+
+st.title(f"Welcome, {plain(user.display_name)}")
+
+who, gateway_column = st.columns(2, gap="large")
+with who:
+    st.subheader("You")
+    included = [r.value for r in Role if Role(user.role).includes(r) and r.value != user.role]
+    role_text = f"`{user.role}`" + (f" (includes {', '.join(included)})" if included else "")
+    st.markdown(
+        f"**E-mail:** {plain(user.email)}  \n"
+        f"**Department:** {plain(user.department or '—')}  \n"
+        f"**Team:** {plain(user.team or '—')}  \n"
+        f"**Role:** {role_text}"
+    )
+    st.caption("What your role lets you do")
+    for permission in Permission:
+        allowed = has_permission(user, permission)
+        mark = ":material/check_circle:" if allowed else ":material/block:"
+        suffix = "" if allowed else f" — needs {MINIMUM_ROLE[permission]}"
+        st.markdown(f"{mark} {PERMISSION_DESCRIPTIONS[permission]}{suffix}")
+
+with gateway_column:
+    st.subheader("AI gateway")
+    status = deps.gateway_status(context.gateway.base_url, settings.gateway_api_key.get_secret_value())
+    source = "local model server (embedded default)" if settings.uses_local_model else "central gateway"
+    st.caption(f"{source}: {status.url}")
+    if status.reachable:
+        st.success(f"Reachable — serves {len(status.models)} model(s).", icon=":material/cloud_done:")
+        st.dataframe([{"model": m.id, "owned by": m.owned_by or ""} for m in status.models],
+                     hide_index=True, width="stretch")
+    else:
+        st.error(f"Not reachable: {status.error}", icon=":material/cloud_off:")
+        st.caption("The rest of the portal works; features that call models will say so until it is back.")
+
+st.subheader("Portal areas")
+st.page_link("views/home.py", label="Home — this page", icon=":material/home:")
+if has_permission(user, Permission.MANAGE_USERS):
+    st.page_link("views/admin.py", label="Admin — users, roles and the audit log",
+                 icon=":material/admin_panel_settings:")

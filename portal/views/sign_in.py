@@ -1,0 +1,39 @@
+"""Sign-in page: OpenID Connect in production, a pick-a-demo-user form in development."""
+
+import streamlit as st
+
+from portal import deps
+from portal.core.db import session_scope
+from portal.core.users import demo_users
+
+context = deps.portal_context()
+st.title("CoE Portal")
+st.write("The AI Center of Excellence's portal: approved models, a safe sandbox, shared prompts, "
+         "solution templates and training.")
+
+if context.settings.auth_mode == "oidc":
+    st.subheader("Sign in")
+    if st.button("Sign in with your company account", key="oidc_sign_in", type="primary"):
+        with deps.showing_errors():
+            st.login()
+    st.stop()
+
+if not deps.streamlit_listens_on_loopback():
+    st.error("The development sign-in is switched off because this server listens on "
+             f"{st.get_option('server.address') or 'every network interface'}. Run it on 127.0.0.1 "
+             "(PORTAL_SERVER_ADDRESS) or configure OpenID Connect (PORTAL_AUTH_MODE=oidc).")
+    st.stop()
+
+st.subheader("Development sign-in")
+users = []
+with deps.showing_errors(), session_scope(context.engine) as session:
+    users = demo_users(session=session)
+if not users:
+    st.info("There are no users yet. Run `coe-portal seed` to create the demo users.")
+    st.stop()
+
+labels = {u.id: f"{u.display_name} — {u.role}, {u.department or 'no department'}" for u in users}
+chosen = st.selectbox("Sign in as", options=list(labels), format_func=labels.__getitem__, key="dev_user")
+if st.button("Sign in", key="dev_sign_in", type="primary"):
+    st.session_state[deps.DEV_SIGN_IN_KEY] = chosen
+    st.rerun()

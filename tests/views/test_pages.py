@@ -1,0 +1,118 @@
+"""Every page as every role, the sign-in gate, and the admin page's refusals and changes (AppTest)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from portal.core.audit import AuditEvent
+from portal.core.auth import Role
+from portal.core.users import User
+from tests.conftest import REPO_ROOT
+from tests.views.conftest import listen_on
+
+ADMIN_PAGE = str(REPO_ROOT / "portal" / "views" / "admin.py")
+
+
+def texts(at) -> str:
+    """Everything the page shows as text, for assertions a reader would make."""
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "text", "error", "warning",
+                                  "success", "info") for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_signed_out_visitor_sees_the_development_sign_in(open_portal) -> None:
+    at = open_portal()
+    assert not at.exception
+    assert "Development sign-in" in texts(at)
+    assert "Ada Admin — admin, AI Center of Excellence" in at.selectbox(key="dev_user").options
+
+
+def test_signing_in_through_the_form_lands_on_home(open_portal, user_with_role) -> None:
+    at = open_portal()
+    reviewer = user_with_role("reviewer")
+    at.selectbox(key="dev_user").set_value(reviewer.id)
+    at.button(key="dev_sign_in").click().run()
+    assert not at.exception
+    assert f"Welcome, {reviewer.name}" in texts(at)
+
+
+def test_dev_sign_in_is_refused_when_listening_on_every_interface(open_portal) -> None:
+    listen_on("0.0.0.0")
+    at = open_portal()
+    assert "development sign-in is switched off" in texts(at)
+    assert not at.selectbox
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_page_runs_for_every_role(open_portal, user_with_role, role: str) -> None:
+    user = user_with_role(role)
+    at = open_portal(user)
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert f"Welcome, {user.name}" in shown and f"**Role:** `{role}`" in shown
+    assert "Reachable — serves 2 model(s)." in shown
+    pages = ["views/home.py"] + (["views/admin.py"] if role == "admin" else [])
+    for page in pages:
+        at.switch_page(page).run()
+        assert not at.exception, f"{page} as {role}: {at.exception}"
+        assert not at.error, f"{page} as {role}: {[e.value for e in at.error]}"
+
+
+@pytest.mark.parametrize("role", ["viewer", "contributor", "reviewer"])
+def test_admin_page_refuses_non_admins(open_portal, user_with_role, role: str) -> None:
+    at = open_portal(user_with_role(role), script=ADMIN_PAGE)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"Your role ({role}) may not change users' roles, departments and teams; that needs the admin role. "
+        "Ask a portal admin if you need it."]
+    assert not at.dataframe
+
+
+def test_home_says_when_the_gateway_is_unreachable(open_portal, user_with_role, monkeypatch) -> None:
+    monkeypatch.setenv("PORTAL_GATEWAY_URL", "http://127.0.0.1:9/v1")
+    at = open_portal(user_with_role("viewer"))
+    assert not at.exception
+    assert "Not reachable" in texts(at) and "Welcome," in texts(at)
+
+
+def test_admin_changes_a_role_and_the_audit_log_shows_it(open_portal, user_with_role, portal_db) -> None:
+    admin = user_with_role("admin")
+    viewer = user_with_role("viewer")
+    at = open_portal(admin, script=ADMIN_PAGE)
+    at.selectbox(key="edit_user").set_value(viewer.id).run()
+    at.selectbox(key=f"edit_role_{viewer.id}").set_value(Role.CONTRIBUTOR)
+    at.text_input(key=f"edit_team_{viewer.id}").input("Brand")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert f"Saved {viewer.email}: contributor" in texts(at)
+    with Session(portal_db) as session:
+        assert session.get(User, viewer.id).role == "contributor"
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "user.role_changed")).one()
+    assert event.actor_email == admin.email
+    at.session_state["admin_tab"] = "Audit log"
+    at.run()
+    at.selectbox(key="audit_action").set_value("user.role_changed").run()
+    audit_table = at.dataframe[-1].value
+    assert list(audit_table["actor"]) == [admin.email]
+
+
+def test_admin_search_finds_users_by_name(open_portal, user_with_role) -> None:
+    at = open_portal(user_with_role("admin"), script=ADMIN_PAGE)
+    at.text_input(key="user_search").input("hana").run()
+    assert list(at.dataframe[0].value["e-mail"]) == ["hana.hr@example.com"]
+
+
+def test_demoting_the_last_admin_is_refused_and_the_form_keeps_its_values(open_portal, user_with_role,
+                                                                         portal_db) -> None:
+    admin = user_with_role("admin")
+    at = open_portal(admin, script=ADMIN_PAGE)
+    at.selectbox(key="edit_user").set_value(admin.id).run()
+    at.selectbox(key=f"edit_role_{admin.id}").set_value(Role.VIEWER)
+    at.text_input(key=f"edit_dept_{admin.id}").input("Platform Engineering")
+    at.button[0].click().run()
+    assert any("is the only admin" in e.value for e in at.error)
+    assert at.text_input(key=f"edit_dept_{admin.id}").value == "Platform Engineering"
+    with Session(portal_db) as session:
+        stored = session.get(User, admin.id)
+        assert (stored.role, stored.department) == ("admin", "AI Center of Excellence")
