@@ -15,6 +15,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench import verdict  # noqa: E402
+
 ROUNDS = 200
 WARMUP = 10
 GOAL = 1.05
@@ -69,9 +71,8 @@ def run() -> dict[str, float]:
         ratios[key] = statistics.median(mine[index] / sdk[index] for mine, sdk in pairs)
         portal_ms = statistics.median(mine[index] for mine, _ in pairs) * 1000
         bare_ms = statistics.median(sdk[index] for _, sdk in pairs) * 1000
-        verdict = "ok" if ratios[key] <= GOAL else "OVER GOAL"
         print(f"gateway overhead: {name} {portal_ms:.2f} ms (GatewayClient) vs {bare_ms:.2f} ms (bare openai) "
-              f"over {ROUNDS} streams -> median ratio {ratios[key]:.3f} (goal <= {GOAL}) {verdict}")
+              f"over {ROUNDS} streams -> median {verdict(ratios[key], GOAL)}")
     return ratios
 
 

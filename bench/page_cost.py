@@ -18,6 +18,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench import verdict  # noqa: E402
+
 USERS = 10_000
 AUDIT_EVENTS = 100_000
 ROUNDS = 15
@@ -105,9 +107,8 @@ def run() -> dict[str, float]:
     pages = [name for name in scripts if name != "empty"]
     ratios = {name: medians[name] / medians["empty"] for name in pages}
     for name in pages:
-        verdict = "ok" if ratios[name] <= GOAL else "ABOVE GOAL"
         print(f"page cost: {name} {medians[name] * 1000:.1f} ms vs empty page "
-              f"{medians['empty'] * 1000:.1f} ms per run -> ratio {ratios[name]:.2f} (goal <= {GOAL}) {verdict}")
+              f"{medians['empty'] * 1000:.1f} ms per run -> {verdict(ratios[name], GOAL)}")
     return ratios
 
 

@@ -53,8 +53,9 @@ def users_section() -> None:
             limit=limit, offset=offset))
     st.caption(f"{result.total} user(s)")
     st.dataframe(
-        [{"id": u.id, "e-mail": u.email, "name": u.name, "role": u.role, "department": u.department,
-          "team": u.team, "last sign-in": u.last_sign_in_at} for u in result.users],
+        [{"e-mail": u.email, "name": u.name, "role": u.role, "department": u.department, "team": u.team,
+          "last sign-in (UTC)": f"{u.last_sign_in_at:%Y-%m-%d %H:%M}" if u.last_sign_in_at else "never"}
+         for u in result.users],
         hide_index=True, width="stretch",
     )
     page_picker("user_page", user_pages)
@@ -103,7 +104,7 @@ def audit_section() -> None:
             session=session, actor=admin, filters=filters, limit=limit, offset=offset))
     st.caption(f"{audit_page.total} event(s), newest first")
     st.dataframe(
-        [{"when (UTC)": e.at, "actor": e.actor_email, "action": e.action, "entity": e.entity_type,
+        [{"when (UTC)": f"{e.at:%Y-%m-%d %H:%M:%S}", "actor": e.actor_email, "action": e.action, "entity": e.entity_type,
           "id": e.entity_id, "summary": e.summary} for e in audit_page.events],
         hide_index=True, width="stretch",
     )
