@@ -37,23 +37,26 @@ class PortalContext:
     user: User | None
 
 
+@dataclass(frozen=True)
+class Infrastructure:
+    """The long-lived parts built from one set of settings."""
+
+    settings: Settings
+    engine: Engine
+    gateway: GatewayClient
+
+
 def portal_context() -> PortalContext:
     """Build the page's context; a bad setting stops the page with one line naming it."""
     try:
-        settings = _settings(_settings_fingerprint())
+        infra = _infrastructure(_settings_fingerprint())
     except PortalError as exc:
         st.error(exc.message)
         st.stop()
-    configure_logging(level=settings.log_level, log_file=settings.log_file,
-                      secrets=[settings.gateway_api_key.get_secret_value()])
-    engine = _engine(settings.database_url)
-    gateway = _gateway(settings.effective_gateway_url, settings.gateway_api_key.get_secret_value(),
-                       settings.gateway_timeout_s, settings.gateway_max_retries,
-                       settings.gateway_team_header, settings.gateway_user_header)
     user = None
     with showing_errors():
-        user = _signed_in_user(settings, engine)
-    return PortalContext(settings=settings, engine=engine, gateway=gateway, user=user)
+        user = _signed_in_user(infra.settings, infra.engine)
+    return PortalContext(settings=infra.settings, engine=infra.engine, gateway=infra.gateway, user=user)
 
 
 def _settings_fingerprint() -> tuple:
@@ -65,21 +68,16 @@ def _settings_fingerprint() -> tuple:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _settings(fingerprint: tuple) -> Settings:
-    # Parsed once per distinct environment rather than on every rerun of every page.
-    return load_settings()
-
-
-@st.cache_resource(show_spinner=False)
-def _engine(database_url: str) -> Engine:
-    return make_engine(database_url)
-
-
-@st.cache_resource(show_spinner=False)
-def _gateway(url: str, api_key: str, timeout_s: float, retries: int, team_header: str, user_header: str
-             ) -> GatewayClient:
-    return GatewayClient(base_url=url, api_key=api_key or None, timeout_s=timeout_s, max_retries=retries,
-                         team_header=team_header, user_header=user_header)
+def _infrastructure(fingerprint: tuple) -> Infrastructure:
+    """Settings, engine and gateway client, built once per distinct configuration, not on every rerun."""
+    settings = load_settings()
+    configure_logging(level=settings.log_level, log_file=settings.log_file,
+                      secrets=[settings.gateway_api_key.get_secret_value()])
+    gateway = GatewayClient(base_url=settings.effective_gateway_url,
+                            api_key=settings.gateway_api_key.get_secret_value() or None,
+                            timeout_s=settings.gateway_timeout_s, max_retries=settings.gateway_max_retries,
+                            team_header=settings.gateway_team_header, user_header=settings.gateway_user_header)
+    return Infrastructure(settings=settings, engine=make_engine(settings.database_url), gateway=gateway)
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, func
+from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.auth import HasRole, Permission, require
@@ -89,27 +90,35 @@ class AuditFilter:
     until: date | None = None
 
 
+# Counting every match of an unfiltered log costs a full index scan; past this many the page says "10,000+".
+AUDIT_COUNT_CAP = 10_000
+
+
 @dataclass(frozen=True)
 class AuditPage:
     events: list[AuditEvent]
-    total: int
+    total: int  # at most AUDIT_COUNT_CAP
+    total_is_capped: bool = False  # more events match than `total` says
 
 
 def browse_audit_log(
     *, session: Session, actor: HasRole, filters: AuditFilter, limit: int = 50, offset: int = 0
 ) -> AuditPage:
-    """One page of audit events, newest first, with the total that match; admins only."""
+    """One page of audit events, newest first, with how many match (up to the cap); admins only."""
     require(actor, Permission.VIEW_AUDIT_LOG)
     conditions = _conditions(filters)
-    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    matching = select(AuditEvent.id).where(*conditions).limit(AUDIT_COUNT_CAP + 1).subquery()
+    total = session.exec(select(func.count()).select_from(matching)).one()
     rows = session.exec(
         select(AuditEvent)
+        # The before/after JSON is for one event's detail view, not for the list: skip parsing it.
+        .options(defer(AuditEvent.before), defer(AuditEvent.after))
         .where(*conditions)
         .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .limit(limit)
         .offset(offset)
     ).all()
-    return AuditPage(events=list(rows), total=total)
+    return AuditPage(events=list(rows), total=min(total, AUDIT_COUNT_CAP), total_is_capped=total > AUDIT_COUNT_CAP)
 
 
 def audit_facets(*, session: Session, actor: HasRole) -> tuple[list[str], list[str]]:

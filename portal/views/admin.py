@@ -102,7 +102,9 @@ def audit_section() -> None:
     with session_scope(context.engine) as session:
         audit_page, audit_pages = fetch_page("audit_page", lambda limit, offset: browse_audit_log(
             session=session, actor=admin, filters=filters, limit=limit, offset=offset))
-    st.caption(f"{audit_page.total} event(s), newest first")
+    count = f"{audit_page.total:,}+" if audit_page.total_is_capped else f"{audit_page.total:,}"
+    st.caption(f"{count} event(s), newest first" + (" — filter to narrow them down" if audit_page.total_is_capped
+                                                     else ""))
     st.dataframe(
         [{"when (UTC)": f"{e.at:%Y-%m-%d %H:%M:%S}", "actor": e.actor_email, "action": e.action, "entity": e.entity_type,
           "id": e.entity_id, "summary": e.summary} for e in audit_page.events],

@@ -72,3 +72,17 @@ def test_browse_pages_newest_first(session: Session, logged) -> None:
 def test_only_admins_browse_the_log(session: Session, make_user, role: Role) -> None:
     with pytest.raises(PermissionDenied, match="browse the audit log"):
         browse_audit_log(session=session, actor=make_user(role), filters=AuditFilter())
+
+
+def test_count_stops_at_the_cap_and_says_so(session: Session, make_user, monkeypatch) -> None:
+    import portal.core.audit as audit_module
+
+    admin = make_user(Role.ADMIN)
+    for i in range(7):
+        record_event(session, actor=admin, action=AuditAction.USER_SIGNED_IN, entity_type="user", entity_id=i)
+    session.commit()
+    monkeypatch.setattr(audit_module, "AUDIT_COUNT_CAP", 5)
+    capped = browse_audit_log(session=session, actor=admin, filters=AuditFilter(), limit=2)
+    assert (capped.total, capped.total_is_capped, len(capped.events)) == (5, True, 2)
+    exact = browse_audit_log(session=session, actor=admin, filters=AuditFilter(entity_id="3"))
+    assert (exact.total, exact.total_is_capped) == (1, False)
