@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from catalog import commands as catalog_commands
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
 from portal.core.logs import configure_logging
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
                         ).set_defaults(handler=cmd_model_server)
     commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
                         ).set_defaults(handler=cmd_settings)
+    catalog_commands.register(commands)
     return parser
 
 
@@ -76,10 +78,14 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate, then create the demo users that do not exist yet."""
     from portal.core.seed import seed_demo_users
 
+    from catalog.as_code import SEED_CATALOG, import_catalog
+
     cmd_migrate(args, settings)
     with session_scope(make_engine(settings.database_url)) as session:
         created = seed_demo_users(session)
-    print(f"Demo data: {len(created)} user(s) created.")
+        catalog = import_catalog(session=session, actor=None, text=SEED_CATALOG.read_text(encoding="utf-8"),
+                                 source=str(SEED_CATALOG), only_new=True)
+    print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added.")
     return 0
 
 

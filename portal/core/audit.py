@@ -12,7 +12,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.auth import HasRole, Permission, require
-from portal.core.db import distinct_values
+from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 
 
 def utcnow() -> datetime:
@@ -27,6 +27,12 @@ class AuditAction(StrEnum):
     USER_SIGNED_IN = "user.signed_in"
     USER_ROLE_CHANGED = "user.role_changed"
     USER_PROFILE_CHANGED = "user.profile_changed"
+    CATALOG_MODEL_REQUESTED = "catalog.model_requested"
+    CATALOG_MODEL_REGISTERED = "catalog.model_registered"
+    CATALOG_MODEL_TRANSITIONED = "catalog.model_transitioned"
+    CATALOG_CARD_EDITED = "catalog.card_edited"
+    CATALOG_IMPORTED = "catalog.imported"
+    CATALOG_SYNCED = "catalog.synced"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -131,7 +137,7 @@ def audit_facets(*, session: Session, actor: HasRole) -> tuple[list[str], list[s
 def _conditions(filters: AuditFilter) -> list[Any]:
     conditions: list[Any] = []
     if filters.actor:
-        conditions.append(col(AuditEvent.actor_email).ilike(f"%{_escape_like(filters.actor)}%", escape="\\"))
+        conditions.append(col(AuditEvent.actor_email).ilike(contains_pattern(filters.actor), escape=LIKE_ESCAPE))
     if filters.entity_type:
         conditions.append(AuditEvent.entity_type == filters.entity_type)
     if filters.entity_id:
@@ -143,7 +149,3 @@ def _conditions(filters: AuditFilter) -> list[Any]:
     if filters.until:
         conditions.append(col(AuditEvent.at) < datetime.combine(filters.until + timedelta(days=1), time.min, tzinfo=UTC))
     return conditions
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -87,3 +87,15 @@ def distinct_values(session: Session, column: Any) -> list[str]:
         f") SELECT value FROM hop WHERE value IS NOT NULL"
     )
     return [row[0] for row in session.exec(query).all()]
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text_: str) -> str:
+    """A LIKE pattern matching values that contain `text_` literally (its % and _ are not wildcards).
+
+    Use with `.like(pattern, escape=LIKE_ESCAPE)` (or ilike).
+    """
+    escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.audit import AuditAction, record_event, utcnow
-from portal.core.db import distinct_values
+from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 from portal.core.auth import HasRole, Permission, Role, require, role_from_groups
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -132,8 +132,9 @@ def list_users(
     require(actor, Permission.MANAGE_USERS)
     conditions: list[Any] = []
     if search:
-        pattern = f"%{search.strip().lower()}%"
-        conditions.append(or_(func.lower(User.email).like(pattern), func.lower(User.name).like(pattern)))
+        pattern = contains_pattern(search.strip().lower())
+        conditions.append(or_(func.lower(User.email).like(pattern, escape=LIKE_ESCAPE),
+                              func.lower(User.name).like(pattern, escape=LIKE_ESCAPE)))
     if role:
         conditions.append(User.role == role.value)
     if department:

@@ -3,7 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-from portal.core import audit, users  # noqa: F401  (register tables)
+from catalog import models as catalog_models  # noqa: F401  (register tables)
+from portal.core import audit, users  # noqa: F401
 from portal.core.db import make_engine
 
 config = context.config

@@ -65,7 +65,8 @@ def test_browse_pages_newest_first(session: Session, logged) -> None:
     second = browse_audit_log(session=session, actor=logged, filters=AuditFilter(), limit=3, offset=3)
     assert first.total == second.total == 4
     assert [e.action for e in second.events] == ["user.created"]
-    assert audit_facets(session=session, actor=logged)[0] == sorted(a.value for a in AuditAction)
+    assert audit_facets(session=session, actor=logged) == (
+        ["user.created", "user.profile_changed", "user.role_changed", "user.signed_in"], ["user"])
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.CONTRIBUTOR, Role.REVIEWER])

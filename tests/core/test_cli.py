@@ -28,7 +28,8 @@ def test_seed_is_idempotent_and_covers_every_role_in_four_departments(isolated_p
     engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
     with Session(engine) as session:
         users = session.exec(select(User)).all()
-        created_events = session.exec(select(func.count()).select_from(AuditEvent)).one()
+        created_events = session.exec(select(func.count()).select_from(AuditEvent)
+                                      .where(AuditEvent.action == "user.created")).one()
     assert len(users) == len(DEMO_USERS) == created_events
     assert {u.role for u in users} == {r.value for r in Role}
     assert len({u.department for u in users}) >= 4

@@ -119,3 +119,12 @@ def test_list_users_filters_and_pages_in_sql(session: Session, make_user) -> Non
     assert list_users(session=session, actor=admin, search="USER1", limit=50).total == 2
     with pytest.raises(PermissionDenied):
         list_users(session=session, actor=make_user(Role.REVIEWER))
+
+
+def test_search_treats_wildcards_as_text(session: Session, make_user) -> None:
+    admin = make_user(Role.ADMIN, email="admin@example.com")
+    make_user(email="under_score@example.com")
+    make_user(email="underxscore@example.com")
+    assert [u.email for u in list_users(session=session, actor=admin, search="under_").users] == [
+        "under_score@example.com"]
+    assert list_users(session=session, actor=admin, search="%").total == 0

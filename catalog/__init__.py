@@ -1,0 +1,1 @@
+"""The model catalog: approved models, their cards, lifecycle, gateway sync and health."""

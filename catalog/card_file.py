@@ -1,0 +1,392 @@
+"""Reading a catalog file: safe YAML, the card schema, and problems located by entry, field and line.
+
+Files are untrusted input: safe loading only, no anchors or aliases, no tags beyond plain YAML, bounded
+size, depth and entry count. See catalog.as_code for what an import does with the validated entries.
+"""
+
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from catalog.models import DataClassification, Hosting, Mode, ModelStatus
+from portal.core.errors import InvalidInput
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_ENTRIES = 5000
+# root > models > entry > evaluations > evaluation > value is six levels; anything deeper is not a catalog.
+MAX_DEPTH = 10
+MAX_PROBLEMS_SHOWN = 20
+APPROVING = (ModelStatus.APPROVED.value, ModelStatus.RESTRICTED.value)
+YAML_TAG = "tag:yaml.org,2002:"
+# The only YAML types a catalog holds; !!python/*, !!binary, !!set and merge keys (<<) are refused.
+PLAIN_TAGS = frozenset(YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a catalog file, located by line, entry and field."""
+
+    line: int
+    message: str
+    entry: str = ""  # "'<name>'" or "#<position>" when the entry has no usable name
+    field: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", entry {self.entry}" if self.entry else "")
+        return where + (f", field '{self.field}'" if self.field else "") + f": {self.message}"
+
+
+class CatalogFileError(InvalidInput):
+    """A catalog file that cannot be imported; the message names the source, entry, field and line."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """How many of the file's entries became new cards, changed a card, or left their card as it was."""
+
+    created: int
+    updated: int
+    unchanged: int  # with only_new, existing cards count here whether or not the file differs
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refusing it here keeps "validate before writing" true.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character, which cannot be stored")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+GroupName = Annotated[Text, Field(min_length=1, max_length=120)]
+TokenCount = Annotated[int, Field(ge=1, le=100_000_000)]
+Price = Annotated[float, Field(ge=0, le=10_000)]
+# Enums and dates arrive as YAML text or timestamps, so these few fields may convert; everything else is strict.
+Day = Annotated[dt.date, Field(strict=False)]
+Classification = Literal["public", "internal", "confidential", "restricted"]
+Modality = Literal["text", "image", "audio", "video"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, allow_inf_nan=False,
+                              use_enum_values=True)
+
+
+class EvaluationSpec(_Spec):
+    """A published or in-house benchmark result."""
+
+    benchmark: Annotated[Text, Field(min_length=1, max_length=200)]
+    score: float
+    date: Day
+
+
+class ModelCardSpec(_Spec):
+    """One model card as a catalog file describes it; fields left out take the card's defaults."""
+
+    name: Name
+    display_name: Annotated[Text, Field(max_length=200)] = ""  # empty: the name
+    provider: Annotated[Text, Field(max_length=100)] = ""
+    family: Annotated[Text, Field(max_length=100)] = ""
+    version: Annotated[Text, Field(max_length=50)] = ""
+    hosting: Annotated[Hosting, Field(strict=False)] = Hosting.SELF_HOSTED.value
+    owner: Annotated[Text, Field(max_length=200)] = ""
+    mode: Annotated[Mode, Field(strict=False)] = Mode.CHAT.value
+    modalities_in: list[Modality] = ["text"]
+    modalities_out: list[Modality] = ["text"]
+    max_input_tokens: TokenCount | None = None
+    max_output_tokens: TokenCount | None = None
+    supports_tools: bool = False
+    supports_vision: bool = False
+    supports_json_output: bool = False
+    input_price_per_mtok: Price = 0.0
+    output_price_per_mtok: Price = 0.0
+    license: Annotated[Text, Field(max_length=200)] = ""
+    intended_uses: Annotated[Text, Field(max_length=20_000)] = ""
+    out_of_scope: Annotated[Text, Field(max_length=20_000)] = ""
+    evaluations: Annotated[list[EvaluationSpec], Field(max_length=100)] = []
+    risk_tier: Annotated[int, Field(ge=1, le=3)] = 3
+    allowed_classifications: Annotated[list[Classification], Field(min_length=1)] = ["public"]
+    guardrails: Annotated[list[Annotated[Text, Field(min_length=1, max_length=500)]], Field(max_length=100)] = []
+    status: Annotated[ModelStatus, Field(strict=False)] = ModelStatus.PROPOSED.value
+    restricted_teams: Annotated[list[GroupName], Field(max_length=500)] = []
+    restricted_departments: Annotated[list[GroupName], Field(max_length=500)] = []
+    next_review_on: Day | None = None
+    released_on: Day | None = None
+    deprecated_on: Day | None = None
+    retired_on: Day | None = None
+    replacement: Annotated[Text, Field(max_length=200)] = ""
+    body_markdown: Annotated[Text, Field(max_length=100_000)] = ""
+
+    @field_validator("modalities_in", "modalities_out")
+    @classmethod
+    def _unique_modalities(cls, modalities: list[str]) -> list[str]:
+        return list(dict.fromkeys(modalities))
+
+    @field_validator("restricted_teams", "restricted_departments")
+    @classmethod
+    def _sorted_names(cls, names: list[str]) -> list[str]:
+        # The lifecycle stores these sorted and unique; doing the same keeps re-imports unchanged.
+        return sorted(set(names))
+
+    @field_validator("allowed_classifications")
+    @classmethod
+    def _contiguous_from_public(cls, names: list[str]) -> list[str]:
+        levels = sorted(DataClassification.parse(n) for n in names)
+        if len(set(levels)) != len(levels):
+            raise ValueError("lists a classification twice")
+        missing = [c.label for c in DataClassification if c < levels[-1] and c not in levels]
+        if missing:
+            raise ValueError(f"must run from public up without gaps, because a model cleared for {levels[-1].label} "
+                             f"data is cleared for every level below it: add {', '.join(missing)}")
+        return [c.label for c in levels]
+
+
+def _status_problems(spec: ModelCardSpec) -> list[tuple[str, str]]:
+    """(field, message) for each way the lifecycle fields contradict the status."""
+    status, problems = ModelStatus(spec.status), []
+    if status == ModelStatus.RESTRICTED and not (spec.restricted_teams or spec.restricted_departments):
+        problems.append(("restricted_teams", "a restricted model must name at least one team (restricted_teams) "
+                                             "or department (restricted_departments) it is restricted to"))
+    if status == ModelStatus.APPROVED and (spec.restricted_teams or spec.restricted_departments):
+        problems.append(("restricted_teams" if spec.restricted_teams else "restricted_departments",
+                         "an approved model is open to everyone; use status restricted to limit it to teams"))
+    if status == ModelStatus.DEPRECATED:
+        if not spec.replacement:
+            problems.append(("replacement", "a deprecated model must name the model that replaces it, "
+                                            "so its users know where to go"))
+        if spec.deprecated_on is None:
+            problems.append(("deprecated_on", "give the date from which the model is deprecated"))
+    elif spec.replacement and status != ModelStatus.RETIRED:
+        problems.append(("replacement", f"only a deprecated or retired model has a replacement; "
+                                        f"this one is {status.label}"))
+    if spec.replacement == spec.name:
+        problems.append(("replacement", "a model cannot replace itself"))
+    return problems
+
+
+class _CatalogLoader(yaml.SafeLoader):
+    """Safe loading that also refuses anchors and aliases (a few lines can expand to gigabytes) and deep nesting."""
+
+    def __init__(self, stream: str, source: str) -> None:
+        super().__init__(stream)
+        self.source, self.depth = source, 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        where = f"{self.source}, line {event.start_mark.line + 1}"
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise CatalogFileError(f"{where}: YAML anchors and aliases (&name, *name) are not allowed in a catalog "
+                                   "file; write each value out in full.")
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise CatalogFileError(f"{where}: values are nested more than {MAX_DEPTH} levels deep.")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str, source: str) -> yaml.Node:
+    """The YAML node tree of the text, or CatalogFileError saying where and why it cannot be read."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        raise CatalogFileError(f"{source} is {size:,} bytes; a catalog file may be at most 1 MB "
+                               f"({MAX_FILE_BYTES:,} bytes). Split it into several files.")
+    loader = None
+    try:
+        loader = _CatalogLoader(text, source)  # its reader already refuses non-printable characters
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        reason = "; ".join(part for part in (exc.context, exc.problem) if part)
+        raise CatalogFileError(f"{source}{line}: this is not valid YAML: {reason}.") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise CatalogFileError(f"{source}, line {line}: the control character U+{exc.character:04X} is not "
+                               "allowed in YAML; write it as an escape in a double-quoted string.") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root is None:
+        raise CatalogFileError(f"{source} is empty; a catalog file holds `models:` and a list of entries.")
+    return root
+
+
+def _entry_nodes(root: yaml.Node, source: str) -> list[yaml.Node]:
+    """The entry nodes under `models:`, after checking the document's shape."""
+    def refuse(node: yaml.Node, message: str) -> CatalogFileError:
+        return CatalogFileError(f"{source}, line {node.start_mark.line + 1}: {message}.")
+
+    shape = "a catalog file is a mapping with one key, `models`, holding a list of entries"
+    if root.tag != YAML_TAG + "map":
+        raise refuse(root, f"{shape}, not {_shown(root)}")
+    models = None
+    for key, value in root.value:
+        if key.tag != YAML_TAG + "str" or key.value != "models":
+            raise refuse(key, f"unknown top-level key {_shown(key)}; {shape}")
+        models = value
+    if models is None:
+        raise refuse(root, shape)
+    if models.tag != YAML_TAG + "seq":
+        raise refuse(models, f"`models` must be a list of entries, not {_shown(models)}")
+    if len(models.value) > MAX_ENTRIES:
+        raise refuse(models, f"`models` holds {len(models.value):,} entries; at most {MAX_ENTRIES:,} fit in one file")
+    return list(models.value)
+
+
+def _shown(node: yaml.Node) -> str:
+    if node.tag not in PLAIN_TAGS:
+        return "the tag " + node.tag.replace(YAML_TAG, "!!")
+    if isinstance(node, yaml.ScalarNode):
+        return repr(node.value[:60])
+    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+
+
+def _node_problem(node: yaml.Node) -> tuple[int, str] | None:
+    """(line, message) for the first foreign tag, non-text key or repeated key in the node, else None."""
+    if node.tag not in PLAIN_TAGS:
+        return node.start_mark.line + 1, (f"{_shown(node)} is not allowed; a catalog file holds only text, "
+                                          "numbers, booleans, dates, lists and mappings")
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            if problem := _node_problem(key) or _key_problem(key, seen) or _node_problem(value):
+                return problem
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            if problem := _node_problem(item):
+                return problem
+    return None
+
+
+def _key_problem(key: yaml.Node, seen: dict[str, int]) -> tuple[int, str] | None:
+    """(line, message) when a mapping key is not text or repeats one before it (YAML would keep the last)."""
+    line = key.start_mark.line + 1
+    if key.tag != YAML_TAG + "str":
+        return line, f"field names must be text, not {_shown(key)}"
+    if key.value in seen:
+        return line, f"'{key.value}' appears twice in the same mapping (first on line {seen[key.value]})"
+    seen[key.value] = line
+    return None
+
+
+def _line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
+    """The line of the deepest node the path reaches: a field's key line, a list item's line."""
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+@dataclass
+class _Entry:
+    """An entry of the file with what is needed to point at its lines."""
+
+    node: yaml.Node
+    label: str
+    name: str = ""
+    spec: ModelCardSpec | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, field_name: str, message: str, *, near: str = "status") -> Problem:
+        keys = {k.value for k, _ in self.node.value} if isinstance(self.node, yaml.MappingNode) else set()
+        line = _line_of(self.node, (field_name if field_name in keys else near,))
+        return Problem(line, message, self.label, field_name)
+
+
+def _read_entry(index: int, node: yaml.Node) -> _Entry:
+    """Check one entry's YAML, then validate it against the schema."""
+    entry = _Entry(node, f"#{index + 1}")
+    if node.tag != YAML_TAG + "map":
+        entry.problems.append(Problem(node.start_mark.line + 1, f"an entry must be a mapping of fields, not "
+                                                                f"{_shown(node)}", entry.label))
+        return entry
+    name = next((v for k, v in node.value if k.value == "name"), None)
+    if isinstance(name, yaml.ScalarNode) and name.tag == YAML_TAG + "str" and name.value.strip():
+        entry.name, entry.label = name.value.strip(), repr(name.value.strip()[:80])
+    data, seen, constructor = {}, {}, yaml.constructor.SafeConstructor()
+    for key, value in node.value:
+        field_name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+        if problem := _node_problem(key) or _key_problem(key, seen) or _node_problem(value):
+            entry.problems.append(Problem(problem[0], problem[1], entry.label, field_name))
+            continue
+        try:
+            data[field_name] = constructor.construct_object(value, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError) as exc:
+            kind = "date" if value.tag == YAML_TAG + "timestamp" else value.tag.replace(YAML_TAG, "")
+            entry.problems.append(entry.problem(field_name, f"is not a valid {kind}: {exc}"))
+    try:
+        spec = ModelCardSpec.model_validate(data)
+    except ValidationError as exc:
+        # A field already reported above is missing from `data`; do not report it a second time.
+        reported = {p.field for p in entry.problems}
+        entry.problems += [Problem(_line_of(node, e["loc"]), _friendly(e), entry.label, _path(e["loc"]))
+                           for e in exc.errors() if _path(e["loc"][:1]) not in reported]
+        return entry
+    if not entry.problems:
+        entry.spec = spec
+        entry.problems += [entry.problem(f, message) for f, message in _status_problems(spec)]
+    return entry
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
+FRIENDLY_ERRORS = {"extra_forbidden": "is not a field of a catalog entry; check the spelling",
+                   "missing": "is required", "string_type": "should be text; put the value in quotes"}
+
+
+def _friendly(error: Any) -> str:
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    return FRIENDLY_ERRORS.get(error["type"], error["msg"])
+
+
+def validate_catalog(text: str, *, source: str = "<catalog>", known_names: frozenset[str] = frozenset()
+                     ) -> list[ModelCardSpec]:
+    """Every entry, validated (replacements may be `known_names`); CatalogFileError listing every problem otherwise."""
+    entries = [_read_entry(i, node) for i, node in enumerate(_entry_nodes(_compose(text, source), source))]
+    first_line: dict[str, int] = {}
+    for entry in entries:
+        if entry.spec is None:
+            continue
+        line = _line_of(entry.node, ("name",))
+        if entry.spec.name in first_line:
+            entry.problems.append(Problem(line, f"'{entry.spec.name}' is already used by the entry on line "
+                                                f"{first_line[entry.spec.name]}; names must be unique", entry.label,
+                                          "name"))
+        first_line.setdefault(entry.spec.name, line)
+    in_file = {entry.name for entry in entries}
+    for entry in entries:
+        replacement = entry.spec.replacement if entry.spec else ""
+        if replacement and replacement not in in_file and replacement not in known_names:
+            entry.problems.append(entry.problem("replacement", f"there is no model '{replacement}' in this file or "
+                                                               "in the catalog"))
+    problems = tuple(sorted((p for entry in entries for p in entry.problems), key=lambda p: p.line))
+    if problems:
+        lines = [f"{source}, {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s).")
+        raise CatalogFileError("\n".join([*lines, "Nothing was imported."]), problems)
+    return [entry.spec for entry in entries if entry.spec is not None]

@@ -1,0 +1,86 @@
+"""`coe-portal catalog ...`: sync with the gateway, probe health, import and export the catalog as YAML."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from portal.core.db import make_engine, session_scope
+from portal.core.gateway import GatewayClient
+from portal.core.settings import Settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `catalog` command and its subcommands to the coe-portal parser."""
+    catalog = commands.add_parser("catalog", help="the model catalog: sync, probe, import, export")
+    sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="SUBCOMMAND")
+    sub.add_parser("sync", help="mark each card served or not from the gateway's model list"
+                   ).set_defaults(handler=cmd_sync)
+    sub.add_parser("probe", help="send a tiny request to each served approved model and store its timing"
+                   ).set_defaults(handler=cmd_probe)
+    importer = sub.add_parser("import", help="load a catalog YAML file (validated first, idempotent)")
+    importer.add_argument("file", type=Path)
+    importer.set_defaults(handler=cmd_import)
+    exporter = sub.add_parser("export", help="write the whole catalog as YAML (to stdout without a file)")
+    exporter.add_argument("file", type=Path, nargs="?")
+    exporter.set_defaults(handler=cmd_export)
+
+
+def gateway_for(settings: Settings) -> GatewayClient:
+    """The gateway client the command-line jobs use."""
+    return GatewayClient(base_url=settings.effective_gateway_url,
+                         api_key=settings.gateway_api_key.get_secret_value() or None,
+                         timeout_s=settings.gateway_timeout_s, max_retries=settings.gateway_max_retries,
+                         team_header=settings.gateway_team_header, user_header=settings.gateway_user_header)
+
+
+def cmd_sync(_args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.health import sync_with_gateway
+
+    with session_scope(make_engine(settings.database_url)) as session:
+        report = sync_with_gateway(session=session, actor=None, gateway=gateway_for(settings))
+    print(f"Served: {', '.join(report.served) or 'none'}")
+    print(f"Unregistered (served, not in the catalog): {', '.join(report.unregistered) or 'none'}")
+    print(f"Unavailable (usable in the catalog, not served): {', '.join(report.unavailable) or 'none'}")
+    return 0
+
+
+def cmd_probe(_args: argparse.Namespace, settings: Settings) -> int:
+    from sqlmodel import select
+
+    from catalog.health import probe_models
+    from catalog.models import CatalogModel
+
+    with session_scope(make_engine(settings.database_url)) as session:
+        results = probe_models(session=session, actor=None, gateway=gateway_for(settings))
+        names = dict(session.exec(select(CatalogModel.id, CatalogModel.name)).all())
+        for r in results:
+            outcome = f"ok in {r.latency_s:.2f}s" if r.success else f"FAILED: {r.error}"
+            print(f"{names[r.model_id]}: {outcome}")
+    failed = sum(not r.success for r in results)
+    print(f"Probed {len(results)} model(s), {failed} failed.")
+    return 1 if failed else 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.as_code import import_catalog
+
+    text = args.file.read_text(encoding="utf-8")
+    with session_scope(make_engine(settings.database_url)) as session:
+        result = import_catalog(session=session, actor=None, text=text, source=str(args.file))
+    print(f"Imported {args.file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from catalog.as_code import export_catalog
+
+    with session_scope(make_engine(settings.database_url)) as session:
+        text = export_catalog(session=session)
+    if args.file:
+        args.file.write_text(text, encoding="utf-8")
+        print(f"Wrote {args.file}.")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,89 @@
+"""Gateway sync, registration and health probes against the deterministic test gateway."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from catalog.health import probe_models, probe_stats, register_from_gateway, sync_with_gateway
+from catalog.models import CatalogModel, ModelStatus, ProbeResult
+from portal.core.audit import AuditEvent, utcnow
+from portal.core.auth import Role
+from portal.core.errors import InvalidInput, PermissionDenied
+from portal.core.gateway import GatewayClient, GatewayUnreachable
+
+S = ModelStatus
+
+
+@pytest.fixture
+def gateway(fake_gateway) -> GatewayClient:
+    return GatewayClient(base_url=fake_gateway.url, timeout_s=5)
+
+
+def test_sync_marks_served_unregistered_and_unavailable(session, make_user, make_model, gateway) -> None:
+    make_model(S.APPROVED, name="fake-small")
+    make_model(S.APPROVED, name="gone-model")
+    make_model(S.PROPOSED, name="not-yet")
+    report = sync_with_gateway(session=session, actor=make_user(Role.ADMIN), gateway=gateway)
+    session.commit()
+    assert report.served == ["fake-small"]
+    assert report.unregistered == ["fake-large"]
+    assert report.unavailable == ["gone-model"]  # a proposed model is not expected to be served
+    served = dict(session.exec(select(CatalogModel.name, CatalogModel.served)).all())
+    assert served == {"fake-small": True, "gone-model": False, "not-yet": False}
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "catalog.synced")).one().actor_email
+
+
+def test_sync_needs_an_admin_and_a_reachable_gateway(session, make_user, make_model) -> None:
+    with pytest.raises(PermissionDenied):
+        sync_with_gateway(session=session, actor=make_user(Role.REVIEWER),
+                          gateway=GatewayClient(base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(GatewayUnreachable, match="127.0.0.1:9"):
+        sync_with_gateway(session=session, actor=None, gateway=GatewayClient(base_url="http://127.0.0.1:9/v1"))
+
+
+def test_register_creates_a_proposed_card_that_its_registrar_cannot_approve(session, make_user, gateway) -> None:
+    admin = make_user(Role.ADMIN)
+    model = register_from_gateway(session=session, actor=admin, name="fake-large", gateway=gateway)
+    assert (model.status, model.served, model.requested_by_id) == ("proposed", True, admin.id)
+    with pytest.raises(InvalidInput, match="already in the catalog"):
+        register_from_gateway(session=session, actor=admin, name="fake-large", gateway=gateway)
+    with pytest.raises(InvalidInput, match="does not serve 'phantom'"):
+        register_from_gateway(session=session, actor=admin, name="phantom", gateway=gateway)
+
+
+def test_probe_stores_timings_and_failures(session, make_model, gateway, fake_gateway) -> None:
+    small = make_model(S.APPROVED, name="fake-small", served=True)
+    large = make_model(S.DEPRECATED, name="fake-large", served=True)
+    make_model(S.PROPOSED, name="proposed-served", served=True)
+    make_model(S.APPROVED, name="embedder", served=True, mode="embedding")
+    fake_gateway.fail_next("500")
+    results = {r.model_id: r for r in probe_models(session=session, actor=None, gateway=gateway)}
+    assert set(results) == {small.id, large.id}
+    failed = [r for r in results.values() if not r.success]
+    ok = [r for r in results.values() if r.success]
+    assert len(failed) == 1 and "internal error" in failed[0].error
+    assert ok[0].latency_s > 0 and ok[0].time_to_first_token_s is not None and ok[0].tokens_per_second
+
+
+def test_probe_stats_are_nearest_rank_percentiles_over_seven_days(session, make_model) -> None:
+    model = make_model(S.APPROVED)
+    now = utcnow()
+    for i in range(1, 21):  # latencies 0.1 .. 2.0 s within the window
+        session.add(ProbeResult(model_id=model.id, at=now - timedelta(hours=i), success=True, latency_s=i / 10,
+                                time_to_first_token_s=i / 100))
+    session.add(ProbeResult(model_id=model.id, at=now - timedelta(days=8), success=True, latency_s=99.0))
+    session.add(ProbeResult(model_id=model.id, at=now - timedelta(minutes=1), success=False, error="timeout"))
+    session.commit()
+    stats = probe_stats(session=session, model_id=model.id, now=now)
+    assert (stats.probes, stats.successes) == (21, 20)
+    assert stats.p50_latency_s == pytest.approx(1.0) and stats.p95_latency_s == pytest.approx(1.9)
+    assert stats.p50_ttft_s == pytest.approx(0.10) and stats.p95_ttft_s == pytest.approx(0.19)
+    assert stats.last.success is False and stats.success_rate == pytest.approx(20 / 21)
+
+
+def test_probe_stats_of_a_never_probed_model(session, make_model) -> None:
+    stats = probe_stats(session=session, model_id=make_model(S.APPROVED).id)
+    assert (stats.probes, stats.p50_latency_s, stats.last, stats.success_rate) == (0, None, None, None)
