@@ -5,9 +5,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import gateway_overhead, page_cost  # noqa: E402
+from bench import catalog_cost, gateway_overhead, page_cost  # noqa: E402
 
-BENCHMARKS = {"gateway overhead": gateway_overhead.run, "page cost": page_cost.run}
+BENCHMARKS = {
+    "gateway overhead": gateway_overhead.run,
+    "page cost": page_cost.run,
+    "catalog cost": catalog_cost.run,
+}
 
 
 def main() -> int:

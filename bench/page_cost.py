@@ -65,9 +65,9 @@ def run() -> dict[str, float]:
           f"{time.perf_counter() - started:.1f}s (and a database holding only the admin)")
     admin_page = str(REPO_ROOT / "portal" / "views" / "admin.py")
     bench = PageBench(label="page cost", small_label="the admin-only database", goal=GOAL, rounds=ROUNDS, scripts={
-        "home": (str(REPO_ROOT / "portal" / "app.py"), admin_id, None),
-        "admin users": (admin_page, admin_id, None),
-        "admin audit log": (admin_page, admin_id, {"admin_tab": "Audit log"}),
+        "home": (str(REPO_ROOT / "portal" / "app.py"), admin_id, None, None),
+        "admin users": (admin_page, admin_id, None, None),
+        "admin audit log": (admin_page, admin_id, {"admin_tab": "Audit log"}, None),
     })
     return compare_pages(bench, workdir, databases)
 

@@ -21,7 +21,8 @@ class PageBench:
 
     label: str
     small_label: str  # how the report names the small database
-    scripts: dict[str, tuple[str, int | None, dict | None]] = field(default_factory=dict)  # name -> script, user, state
+    # name -> (script, user id, widget state, page to switch to when the script is the app's entry point)
+    scripts: dict[str, tuple[str, int | None, dict | None, str | None]] = field(default_factory=dict)
     goal: float = 3.0
     rounds: int = 10
 
@@ -47,7 +48,8 @@ def load_databases(workdir: Path, load: Callable[[str, bool], int]) -> tuple[dic
     return databases, admin_id
 
 
-def rerun_times(script: str, user_id: int | None, rounds: int, state: dict | None = None) -> list[float]:
+def rerun_times(script: str, user_id: int | None, rounds: int, state: dict | None = None,
+                page: str | None = None) -> list[float]:
     """Time `rounds` reruns of one AppTest after a first, warming run (imports, compile, caches)."""
     from streamlit.testing.v1 import AppTest
 
@@ -59,6 +61,8 @@ def rerun_times(script: str, user_id: int | None, rounds: int, state: dict | Non
     for key, value in (state or {}).items():
         at.session_state[key] = value
     at.run()
+    if page:  # pages that link to others run inside the app's navigation
+        at.switch_page(page).run()
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
@@ -71,13 +75,13 @@ def rerun_times(script: str, user_id: int | None, rounds: int, state: dict | Non
 
 def compare_pages(bench: PageBench, workdir: Path, databases: dict[str, str]) -> dict[str, float]:
     """Interleave every page on both databases with the empty page; print and return the ratios."""
-    scripts = {"empty": (str(workdir / "empty_page.py"), None, None), **bench.scripts}
+    scripts = {"empty": (str(workdir / "empty_page.py"), None, None, None), **bench.scripts}
     timings: dict[tuple[str, str], list[float]] = {(db, name): [] for db in databases for name in scripts}
     for _ in range(bench.rounds):  # interleaved, so a slow moment of the machine hits every page alike
         for db, url in databases.items():
             os.environ["PORTAL_DATABASE_URL"] = url
-            for name, (script, user_id, state) in scripts.items():
-                timings[db, name].extend(rerun_times(script, user_id, rounds=3, state=state))
+            for name, (script, user_id, state, page) in scripts.items():
+                timings[db, name].extend(rerun_times(script, user_id, rounds=3, state=state, page=page))
     medians = {key: statistics.median(values) for key, values in timings.items()}
     empty_s = medians["large", "empty"]
     ratios = {}

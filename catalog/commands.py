@@ -47,19 +47,15 @@ def cmd_sync(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_probe(_args: argparse.Namespace, settings: Settings) -> int:
-    from sqlmodel import select
-
     from catalog.health import probe_models
-    from catalog.models import CatalogModel
 
     with session_scope(make_engine(settings.database_url)) as session:
-        results = probe_models(session=session, actor=None, gateway=gateway_for(settings))
-        names = dict(session.exec(select(CatalogModel.id, CatalogModel.name)).all())
-        for r in results:
-            outcome = f"ok in {r.latency_s:.2f}s" if r.success else f"FAILED: {r.error}"
-            print(f"{names[r.model_id]}: {outcome}")
-    failed = sum(not r.success for r in results)
-    print(f"Probed {len(results)} model(s), {failed} failed.")
+        outcomes = probe_models(session=session, actor=None, gateway=gateway_for(settings))
+        for o in outcomes:
+            said = f"ok in {o.result.latency_s:.2f}s" if o.result.success else f"FAILED: {o.result.error}"
+            print(f"{o.model_name}: {said}")
+    failed = sum(not o.result.success for o in outcomes)
+    print(f"Probed {len(outcomes)} model(s), {failed} failed.")
     return 1 if failed else 0
 
 

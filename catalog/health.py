@@ -76,17 +76,23 @@ def register_from_gateway(*, session: Session, actor: User, name: str, gateway: 
     return model
 
 
-def probe_models(*, session: Session, actor: User | None, gateway: GatewayClient) -> list[ProbeResult]:
+@dataclass(frozen=True)
+class ProbeOutcome:
+    model_name: str
+    result: ProbeResult
+
+
+def probe_models(*, session: Session, actor: User | None, gateway: GatewayClient) -> list[ProbeOutcome]:
     """Send a tiny request to each served, usable chat model and store how it went."""
     if actor is not None:
         require(actor, Permission.MANAGE_CATALOG)
     models = session.exec(select(CatalogModel).where(
         col(CatalogModel.served), CatalogModel.mode == "chat",
         col(CatalogModel.status).in_([s.value for s in USABLE_STATUSES]))).all()
-    results = [probe_one(model, gateway) for model in models]
-    session.add_all(results)
+    outcomes = [ProbeOutcome(model_name=model.name, result=probe_one(model, gateway)) for model in models]
+    session.add_all([outcome.result for outcome in outcomes])
     session.flush()
-    return results
+    return outcomes
 
 
 def probe_one(model: CatalogModel, gateway: GatewayClient) -> ProbeResult:

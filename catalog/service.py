@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, or_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from catalog.lifecycle import TransitionRequest, apply_transition
@@ -24,6 +26,12 @@ SORTS = {
     "input price": col(CatalogModel.input_price_per_mtok),
     "risk tier": col(CatalogModel.risk_tier),
 }
+
+
+# The long texts and JSON of a card are for the card page; a table of cards does not load them.
+LIST_DEFERRED = [defer(getattr(CatalogModel, name)) for name in (
+    "intended_uses", "out_of_scope", "evaluations", "guardrails", "body_markdown", "request_use_case",
+    "request_justification")]
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ def browse_catalog(*, session: Session, actor: HasRole, filters: CatalogFilter, 
     conditions = _conditions(filters)
     total = session.exec(select(func.count()).select_from(CatalogModel).where(*conditions)).one()
     order = SORTS.get(filters.sort, SORTS["name"])
-    rows = session.exec(select(CatalogModel).where(*conditions)
+    rows = session.exec(select(CatalogModel).options(*LIST_DEFERRED).where(*conditions)
                         .order_by(order, col(CatalogModel.name)).limit(limit).offset(offset)).all()
     return CatalogPage(models=list(rows), total=total)
 
@@ -205,15 +213,22 @@ class CardUpdate(BaseModel):
     risk_tier: int | None = Field(default=None, ge=1, le=3)
     max_classification: DataClassification | None = None
     guardrails: list[str] | None = None
-    next_review_on: Any = None
-    released_on: Any = None
+    next_review_on: date | None = None
+    released_on: date | None = None
     body_markdown: str | None = Field(default=None, max_length=100_000)
+
+
+CARD_FIELDS_THAT_MAY_BE_EMPTY = {"max_input_tokens", "max_output_tokens", "next_review_on", "released_on"}
 
 
 def update_card(*, session: Session, actor: User, name: str, changes: dict[str, Any]) -> CatalogModel:
     """Edit a model card; admins only, every changed field in the audit event."""
     require(actor, Permission.MANAGE_CATALOG)
     update = _validated(CardUpdate, changes)
+    emptied = [key for key, value in update.model_dump(exclude_unset=True).items()
+               if value is None and key not in CARD_FIELDS_THAT_MAY_BE_EMPTY]
+    if emptied:
+        raise InvalidInput("Please correct: " + "; ".join(f"{key}: a value is required" for key in emptied) + ".")
     model = get_model(session=session, name=name)
     before, after = {}, {}
     for key, value in update.model_dump(exclude_unset=True).items():

@@ -19,9 +19,21 @@ if context.settings.auth_mode == "dev":
 if context.user is None:
     pages = [st.Page(VIEWS / "sign_in.py", title="Sign in", icon=":material/login:", default=True)]
 else:
-    pages = [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True)]
+    models = [
+        st.Page(VIEWS / "catalog.py", title="Model catalog", icon=":material/menu_book:",
+                help="Search and filter the models, open their cards and compare up to three."),
+        # Reached from the catalog with ?model=<name>, so it stays out of the menu.
+        st.Page(VIEWS / "model_card.py", title="Model card", icon=":material/description:", visibility="hidden"),
+    ]
+    if has_permission(context.user, Permission.CONTRIBUTE):
+        models.append(st.Page(VIEWS / "model_request.py", title="Request a model", icon=":material/add_circle:"))
+    if has_permission(context.user, Permission.REVIEW):
+        models.append(st.Page(VIEWS / "catalog_admin.py", title="Catalog operations", icon=":material/fact_check:",
+                              help="The review queue; for admins also gateway sync, registration and probes."))
+    pages = {"Portal": [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True)],
+             "Models": models}
     if has_permission(context.user, Permission.MANAGE_USERS):
-        pages.append(st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:"))
+        pages["Administration"] = [st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:")]
     with st.sidebar:
         st.caption("Signed in as")
         st.text(f"{context.user.display_name}\n{context.user.email}\nrole: {context.user.role}")

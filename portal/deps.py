@@ -13,7 +13,9 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from catalog.service import DependentsRegistry
 from portal.core.db import make_engine, session_scope
+from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
 from portal.core.gateway import GatewayClient, GatewayStatus
 from portal.core.logs import configure_logging
@@ -78,6 +80,12 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
                             timeout_s=settings.gateway_timeout_s, max_retries=settings.gateway_max_retries,
                             team_header=settings.gateway_team_header, user_header=settings.gateway_user_header)
     return Infrastructure(settings=settings, engine=make_engine(settings.database_url), gateway=gateway)
+
+
+def catalog_dependents() -> DependentsRegistry:
+    """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
+    # No feature that uses models has landed yet; each adds its source function here as it does.
+    return DependentsRegistry(sources=[])
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -156,3 +164,12 @@ def require_user(context: PortalContext) -> User:
         st.warning("Sign in to see this page.")
         st.stop()
     return context.user
+
+
+def require_permission(user: User, permission: Permission) -> None:
+    """Stop the page with the service's refusal when the user's role lacks the permission."""
+    try:
+        require(user, permission)
+    except PortalError as exc:
+        st.error(exc.message, icon=":material/block:")
+        st.stop()

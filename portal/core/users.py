@@ -149,6 +149,12 @@ def departments(*, session: Session) -> list[str]:
     return distinct_values(session, User.__table__.c.department)
 
 
+def describe_user(*, session: Session, user_id: int | None) -> str:
+    """'Name (e-mail)' of a user, for showing who requested or approved something; '—' when unknown."""
+    found = session.get(User, user_id) if user_id is not None else None
+    return f"{found.display_name} ({found.email})" if found else "—"
+
+
 def demo_users(*, session: Session) -> list[User]:
     """The users the development sign-in offers, admins first."""
     return list(session.exec(select(User).where(col(User.active)).order_by(col(User.email))).all())

@@ -4,9 +4,8 @@ import streamlit as st
 
 from portal import deps
 from portal.core.audit import AuditFilter, audit_facets, browse_audit_log
-from portal.core.auth import Permission, Role, require
+from portal.core.auth import Permission, Role
 from portal.core.db import session_scope
-from portal.core.errors import PortalError
 from portal.core.users import departments, list_users, update_user
 
 context = deps.portal_context()
@@ -14,11 +13,7 @@ admin = deps.require_user(context)
 page_size = context.settings.admin_page_size
 
 st.title("Admin")
-try:
-    require(admin, Permission.MANAGE_USERS)
-except PortalError as exc:
-    st.error(exc.message, icon=":material/block:")
-    st.stop()
+deps.require_permission(admin, Permission.MANAGE_USERS)
 
 
 def fetch_page(key: str, fetch):

@@ -45,6 +45,14 @@ with gateway_column:
 
 st.subheader("Portal areas")
 st.page_link("views/home.py", label="Home — this page", icon=":material/home:")
+st.page_link("views/catalog.py", label="Model catalog — approved models, their cards, costs and health",
+             icon=":material/menu_book:")
+if has_permission(user, Permission.CONTRIBUTE):
+    st.page_link("views/model_request.py", label="Request a model — propose one for the catalog",
+                 icon=":material/add_circle:")
+if has_permission(user, Permission.REVIEW):
+    st.page_link("views/catalog_admin.py", label="Catalog operations — review queue, gateway sync and probes",
+                 icon=":material/fact_check:")
 if has_permission(user, Permission.MANAGE_USERS):
     st.page_link("views/admin.py", label="Admin — users, roles and the audit log",
                  icon=":material/admin_panel_settings:")

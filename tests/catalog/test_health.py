@@ -60,7 +60,9 @@ def test_probe_stores_timings_and_failures(session, make_model, gateway, fake_ga
     make_model(S.PROPOSED, name="proposed-served", served=True)
     make_model(S.APPROVED, name="embedder", served=True, mode="embedding")
     fake_gateway.fail_next("500")
-    results = {r.model_id: r for r in probe_models(session=session, actor=None, gateway=gateway)}
+    outcomes = probe_models(session=session, actor=None, gateway=gateway)
+    assert sorted(o.model_name for o in outcomes) == ["fake-large", "fake-small"]
+    results = {o.result.model_id: o.result for o in outcomes}
     assert set(results) == {small.id, large.id}
     failed = [r for r in results.values() if not r.success]
     ok = [r for r in results.values() if r.success]

@@ -147,6 +147,8 @@ def test_admin_edits_a_card_and_the_audit_event_lists_the_changes(session, make_
     ({"status": "approved"}, "status: Extra inputs are not permitted"),
     ({"input_price_per_mtok": -1}, "input_price_per_mtok: Input should be greater than or equal to 0"),
     ({"risk_tier": 4}, "risk_tier"),
+    ({"display_name": None}, "display_name: a value is required"),
+    ({"next_review_on": "soon"}, "next_review_on"),
 ])
 def test_card_edits_cannot_bypass_the_lifecycle_or_break_fields(session, make_user, catalog, changes, message) -> None:
     with pytest.raises(InvalidInput, match=message):

@@ -1,0 +1,123 @@
+"""Catalog operations: the review queue for reviewers; gateway sync, registration and probes for admins."""
+
+import streamlit as st
+
+from catalog.health import probe_models, register_from_gateway, sync_with_gateway
+from catalog.models import ModelStatus
+from catalog.service import CatalogFilter, browse_catalog
+from portal import deps
+from portal.core.auth import Permission, has_permission
+from portal.core.db import session_scope
+from portal.ui import plain
+
+CARD_PAGE = "views/model_card.py"
+QUEUE_LIMIT = 200
+SYNC_REPORT, PROBE_RESULTS, FLASH = "catalog_sync_report", "catalog_probe_results", "catalog_ops_flash"
+
+context = deps.portal_context()
+user = deps.require_user(context)
+
+st.title("Catalog operations")
+deps.require_permission(user, Permission.REVIEW)
+if flash := st.session_state.pop(FLASH, None):
+    st.success(flash, icon=":material/check_circle:")
+
+
+def card_link(name: str, label: str) -> None:
+    st.page_link(CARD_PAGE, label=label, icon=":material/description:", query_params={"model": name})
+
+
+def review_queue() -> None:
+    """Proposed models and models under review, by name, each linked to its card."""
+    st.subheader("Review queue")
+    queue = CatalogFilter(statuses=(ModelStatus.PROPOSED, ModelStatus.UNDER_REVIEW))
+    with session_scope(context.engine) as session:
+        page = browse_catalog(session=session, actor=user, filters=queue, limit=QUEUE_LIMIT)
+    if not page.models:
+        st.info("Nothing waits for review.")
+        return
+    st.caption(f"{page.total} model(s) wait for review" + (f"; the first {QUEUE_LIMIT} are listed"
+                                                            if page.total > QUEUE_LIMIT else ""))
+    for m in page.models:
+        team = f" for {m.request_team}" if m.request_team else ""
+        card_link(m.name, f"{plain(m.display_name)} ({plain(m.name)}) — {ModelStatus(m.status).label}{plain(team)}")
+
+
+def sync_section() -> None:
+    """Compare the catalog with the gateway's model list; the last report stays until the next sync."""
+    st.subheader("Gateway")
+    st.caption(f"Gateway: {plain(context.gateway.base_url)}")
+    sync_col, probe_col = st.columns(2)
+    if sync_col.button("Sync with gateway", key="catalog_sync", icon=":material/sync:"):
+        with deps.showing_errors(), session_scope(context.engine) as session:
+            report = sync_with_gateway(session=session, actor=user, gateway=context.gateway)
+            st.session_state[SYNC_REPORT] = {"served": report.served, "unregistered": report.unregistered,
+                                             "unavailable": report.unavailable}
+    if probe_col.button("Probe now", key="catalog_probe", icon=":material/monitor_heart:"):
+        probe()
+    report = st.session_state.get(SYNC_REPORT)
+    if report is None:
+        st.caption("Sync to see which catalog models the gateway serves and which served models have no card.")
+    else:
+        show_report(report)
+    if (results := st.session_state.get(PROBE_RESULTS)) is not None:
+        show_probe_results(results)
+
+
+def show_report(report: dict[str, list[str]]) -> None:
+    served_col, unregistered_col, unavailable_col = st.columns(3)
+    served_col.metric("Served", len(report["served"]))
+    unregistered_col.metric("Unregistered", len(report["unregistered"]), help="Served, but no card in the catalog")
+    unavailable_col.metric("Unavailable", len(report["unavailable"]), help="Usable in the catalog, not served")
+    if report["served"]:
+        st.markdown("**Served:** " + ", ".join(plain(n) for n in report["served"]))
+    st.markdown("**Unregistered** — served by the gateway, no card yet")
+    if not report["unregistered"]:
+        st.caption("None.")
+    for name in report["unregistered"]:
+        name_col, button_col = st.columns([3, 1], vertical_alignment="center")
+        name_col.markdown(plain(name))
+        if button_col.button("Register", key=f"register_{name}", icon=":material/add_circle:"):
+            register(name, report)
+    st.markdown("**Unavailable** — usable in the catalog, not served by the gateway")
+    if not report["unavailable"]:
+        st.caption("None.")
+    for name in report["unavailable"]:
+        card_link(name, plain(name))
+
+
+def register(name: str, report: dict[str, list[str]]) -> None:
+    """Create a proposed card for a served model; it then goes through review like any other."""
+    registered = False
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        register_from_gateway(session=session, actor=user, name=name, gateway=context.gateway)
+        registered = True
+    if registered:
+        report["unregistered"] = [n for n in report["unregistered"] if n != name]
+        report["served"] = sorted([*report["served"], name])
+        st.session_state[FLASH] = f"Registered {plain(name)} as a proposed model; it is in the review queue."
+        st.rerun()
+
+
+def probe() -> None:
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        outcomes = probe_models(session=session, actor=user, gateway=context.gateway)
+        st.session_state[PROBE_RESULTS] = [
+            {"model": o.model_name, "ok": o.result.success, "latency (s)": o.result.latency_s,
+             "time to first token (s)": o.result.time_to_first_token_s, "tokens/s": o.result.tokens_per_second,
+             "error": o.result.error} for o in outcomes]
+
+
+def show_probe_results(rows: list[dict]) -> None:
+    st.markdown("**Last probe**")
+    if not rows:
+        st.info("No served, usable chat model to probe. Sync with the gateway first.")
+        return
+    failed = sum(not row["ok"] for row in rows)
+    st.caption(f"Probed {len(rows)} model(s), {failed} failed.")
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+review_queue()
+if has_permission(user, Permission.MANAGE_CATALOG):
+    sync_section()
