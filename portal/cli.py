@@ -114,6 +114,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     model_process = _start_local_model(settings) if settings.uses_local_model else None
     try:
+        _sync_catalog_on_start(settings)
         print(f"CoE Portal at http://{settings.server_address}:{settings.server_port}", flush=True)
         return subprocess.call(_streamlit_command(settings), env=_streamlit_env())
     finally:
@@ -121,6 +122,22 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             from portal.core.model_server import stop_local_model_server
 
             stop_local_model_server(model_process)
+
+
+def _sync_catalog_on_start(settings: Settings) -> None:
+    """Mark which catalog models the gateway serves; an unreachable gateway is reported, not fatal."""
+    from catalog.commands import gateway_for
+    from catalog.health import sync_with_gateway
+    from portal.core.gateway import GatewayError
+
+    try:
+        with session_scope(make_engine(settings.database_url)) as session:
+            report = sync_with_gateway(session=session, actor=None, gateway=gateway_for(settings))
+        print(f"Catalog synced with the gateway: {len(report.served)} served, "
+              f"{len(report.unregistered)} unregistered, {len(report.unavailable)} unavailable.", flush=True)
+    except GatewayError as exc:
+        log.warning("catalog sync at start-up failed: %s", exc.message)
+        print(f"Catalog not synced: {exc.message}", flush=True)
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,17 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
 
 from catalog import models as catalog_models  # noqa: F401  (register tables)
+from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core import audit, users  # noqa: F401
+from sandbox import models as sandbox_models  # noqa: F401
 from portal.core.auth import Role
 from portal.core.db import make_engine
+from portal.core.model_server import (
+    ModelServerProcess,
+    start_local_model_server,
+    stop_local_model_server,
+    wait_until_ready,
+)
 from portal.core.users import User
 from tests.fake_gateway import FakeGateway
 
@@ -138,3 +147,41 @@ def fake_gateway(_fake_gateway_server: FakeGateway) -> Iterator[FakeGateway]:
     _fake_gateway_server.reset()
     yield _fake_gateway_server
     _fake_gateway_server.reset()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def local_model_server() -> Iterator[tuple[str, ModelServerProcess]]:
+    """The real local model (SmolLM2-135M behind llama_cpp.server), started once per session."""
+    port = free_port()
+    process = start_local_model_server(port=port)
+    try:
+        base_url = f"http://127.0.0.1:{port}/v1"
+        wait_until_ready(base_url, timeout_s=60, process=process)
+        yield base_url, process
+    finally:
+        stop_local_model_server(process)
+
+
+@pytest.fixture
+def make_model(session: Session):
+    """Factory: a committed model card with the given status and fields."""
+
+    def make(status: ModelStatus | str = ModelStatus.APPROVED, *, name: str | None = None, **fields) -> CatalogModel:
+        name = name or f"model-{uuid.uuid4().hex[:8]}"
+        defaults = {"display_name": name, "provider": "Meta", "max_input_tokens": 8192,
+                    "max_classification": int(DataClassification.INTERNAL), "risk_tier": 1}
+        if ModelStatus(status) == ModelStatus.RESTRICTED:
+            defaults["restricted_teams"] = ["Data Platform"]
+        model = CatalogModel(name=name, status=ModelStatus(status).value, **{**defaults, **fields})
+        session.add(model)
+        session.commit()
+        return model
+
+    return make

@@ -33,6 +33,9 @@ class AuditAction(StrEnum):
     CATALOG_CARD_EDITED = "catalog.card_edited"
     CATALOG_IMPORTED = "catalog.imported"
     CATALOG_SYNCED = "catalog.synced"
+    SANDBOX_GUARDRAIL_FIRED = "sandbox.guardrail_fired"
+    SANDBOX_CONVERSATION_RENAMED = "sandbox.conversation_renamed"
+    SANDBOX_CONVERSATION_DELETED = "sandbox.conversation_deleted"
 
 
 class AuditEvent(SQLModel, table=True):

@@ -97,6 +97,21 @@ class Settings(BaseSettings):
         "INFO", description="Level of the portal's log (stack traces go to the log, never to the screen)."
     )
     log_file: Path = Field(Path("./var/portal.log"), description="File the portal's log is written to.")
+    sandbox_daily_token_quota: int = Field(
+        200_000, ge=0, description="Tokens (in + out) each user may use in the sandbox per UTC day; 0 = no quota."
+    )
+    sandbox_team_monthly_budget_usd: float = Field(
+        500.0, ge=0, description="Spend cap per team per calendar month (UTC), in US dollars; 0 = no cap."
+    )
+    sandbox_max_message_chars: int = Field(
+        20_000, ge=100, le=1_000_000, description="Longest message a user may send in the sandbox, in characters."
+    )
+    guardrail_actions: dict[str, str] = Field(
+        default_factory=lambda: {"public": "redact", "internal": "redact", "confidential": "warn",
+                                 "restricted": "warn"},
+        description="JSON object: for each data classification, what happens when a message holds personal or "
+        "secret data — warn (send it, tell the user), redact (replace it, show what) or block (send nothing).",
+    )
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )
@@ -111,6 +126,19 @@ class Settings(BaseSettings):
             if role not in known:
                 raise ValueError(f"group {group!r} maps to unknown role {role!r}; roles: {sorted(known)}")
         return mapping
+
+    @field_validator("guardrail_actions")
+    @classmethod
+    def _guardrail_actions_known(cls, actions: dict[str, str]) -> dict[str, str]:
+        levels, verbs = {"public", "internal", "confidential", "restricted"}, {"warn", "redact", "block"}
+        for level, action in actions.items():
+            if level not in levels or action not in verbs:
+                raise ValueError(f"{level!r}: {action!r} is not allowed; classifications {sorted(levels)}, "
+                                 f"actions {sorted(verbs)}")
+        missing = levels - set(actions)
+        if missing:
+            raise ValueError(f"no action for {sorted(missing)}")
+        return actions
 
     @field_validator("gateway_url")
     @classmethod

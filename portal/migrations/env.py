@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from catalog import models as catalog_models  # noqa: F401  (register tables)
 from portal.core import audit, users  # noqa: F401
+from sandbox import models as sandbox_models  # noqa: F401
 from portal.core.db import make_engine
 
 config = context.config

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import free_port
 
 from tests.fake_gateway import FakeGateway
 
@@ -41,13 +42,6 @@ def coe_portal_command() -> list[str]:
     """The `coe-portal` console script next to this interpreter (the project's venv)."""
     script = Path(sys.executable).parent / "coe-portal"
     return [str(script)] if script.exists() else [sys.executable, "-m", "portal.cli"]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def portal_env(workdir: Path, **settings: str) -> dict[str, str]:

@@ -1,40 +1,9 @@
 """End to end: the real local model (SmolLM2-135M behind llama_cpp.server) answers through GatewayClient."""
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 
 from portal.core.gateway import Caller, GatewayClient, GatewayError
-from portal.core.model_server import (
-    DEFAULT_MODEL_NAME,
-    ModelServerProcess,
-    exit_summary,
-    start_local_model_server,
-    stop_local_model_server,
-    wait_until_ready,
-)
-
-READY_TIMEOUT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def local_model_server() -> Iterator[tuple[str, ModelServerProcess]]:
-    port = free_port()
-    process = start_local_model_server(port=port)
-    try:
-        base_url = f"http://127.0.0.1:{port}/v1"
-        wait_until_ready(base_url, timeout_s=READY_TIMEOUT_S, process=process)
-        yield base_url, process
-    finally:
-        stop_local_model_server(process)
-
+from portal.core.model_server import DEFAULT_MODEL_NAME, exit_summary
 
 @pytest.mark.local_model
 def test_the_local_model_streams_a_short_answer(local_model_server):

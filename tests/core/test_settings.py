@@ -34,6 +34,9 @@ def test_dot_env_file_is_read(isolated_portal, monkeypatch: pytest.MonkeyPatch) 
         ("PORTAL_DATABASE_URL", "mysql://x", r"^PORTAL_DATABASE_URL: expected a sqlite:/// or postgresql"),
         ("PORTAL_ROLE_GROUP_MAPPING", '{"g": "owner"}', r"^PORTAL_ROLE_GROUP_MAPPING: group 'g' maps to unknown"),
         ("PORTAL_ROLE_GROUP_MAPPING", "not json", r"^PORTAL_ROLE_GROUP_MAPPING: "),
+        ("PORTAL_GUARDRAIL_ACTIONS", '{"public": "shred", "internal": "warn", "confidential": "warn", '
+         '"restricted": "warn"}', r"^PORTAL_GUARDRAIL_ACTIONS: 'public': 'shred' is not allowed"),
+        ("PORTAL_GUARDRAIL_ACTIONS", '{"public": "warn"}', r"^PORTAL_GUARDRAIL_ACTIONS: no action for "),
     ],
 )
 def test_bad_setting_gives_one_line_naming_it(monkeypatch, variable: str, value: str, message: str) -> None:

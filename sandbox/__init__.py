@@ -1,0 +1,1 @@
+"""The sandbox: safe experimentation on the gateway's approved models."""

@@ -1,0 +1,221 @@
+"""A sandbox chat turn: check, guard, stream, record.
+
+A turn runs in three steps so a page can stream the answer between them:
+`prepare_turn` checks the model is offered to this user for this data, the budgets, and the guardrails
+(recording that a guardrail fired); `TurnStream` streams the answer and keeps whatever arrived, even when
+the gateway fails part-way; `record_turn` stores the messages and one usage event for the call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from catalog.models import CatalogModel, DataClassification
+from catalog.service import usable_models_for
+from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.auth import Permission, require
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+from portal.core.gateway import Caller, ChatResult, GatewayClient, GatewayError, GatewayStreamInterrupted
+from portal.core.users import User
+from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
+from sandbox.models import CallStatus, ChatMessage, Conversation, UsageSource
+from sandbox.usage import BudgetPolicy, check_budgets, record_usage
+
+TITLE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """The settings a turn obeys: budgets, message size, and the guardrail action per classification."""
+
+    budgets: BudgetPolicy
+    max_message_chars: int
+    guardrail_actions: dict[str, str]
+
+    def guardrail_action(self, classification: DataClassification) -> GuardrailAction:
+        return GuardrailAction(self.guardrail_actions[classification.label])
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """What the user asked: the message, the model, the data classification and the generation settings."""
+
+    message: str
+    model_name: str
+    classification: DataClassification
+    conversation_id: int | None = None
+    system_prompt: str = ""
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_tokens: int = 512
+
+
+@dataclass
+class PreparedTurn:
+    """A checked turn: what will be sent, to which model, and what the guardrails did."""
+
+    user: User
+    model: CatalogModel
+    request: TurnRequest
+    guardrails: GuardrailOutcome
+    messages: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return self.guardrails.blocked
+
+
+def offered_models(*, session: Session, user: User, classification: DataClassification) -> list[CatalogModel]:
+    """Chat models this user may use for data of this classification that the gateway serves right now."""
+    return [m for m in usable_models_for(session=session, user=user, classification=classification) if m.served]
+
+
+def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest) -> PreparedTurn:
+    """Check everything before a call; a guardrail that fired is audited (type, count, action — never content)."""
+    require(user, Permission.USE_SANDBOX)
+    message = request.message.strip()
+    if not message:
+        raise InvalidInput("Type a message first.")
+    if len(message) > policy.max_message_chars:
+        raise InvalidInput(f"Your message is {len(message):,} characters long; at most "
+                           f"{policy.max_message_chars:,} fit. Shorten it or split it.")
+    model = _offered_model(session, user, request)
+    check_budgets(session=session, user=user, policy=policy.budgets)
+    outcome = apply_guardrails(message, policy.guardrail_action(request.classification))
+    if outcome.findings:
+        record_event(session, actor=user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="sandbox",
+                     entity_id=model.name, summary=f"{outcome.action.value}: {outcome.summary()}",
+                     after={"action": outcome.action.value, "counts": outcome.summary(),
+                            "classification": request.classification.label})
+    prepared = PreparedTurn(user=user, model=model, request=request, guardrails=outcome)
+    if not outcome.blocked:
+        prepared.messages = _messages(session, user, request, outcome.text_to_send or message)
+    return prepared
+
+
+def _offered_model(session: Session, user: User, request: TurnRequest) -> CatalogModel:
+    for model in offered_models(session=session, user=user, classification=request.classification):
+        if model.name == request.model_name:
+            return model
+    raise PermissionDenied(f"'{request.model_name}' is not offered to you for {request.classification.label} "
+                           "data: it is not approved for that data, not served by the gateway, or restricted "
+                           "to other teams. Pick one of the models listed.")
+
+
+def _messages(session: Session, user: User, request: TurnRequest, text: str) -> list[dict[str, str]]:
+    """System prompt, the conversation so far, and the new message, as the gateway expects them."""
+    messages = [{"role": "system", "content": request.system_prompt}] if request.system_prompt.strip() else []
+    if request.conversation_id is not None:
+        conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
+        history = session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
+                               .order_by(col(ChatMessage.id))).all()
+        messages += [{"role": m.role, "content": m.content} for m in history]
+    return [*messages, {"role": "user", "content": text}]
+
+
+class TurnStream:
+    """Iterate for the answer's text; afterwards `result`, or `error` and the `partial` text that arrived."""
+
+    def __init__(self, prepared: PreparedTurn, gateway: GatewayClient) -> None:
+        self.prepared = prepared
+        self._gateway = gateway
+        self.result: ChatResult | None = None
+        self.error: GatewayError | None = None
+        self.partial = ""
+        self.chunks = 0
+        self.started = time.perf_counter()
+        self.first_token_s: float | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        request, user = self.prepared.request, self.prepared.user
+        try:
+            stream = self._gateway.stream_chat(
+                model=self.prepared.model.name, messages=self.prepared.messages,
+                caller=Caller(email=user.email, team=user.team or None, department=user.department or None),
+                temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens)
+            for delta in stream:
+                if self.first_token_s is None:
+                    self.first_token_s = time.perf_counter() - self.started
+                self.partial += delta
+                self.chunks += 1
+                yield delta
+            self.result = stream.result
+        except GatewayStreamInterrupted as exc:
+            self.error, self.partial = exc, exc.partial_text or self.partial
+        except GatewayError as exc:
+            self.error = exc
+
+    @property
+    def status(self) -> CallStatus:
+        if self.result is not None:
+            return CallStatus.OK
+        return CallStatus.INTERRUPTED if self.partial else CallStatus.FAILED
+
+
+@dataclass(frozen=True)
+class RecordedTurn:
+    conversation_id: int | None
+    answer: ChatMessage | None  # None when no answer arrived at all
+
+
+def record_turn(*, session: Session, stream: TurnStream) -> RecordedTurn:
+    """Store the usage event, and the question and (possibly partial) answer when any answer arrived."""
+    prepared, result = stream.prepared, stream.result
+    tokens_in = result.tokens_in if result else _estimate_tokens(prepared.messages)
+    tokens_out = result.tokens_out if result else stream.chunks
+    usage = record_usage(session, user=prepared.user, model=prepared.model, source=UsageSource.SANDBOX_CHAT,
+                         tokens_in=tokens_in, tokens_out=tokens_out,
+                         estimated=not (result and result.usage_reported),
+                         latency_s=result.total_time_s if result else time.perf_counter() - stream.started,
+                         ttft_s=result.time_to_first_token_s if result else stream.first_token_s,
+                         status=stream.status, error=stream.error.message if stream.error else "")
+    if stream.status == CallStatus.FAILED:
+        return RecordedTurn(conversation_id=prepared.request.conversation_id, answer=None)
+    conversation = _conversation_for(session, prepared)
+    question = prepared.messages[-1]["content"]
+    session.add(ChatMessage(conversation_id=conversation.id, role="user", content=question,
+                            redactions=len(prepared.guardrails.replacements)))
+    answer = ChatMessage(conversation_id=conversation.id, role="assistant", content=stream.partial,
+                         model_name=prepared.model.name, tokens_in=tokens_in, tokens_out=tokens_out,
+                         cost_usd=usage.cost_usd, time_to_first_token_s=usage.time_to_first_token_s,
+                         tokens_per_second=result.tokens_per_second if result else None,
+                         incomplete=stream.status == CallStatus.INTERRUPTED)
+    session.add(answer)
+    conversation.updated_at = utcnow()
+    session.add(conversation)
+    session.flush()
+    return RecordedTurn(conversation_id=conversation.id, answer=answer)
+
+
+def _conversation_for(session: Session, prepared: PreparedTurn) -> Conversation:
+    request = prepared.request
+    if request.conversation_id is not None:
+        conversation = own_conversation(session=session, user=prepared.user, conversation_id=request.conversation_id)
+    else:
+        title = " ".join(prepared.messages[-1]["content"].split())[:TITLE_LENGTH] or "New conversation"
+        conversation = Conversation(owner_id=prepared.user.id, title=title, model_name=prepared.model.name,
+                                    classification=int(request.classification))
+    conversation.model_name, conversation.system_prompt = prepared.model.name, request.system_prompt
+    conversation.temperature, conversation.top_p = request.temperature, request.top_p
+    conversation.max_tokens = request.max_tokens
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def own_conversation(*, session: Session, user: User, conversation_id: int) -> Conversation:
+    """The user's own conversation; someone else's is reported as not found."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None or conversation.owner_id != user.id:
+        raise NotFound("That conversation does not exist or is not yours.")
+    return conversation
+
+
+def _estimate_tokens(messages: list[dict[str, str]]) -> int:
+    from portal.core.gateway import estimate_prompt_tokens
+
+    return estimate_prompt_tokens(messages)

@@ -1,0 +1,92 @@
+"""Sandbox tables: conversations and their messages, and one usage event per gateway call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from portal.core.audit import utcnow
+
+
+class UsageSource(StrEnum):
+    """What a gateway call was made for; usage and cost reports group by it."""
+
+    SANDBOX_CHAT = "sandbox chat"
+    SANDBOX_COMPARE = "sandbox compare"
+    SANDBOX_DOCUMENTS = "sandbox documents"
+    PROMPT_TEST = "prompt test"
+    TRAINING_LAB = "training lab"
+
+
+class CallStatus(StrEnum):
+    OK = "ok"
+    INTERRUPTED = "interrupted"  # the answer started but did not finish; the part that arrived is kept
+    FAILED = "failed"  # no answer (gateway down, 429, 5xx, unknown model, timeout)
+
+
+class UsageEvent(SQLModel, table=True):
+    """One gateway call made by the portal: who, which model, tokens, cost and timing."""
+
+    __tablename__ = "usage_event"
+    __table_args__ = (
+        Index("ix_usage_event_user_at", "user_id", "at"),
+        Index("ix_usage_event_team_at", "team", "at"),
+        Index("ix_usage_event_department_at", "department", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    user_id: int = Field(foreign_key="portal_user.id")
+    team: str = Field(default="", max_length=120)
+    department: str = Field(default="", max_length=120)
+    model_name: str = Field(max_length=200, index=True)
+    source: str = Field(max_length=40)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    usage_estimated: bool = False  # the gateway reported no usage; tokens were counted by the portal
+    cost_usd: float = 0.0
+    latency_s: float | None = None
+    time_to_first_token_s: float | None = None
+    status: str = Field(default=CallStatus.OK.value, max_length=20)
+    error: str = Field(default="", max_length=500)
+
+
+class Conversation(SQLModel, table=True):
+    """A sandbox chat a user keeps: its model, data classification and settings."""
+
+    __tablename__ = "sandbox_conversation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="portal_user.id", index=True)
+    title: str = Field(default="New conversation", max_length=200)
+    model_name: str = Field(max_length=200)
+    classification: int = Field(default=1)
+    system_prompt: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_tokens: int = 512
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ChatMessage(SQLModel, table=True):
+    """One message in a conversation; an assistant message carries its model, usage and timing."""
+
+    __tablename__ = "sandbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="sandbox_conversation.id", index=True)
+    role: str = Field(max_length=20)  # user | assistant
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    model_name: str = Field(default="", max_length=200)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    time_to_first_token_s: float | None = None
+    tokens_per_second: float | None = None
+    incomplete: bool = False  # the answer was cut off; what arrived is kept
+    redactions: int = 0  # how many values guardrails replaced before sending
