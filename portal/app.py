@@ -32,6 +32,9 @@ else:
                               help="The review queue; for admins also gateway sync, registration and probes."))
     pages = {"Portal": [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True)],
              "Models": models}
+    if has_permission(context.user, Permission.USE_SANDBOX):
+        pages["Sandbox"] = [st.Page(VIEWS / "sandbox.py", title="Sandbox", icon=":material/chat:",
+                                    help="Chat with the approved models, with guardrails, budgets and costs.")]
     if has_permission(context.user, Permission.MANAGE_USERS):
         pages["Administration"] = [st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:")]
     with st.sidebar:

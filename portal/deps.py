@@ -14,6 +14,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from catalog.service import DependentsRegistry
+from sandbox.usage import usage_dependents
 from portal.core.db import make_engine, session_scope
 from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
@@ -21,6 +22,8 @@ from portal.core.gateway import GatewayClient, GatewayStatus
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
+from sandbox.chat import SandboxPolicy
+from sandbox.usage import BudgetPolicy
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +87,16 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
 
 def catalog_dependents() -> DependentsRegistry:
     """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
-    # No feature that uses models has landed yet; each adds its source function here as it does.
-    return DependentsRegistry(sources=[])
+    # Each feature that uses models adds its source here as it lands (prompts, templates next).
+    return DependentsRegistry(sources=[usage_dependents])
+
+
+def sandbox_policy(settings: Settings) -> SandboxPolicy:
+    """The budgets, message size and guardrail actions a sandbox turn obeys, from the settings."""
+    budgets = BudgetPolicy(daily_tokens_per_user=settings.sandbox_daily_token_quota,
+                           monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
+    return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
+                         guardrail_actions=dict(settings.guardrail_actions))
 
 
 @st.cache_data(ttl=15, show_spinner=False)

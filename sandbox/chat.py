@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
 
@@ -83,6 +83,7 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     if len(message) > policy.max_message_chars:
         raise InvalidInput(f"Your message is {len(message):,} characters long; at most "
                            f"{policy.max_message_chars:,} fit. Shorten it or split it.")
+    request = _at_least_the_conversations_classification(session, user, request)
     model = _offered_model(session, user, request)
     check_budgets(session=session, user=user, policy=policy.budgets)
     outcome = apply_guardrails(message, policy.guardrail_action(request.classification))
@@ -95,6 +96,15 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     if not outcome.blocked:
         prepared.messages = _messages(session, user, request, outcome.text_to_send or message)
     return prepared
+
+
+def _at_least_the_conversations_classification(session: Session, user: User, request: TurnRequest) -> TurnRequest:
+    """A conversation's history goes with every turn, so a turn is as sensitive as the most sensitive one before."""
+    if request.conversation_id is None:
+        return request
+    conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
+    floor = DataClassification(conversation.classification)
+    return replace(request, classification=max(request.classification, floor))
 
 
 def _offered_model(session: Session, user: User, request: TurnRequest) -> CatalogModel:
@@ -113,8 +123,16 @@ def _messages(session: Session, user: User, request: TurnRequest, text: str) -> 
         conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
         history = session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
                                .order_by(col(ChatMessage.id))).all()
+        if _is_retry(history, text):
+            history = history[:-2]  # the retried question and its cut-off answer are replaced, not repeated
         messages += [{"role": m.role, "content": m.content} for m in history]
     return [*messages, {"role": "user", "content": text}]
+
+
+def _is_retry(history: list[ChatMessage], text: str) -> bool:
+    """True when the last answer was cut off and the same question is asked again."""
+    return (len(history) >= 2 and history[-1].role == "assistant" and history[-1].incomplete
+            and history[-2].role == "user" and history[-2].content == text)
 
 
 class TurnStream:
@@ -165,7 +183,9 @@ class RecordedTurn:
 def record_turn(*, session: Session, stream: TurnStream) -> RecordedTurn:
     """Store the usage event, and the question and (possibly partial) answer when any answer arrived."""
     prepared, result = stream.prepared, stream.result
-    tokens_in = result.tokens_in if result else _estimate_tokens(prepared.messages)
+    failed = stream.status == CallStatus.FAILED
+    # A refused call (down, 429, 5xx, unknown model) generated nothing and is recorded at no cost.
+    tokens_in = result.tokens_in if result else (0 if failed else _estimate_tokens(prepared.messages))
     tokens_out = result.tokens_out if result else stream.chunks
     usage = record_usage(session, user=prepared.user, model=prepared.model, source=UsageSource.SANDBOX_CHAT,
                          tokens_in=tokens_in, tokens_out=tokens_out,
@@ -193,12 +213,18 @@ def record_turn(*, session: Session, stream: TurnStream) -> RecordedTurn:
 
 def _conversation_for(session: Session, prepared: PreparedTurn) -> Conversation:
     request = prepared.request
-    if request.conversation_id is not None:
-        conversation = own_conversation(session=session, user=prepared.user, conversation_id=request.conversation_id)
-    else:
+    conversation = session.get(Conversation, request.conversation_id) if request.conversation_id else None
+    if conversation is not None and conversation.owner_id == prepared.user.id:
+        history = session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
+                               .order_by(col(ChatMessage.id))).all()
+        if _is_retry(list(history), prepared.messages[-1]["content"]):
+            for message in history[-2:]:
+                session.delete(message)
+    else:  # a new conversation, or the old one was deleted in another tab while this answer streamed
         title = " ".join(prepared.messages[-1]["content"].split())[:TITLE_LENGTH] or "New conversation"
         conversation = Conversation(owner_id=prepared.user.id, title=title, model_name=prepared.model.name,
                                     classification=int(request.classification))
+    conversation.classification = max(conversation.classification, int(request.classification))
     conversation.model_name, conversation.system_prompt = prepared.model.name, request.system_prompt
     conversation.temperature, conversation.top_p = request.temperature, request.top_p
     conversation.max_tokens = request.max_tokens

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel
+from catalog.service import Dependent
 from portal.core.audit import utcnow
 from portal.core.errors import PortalError
 from portal.core.users import User
@@ -84,3 +85,22 @@ def team_spend_since(*, session: Session, team: str, since: datetime) -> float:
 def _until(now: datetime, then: datetime) -> str:
     minutes = max(1, int((then - now).total_seconds() // 60))
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+DEPENDENTS_WINDOW = timedelta(days=90)
+
+
+def usage_dependents(*, session: Session, model_name: str) -> list[Dependent]:
+    """Who used the model through the portal in the last 90 days: people and teams, counted in SQL."""
+    since = utcnow() - DEPENDENTS_WINDOW
+    window = (UsageEvent.model_name == model_name, col(UsageEvent.at) >= since)
+    calls, people = session.exec(select(func.count(), func.count(func.distinct(UsageEvent.user_id)))
+                                 .where(*window)).one()
+    if not calls:
+        return []
+    teams = session.exec(select(UsageEvent.team, func.count(func.distinct(UsageEvent.user_id)))
+                         .where(*window, UsageEvent.team != "").group_by(UsageEvent.team)
+                         .order_by(func.count(func.distinct(UsageEvent.user_id)).desc(), UsageEvent.team)).all()
+    found = [Dependent(kind="sandbox usage", name=f"{people} people, {calls} calls in the last 90 days")]
+    found += [Dependent(kind="team", name=team, detail=f"{count} people") for team, count in teams]
+    return found

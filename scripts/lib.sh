@@ -34,7 +34,8 @@ ensure_venv() {
     if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]; then
         echo "Installing the portal with extras [$extras]…"
         case ",$extras," in *,local,*) install_llama_cpp ;; esac
-        "$VENV/bin/pip" install -q -e "$REPO_ROOT[$extras]"
+        # compat mode puts the checkout itself on the path, so a new top-level package needs no reinstall.
+        "$VENV/bin/pip" install -q -e "$REPO_ROOT[$extras]" --config-settings editable_mode=compat
         touch "$stamp"
     fi
 }

@@ -47,6 +47,9 @@ st.subheader("Portal areas")
 st.page_link("views/home.py", label="Home — this page", icon=":material/home:")
 st.page_link("views/catalog.py", label="Model catalog — approved models, their cards, costs and health",
              icon=":material/menu_book:")
+if has_permission(user, Permission.USE_SANDBOX):
+    st.page_link("views/sandbox.py", label="Sandbox — chat with approved models, with guardrails and costs shown",
+                 icon=":material/chat:")
 if has_permission(user, Permission.CONTRIBUTE):
     st.page_link("views/model_request.py", label="Request a model — propose one for the catalog",
                  icon=":material/add_circle:")

@@ -7,8 +7,8 @@ import streamlit as st
 
 from catalog.health import probe_stats
 from catalog.lifecycle import APPROVING, TRANSITIONS, TransitionRequest, allowed_targets
-from catalog.models import DataClassification, Hosting, Mode, ModelStatus, RiskTier
-from catalog.service import CatalogFilter, browse_catalog, get_model, transition_model, update_card
+from catalog.models import USABLE_STATUSES, DataClassification, Hosting, Mode, ModelStatus, RiskTier
+from catalog.service import CatalogFilter, browse_catalog, get_model, is_available_to, transition_model, update_card
 from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
@@ -16,6 +16,9 @@ from portal.core.users import describe_user
 from portal.ui import plain
 
 CATALOG_PAGE = "views/catalog.py"
+SANDBOX_PAGE = "views/sandbox.py"
+# The sandbox page reads (and removes) this key to preselect the model; views/sandbox.py uses the same name.
+SANDBOX_PRESELECT = "sandbox_model"
 FLASH = "model_card_flash"
 MODALITIES = ["text", "image", "audio"]
 HOSTING_LABELS = {Hosting.SELF_HOSTED: "self-hosted (gateway GPUs)", Hosting.THIRD_PARTY_API: "third-party API"}
@@ -85,6 +88,12 @@ st.markdown(f"{plain(model.name)} · :blue-badge[{status.label}] · risk tier {m
             f"**{DataClassification(model.max_classification).label}**")
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")
+if (status in USABLE_STATUSES and model.mode == Mode.CHAT and is_available_to(model, user)
+        and has_permission(user, Permission.USE_SANDBOX)):
+    if st.button("Try in sandbox", key="try_in_sandbox", icon=":material/chat:",
+                 help="Open the sandbox with this model chosen."):
+        st.session_state[SANDBOX_PRESELECT] = model.name
+        st.switch_page(SANDBOX_PAGE)
 
 
 def identity_and_capabilities() -> None:
@@ -236,7 +245,7 @@ def transition_form() -> None:
             st.markdown("**What depends on this model**")
             dependents_list()
         verb = TRANSITIONS[(status, target)]
-        submitted = st.form_submit_button(verb.capitalize(), type="primary")
+        submitted = st.form_submit_button(verb.capitalize(), type="primary", key=f"{key}_submit")
     if not submitted:
         return
     request = TransitionRequest(target=target, reason=reason, teams=teams, departments=departments,

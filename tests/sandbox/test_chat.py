@@ -208,3 +208,66 @@ def test_one_turn_on_the_real_local_model(session, make_user, make_model, local_
                                  turn(user, "Name a colour.", model="smollm2-135m-instruct", max_tokens=16))
     assert text.strip() and stream.result is not None and recorded.answer.tokens_out > 0
     assert session.exec(select(UsageEvent)).one().usage_estimated  # llama_cpp.server streams no usage
+
+
+def test_a_conversation_never_drops_below_its_most_sensitive_turn(session, make_user, make_model, gateway,
+                                                                   fake_gateway) -> None:
+    make_model(S.APPROVED, name="fake-large", served=True, max_classification=int(C.CONFIDENTIAL))
+    make_model(S.APPROVED, name="fake-small", served=True, max_classification=int(C.PUBLIC))
+    user = make_user()
+    _, _, recorded = run(session, gateway, user, turn(user, "Q3 numbers", model="fake-large",
+                                                      classification=C.CONFIDENTIAL))
+    with pytest.raises(PermissionDenied, match="not offered to you for confidential data"):
+        prepare_turn(session=session, user=user, policy=POLICY,
+                     request=turn(user, "now in public", model="fake-small", classification=C.PUBLIC,
+                                  conversation_id=recorded.conversation_id))
+
+
+def test_a_failed_call_costs_nothing(session, make_user, small, gateway, fake_gateway) -> None:
+    fake_gateway.fail_next("500")
+    run(session, gateway, make_user(), turn(None))
+    usage = session.exec(select(UsageEvent)).one()
+    assert (usage.tokens_in, usage.tokens_out, usage.cost_usd) == (0, 0, 0.0)
+
+
+def test_retrying_a_cut_answer_replaces_it(session, make_user, small, gateway, fake_gateway) -> None:
+    user = make_user()
+    fake_gateway.fail_next("cut", after_chunks=2)
+    _, _, first = run(session, gateway, user, turn(user, "one two three four five"))
+    cid = first.conversation_id
+    run(session, gateway, user, turn(user, "one two three four five", conversation_id=cid))
+    assert [m["content"] for m in fake_gateway.last_request.body["messages"]] == ["one two three four five"]
+    messages = conversation_messages(session=session, user=user, conversation_id=cid)
+    assert [(m.role, m.incomplete) for m in messages] == [("user", False), ("assistant", False)]
+
+
+def test_an_answer_to_a_conversation_deleted_meanwhile_is_kept_in_a_new_one(session, make_user, small,
+                                                                            gateway) -> None:
+    user = make_user()
+    _, _, first = run(session, gateway, user, turn(user, "first"))
+    prepared = prepare_turn(session=session, user=user, policy=POLICY,
+                            request=turn(user, "second", conversation_id=first.conversation_id))
+    stream = TurnStream(prepared, gateway)
+    "".join(stream)
+    delete_conversation(session=session, user=user, conversation_id=first.conversation_id)
+    session.commit()  # as another tab would
+    recorded = record_turn(session=session, stream=stream)
+    session.commit()
+    (kept,) = list_conversations(session=session, user=user)
+    assert kept.title == "second" and recorded.answer.content == "Echo: second"
+    assert [m.content for m in conversation_messages(session=session, user=user, conversation_id=kept.id)] == [
+        "second", "Echo: second"]
+    assert len(session.exec(select(UsageEvent)).all()) == 2
+
+
+def test_the_model_card_lists_who_used_it(session, make_user, small, gateway) -> None:
+    from sandbox.usage import usage_dependents
+
+    for team in ("Campaigns", "Campaigns", "Brand"):
+        user = make_user(team=team)
+        run(session, gateway, user, turn(user))
+    found = usage_dependents(session=session, model_name="fake-small")
+    assert [(d.kind, d.name, d.detail) for d in found] == [
+        ("sandbox usage", "3 people, 3 calls in the last 90 days", ""),
+        ("team", "Campaigns", "2 people"), ("team", "Brand", "1 people")]
+    assert usage_dependents(session=session, model_name="unused") == []
