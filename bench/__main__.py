@@ -5,13 +5,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import catalog_cost, gateway_overhead, page_cost, sandbox_overhead  # noqa: E402
+from bench import catalog_cost, gateway_overhead, page_cost, sandbox_overhead, usage_dashboard  # noqa: E402
 
 BENCHMARKS = {
     "gateway overhead": gateway_overhead.run,
     "sandbox overhead": sandbox_overhead.run,
     "page cost": page_cost.run,
     "catalog cost": catalog_cost.run,
+    "usage dashboard": usage_dashboard.run,
 }
 
 

@@ -34,7 +34,12 @@ else:
              "Models": models}
     if has_permission(context.user, Permission.USE_SANDBOX):
         pages["Sandbox"] = [st.Page(VIEWS / "sandbox.py", title="Sandbox", icon=":material/chat:",
-                                    help="Chat with the approved models, with guardrails, budgets and costs.")]
+                                    help="Chat with the approved models, with guardrails, budgets and costs."),
+                            st.Page(VIEWS / "sandbox_compare.py", title="Compare models",
+                                    icon=":material/compare_arrows:",
+                                    help="One message, two or three answers side by side; vote on the best."),
+                            st.Page(VIEWS / "usage.py", title="My usage", icon=":material/query_stats:",
+                                    help="Your tokens and cost by day and model; reviewers see teams too.")]
     if has_permission(context.user, Permission.MANAGE_USERS):
         pages["Administration"] = [st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:")]
     with st.sidebar:

@@ -19,10 +19,17 @@ from catalog.service import usable_models_for
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from portal.core.gateway import Caller, ChatResult, GatewayClient, GatewayError, GatewayStreamInterrupted
+from portal.core.gateway import (
+    Caller,
+    ChatResult,
+    GatewayClient,
+    GatewayError,
+    GatewayStreamInterrupted,
+    estimate_prompt_tokens,
+)
 from portal.core.users import User
 from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
-from sandbox.models import CallStatus, ChatMessage, Conversation, UsageSource
+from sandbox.models import CallStatus, ChatMessage, Conversation, UsageEvent, UsageSource
 from sandbox.usage import BudgetPolicy, check_budgets, record_usage
 
 TITLE_LENGTH = 60
@@ -74,8 +81,12 @@ def offered_models(*, session: Session, user: User, classification: DataClassifi
     return [m for m in usable_models_for(session=session, user=user, classification=classification) if m.served]
 
 
-def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest) -> PreparedTurn:
-    """Check everything before a call; a guardrail that fired is audited (type, count, action — never content)."""
+def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest,
+                 audit_guardrails: bool = True) -> PreparedTurn:
+    """Check everything before a call; a guardrail that fired is audited (type, count, action — never content).
+
+    A comparison prepares one turn per model for the same message and audits the guardrails once.
+    """
     require(user, Permission.USE_SANDBOX)
     message = request.message.strip()
     if not message:
@@ -87,7 +98,7 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     model = _offered_model(session, user, request)
     check_budgets(session=session, user=user, policy=policy.budgets)
     outcome = apply_guardrails(message, policy.guardrail_action(request.classification))
-    if outcome.findings:
+    if outcome.findings and audit_guardrails:
         record_event(session, actor=user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="sandbox",
                      entity_id=model.name, summary=f"{outcome.action.value}: {outcome.summary()}",
                      after={"action": outcome.action.value, "counts": outcome.summary(),
@@ -146,10 +157,12 @@ class TurnStream:
         self.partial = ""
         self.chunks = 0
         self.started = time.perf_counter()
+        self.finished: float | None = None
         self.first_token_s: float | None = None
 
     def __iter__(self) -> Iterator[str]:
         request, user = self.prepared.request, self.prepared.user
+        self.started = time.perf_counter()  # when the call starts, not when the stream object was made
         try:
             stream = self._gateway.stream_chat(
                 model=self.prepared.model.name, messages=self.prepared.messages,
@@ -166,6 +179,12 @@ class TurnStream:
             self.error, self.partial = exc, exc.partial_text or self.partial
         except GatewayError as exc:
             self.error = exc
+        finally:
+            self.finished = time.perf_counter()
+
+    @property
+    def elapsed_s(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
 
     @property
     def status(self) -> CallStatus:
@@ -180,19 +199,28 @@ class RecordedTurn:
     answer: ChatMessage | None  # None when no answer arrived at all
 
 
+def record_call(session: Session, *, stream: TurnStream, source: UsageSource, status: CallStatus | None = None,
+                error: str | None = None) -> UsageEvent:
+    """One usage event for a stream's gateway call; a refused call generated nothing and is recorded at no cost."""
+    prepared, result = stream.prepared, stream.result
+    status = status or stream.status
+    if result is not None:
+        tokens_in, tokens_out = result.tokens_in, result.tokens_out
+    else:  # no usage from the gateway: the prompt is estimated, the answer counted in streamed pieces
+        tokens_in = 0 if status == CallStatus.FAILED else estimate_prompt_tokens(prepared.messages)
+        tokens_out = stream.chunks
+    return record_usage(session, user=prepared.user, model=prepared.model, source=source, tokens_in=tokens_in,
+                        tokens_out=tokens_out, estimated=not (result and result.usage_reported),
+                        latency_s=result.total_time_s if result else stream.elapsed_s,
+                        ttft_s=result.time_to_first_token_s if result else stream.first_token_s, status=status,
+                        error=error if error is not None else (stream.error.message if stream.error else ""))
+
+
 def record_turn(*, session: Session, stream: TurnStream) -> RecordedTurn:
     """Store the usage event, and the question and (possibly partial) answer when any answer arrived."""
     prepared, result = stream.prepared, stream.result
-    failed = stream.status == CallStatus.FAILED
-    # A refused call (down, 429, 5xx, unknown model) generated nothing and is recorded at no cost.
-    tokens_in = result.tokens_in if result else (0 if failed else _estimate_tokens(prepared.messages))
-    tokens_out = result.tokens_out if result else stream.chunks
-    usage = record_usage(session, user=prepared.user, model=prepared.model, source=UsageSource.SANDBOX_CHAT,
-                         tokens_in=tokens_in, tokens_out=tokens_out,
-                         estimated=not (result and result.usage_reported),
-                         latency_s=result.total_time_s if result else time.perf_counter() - stream.started,
-                         ttft_s=result.time_to_first_token_s if result else stream.first_token_s,
-                         status=stream.status, error=stream.error.message if stream.error else "")
+    usage = record_call(session, stream=stream, source=UsageSource.SANDBOX_CHAT)
+    tokens_in, tokens_out = usage.tokens_in, usage.tokens_out
     if stream.status == CallStatus.FAILED:
         return RecordedTurn(conversation_id=prepared.request.conversation_id, answer=None)
     conversation = _conversation_for(session, prepared)
@@ -239,9 +267,3 @@ def own_conversation(*, session: Session, user: User, conversation_id: int) -> C
     if conversation is None or conversation.owner_id != user.id:
         raise NotFound("That conversation does not exist or is not yours.")
     return conversation
-
-
-def _estimate_tokens(messages: list[dict[str, str]]) -> int:
-    from portal.core.gateway import estimate_prompt_tokens
-
-    return estimate_prompt_tokens(messages)

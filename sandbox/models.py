@@ -1,11 +1,11 @@
-"""Sandbox tables: conversations and their messages, and one usage event per gateway call."""
+"""Sandbox tables: conversations and their messages, one usage event per gateway call, and comparison votes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
@@ -90,3 +90,26 @@ class ChatMessage(SQLModel, table=True):
     tokens_per_second: float | None = None
     incomplete: bool = False  # the answer was cut off; what arrived is kept
     redactions: int = 0  # how many values guardrails replaced before sending
+
+
+class ComparisonVote(SQLModel, table=True):
+    """A user's verdict on one side-by-side comparison: hashes of what was sent, never the text itself."""
+
+    __tablename__ = "sandbox_comparison_vote"
+    __table_args__ = (UniqueConstraint("comparison_id", name="uq_sandbox_comparison_vote_comparison_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    comparison_id: str = Field(max_length=32)  # one vote per comparison, enforced by the database too
+    user_id: int = Field(foreign_key="portal_user.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    classification: int
+    message_hash: str = Field(max_length=64)  # sha256 of the text sent to the models
+    model_a: str = Field(max_length=200, index=True)
+    model_b: str = Field(max_length=200, index=True)
+    model_c: str = Field(default="", max_length=200, index=True)  # "" when two answers were compared
+    system_prompt_hash_a: str = Field(default="", max_length=64)  # "" when there was no system prompt
+    system_prompt_hash_b: str = Field(default="", max_length=64)
+    system_prompt_hash_c: str = Field(default="", max_length=64)
+    prompt_variant: bool = False  # one model with different system prompts: says nothing about the model itself
+    winner_side: str = Field(default="", max_length=1)  # "a", "b", "c", or "" for a tie or all bad
+    winner: str = Field(max_length=200)  # the winning model's name, "tie" or "none" (all bad)

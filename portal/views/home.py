@@ -50,6 +50,11 @@ st.page_link("views/catalog.py", label="Model catalog — approved models, their
 if has_permission(user, Permission.USE_SANDBOX):
     st.page_link("views/sandbox.py", label="Sandbox — chat with approved models, with guardrails and costs shown",
                  icon=":material/chat:")
+    st.page_link("views/sandbox_compare.py", label="Compare models — one message, answers side by side, vote on "
+                 "the best", icon=":material/compare_arrows:")
+    st.page_link("views/usage.py", label="My usage — your tokens and cost by day and model"
+                 + (", and every team's" if has_permission(user, Permission.VIEW_TEAM_USAGE) else ""),
+                 icon=":material/query_stats:")
 if has_permission(user, Permission.CONTRIBUTE):
     st.page_link("views/model_request.py", label="Request a model — propose one for the catalog",
                  icon=":material/add_circle:")

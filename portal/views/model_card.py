@@ -14,6 +14,7 @@ from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.users import describe_user
 from portal.ui import plain
+from sandbox.compare import vote_summary
 
 CATALOG_PAGE = "views/catalog.py"
 SANDBOX_PAGE = "views/sandbox.py"
@@ -76,6 +77,7 @@ with deps.showing_errors(), session_scope(context.engine) as session:
     stats = probe_stats(session=session, model_id=model.id)
     requester, approver = person(session, model.requested_by_id), person(session, model.approved_by_id)
     dependents = deps.catalog_dependents().dependents(session=session, model_name=model.name)
+    votes = vote_summary(session=session, model_name=model.name)
 if model is None:
     st.page_link(CATALOG_PAGE, label="Back to the model catalog", icon=":material/arrow_back:")
     st.stop()
@@ -181,6 +183,19 @@ def health() -> None:
         st.caption(f"Last probe {last.at:%Y-%m-%d %H:%M} UTC failed: {plain(last.error)}")
 
 
+def comparison_votes() -> None:
+    st.subheader("Comparison votes")
+    if not votes.comparisons:
+        st.caption("No one has voted on a comparison with this model yet.")
+        return
+    wins_col, losses_col, ties_col, bad_col = st.columns(4)
+    wins_col.metric("Wins", votes.wins)
+    losses_col.metric("Losses", votes.losses)
+    ties_col.metric("Ties", votes.ties)
+    bad_col.metric("All bad", votes.all_bad)
+    st.caption(f"From {votes.comparisons} voted comparison(s) against other models in Compare models.")
+
+
 def dependents_list() -> None:
     if not dependents:
         st.caption("Nothing recorded depends on this model yet.")
@@ -193,6 +208,7 @@ identity_and_capabilities()
 use_and_risk()
 lifecycle()
 health()
+comparison_votes()
 st.subheader("Depends on it")
 dependents_list()
 if model.body_markdown.strip():

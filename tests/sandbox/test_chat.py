@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import product
 
 import pytest
 from sqlmodel import select
@@ -22,18 +21,10 @@ from sandbox.conversations import (
 )
 from sandbox.models import ChatMessage, UsageEvent
 from sandbox.usage import BudgetExhausted, BudgetPolicy
+from tests.sandbox.support import POLICY
 
 C = DataClassification
 S = ModelStatus
-POLICY = SandboxPolicy(budgets=BudgetPolicy(daily_tokens_per_user=100_000, monthly_usd_per_team=100.0),
-                       max_message_chars=2000,
-                       guardrail_actions={"public": "block", "internal": "redact", "confidential": "warn",
-                                          "restricted": "warn"})
-
-
-@pytest.fixture
-def gateway(fake_gateway) -> GatewayClient:
-    return GatewayClient(base_url=fake_gateway.url, timeout_s=5)
 
 
 @pytest.fixture

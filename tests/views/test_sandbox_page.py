@@ -6,11 +6,13 @@ import json
 import re
 
 import pytest
+
 from sqlmodel import Session, select
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.auth import Role
 from sandbox.models import ChatMessage, Conversation, UsageEvent
+from tests.views.support import chat_requests, rows
 
 SANDBOX, CARD = "views/sandbox.py", "views/model_card.py"
 C = DataClassification
@@ -79,14 +81,6 @@ def chat(at) -> list[tuple[str, str]]:
     """(who, text) of every chat message on the page, in order; the text is the message's first Markdown."""
     return [(m.name, unescaped(m.markdown[0].value)) for m in at.chat_message]
 
-
-def chat_requests(gateway) -> list:
-    return [r for r in gateway.requests if r.path.endswith("/chat/completions")]
-
-
-def rows(engine, table) -> list:
-    with Session(engine) as session:
-        return list(session.exec(select(table)).all())
 
 
 # --- every role, and the models offered -----------------------------------------------------------------------

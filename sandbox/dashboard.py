@@ -1,0 +1,168 @@
+"""Usage dashboards: tokens, calls and cost by UTC day and model, team or department, summed in SQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from portal.core.audit import utcnow
+from portal.core.auth import Permission, require
+from portal.core.errors import InvalidInput
+from portal.core.users import User
+from sandbox.models import CallStatus, UsageEvent
+
+GroupBy = Literal["model", "team", "department"]
+ORG_GROUPINGS: tuple[GroupBy, ...] = ("team", "department")
+MAX_DAYS = 366
+TOP = 10
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Calls, failures, tokens and dollars over a set of usage events."""
+
+    calls: int = 0
+    failures: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    def __add__(self, other: UsageTotals) -> UsageTotals:
+        return UsageTotals(self.calls + other.calls, self.failures + other.failures, self.tokens_in + other.tokens_in,
+                           self.tokens_out + other.tokens_out, self.cost_usd + other.cost_usd)
+
+
+@dataclass(frozen=True)
+class UsageBucket:
+    """The usage of one UTC day for one model, team or department (`key`)."""
+
+    day: date
+    key: str
+    totals: UsageTotals
+
+
+@dataclass(frozen=True)
+class RankedUsage:
+    """A user, team or department with its usage over the window, for the top-by-cost lists."""
+
+    name: str
+    totals: UsageTotals
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Usage since `since` (midnight UTC, `days` days ago counting today), bucketed by day and `group_by`."""
+
+    since: datetime
+    days: int
+    group_by: GroupBy
+    buckets: list[UsageBucket]
+    totals: UsageTotals
+    top_groups: list[RankedUsage] = field(default_factory=list)
+    top_users: list[RankedUsage] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.totals.calls == 0
+
+
+def window_start(*, days: int, now: datetime | None = None) -> datetime:
+    """Midnight UTC of the first day of a window of `days` UTC days that ends today."""
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"A usage window is 1 to {MAX_DAYS} days; {days} is outside that.")
+    today = (now or utcnow()).astimezone(UTC).date()
+    return datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
+
+
+def my_usage(*, session: Session, user: User, days: int = 30, now: datetime | None = None) -> UsageReport:
+    """The user's own usage by day and model over the last `days` UTC days."""
+    since = window_start(days=days, now=now)
+    # (user_id, at) is indexed, so this reads only the user's rows in the window.
+    where = (UsageEvent.user_id == user.id, col(UsageEvent.at) >= since)
+    buckets = _buckets(session, where, col(UsageEvent.model_name))
+    return _report(since, days, "model", buckets)
+
+
+def org_usage(*, session: Session, actor: User, days: int = 30, group_by: GroupBy = "team", team: str = "",
+              department: str = "", now: datetime | None = None) -> UsageReport:
+    """Everyone's usage by day and team or department, optionally of one team or department; reviewers and up."""
+    require(actor, Permission.VIEW_TEAM_USAGE)
+    if group_by not in ORG_GROUPINGS:
+        raise InvalidInput(f"Usage groups by {' or '.join(ORG_GROUPINGS)}, not {group_by!r}.")
+    since = window_start(days=days, now=now)
+    # A filtered report reads the (team, at) or (department, at) index; an unfiltered one the range of `at`.
+    where = [col(UsageEvent.at) >= since]
+    if team:
+        where.append(UsageEvent.team == team)
+    if department:
+        where.append(UsageEvent.department == department)
+    group_column = col(UsageEvent.team) if group_by == "team" else col(UsageEvent.department)
+    buckets = _buckets(session, tuple(where), group_column)
+    report = _report(since, days, group_by, buckets)
+    if report.empty:
+        return report
+    top_groups = _ranked_groups(buckets)
+    return UsageReport(since=since, days=days, group_by=group_by, buckets=buckets, totals=report.totals,
+                       top_groups=top_groups, top_users=_top_users(session, tuple(where)))
+
+
+def _sums(*extra):
+    """The aggregate columns every query selects, after any grouping columns."""
+    failed = func.sum(case((UsageEvent.status == CallStatus.FAILED.value, 1), else_=0))
+    return (*extra, func.count(), failed, func.sum(UsageEvent.tokens_in), func.sum(UsageEvent.tokens_out),
+            func.sum(UsageEvent.cost_usd))
+
+
+def _totals(calls, failures, tokens_in, tokens_out, cost) -> UsageTotals:
+    return UsageTotals(int(calls), int(failures or 0), int(tokens_in or 0), int(tokens_out or 0), float(cost or 0.0))
+
+
+def _utc_day(session: Session):
+    """The UTC calendar day of an event, as SQL: SQLite stores UTC text, PostgreSQL an aware timestamp."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", UsageEvent.at))
+    return func.date(UsageEvent.at)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _buckets(session: Session, where: tuple, group_column) -> list[UsageBucket]:
+    day = _utc_day(session)
+    rows = session.exec(select(*_sums(day, group_column)).where(*where)
+                        .group_by(day, group_column).order_by(day, group_column)).all()
+    return [UsageBucket(day=_as_date(d), key=key or "(none)", totals=_totals(*sums)) for d, key, *sums in rows]
+
+
+def _report(since: datetime, days: int, group_by: GroupBy, buckets: list[UsageBucket]) -> UsageReport:
+    # Summing the already-aggregated buckets (days x groups) is cheaper than another pass over the events.
+    totals = sum((b.totals for b in buckets), UsageTotals())
+    return UsageReport(since=since, days=days, group_by=group_by, buckets=buckets, totals=totals)
+
+
+def _ranked_groups(buckets: list[UsageBucket]) -> list[RankedUsage]:
+    by_key: dict[str, UsageTotals] = defaultdict(UsageTotals)
+    for bucket in buckets:
+        by_key[bucket.key] += bucket.totals
+    ranked = sorted(by_key.items(), key=lambda item: (-item[1].cost_usd, item[0]))
+    return [RankedUsage(name=name, totals=totals) for name, totals in ranked[:TOP]]
+
+
+def _top_users(session: Session, where: tuple) -> list[RankedUsage]:
+    cost = func.sum(UsageEvent.cost_usd)
+    per_user = (select(*_sums(UsageEvent.user_id)).where(*where).group_by(UsageEvent.user_id)
+                .order_by(cost.desc(), UsageEvent.user_id).limit(TOP).subquery())
+    rows = session.exec(select(User.email, *list(per_user.c)[1:])
+                        .join(per_user, col(User.id) == per_user.c.user_id)
+                        .order_by(list(per_user.c)[-1].desc(), User.email)).all()
+    return [RankedUsage(name=email, totals=_totals(*sums)) for email, *sums in rows]
