@@ -28,6 +28,7 @@ from portal.core.gateway import (
     estimate_prompt_tokens,
 )
 from portal.core.users import User
+from sandbox.budgets import effective_budget
 from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
 from sandbox.models import CallStatus, ChatMessage, Conversation, UsageEvent, UsageSource
 from sandbox.usage import BudgetPolicy, check_budgets, record_usage
@@ -96,7 +97,8 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
                            f"{policy.max_message_chars:,} fit. Shorten it or split it.")
     request = _at_least_the_conversations_classification(session, user, request)
     model = _offered_model(session, user, request)
-    check_budgets(session=session, user=user, policy=policy.budgets)
+    budgets = effective_budget(session=session, user=user, defaults=policy.budgets)
+    check_budgets(session=session, user=user, policy=budgets)
     outcome = apply_guardrails(message, policy.guardrail_action(request.classification))
     if outcome.findings and audit_guardrails:
         record_event(session, actor=user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="sandbox",

@@ -13,7 +13,7 @@ from portal.core.audit import AuditAction, record_event
 from portal.core.errors import InvalidInput
 from portal.core.users import User
 from sandbox.chat import own_conversation
-from sandbox.models import ChatMessage, Conversation
+from sandbox.models import ChatMessage, Conversation, ConversationShare
 
 MAX_TITLE = 200
 
@@ -46,8 +46,9 @@ def rename_conversation(*, session: Session, user: User, conversation_id: int, t
 
 
 def delete_conversation(*, session: Session, user: User, conversation_id: int) -> None:
-    """Delete a conversation and its messages (usage events stay: they are the bill)."""
+    """Delete a conversation, its messages and its shares (usage events stay: they are the bill)."""
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
+    session.exec(delete(ConversationShare).where(col(ConversationShare.conversation_id) == conversation.id))
     session.exec(delete(ChatMessage).where(col(ChatMessage.conversation_id) == conversation.id))
     session.delete(conversation)
     record_event(session, actor=user, action=AuditAction.SANDBOX_CONVERSATION_DELETED, entity_type="conversation",

@@ -1,4 +1,4 @@
-"""Sandbox tables: conversations and their messages, one usage event per gateway call, and comparison votes."""
+"""Sandbox tables: conversations, messages and shares, usage events, comparison votes and budget overrides."""
 
 from __future__ import annotations
 
@@ -113,3 +113,39 @@ class ComparisonVote(SQLModel, table=True):
     prompt_variant: bool = False  # one model with different system prompts: says nothing about the model itself
     winner_side: str = Field(default="", max_length=1)  # "a", "b", "c", or "" for a tie or all bad
     winner: str = Field(max_length=200)  # the winning model's name, "tie" or "none" (all bad)
+
+
+class ConversationShare(SQLModel, table=True):
+    """A conversation its owner lets one colleague read (never continue)."""
+
+    __tablename__ = "sandbox_conversation_share"
+    __table_args__ = (UniqueConstraint("conversation_id", "shared_with_user_id",
+                                       name="uq_sandbox_conversation_share_conversation_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="sandbox_conversation.id", index=True)
+    shared_with_user_id: int = Field(foreign_key="portal_user.id", index=True)
+    shared_by: int = Field(foreign_key="portal_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BudgetScope(StrEnum):
+    """What a budget override applies to: one user's daily token quota, or one team's monthly spend cap."""
+
+    USER = "user"
+    TEAM = "team"
+
+
+class BudgetOverride(SQLModel, table=True):
+    """An admin's exception to the configured budgets for one user (key = user id) or one team (key = its name)."""
+
+    __tablename__ = "sandbox_budget_override"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_sandbox_budget_override_scope_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=10)
+    key: str = Field(max_length=120)
+    daily_tokens: int | None = None  # a user's daily token quota; 0 = no quota
+    monthly_usd: float | None = None  # a team's monthly spend cap; 0 = no cap
+    set_by: int = Field(foreign_key="portal_user.id")
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -18,6 +18,7 @@ Failure modes for fail_next / fail_always:
     "invalid_json"  a body (or SSE data line) that is not JSON
     "html"          200 with a text/html page, as when the URL points at a website instead of the API
     "error_event"   stream `after_chunks` chunks (default 2), then an SSE error event (as LiteLLM sends)
+A failure given `only_path="/chat/completions"` waits for a request to that path.
 Also settable: `chunk_delay_s` (pause before each streamed chunk), `send_usage = False` (never send a usage
 chunk, like llama_cpp.server), `models`. Every request is recorded in `requests` / `last_request`.
 """
@@ -158,9 +159,14 @@ class FakeGateway:
         self.send_usage = True
         self._wake = threading.Event()
 
-    def _take_failure(self) -> Failure | None:
+    def _take_failure(self, path: str) -> Failure | None:
+        """The failure for a request to `path`; one given `only_path=` waits for a request to that path."""
         with self._lock:
-            return self._failures.pop(0) if self._failures else self._always
+            for index, failure in enumerate(self._failures):
+                wanted = failure.options.get("only_path")
+                if wanted is None or path.endswith(wanted):
+                    return self._failures.pop(index)
+            return self._always
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -230,7 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         gateway = self.gateway
         headers = {name.lower(): value for name, value in self.headers.items()}
         gateway._record(RecordedRequest(self.command, self.path, headers, body))
-        failure = gateway._take_failure()
+        failure = gateway._take_failure(self.path)
         if failure and failure.mode == "delay" and "after_chunks" not in failure.options:
             gateway._wake.wait(float(failure.options.get("seconds", 5.0)))
             failure = None

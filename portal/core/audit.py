@@ -36,6 +36,10 @@ class AuditAction(StrEnum):
     SANDBOX_GUARDRAIL_FIRED = "sandbox.guardrail_fired"
     SANDBOX_CONVERSATION_RENAMED = "sandbox.conversation_renamed"
     SANDBOX_CONVERSATION_DELETED = "sandbox.conversation_deleted"
+    SANDBOX_CONVERSATION_SHARED = "sandbox.conversation_shared"
+    SANDBOX_CONVERSATION_SHARE_REVOKED = "sandbox.conversation_share_revoked"
+    SANDBOX_BUDGET_OVERRIDE_SET = "sandbox.budget_override_set"
+    SANDBOX_BUDGET_OVERRIDE_CLEARED = "sandbox.budget_override_cleared"
 
 
 class AuditEvent(SQLModel, table=True):

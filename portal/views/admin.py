@@ -1,4 +1,4 @@
-"""Admin: users, roles and departments, and the audit log."""
+"""Admin: users, roles and departments, the audit log, and budget overrides."""
 
 import streamlit as st
 
@@ -7,6 +7,9 @@ from portal.core.audit import AuditFilter, audit_facets, browse_audit_log
 from portal.core.auth import Permission, Role
 from portal.core.db import session_scope
 from portal.core.users import departments, list_users, update_user
+from portal.ui import plain
+from sandbox.budgets import clear_budget_override, list_budget_overrides, set_budget_override, user_budget_key
+from sandbox.models import BudgetScope
 
 context = deps.portal_context()
 admin = deps.require_user(context)
@@ -108,11 +111,64 @@ def audit_section() -> None:
     page_picker("audit_page", audit_pages)
 
 
+def budgets_section() -> None:
+    """List the admins' exceptions to the configured budgets, set one for a user or a team, or clear one."""
+    settings = context.settings
+    st.caption(f"Configured: {settings.sandbox_daily_token_quota:,} tokens a day per user, "
+               f"\\${settings.sandbox_team_monthly_budget_usd:,.2f} a month per team (0 = no limit). "
+               "An override replaces that for one user's daily quota or one team's monthly cap.")
+    if flash := st.session_state.pop("budget_flash", None):
+        st.success(flash)
+    with session_scope(context.engine) as session:
+        overrides = list_budget_overrides(session=session, actor=admin)
+    st.dataframe([{"for": f"{r.override.scope} {r.who}", "daily tokens": r.override.daily_tokens,
+                   "monthly USD": r.override.monthly_usd, "updated (UTC)": f"{r.override.updated_at:%Y-%m-%d %H:%M}"}
+                  for r in overrides], hide_index=True, width="stretch")
+    if overrides:
+        by_label = {f"{r.override.scope} {r.who}": r.override for r in overrides}
+        clear_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+        label = clear_col.selectbox("Override to clear", list(by_label), key="budget_clear_choice")
+        if button_col.button("Clear", key="budget_clear"):
+            chosen = by_label[label]
+            budget_change(lambda session: clear_budget_override(session=session, actor=admin, scope=chosen.scope,
+                                                                key=chosen.key), f"Cleared the override for {label}.")
+    st.subheader("Set an override")
+    scope = st.radio("For", list(BudgetScope), format_func=lambda s: f"a {s.value}", horizontal=True,
+                     key="budget_scope")
+    with st.form("budget_form"):
+        if scope == BudgetScope.USER:
+            who = st.text_input("User e-mail", key="budget_user_email")
+            amount = st.number_input("Daily tokens (0 = no quota)", min_value=0, step=1000, key="budget_daily")
+        else:
+            who = st.text_input("Team", key="budget_team")
+            amount = st.number_input("Monthly USD (0 = no cap)", min_value=0.0, step=50.0, key="budget_monthly")
+        if st.form_submit_button("Save override", type="primary"):
+            budget_change(lambda session: set_budget_override(
+                session=session, actor=admin, scope=scope,
+                key=user_budget_key(session=session, email=who) if scope == BudgetScope.USER else who,
+                **({"daily_tokens": int(amount)} if scope == BudgetScope.USER else {"monthly_usd": float(amount)})),
+                f"Saved the override for {scope.value} {plain(who.strip())}.")
+
+
+def budget_change(action, done: str) -> None:
+    """Apply a budget change; on success say so after a rerun, else show why and keep the form's values."""
+    changed = False
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        action(session)
+        changed = True
+    if changed:
+        st.session_state["budget_flash"] = done
+        st.rerun()
+
+
 # on_change="rerun" makes the tabs lazy: only the open tab's queries run.
-users_tab, audit_tab = st.tabs(["Users", "Audit log"], key="admin_tab", on_change="rerun")
+users_tab, audit_tab, budgets_tab = st.tabs(["Users", "Audit log", "Budgets"], key="admin_tab", on_change="rerun")
 if users_tab.open:
     with users_tab:
         users_section()
 if audit_tab.open:
     with audit_tab:
         audit_section()
+if budgets_tab.open:
+    with budgets_tab:
+        budgets_section()

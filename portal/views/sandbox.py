@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import streamlit as st
 from sqlmodel import Session
@@ -15,6 +15,15 @@ from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain
+from portal.views import _sandbox_sharing as sharing
+from portal.views._sandbox_messages import (
+    TurnNotice,
+    as_text,
+    guardrail_notice,
+    show_guardrail_notice,
+    show_messages,
+)
+from sandbox.budgets import effective_budget
 from sandbox.chat import TurnRequest, TurnStream, offered_models, own_conversation, prepare_turn, record_turn
 from sandbox.conversations import (
     conversation_messages,
@@ -23,7 +32,7 @@ from sandbox.conversations import (
     list_conversations,
     rename_conversation,
 )
-from sandbox.guardrails import GuardrailAction, GuardrailOutcome, describe
+from sandbox.guardrails import describe
 from sandbox.models import ChatMessage, Conversation
 from sandbox.usage import tokens_used_since
 
@@ -55,17 +64,6 @@ policy = deps.sandbox_policy(context.settings)
 state = st.session_state
 
 
-@dataclass
-class TurnNotice:
-    """What the last turn left to say: what the guardrails did, and the failure with the message to retry."""
-
-    guardrail: str = ""
-    action: str = ""
-    replacements: list[tuple[str, str]] = field(default_factory=list)
-    error: str = ""
-    retry_message: str = ""
-
-
 @dataclass(frozen=True)
 class ChatSettings:
     """What the settings column chose for the next turn."""
@@ -76,11 +74,6 @@ class ChatSettings:
     temperature: float
     top_p: float
     max_tokens: int
-
-
-def as_text(value: str) -> str:
-    """Text for st.markdown shown as typed: no formatting, links, images or HTML; line breaks kept."""
-    return plain(value).replace("\n", "  \n")
 
 
 def offered(classification: DataClassification) -> list[CatalogModel]:
@@ -99,12 +92,14 @@ def apply_settings(conversation: Conversation) -> None:
 
 
 def open_conversation(conversation: Conversation) -> None:
+    sharing.close_shared()
     state[CONVERSATION] = conversation.id
     state.pop(NOTICE, None)
     apply_settings(conversation)
 
 
 def start_new_conversation() -> None:
+    sharing.close_shared()
     state[CONVERSATION] = None
     state.pop(NOTICE, None)
 
@@ -168,6 +163,7 @@ def conversation_list() -> None:
 
 with st.sidebar:
     conversation_list()
+    sharing.shared_with_you(engine=context.engine, user=user)
 
 
 # --- settings -------------------------------------------------------------------------------------------------------
@@ -217,10 +213,10 @@ def generation_settings(model: CatalogModel) -> tuple[float, float, int]:
 
 
 def budget_caption() -> None:
-    quota = policy.budgets.daily_tokens_per_user
-    if not quota:
-        return
     with session_scope(context.engine) as session:
+        quota = effective_budget(session=session, user=user, defaults=policy.budgets).daily_tokens_per_user
+        if not quota:
+            return
         used = tokens_used_since(session=session, user_id=user.id,
                                  since=utcnow().replace(hour=0, minute=0, second=0, microsecond=0))
     st.caption(f"Today you have used {used:,} of your {quota:,} sandbox tokens (resets at 00:00 UTC).")
@@ -250,38 +246,23 @@ def settings_panel() -> ChatSettings | None:
 
 # --- the chat -------------------------------------------------------------------------------------------------------
 
-def answer_facts(message: ChatMessage) -> str:
-    """Model, tokens, cost and speed of an answer, as one Markdown-safe line."""
-    facts = [plain(message.model_name), f"{message.tokens_in:,} tokens in / {message.tokens_out:,} out",
-             f"\\${message.cost_usd:.6f}"]
-    if message.time_to_first_token_s is not None:
-        facts.append(f"first token after {message.time_to_first_token_s:.2f} s")
-    if message.tokens_per_second:
-        facts.append(f"{message.tokens_per_second:.1f} tokens/s")
-    line = " · ".join(facts)
-    return f":orange-badge[incomplete — the answer was cut off] {line}" if message.incomplete else line
-
-
 def show_history() -> None:
     if not history:
         st.caption("Pick the data classification and a model, then write your message below. "
                    "Answers are saved as a conversation you can continue, rename, download or delete.")
-    for message in history:
-        with st.chat_message("user" if message.role == "user" else "assistant"):
-            st.markdown(as_text(message.content))  # model output too: no Markdown images or links to follow
-            if message.role == "assistant":
-                st.caption(answer_facts(message))
+    show_messages(history)
 
 
 def conversation_actions() -> None:
-    """Rename, download and delete the conversation on screen."""
-    rename_col, delete_col, markdown_col, json_col = st.columns(4)
+    """Rename, share, download and delete the conversation on screen."""
+    rename_col, share_col, delete_col, markdown_col, json_col = st.columns(5)
     with rename_col.popover("Rename", icon=":material/edit:", width="stretch"):
         title = st.text_input("New title", value=conversation.title, key=f"sandbox_title_{conversation.id}",
                               max_chars=200)
         if st.button("Save title", key="sandbox_rename"):
             change(lambda session: rename_conversation(session=session, user=user, conversation_id=conversation.id,
                                                        title=title), "Renamed the conversation.")
+    sharing.share_popover(share_col, engine=context.engine, user=user, conversation=conversation, change=change)
     with delete_col.popover("Delete", icon=":material/delete:", width="stretch"):
         st.markdown("Delete this conversation and its messages? This cannot be undone; the usage records stay.")
         if st.button("Yes, delete it", key="sandbox_delete", type="primary"):
@@ -318,25 +299,6 @@ def exporter(conversation_id: int, fmt: str) -> Callable[[], str]:
             return export_conversation(session=session, user=owner, conversation_id=conversation_id, fmt=fmt)
 
     return export
-
-
-def guardrail_notice(outcome: GuardrailOutcome) -> TurnNotice:
-    if not outcome.findings:
-        return TurnNotice()
-    return TurnNotice(guardrail=describe(outcome), action=outcome.action.value,
-                      replacements=list(outcome.replacements))
-
-
-def show_guardrail_notice(notice: TurnNotice) -> None:
-    if not notice.guardrail:
-        return
-    if notice.action == GuardrailAction.REDACT:
-        st.info(plain(notice.guardrail), icon=":material/visibility_off:")
-        # Each original is the user's own text, shown back to them only: what the model got instead of what.
-        st.dataframe([{"sent to the model": p, "your text": o} for p, o in notice.replacements],
-                     hide_index=True)
-    else:
-        st.warning(plain(notice.guardrail), icon=":material/warning:")
 
 
 def show_notice() -> bool:
@@ -416,8 +378,10 @@ st.title("Sandbox")
 st.caption("Try the approved models on your own text. Every answer counts against your daily token quota and your "
            "team's monthly budget; personal and secret data is warned about, replaced or blocked according to the "
            "classification you pick.")
-settings_col, chat_col = st.columns([1, 2], gap="large")
-with settings_col:
-    chosen = settings_panel()
-with chat_col:
-    chat_panel(chosen)
+shared_id = state.get(sharing.SHARED)
+if shared_id is None or not sharing.show_shared(engine=context.engine, user=user, conversation_id=shared_id):
+    settings_col, chat_col = st.columns([1, 2], gap="large")
+    with settings_col:
+        chosen = settings_panel()
+    with chat_col:
+        chat_panel(chosen)

@@ -332,3 +332,11 @@ def test_tokens_per_second_measures_generation_after_the_first_token(tokens_out,
                         time_to_first_token_s=first_s, total_time_s=total_s, finish_reason="stop")
 
     assert result.tokens_per_second == expected
+
+
+def test_a_failure_for_one_path_waits_for_that_path(fake_gateway):
+    client = GatewayClient(base_url=fake_gateway.url, timeout_s=5)
+    fake_gateway.fail_next("500", only_path="/chat/completions")
+    assert [m.id for m in client.list_models()] == ["fake-large", "fake-small"]
+    with pytest.raises(GatewayServerError):
+        client.chat(model="fake-small", messages=[{"role": "user", "content": "hi"}])

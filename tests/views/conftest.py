@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
+from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.cli import apply_streamlit_options
 from portal.core.db import make_engine, session_scope
 from portal.core.migrations import upgrade_to_head
@@ -17,9 +18,11 @@ from portal.core.users import User
 from portal.deps import DEV_SIGN_IN_KEY
 from tests.conftest import REPO_ROOT
 from tests.fake_gateway import FakeGateway
+from tests.views.support import SANDBOX
 
 APP = str(REPO_ROOT / "portal" / "app.py")
 PAGE_TIMEOUT_S = 30
+C = DataClassification
 
 
 def listen_on(address: str) -> None:
@@ -66,5 +69,37 @@ def open_portal(portal_db) -> Callable[..., AppTest]:
         if user is not None:
             at.session_state[DEV_SIGN_IN_KEY] = user.id
         return at.run()
+
+    return open_
+
+
+@pytest.fixture
+def served_models(portal_db) -> dict[str, CatalogModel]:
+    """Cards for the fake gateway's two models: Fake Small is cleared up to internal data, Fake Large public only."""
+    rows = {
+        "fake-small": CatalogModel(name="fake-small", display_name="Fake Small", provider="Fake Labs",
+                                   status=ModelStatus.APPROVED.value, served=True, risk_tier=1,
+                                   max_classification=int(C.INTERNAL), max_output_tokens=1024,
+                                   input_price_per_mtok=1.0, output_price_per_mtok=2.0),
+        "fake-large": CatalogModel(name="fake-large", display_name="Fake Large", provider="Fake Labs",
+                                   status=ModelStatus.APPROVED.value, served=True, risk_tier=1,
+                                   max_classification=int(C.PUBLIC), input_price_per_mtok=3.0,
+                                   output_price_per_mtok=6.0),
+    }
+    with Session(portal_db, expire_on_commit=False) as session:
+        session.add_all(rows.values())
+        session.commit()
+    return rows
+
+
+@pytest.fixture
+def open_sandbox(open_portal, user_with_role, served_models):
+    """Open the portal as a role and switch to the sandbox."""
+
+    def open_(role: str = "viewer"):
+        at = open_portal(user_with_role(role))
+        at.switch_page(SANDBOX).run()
+        assert not at.exception, at.exception
+        return at
 
     return open_

@@ -12,75 +12,14 @@ from sqlmodel import Session, select
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.auth import Role
 from sandbox.models import ChatMessage, Conversation, UsageEvent
-from tests.views.support import chat_requests, rows
+from tests.views.support import DRAFT, SANDBOX, chat, chat_requests, errors, rows, send, shown, unescaped
 
-SANDBOX, CARD = "views/sandbox.py", "views/model_card.py"
+CARD = "views/model_card.py"
 C = DataClassification
-DRAFT, MODEL, CLASSIFICATION = "sandbox_draft", "sandbox_model_choice", "sandbox_classification"
+MODEL, CLASSIFICATION = "sandbox_model_choice", "sandbox_classification"
 LABELS = {"fake-large": "Fake Large — Fake Labs · $3.00 in / $6.00 out per M tokens",
           "fake-small": "Fake Small — Fake Labs · $1.00 in / $2.00 out per M tokens"}
 BLOCK_PUBLIC = json.dumps({"public": "block", "internal": "redact", "confidential": "warn", "restricted": "warn"})
-
-
-@pytest.fixture
-def served_models(portal_db) -> dict[str, CatalogModel]:
-    """Cards for the fake gateway's two models: Fake Small is cleared up to internal data, Fake Large public only."""
-    rows = {
-        "fake-small": CatalogModel(name="fake-small", display_name="Fake Small", provider="Fake Labs",
-                                   status=ModelStatus.APPROVED.value, served=True, risk_tier=1,
-                                   max_classification=int(C.INTERNAL), max_output_tokens=1024,
-                                   input_price_per_mtok=1.0, output_price_per_mtok=2.0),
-        "fake-large": CatalogModel(name="fake-large", display_name="Fake Large", provider="Fake Labs",
-                                   status=ModelStatus.APPROVED.value, served=True, risk_tier=1,
-                                   max_classification=int(C.PUBLIC), input_price_per_mtok=3.0,
-                                   output_price_per_mtok=6.0),
-    }
-    with Session(portal_db, expire_on_commit=False) as session:
-        session.add_all(rows.values())
-        session.commit()
-    return rows
-
-
-@pytest.fixture
-def open_sandbox(open_portal, user_with_role, served_models):
-    """Open the portal as a role and switch to the sandbox."""
-
-    def open_(role: str = "viewer"):
-        at = open_portal(user_with_role(role))
-        at.switch_page(SANDBOX).run()
-        assert not at.exception, at.exception
-        return at
-
-    return open_
-
-
-def shown(at) -> str:
-    """Everything the page shows as text."""
-    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "text", "error", "warning",
-                                  "success", "info") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
-
-
-def unescaped(markdown: str) -> str:
-    """What a reader sees of Markdown written with portal.ui.plain: the text without its escapes."""
-    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
-
-
-def errors(at) -> list[str]:
-    return [unescaped(e.value) for e in at.error]
-
-
-def send(at, message: str):
-    at.text_area(key=DRAFT).input(message)
-    at.button(key="FormSubmitter:sandbox_form-Send").click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def chat(at) -> list[tuple[str, str]]:
-    """(who, text) of every chat message on the page, in order; the text is the message's first Markdown."""
-    return [(m.name, unescaped(m.markdown[0].value)) for m in at.chat_message]
-
 
 
 # --- every role, and the models offered -----------------------------------------------------------------------

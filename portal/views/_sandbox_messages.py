@@ -1,0 +1,70 @@
+"""How the sandbox page shows messages (as typed, with each answer's facts) and what the guardrails did.
+
+Not a page: portal/views/sandbox.py and its sharing parts import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from portal.ui import plain
+from sandbox.guardrails import GuardrailAction, GuardrailOutcome, describe
+from sandbox.models import ChatMessage
+
+
+@dataclass
+class TurnNotice:
+    """What the last turn left to say: what the guardrails did, and the failure with the message to retry."""
+
+    guardrail: str = ""
+    action: str = ""
+    replacements: list[tuple[str, str]] = field(default_factory=list)
+    error: str = ""
+    retry_message: str = ""
+
+
+def as_text(value: str) -> str:
+    """Text for st.markdown shown as typed: no formatting, links, images or HTML; line breaks kept."""
+    return plain(value).replace("\n", "  \n")
+
+
+def answer_facts(message: ChatMessage) -> str:
+    """Model, tokens, cost and speed of an answer, as one Markdown-safe line."""
+    facts = [plain(message.model_name), f"{message.tokens_in:,} tokens in / {message.tokens_out:,} out",
+             f"\\${message.cost_usd:.6f}"]
+    if message.time_to_first_token_s is not None:
+        facts.append(f"first token after {message.time_to_first_token_s:.2f} s")
+    if message.tokens_per_second:
+        facts.append(f"{message.tokens_per_second:.1f} tokens/s")
+    line = " · ".join(facts)
+    return f":orange-badge[incomplete — the answer was cut off] {line}" if message.incomplete else line
+
+
+def show_messages(messages: list[ChatMessage]) -> None:
+    """The conversation's messages as chat bubbles, oldest first."""
+    for message in messages:
+        with st.chat_message("user" if message.role == "user" else "assistant"):
+            st.markdown(as_text(message.content))  # model output too: no Markdown images or links to follow
+            if message.role == "assistant":
+                st.caption(answer_facts(message))
+
+
+def guardrail_notice(outcome: GuardrailOutcome) -> TurnNotice:
+    if not outcome.findings:
+        return TurnNotice()
+    return TurnNotice(guardrail=describe(outcome), action=outcome.action.value,
+                      replacements=list(outcome.replacements))
+
+
+def show_guardrail_notice(notice: TurnNotice) -> None:
+    if not notice.guardrail:
+        return
+    if notice.action == GuardrailAction.REDACT:
+        st.info(plain(notice.guardrail), icon=":material/visibility_off:")
+        # Each original is the user's own text, shown back to them only: what the model got instead of what.
+        st.dataframe([{"sent to the model": p, "your text": o} for p, o in notice.replacements],
+                     hide_index=True)
+    else:
+        st.warning(plain(notice.guardrail), icon=":material/warning:")

@@ -1,0 +1,123 @@
+"""Admins' exceptions to the configured budgets: one user's daily token quota, one team's monthly spend cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.auth import HasRole, Permission, require
+from portal.core.errors import InvalidInput, NotFound
+from portal.core.users import MAX_ORG_UNIT_LENGTH, User
+from sandbox.models import BudgetOverride, BudgetScope
+from sandbox.usage import BudgetPolicy
+
+
+@dataclass(frozen=True)
+class BudgetOverrideRow:
+    """An override as the admin page lists it: whom it is for, in words."""
+
+    override: BudgetOverride
+    who: str  # the user's e-mail or the team's name
+
+
+def effective_budget(*, session: Session, user: User, defaults: BudgetPolicy) -> BudgetPolicy:
+    """The budgets in force for this user: the defaults, with the user's and the team's overrides applied."""
+    wanted = [and_(col(BudgetOverride.scope) == BudgetScope.USER.value, col(BudgetOverride.key) == str(user.id))]
+    if user.team:
+        wanted.append(and_(col(BudgetOverride.scope) == BudgetScope.TEAM.value, col(BudgetOverride.key) == user.team))
+    daily, monthly = defaults.daily_tokens_per_user, defaults.monthly_usd_per_team
+    for override in session.exec(select(BudgetOverride).where(or_(*wanted))).all():
+        if override.scope == BudgetScope.USER and override.daily_tokens is not None:
+            daily = override.daily_tokens
+        if override.scope == BudgetScope.TEAM and override.monthly_usd is not None:
+            monthly = override.monthly_usd
+    return BudgetPolicy(daily_tokens_per_user=daily, monthly_usd_per_team=monthly)
+
+
+def user_budget_key(*, session: Session, email: str) -> str:
+    """The override key of the user with this e-mail address."""
+    email = email.strip().lower()
+    user = session.exec(select(User).where(User.email == email)).first() if email else None
+    if user is None:
+        raise InvalidInput(f"No portal user has the e-mail address '{email}'.")
+    return str(user.id)
+
+
+def set_budget_override(*, session: Session, actor: User, scope: BudgetScope | str, key: str,
+                        daily_tokens: int | None = None, monthly_usd: float | None = None) -> BudgetOverride:
+    """Set (or change) a user's daily token quota or a team's monthly spend cap; 0 lifts the limit."""
+    require(actor, Permission.MANAGE_USERS)
+    scope, key = _checked(session, scope, key)
+    if scope == BudgetScope.USER and (daily_tokens is None or monthly_usd is not None):
+        raise InvalidInput("A user's override sets their daily token quota; a monthly cap is set on their team.")
+    if scope == BudgetScope.TEAM and (monthly_usd is None or daily_tokens is not None):
+        raise InvalidInput("A team's override sets its monthly spend cap; daily quotas are set per user.")
+    if (daily_tokens or 0) < 0 or (monthly_usd or 0) < 0:
+        raise InvalidInput("A budget cannot be negative; 0 means no limit.")
+    override = _find(session, scope, key)
+    before = _snapshot(override) if override else None
+    if override is None:
+        override = BudgetOverride(scope=scope.value, key=key, set_by=actor.id)
+    override.daily_tokens, override.monthly_usd = daily_tokens, monthly_usd
+    override.set_by, override.updated_at = actor.id, utcnow()
+    session.add(override)
+    session.flush()
+    record_event(session, actor=actor, action=AuditAction.SANDBOX_BUDGET_OVERRIDE_SET, entity_type="budget_override",
+                 entity_id=f"{scope.value}:{key}", summary=f"{scope.value} {key}: {_describe(override)}",
+                 before=before, after=_snapshot(override))
+    return override
+
+
+def clear_budget_override(*, session: Session, actor: User, scope: BudgetScope | str, key: str) -> None:
+    """Remove an override: the configured budget applies again."""
+    require(actor, Permission.MANAGE_USERS)
+    scope, key = BudgetScope(scope), key.strip()
+    override = _find(session, scope, key)
+    if override is None:
+        raise NotFound(f"There is no budget override for {scope.value} '{key}'.")
+    session.delete(override)
+    record_event(session, actor=actor, action=AuditAction.SANDBOX_BUDGET_OVERRIDE_CLEARED,
+                 entity_type="budget_override", entity_id=f"{scope.value}:{key}",
+                 summary=f"{scope.value} {key}: back to the configured budget", before=_snapshot(override))
+
+
+def list_budget_overrides(*, session: Session, actor: HasRole) -> list[BudgetOverrideRow]:
+    """Every override, users' first, with the user's e-mail or the team's name."""
+    require(actor, Permission.MANAGE_USERS)
+    overrides = session.exec(select(BudgetOverride)
+                             .order_by(col(BudgetOverride.scope).desc(), col(BudgetOverride.key))).all()
+    user_ids = [int(o.key) for o in overrides if o.scope == BudgetScope.USER]
+    emails = {str(u.id): u.email for u in session.exec(select(User).where(col(User.id).in_(user_ids))).all()}
+    return [BudgetOverrideRow(override=o, who=emails.get(o.key, o.key) if o.scope == BudgetScope.USER else o.key)
+            for o in overrides]
+
+
+def _checked(session: Session, scope: BudgetScope | str, key: str) -> tuple[BudgetScope, str]:
+    try:
+        scope = BudgetScope(scope)
+    except ValueError:
+        raise InvalidInput(f"A budget override is for a user or a team, not '{scope}'.") from None
+    key = " ".join(key.split())
+    if scope == BudgetScope.USER and not (key.isdigit() and session.get(User, int(key))):
+        raise InvalidInput(f"No portal user has the id '{key}'.")
+    if not key or len(key) > MAX_ORG_UNIT_LENGTH:
+        raise InvalidInput(f"A team name needs 1 to {MAX_ORG_UNIT_LENGTH} characters.")
+    return scope, key
+
+
+def _find(session: Session, scope: BudgetScope, key: str) -> BudgetOverride | None:
+    return session.exec(select(BudgetOverride).where(BudgetOverride.scope == scope.value,
+                                                     BudgetOverride.key == key)).first()
+
+
+def _snapshot(override: BudgetOverride) -> dict[str, int | float | None]:
+    return {"daily_tokens": override.daily_tokens, "monthly_usd": override.monthly_usd}
+
+
+def _describe(override: BudgetOverride) -> str:
+    if override.scope == BudgetScope.USER:
+        return f"{override.daily_tokens:,} tokens a day" if override.daily_tokens else "no daily quota"
+    return f"${override.monthly_usd:,.2f} a month" if override.monthly_usd else "no monthly cap"
