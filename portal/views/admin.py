@@ -11,6 +11,8 @@ from portal.ui import plain
 from sandbox.budgets import clear_budget_override, list_budget_overrides, set_budget_override, user_budget_key
 from sandbox.models import BudgetScope
 
+SAVED_FLASH = "admin_saved_flash"
+
 context = deps.portal_context()
 admin = deps.require_user(context)
 page_size = context.settings.admin_page_size
@@ -38,6 +40,8 @@ def page_picker(key: str, pages: int) -> None:
 
 def users_section() -> None:
     """Find users, and change one's role, department or team."""
+    if saved := st.session_state.pop(SAVED_FLASH, None):
+        st.success(saved, icon=":material/check_circle:")
     with session_scope(context.engine) as session:
         department_names = departments(session=session)
     search_col, role_col, dept_col = st.columns([2, 1, 1])
@@ -74,11 +78,15 @@ def users_section() -> None:
         new_department = st.text_input("Department", value=chosen.department, key=f"edit_dept_{chosen_id}")
         new_team = st.text_input("Team", value=chosen.team, key=f"edit_team_{chosen_id}")
         if st.form_submit_button("Save changes", type="primary"):
+            saved = None
             with deps.showing_errors(), session_scope(context.engine) as session:
                 updated = update_user(session=session, actor=admin, user_id=chosen_id, role=new_role,
                                       department=new_department, team=new_team)
-                st.success(f"Saved {updated.email}: {updated.role}, {updated.department or '—'}, "
-                           f"{updated.team or '—'}.")
+                saved = (f"Saved {updated.email}: {updated.role}, {updated.department or '—'}, "
+                         f"{updated.team or '—'}.")
+            if saved:  # rerun after the commit, so the table above shows the change too
+                st.session_state[SAVED_FLASH] = saved
+                st.rerun()
 
 
 def audit_section() -> None:

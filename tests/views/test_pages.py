@@ -86,6 +86,8 @@ def test_admin_changes_a_role_and_the_audit_log_shows_it(open_portal, user_with_
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert f"Saved {viewer.email}: contributor" in texts(at)
+    users_table = at.dataframe[0].value
+    assert users_table.loc[users_table["e-mail"] == viewer.email, "role"].tolist() == ["contributor"]
     with Session(portal_db) as session:
         assert session.get(User, viewer.id).role == "contributor"
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "user.role_changed")).one()
