@@ -7,7 +7,6 @@ first token and total time; the goal is <= 1.05 (the portal's wrapper adds no no
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench import verdict  # noqa: E402
+from bench import alternate, report_pairs  # noqa: E402
 
 ROUNDS = 200
 WARMUP = 10
@@ -59,21 +58,9 @@ def run() -> dict[str, float]:
         for _ in range(WARMUP):
             _time_portal(portal)
             _time_bare(bare)
-        pairs = []
-        for i in range(ROUNDS):
-            if i % 2:
-                bare_times, portal_times = _time_bare(bare), _time_portal(portal)
-            else:
-                portal_times, bare_times = _time_portal(portal), _time_bare(bare)
-            pairs.append((portal_times, bare_times))
-    ratios: dict[str, float] = {}
-    for key, index, name in (("ttft_ratio", 0, "time to first token"), ("total_ratio", 1, "total time")):
-        ratios[key] = statistics.median(mine[index] / sdk[index] for mine, sdk in pairs)
-        portal_ms = statistics.median(mine[index] for mine, _ in pairs) * 1000
-        bare_ms = statistics.median(sdk[index] for _, sdk in pairs) * 1000
-        print(f"gateway overhead: {name} {portal_ms:.2f} ms (GatewayClient) vs {bare_ms:.2f} ms (bare openai) "
-              f"over {ROUNDS} streams -> median {verdict(ratios[key], GOAL)}")
-    return ratios
+        pairs = alternate(lambda: _time_portal(portal), lambda: _time_bare(bare), ROUNDS)
+    return report_pairs(pairs, label="gateway overhead", mine="GatewayClient", base="bare openai",
+                        unit="streams", goal=GOAL)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from bench import verdict  # noqa: E402
+from bench import alternate, report_pairs  # noqa: E402
 from bench.gateway_overhead import MESSAGES, MODEL, _time_bare  # noqa: E402
 
 ROUNDS = 100
@@ -100,23 +100,9 @@ def run() -> dict[str, float]:
 
 def _paired(engine, portal, bare, *, rounds: int, label: str) -> dict[str, float]:
     """Alternate sandbox turns and bare SDK streams; print and return the median per-pair ratios."""
-    pairs = []
-    for i in range(rounds):  # alternate who goes first, so neither always meets a warm connection
-        if i % 2:
-            sandbox = _sandbox_turn(engine, portal, 1)
-            sdk = _time_bare(bare)
-        else:
-            sdk = _time_bare(bare)
-            sandbox = _sandbox_turn(engine, portal, 1)
-        pairs.append((sandbox, sdk))
-    ratios = {}
-    for key, index, name in (("ttft_ratio", 0, "time to first token"), ("total_ratio", 1, "total time")):
-        ratios[key] = statistics.median(mine[index] / base[index] for mine, base in pairs)
-        mine_ms = statistics.median(m[index] for m, _ in pairs) * 1000
-        base_ms = statistics.median(b[index] for _, b in pairs) * 1000
-        print(f"sandbox overhead{label}: {name} {mine_ms:.2f} ms (sandbox turn) vs {base_ms:.2f} ms "
-              f"(bare openai) over {rounds} turns -> median {verdict(ratios[key], GOAL)}")
-    return ratios
+    pairs = alternate(lambda: _sandbox_turn(engine, portal, 1), lambda: _time_bare(bare), rounds)
+    return report_pairs(pairs, label=f"sandbox overhead{label}", mine="sandbox turn", base="bare openai",
+                        unit="turns", goal=GOAL)
 
 
 def _concurrent(engine, gateway) -> dict[str, float]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from portal.core.db import make_engine, session_scope
-from portal.core.gateway import GatewayClient
+from portal.core.gateway import gateway_for
 from portal.core.settings import Settings
 
 
@@ -25,14 +25,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     exporter = sub.add_parser("export", help="write the whole catalog as YAML (to stdout without a file)")
     exporter.add_argument("file", type=Path, nargs="?")
     exporter.set_defaults(handler=cmd_export)
-
-
-def gateway_for(settings: Settings) -> GatewayClient:
-    """The gateway client the command-line jobs use."""
-    return GatewayClient(base_url=settings.effective_gateway_url,
-                         api_key=settings.gateway_api_key.get_secret_value() or None,
-                         timeout_s=settings.gateway_timeout_s, max_retries=settings.gateway_max_retries,
-                         team_header=settings.gateway_team_header, user_header=settings.gateway_user_header)
 
 
 def cmd_sync(_args: argparse.Namespace, settings: Settings) -> int:

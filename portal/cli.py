@@ -126,9 +126,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _sync_catalog_on_start(settings: Settings) -> None:
     """Mark which catalog models the gateway serves; an unreachable gateway is reported, not fatal."""
-    from catalog.commands import gateway_for
     from catalog.health import sync_with_gateway
-    from portal.core.gateway import GatewayError
+    from portal.core.gateway import GatewayError, gateway_for
 
     try:
         with session_scope(make_engine(settings.database_url)) as session:

@@ -18,7 +18,7 @@ from sandbox.usage import usage_dependents
 from portal.core.db import make_engine, session_scope
 from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
-from portal.core.gateway import GatewayClient, GatewayStatus
+from portal.core.gateway import GatewayClient, GatewayStatus, gateway_for
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
@@ -78,11 +78,8 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
     settings = load_settings()
     configure_logging(level=settings.log_level, log_file=settings.log_file,
                       secrets=[settings.gateway_api_key.get_secret_value()])
-    gateway = GatewayClient(base_url=settings.effective_gateway_url,
-                            api_key=settings.gateway_api_key.get_secret_value() or None,
-                            timeout_s=settings.gateway_timeout_s, max_retries=settings.gateway_max_retries,
-                            team_header=settings.gateway_team_header, user_header=settings.gateway_user_header)
-    return Infrastructure(settings=settings, engine=make_engine(settings.database_url), gateway=gateway)
+    return Infrastructure(settings=settings, engine=make_engine(settings.database_url),
+                          gateway=gateway_for(settings))
 
 
 def catalog_dependents() -> DependentsRegistry:

@@ -95,7 +95,12 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     if len(message) > policy.max_message_chars:
         raise InvalidInput(f"Your message is {len(message):,} characters long; at most "
                            f"{policy.max_message_chars:,} fit. Shorten it or split it.")
-    request = _at_least_the_conversations_classification(session, user, request)
+    conversation = None
+    if request.conversation_id is not None:
+        conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
+        # Its history goes with every turn, so a turn is as sensitive as the most sensitive one before.
+        floor = DataClassification(conversation.classification)
+        request = replace(request, classification=max(request.classification, floor))
     model = _offered_model(session, user, request)
     budgets = effective_budget(session=session, user=user, defaults=policy.budgets)
     check_budgets(session=session, user=user, policy=budgets)
@@ -107,17 +112,8 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
                             "classification": request.classification.label})
     prepared = PreparedTurn(user=user, model=model, request=request, guardrails=outcome)
     if not outcome.blocked:
-        prepared.messages = _messages(session, user, request, outcome.text_to_send or message)
+        prepared.messages = _messages(session, conversation, request, outcome.text_to_send or message)
     return prepared
-
-
-def _at_least_the_conversations_classification(session: Session, user: User, request: TurnRequest) -> TurnRequest:
-    """A conversation's history goes with every turn, so a turn is as sensitive as the most sensitive one before."""
-    if request.conversation_id is None:
-        return request
-    conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
-    floor = DataClassification(conversation.classification)
-    return replace(request, classification=max(request.classification, floor))
 
 
 def _offered_model(session: Session, user: User, request: TurnRequest) -> CatalogModel:
@@ -129,17 +125,22 @@ def _offered_model(session: Session, user: User, request: TurnRequest) -> Catalo
                            "to other teams. Pick one of the models listed.")
 
 
-def _messages(session: Session, user: User, request: TurnRequest, text: str) -> list[dict[str, str]]:
+def _messages(session: Session, conversation: Conversation | None, request: TurnRequest,
+              text: str) -> list[dict[str, str]]:
     """System prompt, the conversation so far, and the new message, as the gateway expects them."""
     messages = [{"role": "system", "content": request.system_prompt}] if request.system_prompt.strip() else []
-    if request.conversation_id is not None:
-        conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
-        history = session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-                               .order_by(col(ChatMessage.id))).all()
+    if conversation is not None:
+        history = conversation_history(session, conversation.id)
         if _is_retry(history, text):
             history = history[:-2]  # the retried question and its cut-off answer are replaced, not repeated
         messages += [{"role": m.role, "content": m.content} for m in history]
     return [*messages, {"role": "user", "content": text}]
+
+
+def conversation_history(session: Session, conversation_id: int) -> list[ChatMessage]:
+    """A conversation's messages, oldest first."""
+    return list(session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation_id)
+                             .order_by(col(ChatMessage.id))).all())
 
 
 def _is_retry(history: list[ChatMessage], text: str) -> bool:
@@ -245,9 +246,8 @@ def _conversation_for(session: Session, prepared: PreparedTurn) -> Conversation:
     request = prepared.request
     conversation = session.get(Conversation, request.conversation_id) if request.conversation_id else None
     if conversation is not None and conversation.owner_id == prepared.user.id:
-        history = session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-                               .order_by(col(ChatMessage.id))).all()
-        if _is_retry(list(history), prepared.messages[-1]["content"]):
+        history = conversation_history(session, conversation.id)
+        if _is_retry(history, prepared.messages[-1]["content"]):
             for message in history[-2:]:
                 session.delete(message)
     else:  # a new conversation, or the old one was deleted in another tab while this answer streamed

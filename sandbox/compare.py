@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
 from portal.core.auth import Permission, require
@@ -297,5 +297,5 @@ def vote_summary(*, session: Session, model_name: str) -> VoteSummary:
 
     comparisons, wins, losses, ties = session.exec(
         select(func.count(), count_if(v.winner == model_name), count_if(lost), count_if(v.winner == TIE))
-        .where(involved, v.prompt_variant == False)).one()  # noqa: E712 — SQL comparison
+        .where(involved, col(v.prompt_variant).is_(False))).one()
     return VoteSummary(wins=int(wins), losses=int(losses), ties=int(ties), comparisons=int(comparisons))

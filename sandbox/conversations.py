@@ -12,7 +12,7 @@ from catalog.models import DataClassification
 from portal.core.audit import AuditAction, record_event
 from portal.core.errors import InvalidInput
 from portal.core.users import User
-from sandbox.chat import own_conversation
+from sandbox.chat import conversation_history, own_conversation
 from sandbox.models import ChatMessage, Conversation, ConversationShare
 
 MAX_TITLE = 200
@@ -27,8 +27,7 @@ def list_conversations(*, session: Session, user: User, limit: int = 100) -> lis
 def conversation_messages(*, session: Session, user: User, conversation_id: int) -> list[ChatMessage]:
     """The messages of one of the user's conversations, oldest first."""
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
-    return list(session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-                             .order_by(col(ChatMessage.id))).all())
+    return conversation_history(session, conversation.id)
 
 
 def rename_conversation(*, session: Session, user: User, conversation_id: int, title: str) -> Conversation:

@@ -11,7 +11,7 @@ from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import User
-from sandbox.chat import own_conversation
+from sandbox.chat import conversation_history, own_conversation
 from sandbox.models import ChatMessage, Conversation, ConversationShare
 
 NOT_FOUND = "That conversation does not exist or is not shared with you."
@@ -100,10 +100,8 @@ def read_shared_conversation(*, session: Session, user: User, conversation_id: i
                                 and _share(session, conversation.id, user.id) is None):
         raise NotFound(NOT_FOUND)
     owner = session.get(User, conversation.owner_id)
-    messages = session.exec(select(ChatMessage).where(ChatMessage.conversation_id == conversation.id)
-                            .order_by(col(ChatMessage.id))).all()
     return SharedConversation(conversation=conversation, owner_name=owner.display_name if owner else "",
-                              messages=list(messages))
+                              messages=conversation_history(session, conversation.id))
 
 
 def _share(session: Session, conversation_id: int | None, user_id: int | None) -> ConversationShare | None:

@@ -11,12 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-from catalog import models as catalog_models  # noqa: F401  (register tables)
 from catalog.models import CatalogModel, DataClassification, ModelStatus
-from portal.core import audit, users  # noqa: F401
-from sandbox import models as sandbox_models  # noqa: F401
 from portal.core.auth import Role
 from portal.core.db import make_engine
 from portal.core.model_server import (
@@ -26,6 +23,7 @@ from portal.core.model_server import (
     wait_until_ready,
 )
 from portal.core.users import User
+from portal.tables import metadata
 from tests.fake_gateway import FakeGateway
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +85,7 @@ def postgres_schema_engine() -> Iterator[Engine]:
     with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(make_url(postgres_server_url()).set(database=name).render_as_string(hide_password=False))
-    SQLModel.metadata.create_all(engine)
+    metadata.create_all(engine)
     yield engine
     engine.dispose()
     with server.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -100,7 +98,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a database holding the whole schema (create_all: migrations are tested on their own)."""
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'test.db'}")
-        SQLModel.metadata.create_all(engine)
+        metadata.create_all(engine)
         yield engine
         engine.dispose()
         return
@@ -108,7 +106,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     engine = request.getfixturevalue("postgres_schema_engine")
     yield engine
     engine.pool.dispose()
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -24,6 +24,7 @@ from portal.core.gateway_errors import (
     GatewayUnreachable,
     retry_after_seconds,
 )
+from portal.core.settings import Settings
 
 # Local servers (llama_cpp.server, Ollama) ignore the key, but the SDK refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -377,3 +378,11 @@ def _cause(exc: Exception) -> str:
 def _header_value(value: str) -> str:
     """A header-safe value: HTTP headers carry ASCII, so other characters are percent-encoded."""
     return value if value.isascii() else quote(value, safe=" @.-_+")
+
+
+def gateway_for(settings: Settings) -> GatewayClient:
+    """The client for the gateway the settings name (or the local model server), with its key and headers."""
+    return GatewayClient(base_url=settings.effective_gateway_url,
+                         api_key=settings.gateway_api_key.get_secret_value() or None,
+                         timeout_s=settings.gateway_timeout_s, max_retries=settings.gateway_max_retries,
+                         team_header=settings.gateway_team_header, user_header=settings.gateway_user_header)

@@ -1,15 +1,12 @@
 """Alembic environment: imports every feature's models so autogenerate sees the whole schema."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from catalog import models as catalog_models  # noqa: F401  (register tables)
-from portal.core import audit, users  # noqa: F401
-from sandbox import models as sandbox_models  # noqa: F401
 from portal.core.db import make_engine
+from portal.tables import metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def run_migrations() -> None:

@@ -50,8 +50,11 @@ def test_every_transition_for_every_role(session, make_user, make_model, source,
     replacement = make_model(S.APPROVED, name="replacement-model")
     model = make_model(source)
     before, events = model.snapshot(), audit_count(session)
-    move = lambda: transition_model(session=session, actor=actor, name=model.name,  # noqa: E731
-                                    request=request_for(target, replacement.name))
+
+    def move():
+        return transition_model(session=session, actor=actor, name=model.name,
+                                request=request_for(target, replacement.name))
+
     if not CAN_MOVE[role]:
         with pytest.raises(PermissionDenied, match="that needs the reviewer role"):
             move()

@@ -89,7 +89,10 @@ def test_usable_models_respect_status_classification_mode_and_restriction(sessio
     platform = make_user(Role.VIEWER, department="Engineering", team="Data Platform")
     marketing = make_user(Role.VIEWER, department="Marketing", team="Campaigns")
     finance = make_user(Role.VIEWER, department="Finance", team="FP&A")
-    usable = lambda user, c: [m.name for m in usable_models_for(session=session, user=user, classification=c)]  # noqa: E731
+
+    def usable(user, classification) -> list[str]:
+        return [m.name for m in usable_models_for(session=session, user=user, classification=classification)]
+
     assert usable(platform, C.INTERNAL) == ["gpt-4o-mini", "llama-8b", "qwen-72b"]
     assert usable(marketing, C.INTERNAL) == ["gpt-4o-mini", "llama-8b"]
     assert usable(finance, C.RESTRICTED) == ["qwen-72b"]

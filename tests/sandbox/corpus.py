@@ -14,6 +14,7 @@ import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sandbox.pii_detectors import PiiKind, luhn_ok
 
@@ -57,7 +58,7 @@ def nanp(rng: random.Random) -> tuple[str, str, str]:
 
 def phone(rng: random.Random) -> str:
     area, exchange, line = nanp(rng)
-    d = lambda n: digits(rng, n)  # noqa: E731
+    d = partial(digits, rng)
     formats: list[Callable[[], str]] = [
         lambda: f"+44 20 7946 0{d(3)}", lambda: f"+44 7700 900{d(3)}", lambda: f"+1 ({area}) {exchange}-{line}",
         lambda: f"+1-{area}-{exchange}-{line}", lambda: f"+49 30 {d(7)}", lambda: f"+49 151 {d(8)}",
@@ -143,7 +144,9 @@ def ip_address(rng: random.Random) -> str:
 
 
 def jwt(rng: random.Random) -> str:
-    part = lambda obj: base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()  # noqa: E731
+    def part(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     payload = {"sub": digits(rng, 10), "name": rng.choice(FIRST), "iat": rng.randint(1_600_000_000, 1_800_000_000)}
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.{token(rng, 43, ALNUM + '-_')}"
 
@@ -277,8 +280,8 @@ def hard_samples() -> list[Sample]:
 
 def negative_samples(rng: random.Random) -> list[Sample]:
     """Texts with nothing to find, many of them shaped like something that is."""
-    d = lambda n: digits(rng, n)  # noqa: E731
-    year = lambda: rng.randint(2019, 2026)  # noqa: E731
+    d = partial(digits, rng)
+    year = partial(rng.randint, 2019, 2026)
     day, month = (lambda: rng.randint(1, 28)), (lambda: rng.randint(1, 12))
     generated: list[Callable[[], str]] = [
         lambda: f"Order ORD-{year()}-{d(6)} has shipped.", lambda: f"Your order #{d(6)} is confirmed.",

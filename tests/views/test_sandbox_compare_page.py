@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
-from sqlmodel import Session, select
-
-from catalog.models import CatalogModel, DataClassification, ModelStatus
+from catalog.models import DataClassification
 from portal.core.auth import Role
 from sandbox.models import ComparisonVote, Conversation, UsageEvent
-from tests.views.support import chat_requests, rows
+from tests.views.support import chat_requests, errors, rows, unescaped
 
 COMPARE, CARD = "views/sandbox_compare.py", "views/model_card.py"
 C = DataClassification
 SEND = "FormSubmitter:compare_form-Compare"
 BLOCK_PUBLIC = json.dumps({"public": "block", "internal": "redact", "confidential": "warn", "restricted": "warn"})
-
-
-@pytest.fixture
-def served_models(portal_db) -> None:
-    """The fake gateway's two models: Fake Small cleared up to internal data, Fake Large public only."""
-    common = {"provider": "Fake Labs", "status": ModelStatus.APPROVED.value, "served": True, "risk_tier": 1}
-    with Session(portal_db) as session:
-        session.add_all([
-            CatalogModel(name="fake-small", display_name="Fake Small", max_classification=int(C.INTERNAL),
-                         input_price_per_mtok=1.0, output_price_per_mtok=2.0, **common),
-            CatalogModel(name="fake-large", display_name="Fake Large", max_classification=int(C.PUBLIC),
-                         input_price_per_mtok=3.0, output_price_per_mtok=6.0, **common)])
-        session.commit()
 
 
 @pytest.fixture
@@ -42,14 +26,6 @@ def open_compare(open_portal, user_with_role, served_models):
         return at
 
     return open_
-
-
-def unescaped(markdown: str) -> str:
-    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
-
-
-def errors(at) -> list[str]:
-    return [unescaped(e.value) for e in at.error]
 
 
 def markdown(at) -> list[str]:

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from sqlmodel import Session, select
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
