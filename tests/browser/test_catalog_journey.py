@@ -6,6 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.test_sign_in_journeys import expect_no_error_box, expect_table_cell, settled
 
@@ -29,10 +30,20 @@ def field(page: Page, label: str):
 def pick(page: Page, label: str, option: str) -> None:
     """Choose an option of a selectbox or multiselect by its label."""
     box = page.get_by_role("combobox", name=label)
-    box.click()
-    # Typing narrows the list; a multiselect's list does not always open on the click alone.
-    box.press_sequentially(option[:12])
-    page.get_by_role("option", name=option, exact=True).click()
+    # On a loaded machine a late rerun can re-render the open list and detach the option under the pointer;
+    # then the list is closed and reopened rather than waiting on an option that will never come back.
+    for attempt in range(3):
+        settled(page)
+        box.click()
+        # Typing narrows the list; a multiselect's list does not always open on the click alone.
+        box.press_sequentially(option[:12])
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=8_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            box.press("Escape")
     settled(page)
 
 
