@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY portal ./portal
 COPY catalog ./catalog
 COPY sandbox ./sandbox
+COPY prompt_library ./prompt_library
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

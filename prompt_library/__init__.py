@@ -1,0 +1,1 @@
+"""Prompt library: versioned, reviewed, searchable prompts with test cases."""
