@@ -33,11 +33,17 @@ ensure_venv() {
     fi
     if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]; then
         echo "Installing the portal with extras [$extras]…"
-        case ",$extras," in *,local,*) install_llama_cpp ;; esac
+        case ",$extras," in *,local,*) install_llama_cpp; install_cpu_torch ;; esac
         # compat mode puts the checkout itself on the path, so a new top-level package needs no reinstall.
         "$VENV/bin/pip" install -q -e "$REPO_ROOT[$extras]" --config-settings editable_mode=compat
         touch "$stamp"
     fi
+}
+
+# torch first, pinned to the CPU build kept in this machine's local wheel folder: asked for later by
+# sentence-transformers with no pin, pip would choose a multi-gigabyte CUDA build from the index.
+install_cpu_torch() {
+    "$VENV/bin/pip" install -q "torch==2.13.0"
 }
 
 # llama-cpp-python compiles from source. A "native" build enables Intel AMX kernels, and on these machines

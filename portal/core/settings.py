@@ -37,6 +37,14 @@ class Settings(BaseSettings):
         "", description="Host of a Chroma server (production); empty = embedded Chroma in chroma_path."
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    embedding_source: Literal["local", "gateway"] = Field(
+        "local",
+        description="'local' = all-MiniLM-L6-v2 on the CPU (the 'local' extra; nothing downloaded); "
+        "'gateway' = the gateway's /v1/embeddings with embedding_model.",
+    )
+    embedding_model: str = Field(
+        "", description="Gateway model name used for embeddings when embedding_source is 'gateway'."
+    )
     gateway_url: str = Field(
         "",
         description="Base URL of the central OpenAI-compatible gateway, e.g. https://ai-gateway.example.com/v1; "
