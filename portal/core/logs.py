@@ -40,6 +40,9 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+STREAMLIT_SIGN_IN_LOGGER = "streamlit.web.server.starlette.starlette_auth_routes"
+
+
 def configure_logging(*, level: str, log_file: Path, secrets: Iterable[str] = ()) -> None:
     """Send the portal's log to a file (and stderr), masking the given secrets; safe to call twice."""
     root = logging.getLogger()
@@ -51,9 +54,13 @@ def configure_logging(*, level: str, log_file: Path, secrets: Iterable[str] = ()
     console = logging.StreamHandler()
     # The console shows problems only; the file keeps everything at the configured level.
     console.setLevel(logging.WARNING)
-    for handler in (logging.FileHandler(log_file, encoding="utf-8"), console):
+    file = logging.FileHandler(log_file, encoding="utf-8")
+    for handler in (file, console):
         handler.setFormatter(formatter)
         handler.addFilter(masking)
         handler._portal = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    # Streamlit's loggers do not propagate to the root; the sign-in callback's is the one whose messages
+    # (why an identity provider refused a sign-in) the CoE team needs in the portal's log.
+    logging.getLogger(STREAMLIT_SIGN_IN_LOGGER).addHandler(file)

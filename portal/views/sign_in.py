@@ -16,6 +16,10 @@ if context.settings.auth_mode == "oidc":
     if st.button("Sign in with your company account", key="oidc_sign_in", type="primary"):
         with deps.showing_errors():
             st.login()
+    # Streamlit drops the provider's error on the way back (streamlit issue 10160) and lands here, so the
+    # page itself says what coming back here without being signed in means.
+    st.caption("Back on this page after the sign-in? Then it was cancelled or refused by the identity provider. "
+               "Try again, or ask the CoE team: the portal's log records the provider's reason.")
     st.stop()
 
 if not deps.streamlit_listens_on_loopback():

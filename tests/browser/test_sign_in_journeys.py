@@ -167,11 +167,14 @@ def test_denied_oidc_sign_in_stays_on_sign_in_page(page: Page, oidc_portal, oidc
     expect_oidc_sign_in_page(page)
     assert page.url.startswith(oidc_portal.url)
     expect(page.get_by_text("Denise Denied")).to_have_count(0)
+    expect(page.get_by_text("it was cancelled or refused by the identity provider")).to_be_visible()
     settled(page)
     expect_no_error_box(page)
     screenshot("oidc-6-denied-back-on-sign-in-page")
     assert set(oidc_portal.users()) == seeded
     assert "denise.denied@example.com" not in seeded
+    # The provider's reason, which Streamlit does not hand to the page, is in the portal's log for the CoE team.
+    assert "access_denied" in (oidc_portal.workdir / "portal.log").read_text(encoding="utf-8")
 
 
 def test_dev_sign_in_refuses_to_listen_on_every_interface(tmp_path):
