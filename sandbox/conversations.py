@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chromadb.api import ClientAPI
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
@@ -13,6 +14,8 @@ from portal.core.audit import AuditAction, record_event
 from portal.core.errors import InvalidInput
 from portal.core.users import User
 from sandbox.chat import conversation_history, own_conversation
+from sandbox.documents.library import delete_conversation_documents
+from sandbox.documents.models import SandboxDocument
 from sandbox.models import ChatMessage, Conversation, ConversationShare
 
 MAX_TITLE = 200
@@ -44,9 +47,14 @@ def rename_conversation(*, session: Session, user: User, conversation_id: int, t
     return conversation
 
 
-def delete_conversation(*, session: Session, user: User, conversation_id: int) -> None:
-    """Delete a conversation, its messages and its shares (usage events stay: they are the bill)."""
+def delete_conversation(*, session: Session, user: User, conversation_id: int,
+                        vectors: ClientAPI | None = None) -> None:
+    """Delete a conversation, its messages, shares, documents and vectors (usage events stay: they are the bill)."""
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
+    if vectors is not None:
+        delete_conversation_documents(session=session, user=user, conversation_id=conversation.id, vectors=vectors)
+    elif session.exec(select(SandboxDocument.id).where(SandboxDocument.conversation_id == conversation.id)).first():
+        raise RuntimeError("this conversation has documents: pass the vector store so their vectors go too")
     session.exec(delete(ConversationShare).where(col(ConversationShare.conversation_id) == conversation.id))
     session.exec(delete(ChatMessage).where(col(ChatMessage.conversation_id) == conversation.id))
     session.delete(conversation)
