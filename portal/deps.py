@@ -22,7 +22,14 @@ from portal.core.gateway import GatewayClient, GatewayStatus, gateway_for
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
+from chromadb.api import ClientAPI
+from langchain_core.embeddings import Embeddings
+
+from portal.core.embeddings import embeddings_for
+from portal.core.gateway import Caller
+from portal.core.vector_index import chroma_client
 from sandbox.chat import SandboxPolicy
+from sandbox.documents.reading import DocumentLimits
 from sandbox.usage import BudgetPolicy
 
 log = logging.getLogger(__name__)
@@ -94,6 +101,28 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
                            monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
     return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions))
+
+
+def document_limits(settings: Settings) -> DocumentLimits:
+    """What a sandbox document upload may be, and how it is cut into passages, from the settings."""
+    return DocumentLimits(max_mb=settings.documents_max_file_mb,
+                          allowed_types=tuple(settings.documents_allowed_types),
+                          max_pages=settings.documents_max_pages, max_chunks=settings.documents_max_chunks,
+                          chunk_chars=settings.documents_chunk_chars,
+                          # The splitter refuses an overlap as long as the passage itself.
+                          chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def vector_store(chroma_path: str, chroma_host: str, chroma_port: int) -> ClientAPI:
+    """The Chroma client for these settings, made once per process (an embedded store must not be opened twice)."""
+    return chroma_client(Settings(chroma_path=Path(chroma_path), chroma_host=chroma_host, chroma_port=chroma_port))
+
+
+def embeddings_for_user(context: PortalContext, user: User) -> Embeddings:
+    """The configured embedding source, naming the user to the gateway like a chat call does."""
+    caller = Caller(email=user.email, team=user.team or None, department=user.department or None)
+    return embeddings_for(context.settings, gateway=context.gateway, caller=caller)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
