@@ -92,11 +92,12 @@ def _panel(ctx: DocumentsContext, *, conversation: Conversation | None, document
 
 def _document_row(ctx: DocumentsContext, document: SandboxDocument) -> None:
     where = f"{document.pages} pages · " if document.pages else ""
-    name_col, remove_col = st.columns([5, 1], vertical_alignment="center")
+    name_col, remove_col = st.columns([3, 1], vertical_alignment="center")
     name_col.markdown(f"**{plain(document.file_name)}**  \n{where}{document.chunk_count} passages · "
                       f"{C(document.classification).label} data"
                       + (f" · {document.redactions} values redacted" if document.redactions else ""))
-    if remove_col.button("Remove", key=f"sandbox_document_remove_{document.id}", icon=":material/delete:"):
+    if remove_col.button("Remove", key=f"sandbox_document_remove_{document.id}", icon=":material/delete:",
+                         width="stretch", help="Remove the document, its passages and its vectors."):
         done = False
         with deps.showing_errors(), session_scope(ctx.engine) as session:
             delete_document(session=session, user=ctx.user, document_id=document.id, vectors=ctx.vectors)
@@ -115,8 +116,8 @@ def _upload_form(ctx: DocumentsContext, *, conversation: Conversation | None, cl
     uploaded = st.file_uploader("Add a PDF, Markdown or text file", key=f"sandbox_document_file_{upload_round}",
                                 type=[f".{t}" for t in ctx.limits.allowed_types] + (
                                     [".markdown"] if "md" in ctx.limits.allowed_types else []),
-                                help="Its text is checked for personal and secret data, split into passages and "
-                                     "indexed for this conversation only.")
+                                help=f"Up to {ctx.limits.max_mb:g} MB. Its text is checked for personal and secret "
+                                     "data, split into passages and indexed for this conversation only.")
     chosen = st.selectbox("Data in this document", options, format_func=lambda c: c.label,
                           key=DOCUMENT_CLASSIFICATION,
                           help="The conversation rises to this level: only models cleared for it can answer.")
