@@ -14,6 +14,7 @@ from portal.core.audit import AuditAction, record_event
 from portal.core.errors import InvalidInput
 from portal.core.users import User
 from sandbox.chat import conversation_history, own_conversation
+from sandbox.documents.answering import message_citations
 from sandbox.documents.library import delete_conversation_documents
 from sandbox.documents.models import SandboxDocument
 from sandbox.models import ChatMessage, Conversation, ConversationShare
@@ -78,6 +79,8 @@ def export_conversation(*, session: Session, user: User, conversation_id: int, f
     for m in messages:
         marker = " *(incomplete)*" if m.incomplete else ""
         lines += [f"**{'You' if m.role == 'user' else m.model_name or 'Assistant'}**{marker}", "", m.content, ""]
+        if sources := message_citations(m):
+            lines += ["Sources: " + "; ".join(c.label for c in sources), ""]
     return "\n".join(lines)
 
 
@@ -90,5 +93,5 @@ def _as_dict(conversation: Conversation, messages: list[ChatMessage]) -> dict[st
                      "max_tokens": conversation.max_tokens},
         "messages": [{"role": m.role, "content": m.content, "at": m.created_at, "model": m.model_name or None,
                       "tokens_in": m.tokens_in, "tokens_out": m.tokens_out, "cost_usd": m.cost_usd,
-                      "incomplete": m.incomplete} for m in messages],
+                      "incomplete": m.incomplete, "citations": m.citations} for m in messages],
     }

@@ -5,6 +5,7 @@ Not a page: portal/views/sandbox.py imports it. The services in sandbox.document
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -17,7 +18,7 @@ from portal import deps
 from portal.core.db import session_scope
 from portal.core.users import User
 from portal.ui import plain
-from portal.views._sandbox_messages import TurnNotice, as_text
+from portal.views._sandbox_messages import TurnNotice, as_text, guardrail_notice
 from langchain_core.embeddings import Embeddings
 
 from sandbox.chat import RecordedTurn, SandboxPolicy, TurnRequest, TurnStream
@@ -49,7 +50,7 @@ class DocumentsContext:
     user: User
     policy: SandboxPolicy
     vectors: ClientAPI
-    embeddings: Embeddings
+    make_embeddings: Callable[[], Embeddings]  # on use: a missing embedding setting then shows as a message
     limits: DocumentLimits
     top_k: int
 
@@ -135,7 +136,7 @@ def _add(ctx: DocumentsContext, conversation: Conversation | None, name: str, da
                             conversation_id=conversation.id if conversation is not None else None)
     with deps.showing_errors(), session_scope(ctx.engine) as session:
         outcome = upload_document(session=session, user=ctx.user, request=request, policy=ctx.policy,
-                                  limits=ctx.limits, embeddings=ctx.embeddings,
+                                  limits=ctx.limits, embeddings=ctx.make_embeddings(),
                                   vectors=ctx.vectors)
     if outcome is None:
         return None
@@ -178,11 +179,24 @@ def show_upload_notice() -> None:
 
 def prepare(ctx: DocumentsContext, session: Session, request: TurnRequest) -> DocumentTurn:
     return prepare_document_turn(session=session, user=ctx.user, policy=ctx.policy, request=request,
-                                 embeddings=ctx.embeddings, vectors=ctx.vectors, top_k=ctx.top_k)
+                                 embeddings=ctx.make_embeddings(), vectors=ctx.vectors, top_k=ctx.top_k)
 
 
 def record(session: Session, turn: DocumentTurn, stream: TurnStream) -> RecordedTurn:
     return record_document_turn(session=session, turn=turn, stream=stream)
+
+
+def turn_notice(turn: DocumentTurn) -> TurnNotice:
+    """What the guardrails did to the question and, under this turn's rules, to its passages."""
+    notice = guardrail_notice(turn.prepared.guardrails)
+    passages = turn.passage_guardrails
+    if passages is None or not passages.findings:
+        return notice
+    said = f"In the passages: {describe(passages)}"
+    notice.guardrail = f"{notice.guardrail} {said}".strip()
+    notice.action = notice.action or passages.action.value
+    notice.replacements += list(passages.replacements)
+    return notice
 
 
 def blocked_message(turn: DocumentTurn) -> str:

@@ -64,7 +64,7 @@ deps.require_permission(user, Permission.USE_SANDBOX)
 policy = deps.sandbox_policy(context.settings)
 state = st.session_state
 documents_context = docs.DocumentsContext(
-    engine=context.engine, user=user, policy=policy, embeddings=deps.embeddings_for_user(context, user),
+    engine=context.engine, user=user, policy=policy, make_embeddings=lambda: deps.embeddings_for_user(context, user),
     vectors=deps.vector_store(str(context.settings.chroma_path), context.settings.chroma_host,
                               context.settings.chroma_port),
     limits=deps.document_limits(context.settings), top_k=context.settings.documents_top_k)
@@ -341,7 +341,7 @@ def run_turn(message: str, settings: ChatSettings, live, *, from_documents: bool
         blocked = docs.blocked_message(turn) if from_documents else describe(prepared.guardrails)
         live.error(plain(blocked), icon=":material/block:")
         return
-    notice = guardrail_notice(prepared.guardrails)
+    notice = docs.turn_notice(turn) if from_documents else guardrail_notice(prepared.guardrails)
     with live:
         show_guardrail_notice(notice)
         with st.chat_message("user"):

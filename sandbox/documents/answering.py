@@ -83,6 +83,7 @@ def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy
     turn = DocumentTurn(prepared=prepared, question=prepared.messages[-1]["content"] if prepared.messages else "")
     if prepared.blocked:
         return turn
+    request = prepared.request  # the conversation's own level may have raised it further
     card = embedding_card(session=session, user=user, embeddings=embeddings, classification=request.classification)
     embedded = embed_texts(session, user=user, embeddings=embeddings, card=card, texts=[turn.question])
     if embedded.error is not None:

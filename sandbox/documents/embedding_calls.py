@@ -10,13 +10,17 @@ from sqlmodel import Session, select
 
 from catalog.models import USABLE_STATUSES, CatalogModel, DataClassification, Mode, ModelStatus
 from catalog.service import is_available_to
-from portal.core.embeddings import BATCH_SIZE, GatewayEmbeddings
-from portal.core.errors import PermissionDenied
+from portal.core.embeddings import BATCH_SIZE, EmbeddingsUnavailable, GatewayEmbeddings
+from portal.core.errors import PermissionDenied, PortalError
 from portal.core.gateway import GatewayError, estimate_prompt_tokens
 from portal.core.users import User
 from sandbox.budgets import effective_budget
 from sandbox.models import CallStatus, UsageSource
 from sandbox.usage import BudgetPolicy, check_budgets, record_usage
+
+
+class DocumentsUnavailable(PortalError):
+    """The configured embedding source cannot be used; the message says what to install or set."""
 
 
 @dataclass
@@ -54,7 +58,10 @@ def embed_texts(session: Session, *, user: User, embeddings: Embeddings, card: C
                 texts: list[str]) -> Embedded:
     """Vectors for `texts`; each gateway request records one usage event (source: documents)."""
     if card is None:
-        return Embedded(vectors=embeddings.embed_documents(texts))
+        try:
+            return Embedded(vectors=embeddings.embed_documents(texts))
+        except EmbeddingsUnavailable as error:  # the local model is not installed: say so instead of crashing
+            raise DocumentsUnavailable(str(error)) from None
     vectors: list[list[float]] = []
     for start in range(0, len(texts), BATCH_SIZE):
         batch = texts[start:start + BATCH_SIZE]

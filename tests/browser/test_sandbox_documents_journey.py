@@ -70,6 +70,7 @@ def test_upload_a_document_get_a_cited_answer_and_open_the_citation(page: Page, 
     expect(citation.get_by_text("Claim meals up to 40 euros a day.")).to_be_visible()
     fully_open(citation)
     prompt = gateway.last_request.body["messages"][-1]["content"]
-    assert "Claim meals up to 40 euros a day." in prompt and prompt.endswith("Question: How much can I claim for meals?")
+    assert "Claim meals up to 40 euros a day." in prompt
+    assert prompt.endswith("Question: How much can I claim for meals?")
     settled(page)
     screenshot("documents-4-citation-opened")

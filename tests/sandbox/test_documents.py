@@ -15,7 +15,7 @@ from portal.core.gateway import Caller, GatewayClient
 from portal.core.settings import Settings
 from portal.core.vector_index import chroma_client, collection_name
 from sandbox.chat import TurnRequest, TurnStream
-from sandbox.conversations import delete_conversation
+from sandbox.conversations import delete_conversation, export_conversation
 from sandbox.documents.answering import (
     cited_passages,
     message_citations,
@@ -260,6 +260,8 @@ def test_an_answer_cites_the_passages_it_was_given(session, make_user, upload, g
     assert any("40 euros" in text for text in opened)
     sources = [u.source for u in session.exec(select(UsageEvent).order_by(UsageEvent.id)).all()]
     assert sources == ["sandbox documents"] * 3  # embed the file, embed the question, the answer
+    exported = export_conversation(session=session, user=user, conversation_id=cid, fmt="markdown")
+    assert "Sources: [1] handbook.md, Travel" in exported
 
 
 def test_the_nearest_passages_come_first_and_top_k_limits_them(session, make_user, upload, gateway, embeddings,

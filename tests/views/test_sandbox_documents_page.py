@@ -130,6 +130,13 @@ def test_removing_a_document_and_asking_plainly_again(open_sandbox, with_documen
     assert chat_requests(fake_gateway)[-1].body["messages"][-1]["content"] == "Thanks"
 
 
+def test_a_missing_embedding_setting_is_a_message_not_a_crash(open_sandbox, portal_db, monkeypatch) -> None:
+    monkeypatch.setenv("PORTAL_EMBEDDING_SOURCE", "gateway")  # and no PORTAL_EMBEDDING_MODEL
+    at = add(open_sandbox(), "handbook.md", HANDBOOK)
+    assert any("PORTAL_EMBEDDING_MODEL must name the gateway's embedding model" in e for e in errors(at))
+    assert rows(portal_db, SandboxDocument) == []
+
+
 def test_deleting_the_conversation_removes_its_documents(open_sandbox, with_documents, portal_db) -> None:
     at = add(open_sandbox(), "handbook.md", HANDBOOK)
     at.button(key="sandbox_delete").click().run()
