@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chromadb.api import ClientAPI
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
@@ -18,6 +17,9 @@ from sandbox.documents.answering import message_citations
 from sandbox.documents.library import delete_conversation_documents
 from sandbox.documents.models import SandboxDocument
 from sandbox.models import ChatMessage, Conversation, ConversationShare
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 MAX_TITLE = 200
 

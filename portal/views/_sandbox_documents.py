@@ -158,8 +158,9 @@ def _upload_message(outcome, name: str) -> TurnNotice:
     if outcome.guardrails is not None and outcome.guardrails.findings:
         return TurnNotice(guardrail=f"Added “{name}”. " + describe(outcome.guardrails),
                           action=outcome.guardrails.action.value, replacements=list(outcome.guardrails.replacements))
-    return TurnNotice(guardrail=f"Added “{name}”: {outcome.document.chunk_count} passages, ready for questions.",
-                      action="info")
+    kept = " (embedded once already, in another of your conversations)" if outcome.vectors_reused else ""
+    return TurnNotice(guardrail=f"Added “{name}”: {outcome.document.chunk_count} passages{kept}, ready for "
+                                "questions.", action="info")
 
 
 def show_upload_notice() -> None:

@@ -60,6 +60,7 @@ class UploadOutcome:
     conversation_id: int | None
     guardrails: GuardrailOutcome | None = None
     already_there: bool = False
+    vectors_reused: bool = False  # the same file's vectors were taken from another of the user's conversations
     error: str = ""  # the gateway failed while embedding; nothing was stored but the failed call's usage
 
 
@@ -82,10 +83,13 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
         return UploadOutcome(document=None, conversation_id=request.conversation_id, guardrails=outcome)
     passages = split_passages(request.file_name, segments, limits)
     card = embedding_card(session=session, user=user, embeddings=embeddings, classification=request.classification)
-    check_embedding_budgets(session=session, user=user, card=card, budgets=policy.budgets)
-    embedded = embed_texts(session, user=user, embeddings=embeddings, card=card, texts=[p.text for p in passages])
-    if embedded.error is not None:
-        return UploadOutcome(document=None, conversation_id=request.conversation_id, error=embedded.error.message)
+    kept = _vectors_kept(session, vectors, user=user, digest=digest, space=embedding_space(embeddings),
+                         texts=[p.text for p in passages])
+    if kept is None:
+        check_embedding_budgets(session=session, user=user, card=card, budgets=policy.budgets)
+        embedded = embed_texts(session, user=user, embeddings=embeddings, card=card, texts=[p.text for p in passages])
+        if embedded.error is not None:
+            return UploadOutcome(document=None, conversation_id=request.conversation_id, error=embedded.error.message)
     conversation = _conversation_for(session, user, conversation, request)
     document = SandboxDocument(
         key=uuid.uuid4().hex, conversation_id=conversation.id, owner_id=user.id, file_name=request.file_name[:255],
@@ -98,13 +102,37 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
                                   text=p.text) for p in passages)
     collection = conversation_collection(vectors, user_id=user.id, conversation_id=conversation.id,
                                          embeddings=embeddings)
-    collection.add(ids=[vector_id(document.key, p.position) for p in passages], embeddings=embedded.vectors,
+    collection.add(ids=[vector_id(document.key, p.position) for p in passages],
+                   embeddings=kept if kept is not None else embedded.vectors,
                    metadatas=[{"document": document.key, "position": p.position} for p in passages])
     record_event(session, actor=user, action=AuditAction.SANDBOX_DOCUMENT_ADDED, entity_type="document",
                  entity_id=document.id, summary=f"{len(passages)} passages",
                  after={"conversation_id": conversation.id, "type": kind, "size_bytes": len(request.data),
                         "classification": request.classification.label, "passages": len(passages)})
-    return UploadOutcome(document=document, conversation_id=conversation.id, guardrails=outcome)
+    return UploadOutcome(document=document, conversation_id=conversation.id, guardrails=outcome,
+                         vectors_reused=kept is not None)
+
+
+def _vectors_kept(session: Session, vectors: ClientAPI, *, user: User, digest: str, space: str,
+                  texts: list[str]) -> list[list[float]] | None:
+    """The vectors of the very same passages of this file in another of the user's conversations, if kept."""
+    earlier_documents = session.exec(select(SandboxDocument).where(
+        SandboxDocument.owner_id == user.id, SandboxDocument.content_hash == digest,
+        SandboxDocument.embedding_space == space)).all()
+    names = _collection_names(vectors)
+    for earlier in earlier_documents:
+        chunks = session.exec(select(DocumentChunk).where(DocumentChunk.document_id == earlier.id)
+                              .order_by(col(DocumentChunk.position))).all()
+        name = collection_name("doc", user.id, earlier.conversation_id)
+        # Other limits or guardrail rules would have cut or redacted the text differently: then embed anew.
+        if [c.text for c in chunks] != texts or name not in names:
+            continue
+        ids = [vector_id(earlier.key, c.position) for c in chunks]
+        found = vectors.get_collection(name).get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(found["ids"], found["embeddings"], strict=True))
+        if all(i in by_id for i in ids):
+            return [[float(x) for x in by_id[i]] for i in ids]
+    return None
 
 
 def _same_file(session: Session, conversation_id: int, digest: str) -> SandboxDocument | None:

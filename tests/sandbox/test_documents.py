@@ -130,6 +130,31 @@ def test_re_uploading_the_same_file_does_not_embed_again(session, make_user, upl
     assert len(session.exec(select(UsageEvent)).all()) == 1
 
 
+def test_the_same_file_in_another_conversation_reuses_its_vectors(session, make_user, upload, vectors, gateway,
+                                                                   embeddings, fake_gateway) -> None:
+    user = make_user()
+    first, second = upload(user), upload(user)
+    assert second.vectors_reused and not first.vectors_reused
+    assert second.conversation_id != first.conversation_id
+    assert len(embedding_requests(fake_gateway)) == 1  # embedded once, kept
+    collection = vectors.get_collection(collection_name("doc", user.id, second.conversation_id))
+    assert collection.count() == 2
+    turn, _, recorded = ask(session, gateway, embeddings, vectors, user, "Meals?", second.conversation_id)
+    assert len(message_citations(recorded.answer)) == 2
+    # Someone else's copy of the file is theirs alone: it is embedded for them.
+    upload(make_user())
+    assert len([r for r in embedding_requests(fake_gateway) if len(r.body["input"]) == 2]) == 2
+
+
+def test_other_guardrail_rules_mean_new_vectors(make_user, upload, fake_gateway) -> None:
+    user = make_user()
+    text = b"Questions go to help.desk@example.com during office hours."
+    upload(user, text, "help.txt", classification=C.INTERNAL)  # redacted
+    again = upload(user, text, "help.txt", classification=C.CONFIDENTIAL)  # sent as written: other passages
+    assert not again.vectors_reused
+    assert len(embedding_requests(fake_gateway)) == 2
+
+
 def test_a_pdf_keeps_its_page_numbers(session, make_user, upload) -> None:
     outcome = upload(make_user(), pdf_bytes("Refunds take five days.", "Returns need the receipt."), "policy.pdf")
     assert outcome.document.pages == 2

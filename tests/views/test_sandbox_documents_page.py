@@ -81,6 +81,16 @@ def test_uploading_the_same_file_again_embeds_nothing(open_sandbox, with_documen
     assert len(embedding_requests(fake_gateway)) == 1 and len(rows(portal_db, SandboxDocument)) == 1
 
 
+def test_the_same_file_in_a_new_conversation_is_not_embedded_again(open_sandbox, with_documents, fake_gateway,
+                                                                    portal_db) -> None:
+    at = add(open_sandbox(), "handbook.md", HANDBOOK)
+    at.button(key="sandbox_new").click().run()
+    add(at, "handbook.md", HANDBOOK)
+    assert ("Added “handbook.md”: 2 passages (embedded once already, in another of your conversations), ready for "
+            "questions.") in unescaped(shown(at))
+    assert len(embedding_requests(fake_gateway)) == 1 and len(rows(portal_db, Conversation)) == 2
+
+
 @pytest.mark.parametrize(("name", "data", "message"), [
     ("locked.pdf", pdf_bytes("Secret", password="pw"), "“locked.pdf” is password-protected."),
     ("broken.pdf", b"%PDF-1.4 garbage", "“broken.pdf” could not be read as a PDF"),
