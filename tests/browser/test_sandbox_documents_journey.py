@@ -43,6 +43,7 @@ def test_upload_a_document_get_a_cited_answer_and_open_the_citation(page: Page, 
     handbook.write_text(HANDBOOK, encoding="utf-8")
     main.locator("input[type=file]").set_input_files(handbook)
     expect(main.get_by_text("handbook.md", exact=True)).to_be_visible()
+    expect(main.get_by_role("button", name="Add document")).to_be_enabled()  # the rerun after choosing the file
     settled(page)
     screenshot("documents-1-file-chosen")
 
