@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -22,8 +23,15 @@ from portal.core.gateway import GatewayClient, GatewayStatus, gateway_for
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
+from portal.core.gateway import Caller
 from sandbox.chat import SandboxPolicy
 from sandbox.usage import BudgetPolicy
+
+if TYPE_CHECKING:  # Chroma, LangChain and pypdf load only on the page that uses documents (a second's start-up)
+    from chromadb.api import ClientAPI
+    from langchain_core.embeddings import Embeddings
+
+    from sandbox.documents.reading import DocumentLimits
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +102,38 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
                            monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
     return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions))
+
+
+def document_limits(settings: Settings) -> DocumentLimits:
+    """What a sandbox document upload may be, and how it is cut into passages, from the settings."""
+    from sandbox.documents.reading import DocumentLimits
+
+    return DocumentLimits(max_mb=settings.documents_max_file_mb,
+                          allowed_types=tuple(settings.documents_allowed_types),
+                          max_pages=settings.documents_max_pages, max_chunks=settings.documents_max_chunks,
+                          chunk_chars=settings.documents_chunk_chars,
+                          # The splitter refuses an overlap as long as the passage itself.
+                          chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def vector_store(chroma_path: str, chroma_host: str, chroma_port: int) -> ClientAPI:
+    """The Chroma client for these settings, made once per process (an embedded store must not be opened twice)."""
+    from portal.core.vector_index import chroma_client
+
+    return chroma_client(Settings(chroma_path=Path(chroma_path), chroma_host=chroma_host, chroma_port=chroma_port))
+
+
+def embeddings_for_user(context: PortalContext, user: User) -> Embeddings:
+    """The configured embedding source, naming the user to the gateway like a chat call does."""
+    from portal.core.embeddings import EmbeddingsUnavailable, embeddings_for
+    from sandbox.documents.embedding_calls import DocumentsUnavailable
+
+    caller = Caller(email=user.email, team=user.team or None, department=user.department or None)
+    try:
+        return embeddings_for(context.settings, gateway=context.gateway, caller=caller)
+    except EmbeddingsUnavailable as error:  # a setting is missing: tell the person instead of crashing
+        raise DocumentsUnavailable(str(error)) from None
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -219,15 +219,20 @@ def record_call(session: Session, *, stream: TurnStream, source: UsageSource, st
                         error=error if error is not None else (stream.error.message if stream.error else ""))
 
 
-def record_turn(*, session: Session, stream: TurnStream) -> RecordedTurn:
-    """Store the usage event, and the question and (possibly partial) answer when any answer arrived."""
+def record_turn(*, session: Session, stream: TurnStream, source: UsageSource = UsageSource.SANDBOX_CHAT,
+                question: str | None = None) -> RecordedTurn:
+    """Store the usage event, and the question and (possibly partial) answer when any answer arrived.
+
+    `question` is what the conversation keeps as the user's message when the text sent held more
+    (a document question is sent with its passages).
+    """
     prepared, result = stream.prepared, stream.result
-    usage = record_call(session, stream=stream, source=UsageSource.SANDBOX_CHAT)
+    question = prepared.messages[-1]["content"] if question is None else question
+    usage = record_call(session, stream=stream, source=source)
     tokens_in, tokens_out = usage.tokens_in, usage.tokens_out
     if stream.status == CallStatus.FAILED:
         return RecordedTurn(conversation_id=prepared.request.conversation_id, answer=None)
-    conversation = _conversation_for(session, prepared)
-    question = prepared.messages[-1]["content"]
+    conversation = _conversation_for(session, prepared, question)
     session.add(ChatMessage(conversation_id=conversation.id, role="user", content=question,
                             redactions=len(prepared.guardrails.replacements)))
     answer = ChatMessage(conversation_id=conversation.id, role="assistant", content=stream.partial,
@@ -242,16 +247,16 @@ def record_turn(*, session: Session, stream: TurnStream) -> RecordedTurn:
     return RecordedTurn(conversation_id=conversation.id, answer=answer)
 
 
-def _conversation_for(session: Session, prepared: PreparedTurn) -> Conversation:
+def _conversation_for(session: Session, prepared: PreparedTurn, question: str) -> Conversation:
     request = prepared.request
     conversation = session.get(Conversation, request.conversation_id) if request.conversation_id else None
     if conversation is not None and conversation.owner_id == prepared.user.id:
         history = conversation_history(session, conversation.id)
-        if _is_retry(history, prepared.messages[-1]["content"]):
+        if _is_retry(history, question):
             for message in history[-2:]:
                 session.delete(message)
     else:  # a new conversation, or the old one was deleted in another tab while this answer streamed
-        title = " ".join(prepared.messages[-1]["content"].split())[:TITLE_LENGTH] or "New conversation"
+        title = " ".join(question.split())[:TITLE_LENGTH] or "New conversation"
         conversation = Conversation(owner_id=prepared.user.id, title=title, model_name=prepared.model.name,
                                     classification=int(request.classification))
     conversation.classification = max(conversation.classification, int(request.classification))

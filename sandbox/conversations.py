@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -13,7 +13,13 @@ from portal.core.audit import AuditAction, record_event
 from portal.core.errors import InvalidInput
 from portal.core.users import User
 from sandbox.chat import conversation_history, own_conversation
+from sandbox.documents.answering import message_citations
+from sandbox.documents.library import delete_conversation_documents
+from sandbox.documents.models import SandboxDocument
 from sandbox.models import ChatMessage, Conversation, ConversationShare
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 MAX_TITLE = 200
 
@@ -44,9 +50,14 @@ def rename_conversation(*, session: Session, user: User, conversation_id: int, t
     return conversation
 
 
-def delete_conversation(*, session: Session, user: User, conversation_id: int) -> None:
-    """Delete a conversation, its messages and its shares (usage events stay: they are the bill)."""
+def delete_conversation(*, session: Session, user: User, conversation_id: int,
+                        vectors: ClientAPI | None = None) -> None:
+    """Delete a conversation, its messages, shares, documents and vectors (usage events stay: they are the bill)."""
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
+    if vectors is not None:
+        delete_conversation_documents(session=session, user=user, conversation_id=conversation.id, vectors=vectors)
+    elif session.exec(select(SandboxDocument.id).where(SandboxDocument.conversation_id == conversation.id)).first():
+        raise RuntimeError("this conversation has documents: pass the vector store so their vectors go too")
     session.exec(delete(ConversationShare).where(col(ConversationShare.conversation_id) == conversation.id))
     session.exec(delete(ChatMessage).where(col(ChatMessage.conversation_id) == conversation.id))
     session.delete(conversation)
@@ -70,6 +81,8 @@ def export_conversation(*, session: Session, user: User, conversation_id: int, f
     for m in messages:
         marker = " *(incomplete)*" if m.incomplete else ""
         lines += [f"**{'You' if m.role == 'user' else m.model_name or 'Assistant'}**{marker}", "", m.content, ""]
+        if sources := message_citations(m):
+            lines += ["Sources: " + "; ".join(c.label for c in sources), ""]
     return "\n".join(lines)
 
 
@@ -82,5 +95,5 @@ def _as_dict(conversation: Conversation, messages: list[ChatMessage]) -> dict[st
                      "max_tokens": conversation.max_tokens},
         "messages": [{"role": m.role, "content": m.content, "at": m.created_at, "model": m.model_name or None,
                       "tokens_in": m.tokens_in, "tokens_out": m.tokens_out, "cost_usd": m.cost_usd,
-                      "incomplete": m.incomplete} for m in messages],
+                      "incomplete": m.incomplete, "citations": m.citations} for m in messages],
     }

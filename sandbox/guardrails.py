@@ -189,7 +189,7 @@ _NAMES = {
 }
 
 
-def describe(outcome: GuardrailOutcome) -> str:
+def describe(outcome: GuardrailOutcome, *, what: str = "this message") -> str:
     """One sentence for the person: what kinds were found, how many, and what happened — never the values."""
     counts = outcome.summary()
     if not counts:
@@ -198,7 +198,7 @@ def describe(outcome: GuardrailOutcome) -> str:
     found = "Found " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1])
     them = "it" if sum(counts.values()) == 1 else "them"
     if outcome.blocked:
-        return (f"{found}: blocked — this message was not sent. Remove {them} or choose a data classification "
+        return (f"{found}: blocked — {what} was not sent. Remove {them} or choose a data classification "
                 f"that allows {them}.")
     if outcome.action is GuardrailAction.REDACT:
         return f"{found}: redacted before sending."

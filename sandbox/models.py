@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
@@ -90,6 +92,8 @@ class ChatMessage(SQLModel, table=True):
     tokens_per_second: float | None = None
     incomplete: bool = False  # the answer was cut off; what arrived is kept
     redactions: int = 0  # how many values guardrails replaced before sending
+    # An answer from documents: the passages it was given (document key, position, file, page or section).
+    citations: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ComparisonVote(SQLModel, table=True):

@@ -40,6 +40,8 @@ class AuditAction(StrEnum):
     SANDBOX_CONVERSATION_SHARE_REVOKED = "sandbox.conversation_share_revoked"
     SANDBOX_BUDGET_OVERRIDE_SET = "sandbox.budget_override_set"
     SANDBOX_BUDGET_OVERRIDE_CLEARED = "sandbox.budget_override_cleared"
+    SANDBOX_DOCUMENT_ADDED = "sandbox.document_added"
+    SANDBOX_DOCUMENT_REMOVED = "sandbox.document_removed"
 
 
 class AuditEvent(SQLModel, table=True):

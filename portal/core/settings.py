@@ -120,6 +120,28 @@ class Settings(BaseSettings):
         description="JSON object: for each data classification, what happens when a message holds personal or "
         "secret data — warn (send it, tell the user), redact (replace it, show what) or block (send nothing).",
     )
+    documents_max_file_mb: float = Field(
+        10.0, gt=0, le=200, description="Largest document a user may upload to the sandbox, in megabytes."
+    )
+    documents_allowed_types: list[Literal["pdf", "md", "txt"]] = Field(
+        default_factory=lambda: ["pdf", "md", "txt"], min_length=1,
+        description="JSON list of the document types the sandbox accepts: pdf, md (Markdown) and txt (plain text).",
+    )
+    documents_max_pages: int = Field(
+        300, ge=1, le=10_000, description="Most pages an uploaded PDF may have."
+    )
+    documents_max_chunks: int = Field(
+        1000, ge=1, le=100_000, description="Most passages one document may be split into (each is embedded once)."
+    )
+    documents_chunk_chars: int = Field(
+        1000, ge=100, le=8000, description="Length of a document passage in characters (LangChain's splitter)."
+    )
+    documents_chunk_overlap: int = Field(
+        150, ge=0, le=2000, description="Characters neighbouring passages share, so a sentence cut in two is found."
+    )
+    documents_top_k: int = Field(
+        4, ge=1, le=20, description="Passages sent with each document question (the nearest to the question)."
+    )
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )
@@ -227,7 +249,7 @@ def mask_url_password(url: str) -> str:
 def _display_value(value: Any) -> str:
     if isinstance(value, SecretStr):
         return "********" if value.get_secret_value() else "(empty)"
-    if isinstance(value, dict):
+    if isinstance(value, dict | list):
         return json.dumps(value)
     if value == "":
         return "(empty)"

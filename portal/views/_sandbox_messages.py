@@ -5,6 +5,7 @@ Not a page: portal/views/sandbox.py and its sharing parts import it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -42,13 +43,16 @@ def answer_facts(message: ChatMessage) -> str:
     return f":orange-badge[incomplete — the answer was cut off] {line}" if message.incomplete else line
 
 
-def show_messages(messages: list[ChatMessage]) -> None:
-    """The conversation's messages as chat bubbles, oldest first."""
+def show_messages(messages: list[ChatMessage], *,
+                  under_answer: Callable[[ChatMessage], None] | None = None) -> None:
+    """The conversation's messages as chat bubbles, oldest first; `under_answer` adds to each answer (citations)."""
     for message in messages:
         with st.chat_message("user" if message.role == "user" else "assistant"):
             st.markdown(as_text(message.content))  # model output too: no Markdown images or links to follow
             if message.role == "assistant":
                 st.caption(answer_facts(message))
+                if under_answer is not None:
+                    under_answer(message)
 
 
 def guardrail_notice(outcome: GuardrailOutcome) -> TurnNotice:

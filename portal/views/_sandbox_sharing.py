@@ -16,6 +16,7 @@ from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.core.users import User
 from portal.ui import plain
+from portal.views._sandbox_documents import show_citations
 from portal.views._sandbox_messages import show_messages
 from sandbox.models import Conversation
 from sandbox.sharing import conversations_shared_with, read_shared_conversation, revoke_share, share_conversation
@@ -88,5 +89,5 @@ def show_shared(*, engine: Engine, user: User, conversation_id: int) -> bool:
               on_click=close_shared)
     if not shared.messages:
         st.caption("No messages yet.")
-    show_messages(shared.messages)
+    show_messages(shared.messages, under_answer=lambda message: show_citations(message, None))
     return True

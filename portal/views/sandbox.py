@@ -15,6 +15,7 @@ from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain
+from portal.views import _sandbox_documents as docs
 from portal.views import _sandbox_sharing as sharing
 from portal.views._sandbox_messages import (
     TurnNotice,
@@ -62,6 +63,11 @@ user = deps.require_user(context)
 deps.require_permission(user, Permission.USE_SANDBOX)
 policy = deps.sandbox_policy(context.settings)
 state = st.session_state
+documents_context = docs.DocumentsContext(
+    engine=context.engine, user=user, policy=policy, make_embeddings=lambda: deps.embeddings_for_user(context, user),
+    vectors=deps.vector_store(str(context.settings.chroma_path), context.settings.chroma_host,
+                              context.settings.chroma_port),
+    limits=deps.document_limits(context.settings), top_k=context.settings.documents_top_k)
 
 
 @dataclass(frozen=True)
@@ -248,9 +254,10 @@ def settings_panel() -> ChatSettings | None:
 
 def show_history() -> None:
     if not history:
-        st.caption("Pick the data classification and a model, then write your message below. "
-                   "Answers are saved as a conversation you can continue, rename, download or delete.")
-    show_messages(history)
+        st.caption("Pick the data classification and a model, then write your message below, or add a document "
+                   "to ask about. Answers are saved as a conversation you can continue, rename, download or delete.")
+    passages = docs.passages_of(documents_context, conversation)
+    show_messages(history, under_answer=lambda message: docs.show_citations(message, passages))
 
 
 def conversation_actions() -> None:
@@ -266,7 +273,8 @@ def conversation_actions() -> None:
     with delete_col.popover("Delete", icon=":material/delete:", width="stretch"):
         st.markdown("Delete this conversation and its messages? This cannot be undone; the usage records stay.")
         if st.button("Yes, delete it", key="sandbox_delete", type="primary"):
-            change(lambda session: delete_conversation(session=session, user=user, conversation_id=conversation.id),
+            change(lambda session: delete_conversation(session=session, user=user, conversation_id=conversation.id,
+                                                       vectors=documents_context.vectors),
                    f"Deleted “{plain(conversation.title)}”.", leave=True)
     stem = f"conversation-{conversation.id}"
     markdown_col.download_button("Markdown", exporter(conversation.id, "markdown"), file_name=f"{stem}.md",
@@ -314,30 +322,37 @@ def show_notice() -> bool:
                      help="Send the same message again.")
 
 
-def run_turn(message: str, settings: ChatSettings, live) -> None:
+def run_turn(message: str, settings: ChatSettings, live, *, from_documents: bool) -> None:
     """Check, stream and record one turn into `live`; the draft is emptied only when a whole answer arrived."""
     request = TurnRequest(message=message, model_name=settings.model.name, classification=settings.classification,
                           conversation_id=state.get(CONVERSATION), system_prompt=settings.system_prompt,
                           temperature=settings.temperature, top_p=settings.top_p, max_tokens=settings.max_tokens)
-    prepared = None
+    turn = None
     with live, deps.showing_errors(), session_scope(context.engine) as session:
-        prepared = prepare_turn(session=session, user=user, policy=policy, request=request)
-    if prepared is None:
+        turn = (docs.prepare(documents_context, session, request) if from_documents
+                else prepare_turn(session=session, user=user, policy=policy, request=request))
+    if turn is None:
         return
-    if prepared.blocked:
-        live.error(plain(describe(prepared.guardrails)), icon=":material/block:")
+    prepared = turn.prepared if from_documents else turn
+    if from_documents and turn.error:  # the question could not be embedded; the failed call is recorded
+        state[NOTICE] = TurnNotice(error=turn.error, retry_message=message)
+        st.rerun()
+    if turn.blocked:
+        blocked = docs.blocked_message(turn) if from_documents else describe(prepared.guardrails)
+        live.error(plain(blocked), icon=":material/block:")
         return
-    notice = guardrail_notice(prepared.guardrails)
+    notice = docs.turn_notice(turn) if from_documents else guardrail_notice(prepared.guardrails)
     with live:
         show_guardrail_notice(notice)
         with st.chat_message("user"):
-            st.markdown(as_text(prepared.messages[-1]["content"]))
+            st.markdown(as_text(turn.question if from_documents else prepared.messages[-1]["content"]))
         stream = TurnStream(prepared, context.gateway)
         with st.chat_message("assistant"):
             st.write_stream(as_text(delta) for delta in stream)
     recorded = None
     with live, deps.showing_errors(), session_scope(context.engine) as session:
-        recorded = record_turn(session=session, stream=stream)
+        recorded = (docs.record(session, turn, stream) if from_documents
+                    else record_turn(session=session, stream=stream))
     if recorded is None:
         return
     if recorded.conversation_id is not None:
@@ -357,6 +372,9 @@ def chat_panel(settings: ChatSettings | None) -> None:
     if flash := state.pop(FLASH, None):
         kind, text = flash
         getattr(st, kind)(text)
+    documents = docs.documents_panel(documents_context, conversation=conversation, state_key=CONVERSATION,
+                                     classification=state[CLASSIFICATION],
+                                     model_name=settings.model.name if settings else None)
     show_history()
     notice_slot = st.empty()
     with notice_slot.container():
@@ -371,7 +389,8 @@ def chat_panel(settings: ChatSettings | None) -> None:
     message = state[NOTICE].retry_message if retry else state.get(DRAFT, "")
     state.pop(NOTICE, None)
     notice_slot.empty()
-    run_turn(message, settings, live)
+    run_turn(message, settings, live, from_documents=bool(documents) and state.get(docs.USE_DOCUMENTS, True))
+
 
 
 st.title("Sandbox")

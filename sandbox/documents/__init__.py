@@ -1,0 +1,1 @@
+"""Chat with documents: upload and index a file for a conversation, then answer questions citing its passages."""

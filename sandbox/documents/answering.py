@@ -1,0 +1,175 @@
+"""Answering from a conversation's documents: retrieve passages, send them numbered, keep the citations.
+
+`prepare_document_turn` runs the chat checks on the question (model, classification, budgets, guardrails),
+embeds it, takes the nearest passages, guards them for this turn's data, and builds the prompt;
+the page streams it with `TurnStream`, and `record_document_turn` stores the answer with its citations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from chromadb.api import ClientAPI
+from langchain_core.embeddings import Embeddings
+from sqlmodel import Session, col, select
+
+from catalog.models import DataClassification
+from portal.core.audit import AuditAction, record_event
+from portal.core.errors import InvalidInput
+from portal.core.users import User
+from sandbox.chat import PreparedTurn, RecordedTurn, SandboxPolicy, TurnRequest, TurnStream, prepare_turn, record_turn
+from sandbox.documents.embedding_calls import embed_texts, embedding_card
+from sandbox.documents.library import conversation_collection, list_documents
+from sandbox.documents.models import DocumentChunk, SandboxDocument
+from sandbox.guardrails import GuardrailOutcome, apply_guardrails
+from sandbox.models import UsageSource
+
+INSTRUCTIONS = ("Answer the question using the numbered passages from the user's documents below. Cite each "
+                "passage you use by its number in square brackets, like [1]. If the passages do not hold the "
+                "answer, say so.")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage an answer was given: its number in the prompt, and where it is in which document."""
+
+    number: int
+    document_key: str
+    position: int
+    file_name: str
+    page: int | None
+    section: str
+    cited: bool = False  # the answer names it as [number]
+
+    @property
+    def label(self) -> str:
+        """'[2] handbook.pdf, page 3' or '[1] guide.md, Setup > Install'."""
+        where = f"page {self.page}" if self.page else self.section
+        return f"[{self.number}] {self.file_name}" + (f", {where}" if where else "")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+
+
+@dataclass
+class DocumentTurn:
+    """A checked document question: the turn to stream, its citations, and what stopped it if anything did."""
+
+    prepared: PreparedTurn
+    question: str  # as stored in the conversation: the question alone, as sent
+    citations: list[Citation] = field(default_factory=list)
+    passage_guardrails: GuardrailOutcome | None = None
+    error: str = ""  # the question could not be embedded (the failed call is recorded)
+
+    @property
+    def blocked(self) -> bool:
+        return self.prepared.blocked or bool(self.passage_guardrails and self.passage_guardrails.blocked)
+
+
+def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest,
+                          embeddings: Embeddings, vectors: ClientAPI, top_k: int) -> DocumentTurn:
+    """Check the question like a chat turn, then find and guard the passages it will be answered from."""
+    if request.conversation_id is None:
+        raise InvalidInput("Upload a document first: questions are answered from the conversation's documents.")
+    documents = list_documents(session=session, user=user, conversation_id=request.conversation_id)
+    if not documents:
+        raise InvalidInput("This conversation has no documents yet. Upload one, or send the message as a chat.")
+    floor = DataClassification(max(d.classification for d in documents))
+    request = replace(request, classification=max(request.classification, floor))
+    prepared = prepare_turn(session=session, user=user, policy=policy, request=request)
+    turn = DocumentTurn(prepared=prepared, question=prepared.messages[-1]["content"] if prepared.messages else "")
+    if prepared.blocked:
+        return turn
+    request = prepared.request  # the conversation's own level may have raised it further
+    card = embedding_card(session=session, user=user, embeddings=embeddings, classification=request.classification)
+    embedded = embed_texts(session, user=user, embeddings=embeddings, card=card, texts=[turn.question])
+    if embedded.error is not None:
+        turn.error = embedded.error.message
+        return turn
+    chunks = _nearest(session, documents, vectors, user=user, embeddings=embeddings, vector=embedded.vectors[0],
+                      top_k=top_k)
+    passages = _guarded_passages(session, turn, chunks, policy, request)
+    if turn.blocked:
+        return turn
+    by_id = {d.id: d for d in documents}
+    turn.citations = [Citation(number=n, document_key=by_id[c.document_id].key, position=c.position,
+                               file_name=by_id[c.document_id].file_name, page=c.page, section=c.section)
+                      for n, c in enumerate(chunks, start=1)]
+    prepared.messages[-1] = {"role": "user", "content": _prompt(turn.citations, passages, turn.question)}
+    return turn
+
+
+def _nearest(session: Session, documents: list[SandboxDocument], vectors: ClientAPI, *, user: User,
+             embeddings: Embeddings, vector: list[float], top_k: int) -> list[DocumentChunk]:
+    """The passages closest to the question, nearest first, read from SQL (the source of truth)."""
+    collection = conversation_collection(vectors, user_id=user.id, conversation_id=documents[0].conversation_id,
+                                         embeddings=embeddings)
+    keys = [d.key for d in documents]
+    # Only this conversation's current documents: a vector left behind by a failed delete is never used.
+    found = collection.query(query_embeddings=[vector], n_results=max(1, top_k), where={"document": {"$in": keys}},
+                             include=["metadatas"])
+    wanted = [(m["document"], m["position"]) for m in (found["metadatas"] or [[]])[0]]
+    id_of = {d.key: d.id for d in documents}
+    rows = session.exec(select(DocumentChunk).where(
+        col(DocumentChunk.document_id).in_({id_of[key] for key, _ in wanted}))).all()
+    by_place = {(r.document_id, r.position): r for r in rows}
+    return [by_place[(id_of[key], position)] for key, position in wanted if (id_of[key], position) in by_place]
+
+
+def _guarded_passages(session: Session, turn: DocumentTurn, chunks: list[DocumentChunk], policy: SandboxPolicy,
+                      request: TurnRequest) -> list[str]:
+    """The passages as this turn's data rules allow: they were guarded at upload, perhaps under a looser rule."""
+    separator = "\f"  # never in a passage (reading.py removes it), and no placeholder contains it
+    # The question goes first so the passages' placeholders never reuse one the question already holds.
+    text = separator.join([turn.question, *(c.text for c in chunks)])
+    outcome = apply_guardrails(text, policy.guardrail_action(request.classification))
+    passage_findings = [f for f in outcome.findings if f.start > len(turn.question)]
+    if not passage_findings:
+        return [c.text for c in chunks]
+    outcome = replace(outcome, findings=passage_findings)
+    turn.passage_guardrails = outcome
+    record_event(session, actor=turn.prepared.user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED,
+                 entity_type="document", entity_id=request.conversation_id or "",
+                 summary=f"{outcome.action.value}: {outcome.summary()}",
+                 after={"action": outcome.action.value, "counts": outcome.summary(),
+                        "classification": request.classification.label, "source": "document passages"})
+    if outcome.blocked:
+        return []
+    sent = (outcome.text_to_send or "").split(separator)
+    if len(sent) != len(chunks) + 1:  # a value ran across two passages: guard each passage on its own
+        return [apply_guardrails(c.text, outcome.action).text_to_send or "" for c in chunks]
+    return sent[1:]
+
+
+def _prompt(citations: list[Citation], passages: list[str], question: str) -> str:
+    """The instructions, the numbered passages with where they come from, and the question."""
+    blocks = [f"{c.label}\n{text}" for c, text in zip(citations, passages, strict=True)]
+    return "\n\n".join([INSTRUCTIONS, *blocks, f"Question: {question}"])
+
+
+def record_document_turn(*, session: Session, turn: DocumentTurn, stream: TurnStream) -> RecordedTurn:
+    """Store the question, the (possibly partial) answer with its citations, and the call's usage."""
+    recorded = record_turn(session=session, stream=stream, source=UsageSource.SANDBOX_DOCUMENTS,
+                           question=turn.question)
+    if recorded.answer is not None:
+        cited = set(re.findall(r"\[(\d+)\]", recorded.answer.content))
+        recorded.answer.citations = [asdict(replace(c, cited=str(c.number) in cited)) for c in turn.citations]
+        session.add(recorded.answer)
+        session.flush()
+    return recorded
+
+
+def message_citations(message: Any) -> list[Citation]:
+    """The citations stored with an assistant message (none for a plain chat answer)."""
+    return [Citation.from_dict(c) for c in (getattr(message, "citations", None) or [])]
+
+
+def cited_passages(*, session: Session, user: User, conversation_id: int) -> dict[tuple[str, int], DocumentChunk]:
+    """The passages of a conversation's documents by (document key, position), for opening citations."""
+    documents = list_documents(session=session, user=user, conversation_id=conversation_id)
+    keys = {d.id: d.key for d in documents}
+    rows = session.exec(select(DocumentChunk).where(col(DocumentChunk.document_id).in_(list(keys)))).all()
+    return {(keys[r.document_id], r.position): r for r in rows}
