@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -203,7 +204,9 @@ def apply_streamlit_options(**overrides: str) -> None:
 
 def _streamlit_command(settings: Settings) -> list[str]:
     options = {**STREAMLIT_OPTIONS, "server.address": settings.server_address,
-               "server.port": str(settings.server_port)}
+               "server.port": str(settings.server_port),
+               # The uploader then states and enforces the portal's limit rather than Streamlit's 200 MB.
+               "server.maxUploadSize": str(math.ceil(settings.documents_max_file_mb))}
     flags = [part for name, value in options.items() for part in (f"--{name}", value)]
     return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), *flags]
 

@@ -39,6 +39,8 @@ def test_upload_a_document_get_a_cited_answer_and_open_the_citation(page: Page, 
     main = page.get_by_test_id("stMain")
     settled(page)
     main.locator("summary", has_text=re.compile(r"Documents$")).click()
+    # The uploader states the portal's limit (PORTAL_DOCUMENTS_MAX_FILE_MB), not Streamlit's 200 MB default.
+    expect(main.get_by_test_id("stFileUploaderDropzoneInstructions")).to_contain_text("10MB")
     handbook = tmp_path / "handbook.md"
     handbook.write_text(HANDBOOK, encoding="utf-8")
     main.locator("input[type=file]").set_input_files(handbook)
