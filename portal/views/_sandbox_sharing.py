@@ -36,7 +36,7 @@ def close_shared() -> None:
 
 def share_popover(container, *, engine: Engine, user: User, conversation: Conversation, change: Change) -> None:
     """Share the conversation on screen with a colleague by e-mail, and see and revoke its shares."""
-    with container.popover("Share", icon=":material/share:", width="stretch"):
+    with container.popover("Share", icon=":material/share:"):
         st.markdown("Colleagues you share with can read this conversation in their sandbox; they cannot "
                     "continue it.")
         email = st.text_input("Colleague's e-mail address", key=f"sandbox_share_email_{conversation.id}",

@@ -262,27 +262,28 @@ def show_history() -> None:
 
 def conversation_actions() -> None:
     """Rename, share, download and delete the conversation on screen."""
-    rename_col, share_col, delete_col, markdown_col, json_col = st.columns(5)
-    with rename_col.popover("Rename", icon=":material/edit:", width="stretch"):
+    # A row that wraps: five equal columns cut the labels to "R…" in the chat column's width.
+    bar = st.container(horizontal=True)
+    with bar.popover("Rename", icon=":material/edit:"):
         title = st.text_input("New title", value=conversation.title, key=f"sandbox_title_{conversation.id}",
                               max_chars=200)
         if st.button("Save title", key="sandbox_rename"):
             change(lambda session: rename_conversation(session=session, user=user, conversation_id=conversation.id,
                                                        title=title), "Renamed the conversation.")
-    sharing.share_popover(share_col, engine=context.engine, user=user, conversation=conversation, change=change)
-    with delete_col.popover("Delete", icon=":material/delete:", width="stretch"):
+    sharing.share_popover(bar, engine=context.engine, user=user, conversation=conversation, change=change)
+    with bar.popover("Delete", icon=":material/delete:"):
         st.markdown("Delete this conversation and its messages? This cannot be undone; the usage records stay.")
         if st.button("Yes, delete it", key="sandbox_delete", type="primary"):
             change(lambda session: delete_conversation(session=session, user=user, conversation_id=conversation.id,
                                                        vectors=documents_context.vectors),
                    f"Deleted “{plain(conversation.title)}”.", leave=True)
     stem = f"conversation-{conversation.id}"
-    markdown_col.download_button("Markdown", exporter(conversation.id, "markdown"), file_name=f"{stem}.md",
-                                 mime="text/markdown", key="sandbox_download_markdown", on_click="ignore",
-                                 icon=":material/download:", width="stretch")
-    json_col.download_button("JSON", exporter(conversation.id, "json"), file_name=f"{stem}.json",
-                             mime="application/json", key="sandbox_download_json", on_click="ignore",
-                             icon=":material/download:", width="stretch")
+    bar.download_button("Markdown", exporter(conversation.id, "markdown"), file_name=f"{stem}.md",
+                        mime="text/markdown", key="sandbox_download_markdown", on_click="ignore",
+                        icon=":material/download:")
+    bar.download_button("JSON", exporter(conversation.id, "json"), file_name=f"{stem}.json",
+                        mime="application/json", key="sandbox_download_json", on_click="ignore",
+                        icon=":material/download:")
 
 
 def change(action: Callable[[Session], object], done: str, *, leave: bool = False) -> None:

@@ -22,6 +22,9 @@ OIDC_USER = {
 def settled(page: Page) -> None:
     """Wait until Streamlit has finished running the script for what is on screen."""
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+    # Elements of the previous run that this run has not redrawn yet are marked stale; a click on one can be
+    # lost when it is replaced, so wait until none is left.
+    expect(page.locator("[data-stale=true]")).to_have_count(0)
 
 
 def expect_no_error_box(page: Page) -> None:
