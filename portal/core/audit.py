@@ -40,6 +40,10 @@ class AuditAction(StrEnum):
     SANDBOX_CONVERSATION_SHARE_REVOKED = "sandbox.conversation_share_revoked"
     SANDBOX_BUDGET_OVERRIDE_SET = "sandbox.budget_override_set"
     SANDBOX_BUDGET_OVERRIDE_CLEARED = "sandbox.budget_override_cleared"
+    TRAINING_SYNCED = "training.synced"
+    TRAINING_ASSIGNED = "training.assigned"
+    TRAINING_ASSIGNMENT_REMOVED = "training.assignment_removed"
+    TRAINING_CERTIFICATE_ISSUED = "training.certificate_issued"
 
 
 class AuditEvent(SQLModel, table=True):

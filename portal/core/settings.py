@@ -112,6 +112,15 @@ class Settings(BaseSettings):
         description="JSON object: for each data classification, what happens when a message holds personal or "
         "secret data — warn (send it, tell the user), redact (replace it, show what) or block (send nothing).",
     )
+    training_required_courses: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="JSON object: capability -> course slugs whose valid certificate it requires, e.g. "
+        '{"sandbox_confidential": ["responsible-ai"], "publish_prompts": ["responsible-ai"]}; '
+        "capabilities: sandbox_confidential, publish_prompts; empty = nothing requires a course.",
+    )
+    training_lab_max_prompt_chars: int = Field(
+        4000, ge=100, le=100_000, description="Longest prompt a learner may run in a training lab, in characters."
+    )
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )
@@ -139,6 +148,16 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"no action for {sorted(missing)}")
         return actions
+
+    @field_validator("training_required_courses")
+    @classmethod
+    def _capabilities_known(cls, required: dict[str, list[str]]) -> dict[str, list[str]]:
+        # The names of training.unlocks.Capability (core does not import features; a test keeps them in step).
+        known = {"sandbox_confidential", "publish_prompts"}
+        unknown = sorted(set(required) - known)
+        if unknown:
+            raise ValueError(f"unknown capability {unknown[0]!r}; capabilities: {sorted(known)}")
+        return required
 
     @field_validator("gateway_url")
     @classmethod
