@@ -41,18 +41,26 @@ def open_course(slug: str, *, enrolling: bool) -> None:
     st.switch_page(COURSE_PAGE, query_params={"course": slug})
 
 
-for row in rows:
-    version = row.version
-    with st.container(border=True, key=f"course_{row.slug}"):
-        due = ""
-        if row.due_on:
-            due = (f" · :red-badge[overdue since {row.due_on:%Y-%m-%d}]" if row.overdue
-                   else f" · :violet-badge[assigned, due {row.due_on:%Y-%m-%d}]")
-        st.markdown(f"#### {plain(version.title)}\n{BADGES[row.status]}{due}")
-        st.markdown(plain(version.summary))
-        st.caption(f"{version.level} · about {version.duration_minutes} min · for {version.audience} · "
-                   f"version {version.version}" + (" · a newer version is available" if row.newer_version else ""))
-        retake = row.status == Status.EXPIRED or (row.status == Status.COMPLETED and row.newer_version)
-        label = "Start" if row.status == Status.NOT_STARTED else "Retake" if retake else "Open"
-        if st.button(label, key=f"open_{row.slug}", type="primary" if label != "Open" else "secondary"):
-            open_course(row.slug, enrolling=label != "Open")
+if not rows:
+    st.stop()
+# One table and one picker rather than a card per course: the page costs the same with 4 courses or 40.
+st.dataframe([{"course": row.version.title, "status": row.status, "level": row.version.level,
+               "minutes": row.version.duration_minutes, "for": row.version.audience,
+               "due": ("overdue since " if row.overdue else "") + f"{row.due_on:%Y-%m-%d}" if row.due_on else ""}
+              for row in rows], hide_index=True, width="stretch", key="courses_table")
+by_slug = {row.slug: row for row in rows}
+slug = st.selectbox("Course", list(by_slug), format_func=lambda s: by_slug[s].version.title, key="courses_pick")
+row = by_slug[slug]
+version = row.version
+with st.container(border=True, key="course_card"):
+    due = ""
+    if row.due_on:
+        due = (f" · :red-badge[overdue since {row.due_on:%Y-%m-%d}]" if row.overdue
+               else f" · :violet-badge[assigned, due {row.due_on:%Y-%m-%d}]")
+    st.markdown(f"#### {plain(version.title)}\n{BADGES[row.status]}{due}\n\n{plain(version.summary)}")
+    st.caption(f"{version.level} · about {version.duration_minutes} min · for {version.audience} · "
+               f"version {version.version}" + (" · a newer version is available" if row.newer_version else ""))
+    retake = row.status == Status.EXPIRED or (row.status == Status.COMPLETED and row.newer_version)
+    label = "Start" if row.status == Status.NOT_STARTED else "Retake" if retake else "Open"
+    if st.button(label, key="open_course", type="primary" if label != "Open" else "secondary"):
+        open_course(row.slug, enrolling=label != "Open")

@@ -52,7 +52,8 @@ def table(title: str, rows: list, key: str, chart: tuple[str, str, str, bool] | 
     if chart:
         st.vega_lite_chart(frame, json.loads(bar_spec(*chart)), key=f"{key}_chart")
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
-    st.download_button("Download CSV", to_csv(records), file_name=f"training-{key}.csv", mime="text/csv",
+    # Deferred: the CSV text is built only when the button is clicked, not on every rerun.
+    st.download_button("Download CSV", lambda: to_csv(records), file_name=f"training-{key}.csv", mime="text/csv",
                        key=f"{key}_csv", icon=":material/download:")
 
 
@@ -73,22 +74,23 @@ columns[3].metric("Overdue", f"{totals.overdue:,}")
 columns[4].metric("Average quiz score", "—" if totals.average_quiz_score is None
                   else f"{totals.average_quiz_score:.0f}%")
 
-by_course, by_department, by_team = st.tabs(["By course", "By department", "By team"])
-with by_course:
-    table("Completion by course", board.by_course, "by_course", ("group", "rate", "N", True))
-with by_department:
-    table("Completion by department", board.by_department, "by_department", ("group", "rate", "N", True))
-with by_team:
-    table("Completion by team", board.by_team, "by_team", ("group", "rate", "N", True))
-left, right = st.columns(2)
-with left:
-    table("Completions per month", [{"month": m, "completions": n} for m, n in board.completions_by_month],
-          "completions", ("month", "completions", "O", False))
-with right:
-    table("Quiz scores", [{"score from (%)": b, "attempts": n} for b, n in board.quiz_scores], "quiz_scores",
-          ("score from (%)", "attempts", "O", False))
+SECTIONS = ["By course", "By department", "By team", "Over time", "Quiz scores", "Overdue", "Export"]
+# on_change="rerun" makes the tabs lazy: only the open tab's charts and tables are drawn.
+tabs = dict(zip(SECTIONS, st.tabs(SECTIONS, key="dashboard_tab", on_change="rerun"), strict=True))
 shown = f" (the first {len(board.overdue):,})" if totals.overdue > len(board.overdue) else ""
-table(f"Overdue assignments: {totals.overdue:,} people{shown}", board.overdue, "overdue")
+sections = {
+    "By course": lambda: table("Completion by course", board.by_course, "by_course", ("group", "rate", "N", True)),
+    "By department": lambda: table("Completion by department", board.by_department, "by_department",
+                                   ("group", "rate", "N", True)),
+    "By team": lambda: table("Completion by team", board.by_team, "by_team", ("group", "rate", "N", True)),
+    "Over time": lambda: table("Completions per month", [{"month": m, "completions": n}
+                                                         for m, n in board.completions_by_month],
+                               "completions", ("month", "completions", "O", False)),
+    "Quiz scores": lambda: table("Quiz scores", [{"score from (%)": b, "attempts": n} for b, n in board.quiz_scores],
+                                 "quiz_scores", ("score from (%)", "attempts", "O", False)),
+    "Overdue": lambda: table(f"Overdue assignments: {totals.overdue:,} people{shown}", board.overdue, "overdue"),
+    "Export": lambda: export_section(),
+}
 
 
 def statements_jsonl() -> bytes:
@@ -97,8 +99,16 @@ def statements_jsonl() -> bytes:
         return "".join(export_statements(session=session, actor=user)).encode("utf-8")
 
 
-st.subheader("Learning record store export")
-st.caption("Every learning event (registered, experienced, passed, failed, completed) as xAPI statements, one per "
-           "line, for a learning record store.")
-st.download_button("Download xAPI statements (JSON Lines)", statements_jsonl, file_name="training-statements.jsonl",
-                   mime="application/x-ndjson", key="statements_jsonl", icon=":material/download:")
+def export_section() -> None:
+    st.subheader("Learning record store export")
+    st.caption("Every learning event (registered, experienced, passed, failed, completed) as xAPI statements, one per "
+               "line, for a learning record store.")
+    st.download_button("Download xAPI statements (JSON Lines)", statements_jsonl,
+                       file_name="training-statements.jsonl", mime="application/x-ndjson", key="statements_jsonl",
+                       icon=":material/download:")
+
+
+for name, tab in tabs.items():
+    if tab.open:
+        with tab:
+            sections[name]()
