@@ -66,9 +66,3 @@ def export_statements(*, session: Session, actor: HasRole, since: datetime | Non
     for statement, email, name in session.exec(query.execution_options(yield_per=EXPORT_BATCH)):
         yield json.dumps(as_xapi(statement, email=email, name=name), ensure_ascii=False) + "\n"
 
-
-def course_by_id(session: Session, course_id: int) -> Course:
-    """The course a statement or enrolment points at."""
-    course = session.get(Course, course_id)
-    assert course is not None  # foreign keys guarantee it
-    return course
