@@ -238,3 +238,31 @@ def test_home_links_to_training_and_the_coe_to_its_dashboard(open_portal, user_w
     at = open_portal(user_with_role(role))
     labels = [link.value.split(" — ")[0] for link in at.get("page_link")]
     assert [label for label in labels if label.startswith("Training")] == links
+
+
+def test_the_sandbox_names_the_course_that_unlocks_confidential_data(open_portal, user_with_role, courses,
+                                                                     served_models, fake_gateway,
+                                                                     monkeypatch) -> None:
+    from catalog.models import CatalogModel, DataClassification
+    from tests.training.conftest import complete
+    from tests.views.support import SANDBOX, chat_requests, send
+
+    monkeypatch.setenv("PORTAL_TRAINING_REQUIRED_COURSES", '{"sandbox_confidential": ["responsible-ai"]}')
+    with Session(courses) as session:
+        model = session.exec(select(CatalogModel).where(CatalogModel.name == "fake-small")).one()
+        model.max_classification = int(DataClassification.CONFIDENTIAL)
+        session.add(model)
+        session.commit()
+    viewer = user_with_role("viewer")
+    at = open_portal(viewer)
+    at.switch_page(SANDBOX).run()
+    at.selectbox(key="sandbox_classification").set_value(DataClassification.CONFIDENTIAL).run()
+    send(at, "Summarise the attached contract terms")
+    assert any("To use confidential or restricted data in the sandbox you need a valid certificate of the course "
+               "'Responsible AI and data classification'" in e for e in errors(at))
+    assert chat_requests(fake_gateway) == []
+    assert at.text_area(key="sandbox_draft").value == "Summarise the attached contract terms"
+    with Session(courses, expire_on_commit=False) as session:
+        complete(session, viewer, "responsible-ai")
+    send(at, "Summarise the attached contract terms")
+    assert not at.error and len(chat_requests(fake_gateway)) == 1
