@@ -6,6 +6,7 @@ COPY portal ./portal
 COPY catalog ./catalog
 COPY sandbox ./sandbox
 COPY prompt_library ./prompt_library
+COPY training ./training
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

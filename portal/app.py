@@ -40,6 +40,21 @@ else:
                                     help="One message, two or three answers side by side; vote on the best."),
                             st.Page(VIEWS / "usage.py", title="My usage", icon=":material/query_stats:",
                                     help="Your tokens and cost by day and model; reviewers see teams too.")]
+    training = [
+        st.Page(VIEWS / "training.py", title="Courses", icon=":material/school:",
+                help="Courses with your status, what is assigned to you and when it is due."),
+        st.Page(VIEWS / "training_certificates.py", title="Certificates", icon=":material/workspace_premium:",
+                help="Your certificates, and a check of any verification code."),
+        # Reached from a course with ?course=<slug>, so they stay out of the menu.
+        st.Page(VIEWS / "training_course.py", title="Course", icon=":material/menu_book:", visibility="hidden"),
+        st.Page(VIEWS / "training_quiz.py", title="Quiz", icon=":material/quiz:", visibility="hidden"),
+        st.Page(VIEWS / "training_lab.py", title="Labs", icon=":material/science:", visibility="hidden"),
+    ]
+    if has_permission(context.user, Permission.MANAGE_TRAINING):
+        training += [st.Page(VIEWS / "training_assign.py", title="Assignments", icon=":material/assignment:"),
+                     st.Page(VIEWS / "training_dashboard.py", title="Training dashboard",
+                             icon=":material/monitoring:")]
+    pages["Training"] = training
     if has_permission(context.user, Permission.MANAGE_USERS):
         pages["Administration"] = [st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:")]
     with st.sidebar:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from catalog import commands as catalog_commands
+from training import commands as training_commands
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
 from portal.core.logs import configure_logging
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
                         ).set_defaults(handler=cmd_settings)
     catalog_commands.register(commands)
+    training_commands.register(commands)
     return parser
 
 
@@ -76,17 +78,20 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate, then create the demo users that do not exist yet."""
+    """Migrate, then create the demo users that do not exist yet, the seed catalog and the training courses."""
     from portal.core.seed import seed_demo_users
 
     from catalog.as_code import SEED_CATALOG, import_catalog
+    from training.sync import sync_courses
 
     cmd_migrate(args, settings)
     with session_scope(make_engine(settings.database_url)) as session:
         created = seed_demo_users(session)
         catalog = import_catalog(session=session, actor=None, text=SEED_CATALOG.read_text(encoding="utf-8"),
                                  source=str(SEED_CATALOG), only_new=True)
-    print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added.")
+        courses = sync_courses(session=session, actor=None)
+    print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added; "
+          f"training: {courses.summary()}.")
     return 0
 
 

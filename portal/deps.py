@@ -101,7 +101,8 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
     budgets = BudgetPolicy(daily_tokens_per_user=settings.sandbox_daily_token_quota,
                            monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
     return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
-                         guardrail_actions=dict(settings.guardrail_actions))
+                         guardrail_actions=dict(settings.guardrail_actions),
+                         required_courses=dict(settings.training_required_courses))
 
 
 def document_limits(settings: Settings) -> DocumentLimits:

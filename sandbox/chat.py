@@ -9,7 +9,7 @@ the gateway fails part-way; `record_turn` stores the messages and one usage even
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
@@ -32,6 +32,7 @@ from sandbox.budgets import effective_budget
 from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
 from sandbox.models import CallStatus, ChatMessage, Conversation, UsageEvent, UsageSource
 from sandbox.usage import BudgetPolicy, check_budgets, record_usage
+from training.unlocks import Capability, require_capability
 
 TITLE_LENGTH = 60
 
@@ -43,6 +44,8 @@ class SandboxPolicy:
     budgets: BudgetPolicy
     max_message_chars: int
     guardrail_actions: dict[str, str]
+    # capability -> course slugs it requires (PORTAL_TRAINING_REQUIRED_COURSES); empty = no course required
+    required_courses: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def guardrail_action(self, classification: DataClassification) -> GuardrailAction:
         return GuardrailAction(self.guardrail_actions[classification.label])
@@ -101,6 +104,9 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
         # Its history goes with every turn, so a turn is as sensitive as the most sensitive one before.
         floor = DataClassification(conversation.classification)
         request = replace(request, classification=max(request.classification, floor))
+    if request.classification >= DataClassification.CONFIDENTIAL:
+        require_capability(session=session, user=user, capability=Capability.SANDBOX_CONFIDENTIAL,
+                           required=policy.required_courses)
     model = _offered_model(session, user, request)
     budgets = effective_budget(session=session, user=user, defaults=policy.budgets)
     check_budgets(session=session, user=user, policy=budgets)

@@ -42,6 +42,10 @@ class AuditAction(StrEnum):
     SANDBOX_BUDGET_OVERRIDE_CLEARED = "sandbox.budget_override_cleared"
     SANDBOX_DOCUMENT_ADDED = "sandbox.document_added"
     SANDBOX_DOCUMENT_REMOVED = "sandbox.document_removed"
+    TRAINING_SYNCED = "training.synced"
+    TRAINING_ASSIGNED = "training.assigned"
+    TRAINING_ASSIGNMENT_REMOVED = "training.assignment_removed"
+    TRAINING_CERTIFICATE_ISSUED = "training.certificate_issued"
 
 
 class AuditEvent(SQLModel, table=True):

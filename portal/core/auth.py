@@ -9,6 +9,7 @@ Roles are ordered: each role can do everything the roles below it can.
 | contribute          |        |      x      |    x     |   x   |
 | review              |        |             |    x     |   x   |
 | view_team_usage     |        |             |    x     |   x   |
+| manage_training     |        |             |    x     |   x   |
 | manage_catalog      |        |             |          |   x   |
 | manage_users        |        |             |          |   x   |
 | view_audit_log      |        |             |          |   x   |
@@ -50,6 +51,7 @@ class Permission(StrEnum):
     CONTRIBUTE = "contribute"
     REVIEW = "review"
     VIEW_TEAM_USAGE = "view_team_usage"
+    MANAGE_TRAINING = "manage_training"
     MANAGE_CATALOG = "manage_catalog"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT_LOG = "view_audit_log"
@@ -62,6 +64,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.CONTRIBUTE: Role.CONTRIBUTOR,
     Permission.REVIEW: Role.REVIEWER,
     Permission.VIEW_TEAM_USAGE: Role.REVIEWER,
+    Permission.MANAGE_TRAINING: Role.REVIEWER,
     Permission.MANAGE_CATALOG: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
     Permission.VIEW_AUDIT_LOG: Role.ADMIN,
@@ -73,6 +76,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.CONTRIBUTE: "create prompts, request models, fork templates",
     Permission.REVIEW: "approve others' prompts and model requests (never one's own)",
     Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
+    Permission.MANAGE_TRAINING: "assign courses and see the training dashboard (the CoE team)",
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",
     Permission.VIEW_AUDIT_LOG: "browse the audit log",

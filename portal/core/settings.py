@@ -142,6 +142,15 @@ class Settings(BaseSettings):
     documents_top_k: int = Field(
         4, ge=1, le=20, description="Passages sent with each document question (the nearest to the question)."
     )
+    training_required_courses: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="JSON object: capability -> course slugs whose valid certificate it requires, e.g. "
+        '{"sandbox_confidential": ["responsible-ai"], "publish_prompts": ["responsible-ai"]}; '
+        "capabilities: sandbox_confidential, publish_prompts; empty = nothing requires a course.",
+    )
+    training_lab_max_prompt_chars: int = Field(
+        4000, ge=100, le=100_000, description="Longest prompt a learner may run in a training lab, in characters."
+    )
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )
@@ -169,6 +178,16 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"no action for {sorted(missing)}")
         return actions
+
+    @field_validator("training_required_courses")
+    @classmethod
+    def _capabilities_known(cls, required: dict[str, list[str]]) -> dict[str, list[str]]:
+        # The names of training.unlocks.Capability (core does not import features; a test keeps them in step).
+        known = {"sandbox_confidential", "publish_prompts"}
+        unknown = sorted(set(required) - known)
+        if unknown:
+            raise ValueError(f"unknown capability {unknown[0]!r}; capabilities: {sorted(known)}")
+        return required
 
     @field_validator("gateway_url")
     @classmethod

@@ -55,6 +55,11 @@ if has_permission(user, Permission.USE_SANDBOX):
     st.page_link("views/usage.py", label="My usage — your tokens and cost by day and model"
                  + (", and every team's" if has_permission(user, Permission.VIEW_TEAM_USAGE) else ""),
                  icon=":material/query_stats:")
+st.page_link("views/training.py", label="Training — courses, quizzes, sandbox labs and certificates",
+             icon=":material/school:")
+if has_permission(user, Permission.MANAGE_TRAINING):
+    st.page_link("views/training_dashboard.py", label="Training dashboard — completion by department, team and "
+                 "course; assignments", icon=":material/monitoring:")
 if has_permission(user, Permission.CONTRIBUTE):
     st.page_link("views/model_request.py", label="Request a model — propose one for the catalog",
                  icon=":material/add_circle:")

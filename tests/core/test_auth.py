@@ -11,7 +11,7 @@ ALLOWED = {
     Role.VIEWER: {Permission.BROWSE, Permission.USE_SANDBOX},
     Role.CONTRIBUTOR: {Permission.BROWSE, Permission.USE_SANDBOX, Permission.CONTRIBUTE},
     Role.REVIEWER: {Permission.BROWSE, Permission.USE_SANDBOX, Permission.CONTRIBUTE, Permission.REVIEW,
-                    Permission.VIEW_TEAM_USAGE},
+                    Permission.VIEW_TEAM_USAGE, Permission.MANAGE_TRAINING},
     Role.ADMIN: set(Permission),
 }
 

@@ -9,6 +9,7 @@ from portal.core.audit import AuditEvent
 from portal.core.auth import Role
 from portal.core.users import User
 from tests.conftest import REPO_ROOT
+from training.sync import sync_courses
 from tests.views.conftest import listen_on
 
 ADMIN_PAGE = str(REPO_ROOT / "portal" / "views" / "admin.py")
@@ -44,15 +45,25 @@ def test_dev_sign_in_is_refused_when_listening_on_every_interface(open_portal) -
     assert not at.selectbox
 
 
+TRAINING_PAGES = ["views/training.py", "views/training_certificates.py", "views/training_course.py",
+                  "views/training_quiz.py", "views/training_lab.py"]
+COE_TRAINING_PAGES = ["views/training_assign.py", "views/training_dashboard.py"]
+
+
 @pytest.mark.parametrize("role", [r.value for r in Role])
-def test_every_page_runs_for_every_role(open_portal, user_with_role, role: str) -> None:
+def test_every_page_runs_for_every_role(open_portal, user_with_role, portal_db, role: str) -> None:
+    with Session(portal_db) as session:
+        sync_courses(session=session, actor=None)
+        session.commit()
     user = user_with_role(role)
     at = open_portal(user)
     assert not at.exception, at.exception
     shown = texts(at)
     assert f"Welcome, {user.name}" in shown and f"**Role:** `{role}`" in shown
     assert "Reachable — serves 2 model(s)." in shown
-    pages = ["views/home.py"] + (["views/admin.py"] if role == "admin" else [])
+    pages = ["views/home.py", *TRAINING_PAGES] + (["views/admin.py"] if role == "admin" else [])
+    pages += COE_TRAINING_PAGES if role in ("reviewer", "admin") else []
+    at.session_state["training_course_slug"] = "prompt-engineering-basics"  # the course, quiz and lab pages open it
     for page in pages:
         at.switch_page(page).run()
         assert not at.exception, f"{page} as {role}: {at.exception}"

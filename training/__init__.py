@@ -1,0 +1,1 @@
+"""Training: courses with lessons, quizzes and sandbox labs; completion, certificates, assignments, dashboard."""
