@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 from catalog import models as catalog_models
 from portal.core import audit, users
 from sandbox import models as sandbox_models
+from templates import models as template_models
 
-TABLE_MODULES = (audit, users, catalog_models, sandbox_models)
+TABLE_MODULES = (audit, users, catalog_models, sandbox_models, template_models)
 metadata = SQLModel.metadata

@@ -40,6 +40,11 @@ class AuditAction(StrEnum):
     SANDBOX_CONVERSATION_SHARE_REVOKED = "sandbox.conversation_share_revoked"
     SANDBOX_BUDGET_OVERRIDE_SET = "sandbox.budget_override_set"
     SANDBOX_BUDGET_OVERRIDE_CLEARED = "sandbox.budget_override_cleared"
+    TEMPLATE_REGISTERED = "template.registered"
+    TEMPLATE_UPDATED = "template.updated"
+    TEMPLATE_TRUST_CHANGED = "template.trust_changed"
+    TEMPLATE_FORKED = "template.forked"
+    TEMPLATE_FORK_UPDATED = "template.fork_updated"
 
 
 class AuditEvent(SQLModel, table=True):
