@@ -109,14 +109,19 @@ def default_answers(questions: list[Question], model_options: dict[str, list[str
     """Each question's default, rendered in order (a default may use earlier answers); models from the options."""
     answers: dict[str, Any] = {}
     for question in questions:
-        value = question.default
-        if isinstance(value, str) and "{{" in value:
-            value = render(value, answers)
-        if question.model_kind and model_options is not None:
-            offered = model_options.get(question.model_kind, [])
-            value = value if value in offered else (offered[0] if offered else "")
-        answers[question.name] = _coerce(question, value) if value is not None else _empty(question)
+        answers[question.name] = default_for(question, answers, model_options)
     return answers
+
+
+def default_for(question: Question, answers: dict[str, Any], model_options: dict[str, list[str]] | None) -> Any:
+    """The question's default given the answers before it; for a model question, an offered model."""
+    value = question.default
+    if isinstance(value, str) and "{{" in value:
+        value = render(value, answers)
+    if question.model_kind and model_options is not None:
+        offered = model_options.get(question.model_kind, [])
+        value = value if value in offered else (offered[0] if offered else "")
+    return _coerce(question, value) if value is not None else _empty(question)
 
 
 def _empty(question: Question) -> Any:
@@ -128,21 +133,21 @@ def check_answers(questions: list[Question], raw: dict[str, Any],
     """Typed answers for every question asked, or InvalidAnswers naming each bad field."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    defaults = default_answers(questions, model_options)
     for question in questions:
-        if not is_asked(question, {**defaults, **answers}):
+        if not is_asked(question, answers):
             continue
         try:
-            value = _coerce(question, raw.get(question.name, defaults.get(question.name)))
+            if question.name in raw:
+                value = _coerce(question, raw[question.name])
+            else:
+                value = default_for(question, answers, model_options)
             _check_choice(question, value, model_options)
         except ValueError as exc:
             errors[question.name] = str(exc)
             continue
         answers[question.name] = value
-        if question.validator:
-            message = render(question.validator, {**defaults, **answers}).strip()
-            if message:
-                errors[question.name] = message
+        if question.validator and (message := render(question.validator, answers).strip()):
+            errors[question.name] = message
     if errors:
         raise InvalidAnswers(errors)
     return answers

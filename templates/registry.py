@@ -14,7 +14,7 @@ from portal.core.errors import InvalidInput, NotFound
 from portal.core.settings import Settings
 from portal.core.users import User
 from templates.models import TemplateEntry, TemplateSource
-from templates.source import content_hash, fetch_repository, is_slug, mirror_version, read_template, scratch_dir
+from templates.source import check_repository_url, content_hash, fetch_repository, is_slug, mirror_version, read_template, scratch_dir
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
@@ -62,7 +62,7 @@ def sync_builtin_templates(*, session: Session, store: TemplateStore, folder: Pa
 def register_template(*, session: Session, actor: User, store: TemplateStore, url: str, name: str = "") -> TemplateEntry:
     """Register a template from a git repository (local path or URL), or record its newer version; admins only."""
     require(actor, Permission.MANAGE_TEMPLATES)
-    url = url.strip()
+    url = check_repository_url(url.strip())
     name = (name or Path(url.rstrip("/")).name.removesuffix(".git")).strip().lower()
     if not is_slug(name):
         raise InvalidInput(f"Name the template with 2-80 lower-case letters, digits and dashes (got {name!r}).")
@@ -81,7 +81,7 @@ def register_template(*, session: Session, actor: User, store: TemplateStore, ur
 def _store_version(*, session: Session, store: TemplateStore, actor: User | None, name: str, folder: Path,
                    version: str, source: TemplateSource, source_url: str) -> TemplateEntry:
     """Read the folder, mirror it as a new version, and create or update the registry row, audited."""
-    info = read_template(folder)  # refuses non-templates and escaping symlinks before anything is stored
+    info = read_template(folder, name=name)  # refuses non-templates and escaping symlinks before anything is stored
     ref = mirror_version(folder=folder, mirror=store.mirror(name), version=version)
     entry = session.exec(select(TemplateEntry).where(TemplateEntry.name == name)).first()
     before = entry.snapshot() if entry else None

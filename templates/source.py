@@ -51,7 +51,7 @@ class TemplateInfo:
     unsafe_features: list[str] = field(default_factory=list)
 
 
-def read_template(folder: Path) -> TemplateInfo:
+def read_template(folder: Path, *, name: str = "") -> TemplateInfo:
     """The questions, metadata and README of a template folder; NotATemplate when it is not one."""
     config = _load_yaml(_config_file(folder))
     metadata = _load_yaml(folder / METADATA_NAME) if (folder / METADATA_NAME).is_file() else {}
@@ -62,7 +62,7 @@ def read_template(folder: Path) -> TemplateInfo:
     if not questions:
         raise NotATemplate("copier.yml asks no questions; a template for the portal asks at least one.")
     return TemplateInfo(
-        display_name=str(metadata.get("display_name") or folder.name.replace("-", " ").capitalize()),
+        display_name=str(metadata.get("display_name") or (name or folder.name).replace("-", " ").capitalize()),
         summary=str(metadata.get("summary") or _first_paragraph(readme))[:500],
         category=str(metadata.get("category") or ""), tags=_strings(metadata.get("tags")),
         owner=str(metadata.get("owner") or ""), tech_stack=_strings(metadata.get("tech_stack")),
@@ -142,12 +142,17 @@ def mirror_version(*, folder: Path, mirror: Path, version: str) -> str:
     return tag
 
 
-def fetch_repository(url: str, into: Path) -> tuple[Path, str]:
-    """Clone a git repository (local path or URL); returns the folder and its version (tag or content hash)."""
-    if not re.match(r"^(https://|ssh://|git@|file://|/)", url):
+def check_repository_url(url: str) -> str:
+    """The URL when git may fetch it: https, ssh, file or an absolute path to a repository (never ext:: and co)."""
+    if not re.match(r"^(https://|ssh://|git@[\w.-]+:|file://|/)", url):
         raise InvalidInput("Give an https://, ssh://, git@host: or file:// URL, or an absolute local path.")
     if url.startswith("/") and not (Path(url) / ".git").exists():
         raise NotATemplate(f"{url} is not a git repository.")
+    return url
+
+
+def fetch_repository(url: str, into: Path) -> tuple[Path, str]:
+    """Clone a git repository (local path or URL); returns the folder and its version (tag or content hash)."""
     checkout = into / "checkout"
     git("clone", "--quiet", "--", url, str(checkout))
     tag = git("describe", "--tags", "--exact-match", cwd=checkout, check=False).strip()

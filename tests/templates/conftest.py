@@ -38,7 +38,7 @@ def builtins(session: Session, store: TemplateStore, catalog_models) -> list[str
 def write_template(folder: Path, copier_yml: str, files: dict[str, str] | None = None) -> Path:
     """A small template folder: copier.yml plus files under project/."""
     folder.mkdir(parents=True)
-    (folder / "copier.yml").write_text(textwrap.dedent(copier_yml))
+    (folder / "copier.yml").write_text(copier_yml)
     (folder / "README.md").write_text(f"# {folder.name}\n\nA test template.\n")
     for name, text in (files or {}).items():
         path = folder / "project" / name
@@ -47,14 +47,14 @@ def write_template(folder: Path, copier_yml: str, files: dict[str, str] | None =
     return folder
 
 
-SIMPLE = """\
+SIMPLE = textwrap.dedent("""\
     _subdirectory: project
     _answers_file: .copier-answers.yml
     _templates_suffix: .jinja
     greeting:
       type: str
       default: hello
-    """
+    """)
 ANSWERS_FILE = {"{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers|to_nice_yaml -}}\n"}
 
 
