@@ -40,6 +40,15 @@ else:
                                     help="One message, two or three answers side by side; vote on the best."),
                             st.Page(VIEWS / "usage.py", title="My usage", icon=":material/query_stats:",
                                     help="Your tokens and cost by day and model; reviewers see teams too.")]
+    templates = [st.Page(VIEWS / "templates.py", title="Solution templates", icon=":material/view_quilt:",
+                         help="Starter projects to fork through a form, with their lineage."),
+                 # Reached from the list with ?template=<name>, so it stays out of the menu.
+                 st.Page(VIEWS / "template.py", title="Template", icon=":material/call_split:", visibility="hidden")]
+    if has_permission(context.user, Permission.MANAGE_TEMPLATES):
+        templates.append(st.Page(VIEWS / "template_admin.py", title="Template administration",
+                                 icon=":material/settings_applications:",
+                                 help="Register templates from git repositories; trust those with tasks."))
+    pages["Templates"] = templates
     if has_permission(context.user, Permission.MANAGE_USERS):
         pages["Administration"] = [st.Page(VIEWS / "admin.py", title="Admin", icon=":material/admin_panel_settings:")]
     with st.sidebar:

@@ -24,6 +24,7 @@ from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
 from sandbox.chat import SandboxPolicy
 from sandbox.usage import BudgetPolicy
+from templates.registry import TemplateStore, sync_builtin_templates
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,20 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
                            monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
     return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions))
+
+
+def template_store(context: PortalContext) -> TemplateStore:
+    """Where templates, their mirrors and git forks live, with the rendered-size limit; built-ins registered."""
+    store = TemplateStore.from_settings(context.settings)
+    _builtin_templates_synced(context.engine, context.settings.database_url, store)
+    return store
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _builtin_templates_synced(_engine: Engine, database_url: str, store: TemplateStore) -> list[str]:
+    """Register the built-in templates (or their new versions) once per process, database and store."""
+    with session_scope(_engine) as session:
+        return sync_builtin_templates(session=session, store=store)
 
 
 @st.cache_data(ttl=15, show_spinner=False)
