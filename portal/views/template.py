@@ -75,6 +75,7 @@ def run_preview() -> None:
         st.rerun()
     st.session_state[ERRORS] = {}
     st.session_state[PREVIEW] = [{"path": f.path, "size": f.size, "text": f.text} for f in files]
+    st.rerun()  # so the form is drawn again without the errors of an earlier attempt
 
 
 def run_fork(destination: ForkDestination) -> None:

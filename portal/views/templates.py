@@ -48,6 +48,6 @@ labels = {r.entry.name: f"{r.entry.display_name} ({r.entry.name})" for r in rows
 pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
 chosen = pick_col.selectbox("Open a template", list(labels), index=None, format_func=labels.__getitem__,
                             placeholder="Pick a template from this page", key="tpl_open")
-if button_col.button("Open", key="tpl_open_button", type="primary", disabled=chosen is None,
+if button_col.button("Open template", key="tpl_open_button", type="primary", disabled=chosen is None,
                      icon=":material/open_in_new:"):
     st.switch_page(TEMPLATE_PAGE, query_params={"template": chosen})
