@@ -5,7 +5,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import catalog_cost, gateway_overhead, page_cost, sandbox_overhead, usage_dashboard  # noqa: E402
+from bench import (  # noqa: E402
+    catalog_cost,
+    gateway_overhead,
+    page_cost,
+    sandbox_overhead,
+    template_fork,
+    templates_page,
+    usage_dashboard,
+)
 
 BENCHMARKS = {
     "gateway overhead": gateway_overhead.run,
@@ -13,6 +21,8 @@ BENCHMARKS = {
     "page cost": page_cost.run,
     "catalog cost": catalog_cost.run,
     "usage dashboard": usage_dashboard.run,
+    "template fork": template_fork.run,
+    "templates page": templates_page.run,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from portal.core.auth import HasRole, Permission, require
@@ -38,7 +39,9 @@ def list_templates(*, session: Session, actor: HasRole, search: str = "", catego
              .group_by(TemplateFork.template_id).subquery())
     forks, teams = func.coalesce(reuse.c.forks, 0), func.coalesce(reuse.c.teams, 0)
     rows = session.exec(
-        select(TemplateEntry, forks, teams).outerjoin(reuse, reuse.c.template_id == TemplateEntry.id)
+        # The README and questions are for one template's page, not for the list.
+        select(TemplateEntry, forks, teams).options(defer(TemplateEntry.readme), defer(TemplateEntry.questions))
+        .outerjoin(reuse, reuse.c.template_id == TemplateEntry.id)
         .where(*conditions).order_by(forks.desc(), col(TemplateEntry.display_name)).limit(limit).offset(offset)
     ).all()
     total = session.exec(select(func.count()).select_from(TemplateEntry).where(*conditions)).one()
