@@ -45,7 +45,7 @@ else:
                  # Reached from the list with ?template=<name>, so it stays out of the menu.
                  st.Page(VIEWS / "template.py", title="Template", icon=":material/call_split:", visibility="hidden")]
     if has_permission(context.user, Permission.MANAGE_TEMPLATES):
-        templates.append(st.Page(VIEWS / "template_admin.py", title="Template administration",
+        templates.append(st.Page(VIEWS / "template_admin.py", title="Manage templates",
                                  icon=":material/settings_applications:",
                                  help="Register templates from git repositories; trust those with tasks."))
     pages["Templates"] = templates

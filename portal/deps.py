@@ -24,6 +24,7 @@ from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
 from sandbox.chat import SandboxPolicy
 from sandbox.usage import BudgetPolicy
+from templates.lineage import template_dependents
 from templates.registry import TemplateStore, sync_builtin_templates
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,8 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
 
 def catalog_dependents() -> DependentsRegistry:
     """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
-    # Each feature that uses models adds its source here as it lands (prompts, templates next).
-    return DependentsRegistry(sources=[usage_dependents])
+    # Each feature that uses models adds its source here as it lands (prompts next).
+    return DependentsRegistry(sources=[usage_dependents, template_dependents])
 
 
 def sandbox_policy(settings: Settings) -> SandboxPolicy:

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
+from catalog.service import Dependent
 from portal.core.auth import HasRole, Permission, require
 from portal.core.db import LIKE_ESCAPE, contains_pattern
 from portal.core.users import User
@@ -107,3 +108,19 @@ def forks_of_user(*, session: Session, user: User, limit: int = 20) -> list[tupl
     return [(f, e) for f, e in rows]
 
 
+
+
+# Answers that name a catalog model in the built-in templates; a model card lists the forks that chose it.
+MODEL_ANSWER_KEYS = ("model", "embedding_model")
+
+
+def template_dependents(*, session: Session, model_name: str) -> list[Dependent]:
+    """Templates whose forks chose the model (as their model or embedding model), with forks and teams, in SQL."""
+    chose = or_(*(TemplateFork.answers[key].as_string() == model_name for key in MODEL_ANSWER_KEYS))
+    rows = session.exec(
+        select(TemplateEntry.display_name, func.count(), func.count(func.distinct(TemplateFork.team)))
+        .join(TemplateEntry, col(TemplateEntry.id) == TemplateFork.template_id).where(chose)
+        .group_by(TemplateEntry.display_name).order_by(func.count().desc())
+    ).all()
+    return [Dependent(kind="template", name=name, detail=f"{forks} fork(s) in {teams} team(s)")
+            for name, forks, teams in rows]

@@ -1,4 +1,4 @@
-"""Template administration: register templates from git repositories, and decide which are trusted."""
+"""Manage templates: register templates from git repositories, and decide which are trusted."""
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +15,7 @@ FLASH = "tpl_admin_flash"
 context = deps.portal_context()
 user = deps.require_user(context)
 
-st.title("Template administration")
+st.title("Manage templates")
 deps.require_permission(user, Permission.MANAGE_TEMPLATES)
 store = deps.template_store(context)
 if flash := st.session_state.pop(FLASH, None):

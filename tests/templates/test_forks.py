@@ -143,14 +143,16 @@ def test_migrations_and_jinja_extensions_count_as_unsafe(session, store, make_us
         fork(session, admin, store, name="tpl")
 
 
-def test_a_file_name_escaping_the_project_is_refused(session, store, make_user, tmp_path):
+@pytest.mark.parametrize("target", ["../../../escaped", "/tmp/escaped-absolute"])
+def test_a_file_name_escaping_the_project_is_refused(session, store, make_user, tmp_path, target):
     admin = make_user("admin")
     escaping = SIMPLE + "target:\n  type: str\n  default: ok\n"
     register(session, admin, store, git_repo(write_template(tmp_path / "escape", escaping,
                                                             {"{{ target }}.txt": "x"})))
     with pytest.raises(UnsafeTemplate, match="outside the project"):
-        fork(session, admin, store, name="escape", answers={"target": "../../../escaped"})
-    assert not list(tmp_path.rglob("escaped.txt")) and leftovers(store) == []
+        fork(session, admin, store, name="escape", answers={"target": target})
+    assert not list(tmp_path.rglob("escaped*.txt")) and leftovers(store) == []
+    assert not Path("/tmp/escaped-absolute.txt").exists()
 
 
 def test_a_template_with_a_symlink_out_of_itself_is_not_registered(session, store, make_user, tmp_path):

@@ -184,3 +184,16 @@ def test_lineage_counts_forks_per_month_and_teams_in_sql(session: Session, built
     forks = template_forks(session=session, actor=users[0], template=entry)
     assert [f.update_available for f in forks] == [True, False, True, True]  # newest first
     assert list_templates(session=session, actor=users[0], search="streamlit")[1] == 1
+
+
+def test_a_model_card_lists_the_templates_whose_forks_chose_it(session, builtins, store, make_user):
+    from templates.lineage import template_dependents
+
+    for team in ("A", "B", "A"):
+        fork_template(session=session, actor=make_user("contributor", team=team), store=store,
+                      template_name="rag-chatbot", answers={}, destination=ForkDestination.ZIP)
+    session.commit()
+    found = template_dependents(session=session, model_name="BAAI/bge-m3")
+    assert [(d.kind, d.name, d.detail) for d in found] == [
+        ("template", "RAG chatbot over a folder of documents", "3 fork(s) in 2 team(s)")]
+    assert template_dependents(session=session, model_name="unused-model") == []
