@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -10,9 +11,12 @@ from sqlmodel import Session, select
 from catalog.models import CatalogModel, ModelStatus
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
-from templates.models import TemplateEntry, TemplateFork
+from templates.forks import fork_template
+from templates.models import ForkDestination, TemplateEntry, TemplateFork
+from templates.registry import TemplateStore, register_template
 from tests.conftest import REPO_ROOT
-from tests.templates.conftest import SIMPLE, git_repo, write_template
+from tests.templates.conftest import ANSWERS_FILE, SIMPLE, git_repo, write_template
+from tests.templates.test_registry_and_updates import git, new_template_version
 from tests.views.support import errors, shown
 
 LIST, DETAIL, ADMIN = "views/templates.py", "views/template.py", "views/template_admin.py"
@@ -194,3 +198,32 @@ def test_zip_download_holds_the_project(open_page) -> None:
     at.button(key=FORK_BUTTON).click().run()
     assert not at.exception and "Forked" in shown(at)
     assert "Download zip" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_an_outdated_git_fork_is_updated_from_the_page_and_the_conflict_reported(open_page, portal_db, tmp_path,
+                                                                                 user_with_role, isolated_portal):
+    """The store the pages use (the default settings under the test's folder), a fork, and a newer version."""
+    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
+                          repos_dir=isolated_portal / "var" / "template-repos")
+    repo = git_repo(write_template(tmp_path / "greeter", SIMPLE, {**ANSWERS_FILE,
+                                   "hello.txt.jinja": "{{ greeting }} v1\nsame\n"}), tag="1.0.0")
+    admin, contributor = user_with_role("admin"), user_with_role("contributor")
+    with Session(portal_db, expire_on_commit=False) as session:
+        register_template(session=session, actor=admin, store=store, url=str(repo))
+        fork = fork_template(session=session, actor=contributor, store=store, template_name="greeter", answers={},
+                             destination=ForkDestination.GIT).fork
+        session.commit()
+    (Path(fork.repo_path) / "hello.txt").write_text("hello MINE\nsame\n")  # the user's own change
+    git(Path(fork.repo_path), "commit", "-qam", "mine")
+    new_template_version(repo, "{{ greeting }} v2\nsame\n", "1.1.0")
+    with Session(portal_db) as session:
+        register_template(session=session, actor=admin, store=store, url=str(repo))
+        session.commit()
+
+    at = open_page("contributor", DETAIL, template="greeter")
+    assert list(table(at, "update available")["update available"]) == ["yes"]
+    assert "Update available" in shown(at)
+    at.button(key="tpl_update").click().run()
+    assert not at.exception
+    assert any("template-update-2" in w.value and "hello.txt" in w.value for w in at.warning)
+    assert any("+added in the new version" in c.value for c in at.code)
