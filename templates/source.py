@@ -24,6 +24,7 @@ from templates.questions import Question, parse_questions
 CONFIG_NAMES = ("copier.yml", "copier.yaml")
 METADATA_NAME = "portal.yml"
 UNSAFE_KEYS = {"_tasks": "tasks", "_migrations": "migrations", "_jinja_extensions": "jinja_extensions"}
+SKIPPED_DIRS = (".git", "__pycache__")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 
 
@@ -107,7 +108,8 @@ def check_source_tree(folder: Path) -> None:
 
 def _walk(folder: Path):
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
+        # Bytecode is not content: a stray __pycache__ must not make a new version.
+        dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
         base = Path(dirpath)
         yield from (base / name for name in dirnames + filenames)
 
@@ -133,7 +135,7 @@ def mirror_version(*, folder: Path, mirror: Path, version: str) -> str:
     for child in mirror.iterdir():
         if child.name != ".git":
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    shutil.copytree(folder, mirror, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+    shutil.copytree(folder, mirror, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*SKIPPED_DIRS))
     tags = [int(t) for t in git("tag", "--list", cwd=mirror).split() if t.isdigit()]
     if not commit_all(mirror, f"template version {version}") and tags:
         return str(max(tags))

@@ -197,3 +197,15 @@ def test_a_model_card_lists_the_templates_whose_forks_chose_it(session, builtins
     assert [(d.kind, d.name, d.detail) for d in found] == [
         ("template", "RAG chatbot over a folder of documents", "3 fork(s) in 2 team(s)")]
     assert template_dependents(session=session, model_name="unused-model") == []
+
+
+def test_bytecode_left_in_a_template_is_not_a_new_version(tmp_path):
+    from templates.source import content_hash
+
+    folder = write_template(tmp_path / "tpl", SIMPLE, {"a.py": "x = 1\n"})
+    before = content_hash(folder)
+    (folder / "project" / "__pycache__").mkdir()
+    (folder / "project" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert content_hash(folder) == before
+    (folder / "project" / "a.py").write_text("x = 2\n")
+    assert content_hash(folder) != before
