@@ -14,7 +14,6 @@ from catalog.models import CatalogModel, Mode, USABLE_STATUSES
 from catalog.service import is_available_to
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
-from portal.core.errors import InvalidInput
 from portal.core.users import User
 from templates.gitops import commit_all, init_repository
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
@@ -123,9 +122,3 @@ def _record_fork(*, session: Session, actor: User, entry: TemplateEntry, answers
                         "repo_path": fork.repo_path, "answers": answers})
     return fork
 
-
-def require_known_destination(value: str) -> ForkDestination:
-    try:
-        return ForkDestination(value)
-    except ValueError:
-        raise InvalidInput(f"Fork to 'zip' or 'git', not {value!r}.") from None

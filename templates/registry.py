@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from portal.core.audit import AuditAction, record_event, utcnow
-from portal.core.auth import HasRole, Permission, require
+from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.settings import Settings
 from portal.core.users import User
@@ -117,7 +117,3 @@ def set_trusted(*, session: Session, actor: User, name: str, trusted: bool) -> T
                  before=before, after=entry.snapshot())
     return entry
 
-
-def readable_by(actor: HasRole) -> None:
-    """Everyone signed in may browse templates."""
-    require(actor, Permission.BROWSE)

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from catalog.models import ModelStatus
 from portal.core.audit import AuditEvent
@@ -20,7 +20,7 @@ from templates.questions import InvalidAnswers
 from templates.registry import register_template, set_trusted
 from templates.render import OutputTooLarge, check_output
 from templates.source import NotATemplate, UnsafeTemplate
-from tests.templates.conftest import ANSWERS_FILE, CHAT_MODEL, SIMPLE, git_repo, write_template
+from tests.templates.conftest import CHAT_MODEL, SIMPLE, git_repo, write_template
 
 ZIP, GIT = ForkDestination.ZIP, ForkDestination.GIT
 
