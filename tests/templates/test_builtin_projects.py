@@ -43,7 +43,9 @@ def render(name: str, answers: dict, into: Path) -> Path:
 
 
 def run_generated_tests(project: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "GATEWAY_", "PYTEST_"))}
+    # The generated project stands alone: none of the portal's settings, path or pytest options leak in.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PORTAL_", "GATEWAY_", "PYTEST_")) and k != "PYTHONPATH"}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"], cwd=project,
                           env=env, capture_output=True, text=True, timeout=180)
 
