@@ -7,6 +7,7 @@ COPY catalog ./catalog
 COPY sandbox ./sandbox
 COPY prompt_library ./prompt_library
 COPY training ./training
+COPY templates ./templates
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
@@ -16,7 +17,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORTAL_SERVER_PORT=8501 \
     PORTAL_AUTH_MODE=oidc \
     PORTAL_LOG_FILE=/app/var/portal.log
-RUN useradd --create-home --uid 10001 portal
+# git: templates render from the portal's mirror repositories and forks can become git repositories.
+RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 portal
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 WORKDIR /app

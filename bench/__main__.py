@@ -11,6 +11,8 @@ from bench import (  # noqa: E402
     page_cost,
     sandbox_overhead,
     training_dashboard,
+    template_fork,
+    templates_page,
     usage_dashboard,
 )
 
@@ -21,6 +23,8 @@ BENCHMARKS = {
     "catalog cost": catalog_cost.run,
     "usage dashboard": usage_dashboard.run,
     "training dashboard": training_dashboard.run,
+    "template fork": template_fork.run,
+    "templates page": templates_page.run,
 }
 
 

@@ -40,6 +40,15 @@ else:
                                     help="One message, two or three answers side by side; vote on the best."),
                             st.Page(VIEWS / "usage.py", title="My usage", icon=":material/query_stats:",
                                     help="Your tokens and cost by day and model; reviewers see teams too.")]
+    templates = [st.Page(VIEWS / "templates.py", title="Solution templates", icon=":material/view_quilt:",
+                         help="Starter projects to fork through a form, with their lineage."),
+                 # Reached from the list with ?template=<name>, so it stays out of the menu.
+                 st.Page(VIEWS / "template.py", title="Template", icon=":material/call_split:", visibility="hidden")]
+    if has_permission(context.user, Permission.MANAGE_TEMPLATES):
+        templates.append(st.Page(VIEWS / "template_admin.py", title="Manage templates",
+                                 icon=":material/settings_applications:",
+                                 help="Register templates from git repositories; trust those with tasks."))
+    pages["Templates"] = templates
     training = [
         st.Page(VIEWS / "training.py", title="Courses", icon=":material/school:",
                 help="Courses with your status, what is assigned to you and when it is due."),
@@ -69,4 +78,5 @@ else:
                 st.stop()
             st.rerun()
 
-st.navigation(pages).run()
+# expanded: with every area an admin sees more than the dozen links Streamlit shows before "View more".
+st.navigation(pages, expanded=True).run()

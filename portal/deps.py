@@ -26,6 +26,8 @@ from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
 from portal.core.gateway import Caller
 from sandbox.chat import SandboxPolicy
 from sandbox.usage import BudgetPolicy
+from templates.lineage import template_dependents
+from templates.registry import TemplateStore, sync_builtin_templates
 
 if TYPE_CHECKING:  # Chroma, LangChain and pypdf load only on the page that uses documents (a second's start-up)
     from chromadb.api import ClientAPI
@@ -92,8 +94,8 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
 
 def catalog_dependents() -> DependentsRegistry:
     """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
-    # Each feature that uses models adds its source here as it lands (prompts, templates next).
-    return DependentsRegistry(sources=[usage_dependents])
+    # Each feature that uses models adds its source here as it lands (prompts next).
+    return DependentsRegistry(sources=[usage_dependents, template_dependents])
 
 
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
@@ -135,6 +137,20 @@ def embeddings_for_user(context: PortalContext, user: User) -> Embeddings:
         return embeddings_for(context.settings, gateway=context.gateway, caller=caller)
     except EmbeddingsUnavailable as error:  # a setting is missing: tell the person instead of crashing
         raise DocumentsUnavailable(str(error)) from None
+
+
+def template_store(context: PortalContext) -> TemplateStore:
+    """Where templates, their mirrors and git forks live, with the rendered-size limit; built-ins registered."""
+    store = TemplateStore.from_settings(context.settings)
+    _builtin_templates_synced(context.engine, context.settings.database_url, store)
+    return store
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _builtin_templates_synced(_engine: Engine, database_url: str, store: TemplateStore) -> list[str]:
+    """Register the built-in templates (or their new versions) once per process, database and store."""
+    with session_scope(_engine) as session:
+        return sync_builtin_templates(session=session, store=store)
 
 
 @st.cache_data(ttl=15, show_spinner=False)

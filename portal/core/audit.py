@@ -46,6 +46,11 @@ class AuditAction(StrEnum):
     TRAINING_ASSIGNED = "training.assigned"
     TRAINING_ASSIGNMENT_REMOVED = "training.assignment_removed"
     TRAINING_CERTIFICATE_ISSUED = "training.certificate_issued"
+    TEMPLATE_REGISTERED = "template.registered"
+    TEMPLATE_UPDATED = "template.updated"
+    TEMPLATE_TRUST_CHANGED = "template.trust_changed"
+    TEMPLATE_FORKED = "template.forked"
+    TEMPLATE_FORK_UPDATED = "template.fork_updated"
 
 
 class AuditEvent(SQLModel, table=True):

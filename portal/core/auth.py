@@ -13,6 +13,7 @@ Roles are ordered: each role can do everything the roles below it can.
 | manage_catalog      |        |             |          |   x   |
 | manage_users        |        |             |          |   x   |
 | view_audit_log      |        |             |          |   x   |
+| manage_templates    |        |             |          |   x   |
 
 `PERMISSION_DESCRIPTIONS` says what each permission covers; the README's table is generated from
 `permission_table_markdown()` and a test keeps the two in step.
@@ -55,6 +56,7 @@ class Permission(StrEnum):
     MANAGE_CATALOG = "manage_catalog"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT_LOG = "view_audit_log"
+    MANAGE_TEMPLATES = "manage_templates"
 
 
 # The lowest role holding each permission.
@@ -68,6 +70,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.MANAGE_CATALOG: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
     Permission.VIEW_AUDIT_LOG: Role.ADMIN,
+    Permission.MANAGE_TEMPLATES: Role.ADMIN,
 }
 
 PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
@@ -80,6 +83,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",
     Permission.VIEW_AUDIT_LOG: "browse the audit log",
+    Permission.MANAGE_TEMPLATES: "register solution templates and mark them trusted",
 }
 
 

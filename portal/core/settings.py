@@ -154,6 +154,20 @@ class Settings(BaseSettings):
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )
+    templates_repos_dir: Path = Field(
+        Path("./var/template-repos"),
+        description="Folder where forking a solution template into a git repository creates that repository "
+        "(one folder per fork, with an initial commit); template updates leave their result on a branch there.",
+    )
+    templates_sources_dir: Path = Field(
+        Path("./var/template-sources"),
+        description="Folder of the portal's mirror repositories: every version of every registered template, "
+        "tagged 1, 2, 3, ...; forks render from it and updates compare two of its versions.",
+    )
+    templates_max_output_bytes: int = Field(
+        20_000_000, ge=10_000, description="Largest project a template may render, in bytes; a fork or preview "
+        "beyond it is refused and nothing is written.",
+    )
 
     @field_validator("role_group_mapping")
     @classmethod

@@ -1,7 +1,7 @@
 """training: courses, progress, certificates, assignments, statements
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-26 01:24:57.444806
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

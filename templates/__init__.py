@@ -1,0 +1,1 @@
+"""Solution templates: copier templates that developers fork through a form, with lineage and updates."""

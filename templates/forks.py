@@ -1,0 +1,124 @@
+"""Forking a template: the form's model choices, the preview, and the fork itself (zip or git), recorded."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from catalog.models import CatalogModel, Mode, USABLE_STATUSES
+from catalog.service import is_available_to
+from portal.core.audit import AuditAction, record_event
+from portal.core.auth import Permission, require
+from portal.core.users import User
+from templates.gitops import commit_all, init_repository
+from templates.models import ForkDestination, TemplateEntry, TemplateFork
+from templates.questions import Question, check_answers
+from templates.registry import TemplateStore, get_template
+from templates.render import (
+    PreviewFile,
+    RenderRequest,
+    move_into_place,
+    preview_files,
+    render_project,
+    zip_project,
+)
+from templates.source import scratch_dir
+
+
+def model_options_for(*, session: Session, user: User) -> dict[str, list[str]]:
+    """The catalog models a model question may offer the user, by mode: usable and not restricted away."""
+    rows = session.exec(select(CatalogModel).where(
+        col(CatalogModel.status).in_([s.value for s in USABLE_STATUSES])).order_by(CatalogModel.name)).all()
+    options: dict[str, list[str]] = {Mode.CHAT.value: [], Mode.EMBEDDING.value: []}
+    for model in rows:
+        if is_available_to(model, user):
+            options.setdefault(model.mode, []).append(model.name)
+    return options
+
+
+def questions_of(entry: TemplateEntry) -> list[Question]:
+    return [Question.from_dict(q) for q in entry.questions]
+
+
+def checked_answers(*, session: Session, user: User, entry: TemplateEntry, answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers typed and validated against the template's questions; InvalidAnswers names each bad field."""
+    return check_answers(questions_of(entry), answers, model_options_for(session=session, user=user))
+
+
+def _render_request(entry: TemplateEntry, store: TemplateStore, answers: dict[str, Any]) -> RenderRequest:
+    return RenderRequest(mirror=store.mirror(entry.name), ref=entry.mirror_ref, answers=answers,
+                         unsafe_features=tuple(entry.unsafe_features), trusted=entry.trusted,
+                         max_output_bytes=store.max_output_bytes)
+
+
+def preview_fork(*, session: Session, actor: User, store: TemplateStore, template_name: str,
+                 answers: dict[str, Any]) -> list[PreviewFile]:
+    """The files the fork would hold, with their text, rendered and then thrown away."""
+    require(actor, Permission.CONTRIBUTE)
+    entry = get_template(session=session, name=template_name)
+    typed = checked_answers(session=session, user=actor, entry=entry, answers=answers)
+    work = scratch_dir(store.repos_dir)
+    try:
+        return preview_files(render_project(_render_request(entry, store, typed), into=work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ForkResult:
+    fork: TemplateFork
+    zip_bytes: bytes | None = None  # for zip forks
+    repo_path: Path | None = None  # for git forks
+    file_name: str = ""
+
+
+def fork_template(*, session: Session, actor: User, store: TemplateStore, template_name: str,
+                  answers: dict[str, Any], destination: ForkDestination) -> ForkResult:
+    """Render the template with the answers into a zip or a new git repository, and record the fork, audited."""
+    require(actor, Permission.CONTRIBUTE)
+    entry = get_template(session=session, name=template_name)
+    typed = checked_answers(session=session, user=actor, entry=entry, answers=answers)
+    folder_name = project_folder_name(typed, fallback=entry.name)
+    work = scratch_dir(store.repos_dir)
+    try:
+        project = render_project(_render_request(entry, store, typed), into=work)
+        zip_bytes, repo = None, None
+        if destination == ForkDestination.ZIP:
+            zip_bytes = zip_project(project, folder_name=folder_name)
+        else:
+            init_repository(project)
+            commit_all(project, f"Generated from template {entry.name} version {entry.version}")
+            repo = move_into_place(project, parent=store.repos_dir, name=folder_name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    fork = _record_fork(session=session, actor=actor, entry=entry, answers=typed, destination=destination,
+                        repo=repo, project_name=folder_name)
+    return ForkResult(fork=fork, zip_bytes=zip_bytes, repo_path=repo, file_name=f"{folder_name}.zip")
+
+
+def project_folder_name(answers: dict[str, Any], *, fallback: str) -> str:
+    """A folder-safe name for the project, from its project or package name."""
+    raw = str(answers.get("package_name") or answers.get("project_name") or fallback)
+    slug = re.sub(r"[^a-z0-9]+", "-", raw.lower()).strip("-")
+    return slug[:80] or fallback
+
+
+def _record_fork(*, session: Session, actor: User, entry: TemplateEntry, answers: dict[str, Any],
+                 destination: ForkDestination, repo: Path | None, project_name: str) -> TemplateFork:
+    fork = TemplateFork(template_id=entry.id, template_version=entry.version, project_name=project_name,
+                        answers=answers, user_id=actor.id, team=actor.team, department=actor.department,
+                        destination=destination.value, repo_path=str(repo or ""))
+    session.add(fork)
+    session.flush()
+    where = str(repo) if repo else "a zip download"
+    record_event(session, actor=actor, action=AuditAction.TEMPLATE_FORKED, entity_type="template_fork",
+                 entity_id=fork.id, summary=f"{entry.name} {entry.version} -> {where}",
+                 after={"template": entry.name, "version": entry.version, "destination": destination.value,
+                        "repo_path": fork.repo_path, "answers": answers})
+    return fork
+

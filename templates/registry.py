@@ -1,0 +1,119 @@
+"""The template registry: built-in templates kept in step with the repository, admins' registrations, trust."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.auth import Permission, require
+from portal.core.errors import InvalidInput, NotFound
+from portal.core.settings import Settings
+from portal.core.users import User
+from templates.models import TemplateEntry, TemplateSource
+from templates.source import check_repository_url, content_hash, fetch_repository, is_slug, mirror_version, read_template, scratch_dir
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+
+
+@dataclass(frozen=True)
+class TemplateStore:
+    """Where templates and forks live on disk, and how big a rendered project may be."""
+
+    sources_dir: Path
+    repos_dir: Path
+    max_output_bytes: int = 20_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TemplateStore:
+        return cls(sources_dir=settings.templates_sources_dir.resolve(),
+                   repos_dir=settings.templates_repos_dir.resolve(),
+                   max_output_bytes=settings.templates_max_output_bytes)
+
+    def mirror(self, name: str) -> Path:
+        return self.sources_dir / name
+
+
+def get_template(*, session: Session, name: str) -> TemplateEntry:
+    """The registered template called `name`."""
+    entry = session.exec(select(TemplateEntry).where(TemplateEntry.name == name)).first()
+    if entry is None:
+        raise NotFound(f"There is no template '{name}'.")
+    return entry
+
+
+def sync_builtin_templates(*, session: Session, store: TemplateStore, folder: Path = BUILTIN_DIR) -> list[str]:
+    """Register each built-in template, or record its new version when its files changed; returns what changed."""
+    changed = []
+    for template_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        version = content_hash(template_dir)
+        existing = session.exec(select(TemplateEntry).where(TemplateEntry.name == template_dir.name)).first()
+        if existing is not None and existing.version == version:
+            continue
+        _store_version(session=session, store=store, actor=None, name=template_dir.name, folder=template_dir,
+                       version=version, source=TemplateSource.BUILTIN, source_url=f"builtin:{template_dir.name}")
+        changed.append(template_dir.name)
+    return changed
+
+
+def register_template(*, session: Session, actor: User, store: TemplateStore, url: str, name: str = "") -> TemplateEntry:
+    """Register a template from a git repository (local path or URL), or record its newer version; admins only."""
+    require(actor, Permission.MANAGE_TEMPLATES)
+    url = check_repository_url(url.strip())
+    name = (name or Path(url.rstrip("/")).name.removesuffix(".git")).strip().lower()
+    if not is_slug(name):
+        raise InvalidInput(f"Name the template with 2-80 lower-case letters, digits and dashes (got {name!r}).")
+    existing = session.exec(select(TemplateEntry).where(TemplateEntry.name == name)).first()
+    if existing is not None and existing.source == TemplateSource.BUILTIN.value:
+        raise InvalidInput(f"'{name}' is a built-in template; register yours under another name.")
+    work = scratch_dir(store.sources_dir)
+    try:
+        checkout, version = fetch_repository(url, work)
+        return _store_version(session=session, store=store, actor=actor, name=name, folder=checkout,
+                              version=version, source=TemplateSource.GIT, source_url=url)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _store_version(*, session: Session, store: TemplateStore, actor: User | None, name: str, folder: Path,
+                   version: str, source: TemplateSource, source_url: str) -> TemplateEntry:
+    """Read the folder, mirror it as a new version, and create or update the registry row, audited."""
+    info = read_template(folder, name=name)  # refuses non-templates and escaping symlinks before anything is stored
+    ref = mirror_version(folder=folder, mirror=store.mirror(name), version=version)
+    entry = session.exec(select(TemplateEntry).where(TemplateEntry.name == name)).first()
+    before = entry.snapshot() if entry else None
+    if entry is None:
+        entry = TemplateEntry(name=name, version=version, mirror_ref=ref, registered_by_id=actor.id if actor else None)
+    was_unsafe = set(entry.unsafe_features)
+    for field_name in ("display_name", "summary", "category", "tags", "owner", "tech_stack",
+                       "recommended_models", "readme", "unsafe_features"):
+        setattr(entry, field_name, getattr(info, field_name))
+    entry.questions = [q.to_dict() for q in info.questions]
+    entry.source, entry.source_url, entry.version, entry.mirror_ref = source.value, source_url, version, ref
+    entry.updated_at = utcnow()
+    if before and set(info.unsafe_features) - was_unsafe:
+        entry.trusted = False  # trust covered the features an admin saw, not ones a new version brings
+    session.add(entry)
+    session.flush()
+    action = AuditAction.TEMPLATE_UPDATED if before else AuditAction.TEMPLATE_REGISTERED
+    record_event(session, actor=actor, action=action, entity_type="template", entity_id=name,
+                 summary=f"{name} version {version} from {source_url}", before=before, after=entry.snapshot())
+    return entry
+
+
+def set_trusted(*, session: Session, actor: User, name: str, trusted: bool) -> TemplateEntry:
+    """Allow (or stop allowing) a template's tasks, migrations and Jinja extensions to run; admins only."""
+    require(actor, Permission.MANAGE_TEMPLATES)
+    entry = get_template(session=session, name=name)
+    before = entry.snapshot()
+    entry.trusted, entry.trusted_by_id = trusted, actor.id if trusted else None
+    entry.updated_at = utcnow()
+    session.add(entry)
+    record_event(session, actor=actor, action=AuditAction.TEMPLATE_TRUST_CHANGED, entity_type="template",
+                 entity_id=name, summary=f"{name} {'trusted' if trusted else 'no longer trusted'}",
+                 before=before, after=entry.snapshot())
+    return entry
+

@@ -1,0 +1,139 @@
+"""Rendering a template version with copier, in-process, into a scratch folder the portal checks before use.
+
+Copier gets an explicit, empty settings object: it then reads no settings file at all (neither the user's
+~/.config/copier/settings.yml nor COPIER_SETTINGS_PATH), so no file on the server can widen trust. Whether a
+template's unsafe features may run is decided by the admin's `trusted` flag alone.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import copier
+from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
+
+from portal.core.errors import InvalidInput
+from templates.source import UnsafeTemplate
+
+PREVIEW_FILE_BYTES = 64_000
+
+
+class OutputTooLarge(InvalidInput):
+    """The rendered project is bigger than the templates_max_output_bytes setting allows."""
+
+
+def pinned_copier_settings() -> copier.Settings:
+    """Copier settings the portal controls: no default answers, nothing trusted."""
+    return copier.Settings(defaults={}, trust=[])
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """One render of a template version: where from, with which answers, within which limits."""
+
+    mirror: Path
+    ref: str
+    answers: dict[str, Any]
+    unsafe_features: tuple[str, ...] = ()
+    trusted: bool = False
+    max_output_bytes: int = 20_000_000
+
+
+def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool) -> None:
+    """UnsafeTemplate unless the template uses no unsafe feature or an admin trusted it."""
+    if unsafe_features and not trusted:
+        raise UnsafeTemplate(f"This template uses {', '.join(unsafe_features)}, which run code on the portal's "
+                             "server; an admin must mark it trusted before anyone can fork it.")
+
+
+def render_project(request: RenderRequest, *, into: Path) -> Path:
+    """Render into `into`/project and check the result; the caller owns (and removes) `into`."""
+    refuse_untrusted(request.unsafe_features, request.trusted)
+    project = into / "project"
+    try:
+        copier.run_copy(str(request.mirror), project, data=request.answers, vcs_ref=request.ref, defaults=True,
+                        unsafe=request.trusted, quiet=True, settings=pinned_copier_settings(),
+                        cleanup_on_error=True)
+    except UnsafeTemplateError as exc:
+        raise UnsafeTemplate(f"Refused: {exc}. An admin must mark the template trusted first.") from None
+    except ForbiddenPathError as exc:
+        raise UnsafeTemplate(f"Refused: the template would write outside the project ({exc}).") from None
+    except (CopierError, ValueError) as exc:
+        raise InvalidInput(f"The template could not be rendered: {exc}") from None
+    check_output(project, max_bytes=request.max_output_bytes)
+    return project
+
+
+def check_output(project: Path, *, max_bytes: int) -> None:
+    """Refuse symlinks leaving the project and output beyond the size limit."""
+    root = project.resolve()
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(project):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            relative = path.relative_to(project)
+            if path.is_symlink():
+                target = os.readlink(path)
+                if os.path.isabs(target) or not path.resolve().is_relative_to(root):
+                    raise UnsafeTemplate(f"Refused: {relative} is a symlink to {target}, outside the project.")
+            elif path.is_file():
+                total += path.stat().st_size
+                if total > max_bytes:
+                    raise OutputTooLarge(f"Refused: the rendered project is larger than the "
+                                         f"{max_bytes:,}-byte limit (PORTAL_TEMPLATES_MAX_OUTPUT_BYTES).")
+
+
+def project_files(project: Path) -> list[Path]:
+    """Every file of the project (git's own folder aside), sorted, relative to it."""
+    files = []
+    for dirpath, dirnames, filenames in os.walk(project):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        files.extend((Path(dirpath) / name).relative_to(project) for name in filenames)
+    return sorted(files)
+
+
+@dataclass(frozen=True)
+class PreviewFile:
+    path: str
+    size: int
+    text: str | None  # None for binary files and files too large to show
+
+
+def preview_files(project: Path) -> list[PreviewFile]:
+    """The project's files with the text of each small text file, for the preview."""
+    previews = []
+    for relative in project_files(project):
+        data = (project / relative).read_bytes()
+        text = None
+        if len(data) <= PREVIEW_FILE_BYTES:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        previews.append(PreviewFile(path=relative.as_posix(), size=len(data), text=text))
+    return previews
+
+
+def zip_project(project: Path, *, folder_name: str) -> bytes:
+    """The project as a zip archive whose entries sit under one folder, as people expect when they unzip."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for relative in project_files(project):
+            archive.write(project / relative, f"{folder_name}/{relative.as_posix()}")
+    return buffer.getvalue()
+
+
+def move_into_place(project: Path, *, parent: Path, name: str) -> Path:
+    """Move a finished project to parent/name (name-2, name-3, ... when taken); a rename, so never half-written."""
+    parent.mkdir(parents=True, exist_ok=True)
+    target, number = parent / name, 1
+    while target.exists():
+        number += 1
+        target = parent / f"{name}-{number}"
+    os.rename(project, target)  # same file system: atomic, and refuses to land inside an existing folder
+    return target

@@ -1,0 +1,124 @@
+"""Updating a portal-created git fork to its template's newest version: copier's update, on a new branch.
+
+The fork's own branch is never touched: the update lands on `template-update-<n>`, the diff is shown, and
+files where the user's changes and the template's changed the same lines keep both, between conflict markers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+from copier.errors import CopierError
+from sqlmodel import Session
+
+from portal.core.audit import AuditAction, record_event
+from portal.core.auth import Permission, has_permission, require
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+from portal.core.users import User
+from templates.gitops import commit_all, current_branch, git
+from templates.models import ForkDestination, TemplateEntry, TemplateFork
+from templates.registry import TemplateStore
+from templates.render import check_output, pinned_copier_settings, project_files, refuse_untrusted
+
+MAX_DIFF_CHARS = 200_000
+CONFLICT_MARKER = "<<<<<<< "
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    branch: str
+    base_branch: str
+    diff: str
+    changed_files: list[str]
+    conflicts: list[str]  # files holding conflict markers, or copier's .rej files
+
+
+def update_fork(*, session: Session, actor: User, store: TemplateStore, fork_id: int) -> UpdateResult:
+    """Run copier's update of the fork's repository onto a new branch; report the diff and any conflicts."""
+    fork, entry = _updatable(session=session, actor=actor, fork_id=fork_id)
+    repo = Path(fork.repo_path)
+    base = current_branch(repo)
+    if git("status", "--porcelain", cwd=repo).strip():
+        raise InvalidInput(f"{repo} has uncommitted changes; commit or stash them, then update again.")
+    branch = _free_branch_name(repo, f"template-update-{entry.mirror_ref}")
+    git("checkout", "--quiet", "-b", branch, cwd=repo)
+    try:
+        _run_copier_update(repo, entry, store)
+        conflicts = _conflicted_files(repo, base)
+        commit_all(repo, f"Update from template {entry.name} {fork.template_version} -> {entry.version}"
+                         + (f" ({len(conflicts)} file(s) with conflicts to resolve)" if conflicts else ""))
+    except Exception:
+        git("reset", "--quiet", "--hard", cwd=repo)
+        git("clean", "--quiet", "-fd", cwd=repo)
+        git("checkout", "--quiet", base, cwd=repo)
+        git("branch", "--quiet", "-D", branch, cwd=repo)
+        raise
+    diff = git("diff", f"{base}..{branch}", cwd=repo)
+    changed = git("diff", "--name-only", f"{base}..{branch}", cwd=repo).split()
+    git("checkout", "--quiet", base, cwd=repo)
+    _record_update(session=session, actor=actor, fork=fork, entry=entry, branch=branch, conflicts=conflicts)
+    return UpdateResult(branch=branch, base_branch=base, diff=diff[:MAX_DIFF_CHARS], changed_files=changed,
+                        conflicts=conflicts)
+
+
+def _updatable(*, session: Session, actor: User, fork_id: int) -> tuple[TemplateFork, TemplateEntry]:
+    require(actor, Permission.CONTRIBUTE)
+    fork = session.get(TemplateFork, fork_id)
+    if fork is None:
+        raise NotFound(f"There is no fork {fork_id}.")
+    if fork.user_id != actor.id and not has_permission(actor, Permission.MANAGE_TEMPLATES):
+        raise PermissionDenied("Only the person who made the fork, or an admin, may update it.")
+    if fork.destination != ForkDestination.GIT.value or not (Path(fork.repo_path) / ".git").is_dir():
+        raise InvalidInput("Only forks the portal created as a git repository (and that still exist) can be "
+                           "updated; update a downloaded fork with `copier update` in your own checkout.")
+    entry = session.get(TemplateEntry, fork.template_id)
+    if entry.version == fork.template_version:
+        raise InvalidInput(f"The fork is already at the template's newest version ({entry.version}).")
+    refuse_untrusted(entry.unsafe_features, entry.trusted)
+    return fork, entry
+
+
+def _free_branch_name(repo: Path, wanted: str) -> str:
+    existing = set(git("branch", "--list", "--format=%(refname:short)", cwd=repo).split())
+    name, number = wanted, 1
+    while name in existing:
+        number += 1
+        name = f"{wanted}-{number}"
+    return name
+
+
+def _run_copier_update(repo: Path, entry: TemplateEntry, store: TemplateStore) -> None:
+    try:
+        copier.run_update(repo, vcs_ref=entry.mirror_ref, defaults=True, overwrite=True, skip_answered=True,
+                          conflict="inline", unsafe=entry.trusted, quiet=True, settings=pinned_copier_settings())
+    except CopierError as exc:
+        raise InvalidInput(f"The update could not run: {exc}") from None
+    check_output(repo, max_bytes=store.max_output_bytes)
+
+
+def _conflicted_files(repo: Path, base: str) -> list[str]:
+    conflicts = []
+    for relative in project_files(repo):
+        path = repo / relative
+        if relative.suffix == ".rej":
+            conflicts.append(relative.as_posix())
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        if any(line.startswith(CONFLICT_MARKER) for line in text.splitlines()):
+            conflicts.append(relative.as_posix())
+    return conflicts
+
+
+def _record_update(*, session: Session, actor: User, fork: TemplateFork, entry: TemplateEntry, branch: str,
+                   conflicts: list[str]) -> None:
+    fork.update_branch, fork.update_version = branch, entry.version
+    session.add(fork)
+    record_event(session, actor=actor, action=AuditAction.TEMPLATE_FORK_UPDATED, entity_type="template_fork",
+                 entity_id=fork.id, summary=f"{entry.name} {fork.template_version} -> {entry.version} on {branch}"
+                 + (f"; conflicts in {', '.join(conflicts)}" if conflicts else ""),
+                 after={"branch": branch, "version": entry.version, "conflicts": conflicts})

@@ -1,0 +1,229 @@
+"""The template pages (AppTest): list, open, fill the form, per-field errors, preview, fork, lineage, admin."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from catalog.models import CatalogModel, ModelStatus
+from portal.core.audit import AuditEvent
+from portal.core.auth import Role
+from templates.forks import fork_template
+from templates.models import ForkDestination, TemplateEntry, TemplateFork
+from templates.registry import TemplateStore, register_template
+from tests.conftest import REPO_ROOT
+from tests.templates.conftest import ANSWERS_FILE, SIMPLE, git_repo, write_template
+from tests.templates.test_registry_and_updates import git, new_template_version
+from tests.views.support import errors, shown
+
+LIST, DETAIL, ADMIN = "views/templates.py", "views/template.py", "views/template_admin.py"
+PREVIEW_BUTTON, FORK_BUTTON = "FormSubmitter:tpl_form-Preview", "FormSubmitter:tpl_form-Fork"
+
+
+@pytest.fixture
+def models(portal_db, served_models):
+    """The fake gateway's chat models, plus an approved embedding model."""
+    with Session(portal_db) as session:
+        session.add(CatalogModel(name="fake-embed", display_name="Fake Embed", status=ModelStatus.APPROVED.value,
+                                 mode="embedding"))
+        session.commit()
+
+
+@pytest.fixture
+def open_page(open_portal, user_with_role, models):
+    def open_(role: str, page: str, **query: str):
+        at = open_portal(user_with_role(role))
+        at.switch_page(page)
+        at.query_params.update(query)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_
+
+
+def table(at, column: str):
+    """The table holding the column (AppTest does not look dataframes up by key)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def q(at, name: str, template: str = "batch-summariser"):
+    """The widget of a question, whatever its kind."""
+    key = f"tpl_q_{template}_{name}"
+    for kind in ("text_input", "number_input", "selectbox", "multiselect", "checkbox", "text_area"):
+        found = [w for w in getattr(at, kind) if w.key == key]
+        if found:
+            return found[0]
+    raise AssertionError(f"no widget {key}")
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_template_pages_run_for_every_role(open_page, role) -> None:
+    at = open_page(role, LIST)
+    assert not at.error
+    names = set(table(at, "forks")["name"])
+    assert names == {"rag-chatbot", "batch-summariser", "extraction-service", "streamlit-tool"}
+    at = open_page(role, DETAIL, template="rag-chatbot")
+    assert not at.error and "RAG chatbot over a folder of documents" in shown(at)
+    assert "Nobody has forked this template yet." in shown(at)
+    can_fork = role != "viewer"
+    assert bool([b for b in at.button if b.key == FORK_BUTTON]) is can_fork
+    assert ("Forking needs the contributor role" in shown(at)) is (not can_fork)
+
+
+def test_open_a_template_from_the_list(open_page) -> None:
+    at = open_page("contributor", LIST)
+    at.selectbox(key="tpl_open").set_value("extraction-service").run()
+    at.button(key="tpl_open_button").click().run()
+    assert not at.exception and at.query_params["template"] == "extraction-service"
+
+
+def test_search_narrows_the_list(open_page) -> None:
+    at = open_page("viewer", LIST)
+    at.text_input(key="tpl_search").input("streamlit").run()
+    assert list(table(at, "forks")["name"]) == ["streamlit-tool"]
+    at.text_input(key="tpl_search").input("nothing like this").run()
+    assert "No template matches." in shown(at)
+
+
+def test_the_form_has_a_widget_per_question_type_and_models_come_from_the_catalog(open_page) -> None:
+    at = open_page("contributor", DETAIL, template="rag-chatbot")
+    assert q(at, "project_name", "rag-chatbot").value == "Policy assistant"
+    assert q(at, "package_name", "rag-chatbot").value == ""  # computed from the project name unless typed
+    assert q(at, "chunk_size", "rag-chatbot").value == 800
+    assert q(at, "temperature", "rag-chatbot").value == 0.2
+    assert q(at, "cite_sources", "rag-chatbot").value is True
+    assert q(at, "file_types", "rag-chatbot").value == [".md", ".txt"]
+    assert q(at, "answer_style", "rag-chatbot").options == ["Concise (two or three sentences)",
+                                                             "Detailed (a paragraph with steps)"]
+    assert q(at, "model", "rag-chatbot").options == ["fake-large", "fake-small"]
+    assert q(at, "embedding_model", "rag-chatbot").options == ["fake-embed"]
+    at = open_page("contributor", DETAIL, template="extraction-service")
+    assert "vendor: string" in q(at, "fields", "extraction-service").value
+
+
+def test_bad_answers_show_under_their_fields_and_keep_the_other_answers(open_page, portal_db) -> None:
+    at = open_page("contributor", DETAIL, template="batch-summariser")
+    q(at, "project_name").input("My digest")
+    q(at, "max_words").set_value(5)
+    q(at, "package_name").input("9-bad")
+    at.button(key=FORK_BUTTON).click().run()
+    assert not at.exception
+    assert "Max words: Pick between 20 and 2000 words." in errors(at)
+    assert any(e.startswith("Package name: Use lower-case letters") for e in errors(at))
+    assert "2 answer(s) need another look; each says why under its field." in errors(at)
+    assert q(at, "project_name").value == "My digest" and q(at, "max_words").value == 5
+    with Session(portal_db) as session:
+        assert session.exec(select(TemplateFork)).all() == []
+
+
+def test_preview_then_fork_to_zip_then_see_it_in_the_lineage(open_page, portal_db, user_with_role) -> None:
+    at = open_page("contributor", DETAIL, template="batch-summariser")
+    q(at, "project_name").input("Claims digest")
+    q(at, "tone").set_value("executive")
+    at.button(key=PREVIEW_BUTTON).click().run()
+    assert not at.exception and not at.error
+    tree = table(at, "bytes")
+    assert "claims_digest/summarise.py" in list(tree["file"])
+    at.selectbox(key="tpl_preview_file").set_value("claims_digest/summarise.py").run()
+    assert any('TONES["executive"]' in c.value for c in at.code)
+    at.button(key=FORK_BUTTON).click().run()
+    assert not at.exception and not at.error
+    assert "Forked (record 1)" in shown(at)
+    with Session(portal_db) as session:
+        fork = session.exec(select(TemplateFork)).one()
+        assert fork.answers["tone"] == "executive" and fork.destination == "zip"
+        assert fork.team == user_with_role("contributor").team
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == "template.forked")).one()
+    forks = table(at, "update available")
+    assert list(forks["project"]) == ["claims-digest"] and list(forks["update available"]) == [""]
+    assert [m.value for m in at.metric][:2] == ["1", "1"]
+
+
+def test_fork_to_git_shows_the_repository(open_page, portal_db, isolated_portal) -> None:
+    at = open_page("contributor", DETAIL, template="streamlit-tool")
+    at.radio(key="tpl_destination").set_value("git")
+    at.button(key=FORK_BUTTON).click().run()
+    assert not at.exception and not at.error
+    repo = isolated_portal / "var" / "template-repos" / "text-helper"
+    assert any(c.value == str(repo) for c in at.code)
+    log = subprocess.run(["git", "log", "--oneline"], cwd=repo, capture_output=True, text=True).stdout
+    assert "Generated from template streamlit-tool" in log
+
+
+def test_an_unknown_template_says_so(open_page) -> None:
+    at = open_page("viewer", DETAIL, template="nope")
+    assert errors(at) == ["There is no template 'nope'."]
+
+
+@pytest.mark.parametrize("role", ["viewer", "contributor", "reviewer"])
+def test_template_admin_refuses_non_admins(open_portal, user_with_role, models, role) -> None:
+    at = open_portal(user_with_role(role), script=str(REPO_ROOT / "portal" / "views" / "template_admin.py"))
+    assert not at.exception
+    assert errors(at) == [f"Your role ({role}) may not register solution templates and mark them trusted; "
+                          "that needs the admin role. Ask a portal admin if you need it."]
+
+
+def test_admin_registers_a_template_with_tasks_and_trusts_it(open_page, portal_db, tmp_path) -> None:
+    repo = git_repo(write_template(tmp_path / "faq-bot", SIMPLE + "_tasks:\n  - \"true\"\n", {"a.txt": "a"}))
+    at = open_page("admin", ADMIN)
+    at.text_input(key="tpl_register_url").input(str(repo))
+    at.button(key="FormSubmitter:tpl_register-Register").click().run()
+    assert not at.exception and not at.error
+    assert "Registered faq-bot version" in shown(at) and "trust it below" in shown(at)
+    at.selectbox(key="tpl_trust_pick").set_value("faq-bot")
+    at.toggle(key="tpl_trust_faq-bot").set_value(True)
+    at.button(key="tpl_trust_save").click().run()
+    assert "faq\\-bot is now trusted." in shown(at)
+    with Session(portal_db) as session:
+        assert session.exec(select(TemplateEntry).where(TemplateEntry.name == "faq-bot")).one().trusted
+
+
+def test_registering_something_that_is_not_a_template_keeps_the_input(open_page, tmp_path) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "x.txt").write_text("x")
+    at = open_page("admin", ADMIN)
+    at.text_input(key="tpl_register_url").input(str(git_repo(folder)))
+    at.button(key="FormSubmitter:tpl_register-Register").click().run()
+    assert errors(at) == ["checkout has no copier.yml at its top level, so it is not a copier template."]
+    assert at.text_input(key="tpl_register_url").value == str(folder)
+
+
+def test_zip_download_holds_the_project(open_page) -> None:
+    at = open_page("contributor", DETAIL, template="extraction-service")
+    at.button(key=FORK_BUTTON).click().run()
+    assert not at.exception and "Forked" in shown(at)
+    assert "Download zip" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_an_outdated_git_fork_is_updated_from_the_page_and_the_conflict_reported(open_page, portal_db, tmp_path,
+                                                                                 user_with_role, isolated_portal):
+    """The store the pages use (the default settings under the test's folder), a fork, and a newer version."""
+    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
+                          repos_dir=isolated_portal / "var" / "template-repos")
+    repo = git_repo(write_template(tmp_path / "greeter", SIMPLE, {**ANSWERS_FILE,
+                                   "hello.txt.jinja": "{{ greeting }} v1\nsame\n"}), tag="1.0.0")
+    admin, contributor = user_with_role("admin"), user_with_role("contributor")
+    with Session(portal_db, expire_on_commit=False) as session:
+        register_template(session=session, actor=admin, store=store, url=str(repo))
+        fork = fork_template(session=session, actor=contributor, store=store, template_name="greeter", answers={},
+                             destination=ForkDestination.GIT).fork
+        session.commit()
+    (Path(fork.repo_path) / "hello.txt").write_text("hello MINE\nsame\n")  # the user's own change
+    git(Path(fork.repo_path), "commit", "-qam", "mine")
+    new_template_version(repo, "{{ greeting }} v2\nsame\n", "1.1.0")
+    with Session(portal_db) as session:
+        register_template(session=session, actor=admin, store=store, url=str(repo))
+        session.commit()
+
+    at = open_page("contributor", DETAIL, template="greeter")
+    assert list(table(at, "update available")["update available"]) == ["yes"]
+    assert "Update available" in shown(at)
+    at.button(key="tpl_update").click().run()
+    assert not at.exception
+    assert any("template-update-2" in w.value and "hello.txt" in w.value for w in at.warning)
+    assert any("+added in the new version" in c.value for c in at.code)
