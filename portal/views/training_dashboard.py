@@ -34,8 +34,12 @@ def dashboard(database_url: str, _actor: User) -> Dashboard:
 @st.cache_data(show_spinner=False)  # the spec depends only on the field names: build and validate it once
 def bar_spec(x: str, y: str, x_type: str = "N", percent: bool = False) -> str:
     axis = alt.Axis(format="%") if percent else alt.Axis()
-    chart = alt.Chart().mark_bar().encode(x=alt.X(f"{x}:{x_type}", sort=None),
-                                          y=alt.Y(f"{y}:Q", axis=axis), tooltip=[f"{x}:{x_type}", f"{y}:Q"])
+    value, tooltip = alt.X(f"{y}:Q", axis=axis), [f"{x}:{x_type}", f"{y}:Q"]
+    if x_type == "N":  # groups (courses, teams) as horizontal bars, so their names stay readable
+        chart = alt.Chart().mark_bar().encode(y=alt.Y(f"{x}:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)), x=value, tooltip=tooltip)
+    else:
+        chart = alt.Chart().mark_bar().encode(x=alt.X(f"{x}:{x_type}", sort=None),
+                                              y=alt.Y(f"{y}:Q", axis=axis), tooltip=tooltip)
     spec = chart.to_dict()
     spec.pop("data", None), spec.pop("datasets", None)
     return json.dumps(spec)
@@ -51,7 +55,8 @@ def table(title: str, rows: list, key: str, chart: tuple[str, str, str, bool] | 
     frame = pd.DataFrame(records)
     if chart:
         st.vega_lite_chart(frame, json.loads(bar_spec(*chart)), key=f"{key}_chart")
-    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
+    percent = {"rate": st.column_config.NumberColumn(format="percent")} if "rate" in frame else None
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table", column_config=percent)
     # Deferred: the CSV text is built only when the button is clicked, not on every rerun.
     st.download_button("Download CSV", lambda: to_csv(records), file_name=f"training-{key}.csv", mime="text/csv",
                        key=f"{key}_csv", icon=":material/download:")
