@@ -10,6 +10,7 @@ Roles are ordered: each role can do everything the roles below it can.
 | review              |        |             |    x     |   x   |
 | view_team_usage     |        |             |    x     |   x   |
 | manage_catalog      |        |             |          |   x   |
+| manage_prompts      |        |             |          |   x   |
 | manage_users        |        |             |          |   x   |
 | view_audit_log      |        |             |          |   x   |
 
@@ -51,6 +52,7 @@ class Permission(StrEnum):
     REVIEW = "review"
     VIEW_TEAM_USAGE = "view_team_usage"
     MANAGE_CATALOG = "manage_catalog"
+    MANAGE_PROMPTS = "manage_prompts"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT_LOG = "view_audit_log"
 
@@ -63,6 +65,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.REVIEW: Role.REVIEWER,
     Permission.VIEW_TEAM_USAGE: Role.REVIEWER,
     Permission.MANAGE_CATALOG: Role.ADMIN,
+    Permission.MANAGE_PROMPTS: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
     Permission.VIEW_AUDIT_LOG: Role.ADMIN,
 }
@@ -74,6 +77,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.REVIEW: "approve others' prompts and model requests (never one's own)",
     Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
+    Permission.MANAGE_PROMPTS: "mark prompts trusted (jinja2), edit or unpublish anyone's prompt",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",
     Permission.VIEW_AUDIT_LOG: "browse the audit log",
 }
