@@ -48,7 +48,7 @@ def save_test_cases(*, session: Session, actor: User, prompt_id: int, cases: lis
     known = set(detect_variables(messages_of(latest), latest.template_format))
     if len(cases) > MAX_CASES:
         raise InvalidInput(f"{len(cases)} test cases; at most {MAX_CASES} fit.")
-    rows = [_checked_case(case, known, number) for number, case in enumerate(cases, 1)]
+    rows = [checked_case(case, known, number) for number, case in enumerate(cases, 1)]
     for old in session.exec(select(PromptTestCase).where(PromptTestCase.prompt_id == prompt.id)).all():
         session.delete(old)
     for row in rows:
@@ -60,7 +60,7 @@ def save_test_cases(*, session: Session, actor: User, prompt_id: int, cases: lis
     return rows
 
 
-def _checked_case(case: CaseInput, known: set[str], number: int) -> PromptTestCase:
+def checked_case(case: CaseInput, known: set[str], number: int) -> PromptTestCase:
     name = case.name.strip() or f"case {number}"
     unknown = sorted(set(case.variables) - known)
     if unknown:
