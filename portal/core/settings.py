@@ -120,6 +120,10 @@ class Settings(BaseSettings):
         description="JSON object: for each data classification, what happens when a message holds personal or "
         "secret data — warn (send it, tell the user), redact (replace it, show what) or block (send nothing).",
     )
+    prompt_cache_ttl_s: float = Field(
+        60.0, gt=0, description="Seconds prompt_library.client.get_prompt serves a cached template before it "
+        "refreshes it in the background (the stale one is served meanwhile).",
+    )
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )
