@@ -32,6 +32,17 @@ else:
                               help="The review queue; for admins also gateway sync, registration and probes."))
     pages = {"Portal": [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True)],
              "Models": models}
+    prompts = [
+        st.Page(VIEWS / "prompts.py", title="Prompt library", icon=":material/library_books:",
+                help="Search reviewed, tested prompts; use them in the sandbox or fork them."),
+        # Reached from the library with ?prompt=<slug>, and from "New prompt" / "Edit": out of the menu.
+        st.Page(VIEWS / "prompt.py", title="Prompt", icon=":material/article:", visibility="hidden"),
+    ]
+    if has_permission(context.user, Permission.CONTRIBUTE):
+        prompts.append(st.Page(VIEWS / "prompt_editor.py", title="Write a prompt", icon=":material/edit_note:"))
+    if has_permission(context.user, Permission.REVIEW):
+        prompts.append(st.Page(VIEWS / "prompt_reviews.py", title="Prompt reviews", icon=":material/rate_review:"))
+    pages["Prompts"] = prompts
     if has_permission(context.user, Permission.USE_SANDBOX):
         pages["Sandbox"] = [st.Page(VIEWS / "sandbox.py", title="Sandbox", icon=":material/chat:",
                                     help="Chat with the approved models, with guardrails, budgets and costs."),

@@ -84,8 +84,10 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
 
 def catalog_dependents() -> DependentsRegistry:
     """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
-    # Each feature that uses models adds its source here as it lands (prompts, templates next).
-    return DependentsRegistry(sources=[usage_dependents])
+    # Each feature that uses models adds its source here as it lands (templates next).
+    from prompt_library.dependents import prompt_dependents
+
+    return DependentsRegistry(sources=[usage_dependents, prompt_dependents])
 
 
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
@@ -94,6 +96,22 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
                            monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
     return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions))
+
+
+def prompt_index(context: PortalContext):
+    """The prompt library's semantic index (Chroma + the configured embeddings), one per configuration."""
+    return _prompt_index(_settings_fingerprint())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _prompt_index(fingerprint: tuple):
+    from portal.core.embeddings import embeddings_for
+    from portal.core.vector_index import chroma_client
+    from prompt_library.search import PromptIndex
+
+    infra = _infrastructure(fingerprint)
+    return PromptIndex(client=chroma_client(infra.settings),
+                       embeddings=embeddings_for(infra.settings, gateway=infra.gateway))
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -53,7 +53,9 @@ class EditConflict(PortalError):
     def __init__(self, *, base: int, latest: PromptVersion, draft: PromptDraft, diff: str) -> None:
         super().__init__(f"Someone saved version {latest.number} while you edited version {base}. Nothing was "
                          "saved; compare the two below, then save again on top of the latest version.")
-        self.base, self.latest, self.draft, self.diff = base, latest, draft, diff
+        # Plain values: the session that loaded `latest` is rolled back by the time a page shows this.
+        self.base, self.latest_number, self.latest_text = base, latest.number, version_text(latest)
+        self.draft, self.diff = draft, diff
 
 
 def slugify(title: str) -> str:

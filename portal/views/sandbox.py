@@ -40,6 +40,9 @@ C = DataClassification
 # The model card's "Try in sandbox" button puts a model's gateway name here (views/model_card.py uses the same
 # name); this page takes it out, preselects the model and starts a new conversation.
 PRESELECT = "sandbox_model"
+# The prompt library's "Try in sandbox" puts {system_prompt, message, model} here (views/prompt.py uses the same
+# name); this page takes it out and starts a new conversation with them filled in.
+PREFILL = "sandbox_prefill"
 CONVERSATION = "sandbox_conversation_id"  # the conversation being continued; absent or None = a new one
 NOTICE = "sandbox_notice"  # what the last turn left to say (guardrails, a failure), shown after its rerun
 FLASH = "sandbox_flash"  # a one-time success message after renaming or deleting
@@ -137,6 +140,11 @@ if state.pop(CLEAR_DRAFT, False):
     state[DRAFT] = ""
 if (wanted := state.pop(PRESELECT, None)) is not None:
     preselect(wanted)
+if (prefill := state.pop(PREFILL, None)) is not None:
+    start_new_conversation()
+    if prefill.get("model"):
+        preselect(prefill["model"])
+    state[SYSTEM_PROMPT], state[DRAFT] = prefill.get("system_prompt", ""), prefill.get("message", "")
 conversation, history = current_conversation()
 if conversation is not None and MODEL not in state:
     apply_settings(conversation)  # back from another page: Streamlit dropped the widgets' values

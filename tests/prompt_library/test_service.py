@@ -60,7 +60,7 @@ def test_a_save_based_on_an_older_version_is_a_conflict_that_keeps_both_texts(se
         save_version(session=session, actor=owner, prompt_id=prompt.id, base_version=1, draft=mine)
     conflict = raised.value
     assert "Someone saved version 2 while you edited version 1" in conflict.message
-    assert conflict.draft is mine and conflict.latest.messages[1]["template"] == "Theirs: {ticket}"
+    assert conflict.draft is mine and "Theirs: {ticket}" in conflict.latest_text and conflict.latest_number == 2
     assert "-Theirs: {ticket}" in conflict.diff and "+Mine: {ticket}" in conflict.diff
     session.rollback()
     assert [v.number for v in list_versions(session=session, prompt_id=prompt.id)] == [2, 1]

@@ -52,7 +52,9 @@ def test_every_page_runs_for_every_role(open_portal, user_with_role, role: str) 
     shown = texts(at)
     assert f"Welcome, {user.name}" in shown and f"**Role:** `{role}`" in shown
     assert "Reachable — serves 2 model(s)." in shown
-    pages = ["views/home.py"] + (["views/admin.py"] if role == "admin" else [])
+    prompts = ["views/prompts.py", "views/prompt.py"] + (["views/prompt_editor.py"] if role != "viewer" else []) + (
+        ["views/prompt_reviews.py"] if role in ("reviewer", "admin") else [])
+    pages = ["views/home.py", *prompts] + (["views/admin.py"] if role == "admin" else [])
     for page in pages:
         at.switch_page(page).run()
         assert not at.exception, f"{page} as {role}: {at.exception}"
