@@ -24,7 +24,9 @@ from prompt_library.keyword_index import keyword_ranking
 from prompt_library.models import Prompt, PromptStatus, Visibility
 
 RRF_K = 60  # the usual constant: damps the weight of the very top ranks
-CANDIDATES = 100  # per retriever, before fusion and filters
+CANDIDATES = 100  # keyword matches considered, before fusion and filters
+# Nearest neighbours always exist, however unrelated: only the closest few join the fusion.
+SEMANTIC_CANDIDATES = 10
 EMBED_CHARS = 2000  # MiniLM reads 256 tokens; more text only costs time
 SORTS = ("relevance", "newest", "most used", "best rated")
 HASH_KEY = "text_hash"
@@ -94,11 +96,11 @@ class PromptIndex:
         self._collection = None
         return self.sync(session)
 
-    def ranking(self, query: str, *, limit: int = CANDIDATES) -> list[int]:
+    def ranking(self, query: str, *, limit: int = SEMANTIC_CANDIDATES) -> list[int]:
         """Prompt ids nearest the query, best first."""
         return self.ranking_for_vector(self.embeddings.embed_query(query), limit=limit)
 
-    def ranking_for_vector(self, vector: list[float], *, limit: int = CANDIDATES) -> list[int]:
+    def ranking_for_vector(self, vector: list[float], *, limit: int = SEMANTIC_CANDIDATES) -> list[int]:
         count = self.collection.count()
         if not count:
             return []

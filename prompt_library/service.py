@@ -177,7 +177,8 @@ def draft_text(draft: PromptDraft) -> str:
 
 def _as_text(messages: list[Message], variables: list[Variable]) -> str:
     body = "\n".join(f"### {m.role}\n{m.template}" for m in messages)
-    described = "\n".join(f"- {v.name}: {v.description}" for v in variables)
+    # Sorted by name: the editor lists variables alphabetically, and their order carries no meaning.
+    described = "\n".join(f"- {v.name}: {v.description}" for v in sorted(variables, key=lambda v: v.name))
     return body + ("\n### variables\n" + described if described else "")
 
 

@@ -69,7 +69,7 @@ def diff_section(context: deps.PortalContext, user: User, prompt: Prompt, number
     newer = newer_col.selectbox("with version", numbers, index=0, key="prompt_diff_newer")
     with session_scope(context.engine) as session:
         diff = diff_versions(session=session, actor=user, prompt_id=prompt.id, older=older, newer=newer)
-    st.code(diff or "No difference.", language="diff")
+    st.code(diff or "No difference.", language="diff", wrap_lines=True)
 
 
 def label_form(context: deps.PortalContext, user: User, prompt: Prompt, numbers: list[int]) -> None:

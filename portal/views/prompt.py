@@ -28,7 +28,8 @@ from prompt_library.service import (
 from prompt_library.templates import as_text, detect_variables, render
 
 SANDBOX_PAGE = "views/sandbox.py"
-# The sandbox page takes this out and fills its system prompt, message and model (views/sandbox.py).
+# The sandbox page takes this out, fills its system prompt and message, and picks the first recommended model
+# the user is offered (views/sandbox.py).
 SANDBOX_PREFILL = "sandbox_prefill"
 
 context = deps.portal_context()
@@ -129,8 +130,7 @@ def use_section() -> None:
 def open_in_sandbox(rendered: list[dict[str, str]]) -> None:
     system = "\n\n".join(m["content"] for m in rendered if m["role"] == "system")
     message = "\n\n".join(m["content"] for m in rendered if m["role"] != "system")
-    state[SANDBOX_PREFILL] = {"system_prompt": system, "message": message,
-                              "model": prompt.recommended_models[0] if prompt.recommended_models else ""}
+    state[SANDBOX_PREFILL] = {"system_prompt": system, "message": message, "models": list(prompt.recommended_models)}
     st.switch_page(SANDBOX_PAGE)
 
 

@@ -146,7 +146,7 @@ def save(prompt, draft: PromptDraft) -> None:
 
 def show_conflict(conflict: EditConflict) -> None:
     st.error(conflict.message, icon=":material/merge_type:")
-    st.code(conflict.diff, language="diff")
+    st.code(conflict.diff, language="diff", wrap_lines=True)
     theirs, _ = st.columns(2)
     theirs.caption(f"Version {conflict.latest_number} as saved (your draft is still in the boxes above):")
     theirs.code(conflict.latest_text, language=None, wrap_lines=True)
@@ -171,7 +171,7 @@ draft = current_draft(variables)
 if latest is not None:
     with st.expander("Your draft compared with the latest saved version"):
         st.code(diff_texts(version_text(latest), draft_text(draft), f"v{latest.number}", "draft") or "No change.",
-                language="diff")
+                language="diff", wrap_lines=True)
 save_col, rebase_col = st.columns([1, 3])
 if save_col.button("Save new version" if prompt else "Create prompt", key="editor_save", type="primary",
                    icon=":material/save:"):
