@@ -74,6 +74,8 @@ def test_search_open_fill_try_in_sandbox_then_edit_and_see_the_diff(page: Page, 
     page.get_by_role("button", name="Edit").click()
     expect(page.get_by_role("heading", name="Edit: Review a code change")).to_be_visible()
     system = field(page, "System message")
+    expect(system).to_have_value(re.compile(r"^You are a senior \{language\} engineer doing code review"))
+    settled(page)
     system.fill(system.input_value() + " Finish with a one-line verdict: approve or request changes.")
     field(page, "Change note").fill("Ask for a verdict")
     field(page, "Change note").press("Enter")
@@ -83,7 +85,9 @@ def test_search_open_fill_try_in_sandbox_then_edit_and_see_the_diff(page: Page, 
     page.get_by_role("tab", name="Versions and labels").click()
     diff = page.get_by_test_id("stCode").filter(has_text="--- v1")
     expect(diff).to_contain_text("+++ v2")
+    expect(diff).to_contain_text("+You are a senior {language} engineer doing code review.")
     expect(diff).to_contain_text("Finish with a one-line verdict")
+    expect(diff).not_to_contain_text("-- language")  # the variable is still described
     settled(page)
     expect_no_error_box(page)
     screenshot("prompts-4-edited-with-diff")
