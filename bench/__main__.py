@@ -5,7 +5,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import catalog_cost, gateway_overhead, page_cost, sandbox_overhead, usage_dashboard  # noqa: E402
+from bench import (  # noqa: E402
+    catalog_cost,
+    gateway_overhead,
+    page_cost,
+    prompt_search,
+    sandbox_overhead,
+    usage_dashboard,
+)
 
 BENCHMARKS = {
     "gateway overhead": gateway_overhead.run,
@@ -13,6 +20,7 @@ BENCHMARKS = {
     "page cost": page_cost.run,
     "catalog cost": catalog_cost.run,
     "usage dashboard": usage_dashboard.run,
+    "prompt search": prompt_search.run,
 }
 
 
