@@ -11,7 +11,7 @@ from portal.ui import plain
 from portal.views import _prompt_sections as sections
 from portal.views._prompts import LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
-from prompt_library.review import labels_of, request_review
+from prompt_library.review import labels_of, request_review, unpublish
 from prompt_library.service import (
     can_edit,
     fork_prompt,
@@ -87,6 +87,15 @@ def actions() -> None:
                 request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PUBLISH,
                                version=prompt.latest_version)
             state["prompt_flash"] = "Publication requested; a reviewer will look at it."
+            st.rerun()
+    if editable and prompt.status == PromptStatus.PUBLISHED and publish_col.button(
+            "Unpublish", key="prompt_unpublish", icon=":material/unpublished:",
+            help="Take it out of the library; its history stays, and applications stop receiving it."):
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                unpublish(session=session, actor=user, prompt_id=prompt.id)
+            sync_index(context, [prompt.id])
+            state["prompt_flash"] = "Unpublished: only you can see it now."
             st.rerun()
     if has_permission(user, Permission.CONTRIBUTE) and fork_col.button("Fork", key="prompt_fork",
                                                                        icon=":material/fork_right:"):

@@ -228,3 +228,14 @@ def test_owner_runs_the_tests_and_sees_the_matrix(open_page, library, user_with_
     assert sorted(matrix["model"]) == ["fake-large", "fake-small"] and set(matrix["pass rate"]) == {"1/1"}
     with Session(library) as session:
         assert len(session.exec(select(PromptTestRun)).all()) == 2
+
+
+def test_the_owner_unpublishes_and_the_library_no_longer_lists_it(open_page, library, user_with_role) -> None:
+    code = prompt_row(library, "code-review")
+    with Session(library) as session:
+        owner = session.get(User, code.owner_id)
+    at = open_page(owner, PROMPT, prompt="code-review")
+    at.button(key="prompt_unpublish").click().run()
+    assert "Unpublished" in shown(at) and prompt_row(library, "code-review").status == "archived"
+    at = open_page("viewer", LIBRARY)
+    assert "32 prompt(s) match" in shown(at)
