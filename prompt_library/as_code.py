@@ -232,3 +232,35 @@ def read_folder(folder: Path) -> list[PromptSpec]:
     if not files:
         raise PromptFileError(f"{folder}: no .yaml files.")
     return [spec for path in files for spec in parse_prompt_file(path.read_text(encoding="utf-8"), source=str(path))]
+
+
+_LANGCHAIN_ROLES = {"SystemMessagePromptTemplate": "system", "HumanMessagePromptTemplate": "user",
+                    "AIMessagePromptTemplate": "assistant"}
+
+
+def parse_langchain_file(text: str, *, slug: str, source: str) -> PromptSpec:
+    """A LangChain-serialised ChatPromptTemplate (as `export` writes) as a draft prompt named `slug`."""
+    import warnings
+
+    from langchain_core.load import loads
+    from langchain_core.prompts import ChatPromptTemplate
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # loads() is marked beta
+            template = loads(text, allowed_objects="core")  # only LangChain's own classes, never arbitrary code
+    except (ValueError, TypeError, KeyError) as error:
+        raise PromptFileError(f"{source}: not a LangChain-serialised template: {error}") from None
+    if not isinstance(template, ChatPromptTemplate):
+        raise PromptFileError(f"{source}: holds a {type(template).__name__}, not a ChatPromptTemplate.")
+    messages, formats = [], set()
+    for message in template.messages:
+        role = _LANGCHAIN_ROLES.get(type(message).__name__)
+        if role is None:
+            raise PromptFileError(f"{source}: {type(message).__name__} messages cannot be imported.")
+        messages.append({"role": role, "template": message.prompt.template})
+        formats.add(message.prompt.template_format)
+    title = slug.replace("-", " ").capitalize()
+    return _spec({"slug": slug, "title": title, "versions": [{
+        "change_note": f"imported from {Path(source).name}", "template_format": formats.pop() if len(formats) == 1
+        else "mixed", "messages": messages}]}, source, 1)

@@ -13,8 +13,15 @@ from portal.core.gateway import gateway_for
 from portal.core.settings import Settings
 from portal.core.users import User
 from portal.core.vector_index import chroma_client
-from prompt_library.as_code import export_folder, import_prompts, parse_prompt_file, read_folder
+from prompt_library.as_code import (
+    export_folder,
+    import_prompts,
+    parse_langchain_file,
+    parse_prompt_file,
+    read_folder,
+)
 from prompt_library.search import PromptIndex
+from prompt_library.service import slugify
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,7 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     prompts = commands.add_parser("prompts", help="the prompt library: reindex, import, export")
     sub = prompts.add_subparsers(dest="prompts_command", required=True, metavar="SUBCOMMAND")
     sub.add_parser("reindex", help="rebuild the semantic search index from scratch").set_defaults(handler=cmd_reindex)
-    importer = sub.add_parser("import", help="load prompts from a YAML file or a folder of them (new slugs only)")
+    importer = sub.add_parser("import", help="load prompts from a YAML file, a folder of them, or a LangChain "
+                              "JSON template (new slugs only)")
     importer.add_argument("path", type=Path)
     importer.set_defaults(handler=cmd_import)
     exporter = sub.add_parser("export", help="write every prompt as <slug>.yaml plus langchain/<slug>.json")
@@ -44,8 +52,12 @@ def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
 
 def load_prompts(session: Session, path: Path) -> tuple[list[str], list[str]]:
     """Import a file or folder as the system; prompts whose owner is unknown go to the first admin."""
-    specs = read_folder(path) if path.is_dir() else parse_prompt_file(path.read_text(encoding="utf-8"),
-                                                                      source=str(path))
+    if path.is_dir():
+        specs = read_folder(path)
+    elif path.suffix == ".json":  # a LangChain-serialised template: one draft prompt named after the file
+        specs = [parse_langchain_file(path.read_text(encoding="utf-8"), slug=slugify(path.stem), source=str(path))]
+    else:
+        specs = parse_prompt_file(path.read_text(encoding="utf-8"), source=str(path))
     fallback = session.exec(select(User).where(User.role == "admin").order_by(User.id)).first()
     if fallback is None:
         raise SystemExit("coe-portal: create an admin first (coe-portal seed); imported prompts need an owner.")
