@@ -154,7 +154,7 @@ def search_prompts(*, session: Session, actor: User, filters: PromptFilter, inde
     """Prompts the actor may see that match the filters, in the chosen order."""
     conditions = _conditions(actor, filters)
     if not filters.query.strip():
-        return _sql_page(session, conditions, filters.sort, limit)
+        return _sql_page(session, actor, conditions[1:], filters.sort, limit)
     keyword = keyword_ranking(session, filters.query, limit=CANDIDATES)
     semantic: list[int] = []
     if index is not None:
@@ -173,8 +173,7 @@ def search_prompts(*, session: Session, actor: User, filters: PromptFilter, inde
 
 
 def _conditions(actor: User, f: PromptFilter) -> list[Any]:
-    shared = (Prompt.status == PromptStatus.PUBLISHED.value) & (Prompt.visibility == Visibility.ORGANISATION.value)
-    conditions: list[Any] = [or_(shared, Prompt.owner_id == actor.id)]
+    conditions: list[Any] = [or_(_shared(), Prompt.owner_id == actor.id)]  # first: visibility
     for column, value in ((Prompt.category, f.category), (Prompt.department, f.department),
                           (Prompt.status, f.status)):
         if value:
@@ -202,10 +201,21 @@ _SQL_ORDER = {
 }
 
 
-def _sql_page(session: Session, conditions: list[Any], sort: str, limit: int) -> SearchPage:
-    total = session.exec(select(func.count()).select_from(Prompt).where(*conditions)).one()
-    page = session.exec(select(Prompt).where(*conditions).order_by(*_SQL_ORDER[sort]).limit(limit)).all()
-    return SearchPage(prompts=list(page), total=int(total))
+def _sql_page(session: Session, actor: User, filters: list[Any], sort: str, limit: int) -> SearchPage:
+    """Shared prompts and the actor's own unshared ones, as two queries: one OR of the two makes SQLite read and
+    sort every row (a MULTI-INDEX OR), while each half can walk an index and stop at the page's end."""
+    shared = _shared()
+    own = (Prompt.owner_id == actor.id) & ~shared
+    total, rows = 0, []
+    for visible in (shared, own):
+        total += session.exec(select(func.count()).select_from(Prompt).where(visible, *filters)).one()
+        rows += session.exec(select(Prompt).where(visible, *filters).order_by(*_SQL_ORDER[sort]).limit(limit)).all()
+    rows.sort(key=_SORT_KEYS["newest" if sort == "relevance" else sort])
+    return SearchPage(prompts=rows[:limit], total=int(total))
+
+
+def _shared():
+    return (Prompt.status == PromptStatus.PUBLISHED.value) & (Prompt.visibility == Visibility.ORGANISATION.value)
 
 
 def facets(*, session: Session) -> dict[str, list[str]]:
