@@ -9,10 +9,11 @@ from bench import (  # noqa: E402
     catalog_cost,
     gateway_overhead,
     page_cost,
+    prompt_search,
     sandbox_overhead,
-    training_dashboard,
     template_fork,
     templates_page,
+    training_dashboard,
     usage_dashboard,
 )
 
@@ -22,9 +23,10 @@ BENCHMARKS = {
     "page cost": page_cost.run,
     "catalog cost": catalog_cost.run,
     "usage dashboard": usage_dashboard.run,
-    "training dashboard": training_dashboard.run,
+    "prompt search": prompt_search.run,
     "template fork": template_fork.run,
     "templates page": templates_page.run,
+    "training dashboard": training_dashboard.run,
 }
 
 

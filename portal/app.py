@@ -40,6 +40,17 @@ else:
                                     help="One message, two or three answers side by side; vote on the best."),
                             st.Page(VIEWS / "usage.py", title="My usage", icon=":material/query_stats:",
                                     help="Your tokens and cost by day and model; reviewers see teams too.")]
+    prompts = [
+        st.Page(VIEWS / "prompts.py", title="Prompt library", icon=":material/library_books:",
+                help="Search reviewed, tested prompts; use them in the sandbox or fork them."),
+        # Reached from the library with ?prompt=<slug>, and from "New prompt" / "Edit": out of the menu.
+        st.Page(VIEWS / "prompt.py", title="Prompt", icon=":material/article:", visibility="hidden"),
+    ]
+    if has_permission(context.user, Permission.CONTRIBUTE):
+        prompts.append(st.Page(VIEWS / "prompt_editor.py", title="Write a prompt", icon=":material/edit_note:"))
+    if has_permission(context.user, Permission.REVIEW):
+        prompts.append(st.Page(VIEWS / "prompt_reviews.py", title="Prompt reviews", icon=":material/rate_review:"))
+    pages["Prompts"] = prompts
     templates = [st.Page(VIEWS / "templates.py", title="Solution templates", icon=":material/view_quilt:",
                          help="Starter projects to fork through a form, with their lineage."),
                  # Reached from the list with ?template=<name>, so it stays out of the menu.

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from catalog import commands as catalog_commands
+from prompt_library import commands as prompt_commands
 from training import commands as training_commands
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
@@ -47,12 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", action="store_true", help="also create the demo users first")
     run.set_defaults(handler=cmd_run)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
-    commands.add_parser("seed", help="create the demo users (idempotent)").set_defaults(handler=cmd_seed)
+    commands.add_parser("seed", help="create the demo users, catalog and prompts (idempotent)"
+                        ).set_defaults(handler=cmd_seed)
     commands.add_parser("model-server", help="serve the local SmolLM2 model on 127.0.0.1 (foreground)"
                         ).set_defaults(handler=cmd_model_server)
     commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
                         ).set_defaults(handler=cmd_settings)
     catalog_commands.register(commands)
+    prompt_commands.register(commands)
     training_commands.register(commands)
     return parser
 
@@ -78,10 +81,11 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate, then create the demo users that do not exist yet, the seed catalog and the training courses."""
+    """Migrate, then create the demo users, catalog models and prompts that do not exist yet, and the courses."""
     from portal.core.seed import seed_demo_users
 
     from catalog.as_code import SEED_CATALOG, import_catalog
+    from prompt_library.as_code import SEED_PROMPTS
     from training.sync import sync_courses
 
     cmd_migrate(args, settings)
@@ -89,10 +93,24 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
         created = seed_demo_users(session)
         catalog = import_catalog(session=session, actor=None, text=SEED_CATALOG.read_text(encoding="utf-8"),
                                  source=str(SEED_CATALOG), only_new=True)
+        prompts, _ = prompt_commands.load_prompts(session, SEED_PROMPTS)
         courses = sync_courses(session=session, actor=None)
+    indexed = _index_prompts(settings)
     print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added; "
-          f"training: {courses.summary()}.")
+          f"prompts: {len(prompts)} added ({indexed}); training: {courses.summary()}.")
     return 0
+
+
+def _index_prompts(settings: Settings) -> str:
+    """Embed the published prompts for semantic search; without embeddings, keyword search still works."""
+    from portal.core.embeddings import EmbeddingsUnavailable
+
+    try:
+        with session_scope(make_engine(settings.database_url)) as session:
+            report = prompt_commands.prompt_index(settings).sync(session)
+    except EmbeddingsUnavailable as exc:
+        return f"search index not built: {exc}"
+    return f"search index: {report.embedded} embedded, {report.unchanged} unchanged"
 
 
 def cmd_model_server(_args: argparse.Namespace, settings: Settings) -> int:

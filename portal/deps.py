@@ -94,8 +94,9 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
 
 def catalog_dependents() -> DependentsRegistry:
     """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
-    # Each feature that uses models adds its source here as it lands (prompts next).
-    return DependentsRegistry(sources=[usage_dependents, template_dependents])
+    from prompt_library.dependents import prompt_dependents
+
+    return DependentsRegistry(sources=[usage_dependents, prompt_dependents, template_dependents])
 
 
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
@@ -151,6 +152,22 @@ def _builtin_templates_synced(_engine: Engine, database_url: str, store: Templat
     """Register the built-in templates (or their new versions) once per process, database and store."""
     with session_scope(_engine) as session:
         return sync_builtin_templates(session=session, store=store)
+
+
+def prompt_index(context: PortalContext):
+    """The prompt library's semantic index (Chroma + the configured embeddings), one per configuration."""
+    return _prompt_index(_settings_fingerprint())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _prompt_index(fingerprint: tuple):
+    from portal.core.embeddings import embeddings_for
+    from portal.core.vector_index import chroma_client
+    from prompt_library.search import PromptIndex
+
+    infra = _infrastructure(fingerprint)
+    return PromptIndex(client=chroma_client(infra.settings),
+                       embeddings=embeddings_for(infra.settings, gateway=infra.gateway))
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -5,7 +5,8 @@
         gateway.fail_next("429", retry_after="7")
 
 Endpoints: GET /v1/models, POST /v1/chat/completions (streamed as server-sent events or not),
-POST /v1/embeddings. The answer is always "Echo: " + the last user message, one word per chunk.
+POST /v1/embeddings. The answer is always "Echo: " + the last user message, one word per chunk — except that a
+last user message starting with "Reply verbatim: " is answered with the rest of it (for tests needing JSON).
 Failure modes for fail_next / fail_always:
     "delay"         sleep `seconds` (default 5) before answering, or mid-stream after `after_chunks` chunks;
                     reset()/stop() cut the sleep short
@@ -42,6 +43,7 @@ from typing import Any
 
 DEFAULT_MODELS = ("fake-small", "fake-large")
 EMBEDDING_DIMENSIONS = 16
+VERBATIM = "Reply verbatim: "
 FAILURE_MODES = ("delay", "401", "404", "429", "500", "cut", "invalid_json", "html", "error_event")
 
 
@@ -74,7 +76,9 @@ def embedding_for(text: str) -> list[float]:
 def answer_words(messages: list[dict[str, Any]]) -> list[str]:
     """The echo answer split into the pieces the fake streams (each word keeps its leading space)."""
     last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
-    words = f"Echo: {last_user.get('content') or ''}".split()
+    content = str(last_user.get("content") or "")
+    answer = content.removeprefix(VERBATIM) if content.startswith(VERBATIM) else f"Echo: {content}"
+    words = answer.split() or [""]
     return [words[0]] + [f" {word}" for word in words[1:]]
 
 

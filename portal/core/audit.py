@@ -51,6 +51,17 @@ class AuditAction(StrEnum):
     TEMPLATE_TRUST_CHANGED = "template.trust_changed"
     TEMPLATE_FORKED = "template.forked"
     TEMPLATE_FORK_UPDATED = "template.fork_updated"
+    PROMPT_CREATED = "prompt.created"
+    PROMPT_VERSION_SAVED = "prompt.version_saved"
+    PROMPT_FORKED = "prompt.forked"
+    PROMPT_LABEL_MOVED = "prompt.label_moved"
+    PROMPT_REVIEW_REQUESTED = "prompt.review_requested"
+    PROMPT_REVIEW_DECIDED = "prompt.review_decided"
+    PROMPT_UNPUBLISHED = "prompt.unpublished"
+    PROMPT_TRUST_CHANGED = "prompt.trust_changed"
+    PROMPT_TEST_CASES_SAVED = "prompt.test_cases_saved"
+    PROMPT_TESTS_RUN = "prompt.tests_run"
+    PROMPT_IMPORTED = "prompt.imported"
 
 
 class AuditEvent(SQLModel, table=True):

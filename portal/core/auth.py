@@ -11,6 +11,7 @@ Roles are ordered: each role can do everything the roles below it can.
 | view_team_usage     |        |             |    x     |   x   |
 | manage_training     |        |             |    x     |   x   |
 | manage_catalog      |        |             |          |   x   |
+| manage_prompts      |        |             |          |   x   |
 | manage_users        |        |             |          |   x   |
 | view_audit_log      |        |             |          |   x   |
 | manage_templates    |        |             |          |   x   |
@@ -54,6 +55,7 @@ class Permission(StrEnum):
     VIEW_TEAM_USAGE = "view_team_usage"
     MANAGE_TRAINING = "manage_training"
     MANAGE_CATALOG = "manage_catalog"
+    MANAGE_PROMPTS = "manage_prompts"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT_LOG = "view_audit_log"
     MANAGE_TEMPLATES = "manage_templates"
@@ -68,6 +70,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.VIEW_TEAM_USAGE: Role.REVIEWER,
     Permission.MANAGE_TRAINING: Role.REVIEWER,
     Permission.MANAGE_CATALOG: Role.ADMIN,
+    Permission.MANAGE_PROMPTS: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
     Permission.VIEW_AUDIT_LOG: Role.ADMIN,
     Permission.MANAGE_TEMPLATES: Role.ADMIN,
@@ -81,6 +84,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
     Permission.MANAGE_TRAINING: "assign courses and see the training dashboard (the CoE team)",
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
+    Permission.MANAGE_PROMPTS: "mark prompts trusted (jinja2), edit or unpublish anyone's prompt",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",
     Permission.VIEW_AUDIT_LOG: "browse the audit log",
     Permission.MANAGE_TEMPLATES: "register solution templates and mark them trusted",

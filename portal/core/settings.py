@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     training_lab_max_prompt_chars: int = Field(
         4000, ge=100, le=100_000, description="Longest prompt a learner may run in a training lab, in characters."
     )
+    prompt_cache_ttl_s: float = Field(
+        60.0, gt=0, description="Seconds prompt_library.client.get_prompt serves a cached template before it "
+        "refreshes it in the background (the stale one is served meanwhile).",
+    )
     admin_page_size: int = Field(
         50, ge=10, le=500, description="Rows per page in the admin page's user list and audit log."
     )

@@ -3,7 +3,7 @@
 from alembic import context
 
 from portal.core.db import make_engine
-from portal.tables import metadata
+from portal.tables import include_object, metadata
 
 config = context.config
 target_metadata = metadata
@@ -23,7 +23,7 @@ def run_migrations() -> None:
 def _run(connection) -> None:
     # render_as_batch: SQLite can only alter tables by copying them.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

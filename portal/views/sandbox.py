@@ -41,6 +41,9 @@ C = DataClassification
 # The model card's "Try in sandbox" button puts a model's gateway name here (views/model_card.py uses the same
 # name); this page takes it out, preselects the model and starts a new conversation.
 PRESELECT = "sandbox_model"
+# The prompt library's "Try in sandbox" puts {system_prompt, message, models} here (views/prompt.py uses the same
+# name); this page takes it out and starts a new conversation with them filled in.
+PREFILL = "sandbox_prefill"
 CONVERSATION = "sandbox_conversation_id"  # the conversation being continued; absent or None = a new one
 NOTICE = "sandbox_notice"  # what the last turn left to say (guardrails, a failure), shown after its rerun
 FLASH = "sandbox_flash"  # a one-time success message after renaming or deleting
@@ -143,6 +146,14 @@ if state.pop(CLEAR_DRAFT, False):
     state[DRAFT] = ""
 if (wanted := state.pop(PRESELECT, None)) is not None:
     preselect(wanted)
+if (prefill := state.pop(PREFILL, None)) is not None:
+    start_new_conversation()
+    offered_names = {m.name for classification in C for m in offered(classification)}
+    # The first recommended model this user is offered; none offered leaves the model choice as it was.
+    recommended = next((m for m in prefill.get("models", []) if m in offered_names), None)
+    if recommended is not None:
+        preselect(recommended)
+    state[SYSTEM_PROMPT], state[DRAFT] = prefill.get("system_prompt", ""), prefill.get("message", "")
 conversation, history = current_conversation()
 if conversation is not None and MODEL not in state:
     apply_settings(conversation)  # back from another page: Streamlit dropped the widgets' values

@@ -52,6 +52,8 @@ def portal_env(workdir: Path, **settings: str) -> dict[str, str]:
     # A private HOME: no ~/.streamlit/secrets.toml or config.toml of the machine leaks into the portal.
     env["HOME"] = str(home)
     env["PYTHONUNBUFFERED"] = "1"
+    # Run this checkout's code: the venv's editable install may point at another worktree.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update({f"PORTAL_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -82,7 +82,7 @@ def test_browse_filter_open_a_card_and_compare(page: Page, start_portal, screens
     for heading in ("Identity", "Capabilities", "Cost", "Use and risk", "Lifecycle", "Health", "Depends on it"):
         expect(main.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     expect(main).to_contain_text("Cleared for: public, internal, confidential")
-    expect(main).to_contain_text("Nothing recorded depends on this model yet.")
+    expect_table_cell(page, "Review a contract clause for risk")  # a seed prompt recommends this model
     expect(main.get_by_text("Change status")).to_have_count(0)  # contributors make no lifecycle moves
     assert "model=meta-llama%2FLlama-3.1-70B-Instruct" in page.url or f"model={LLAMA_70B}" in page.url
     settled(page)

@@ -12,6 +12,9 @@ from catalog.models import DataClassification
 from portal.core.audit import AuditEvent, utcnow
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.settings import load_settings
+from prompt_library.models import PromptReview, PromptStatus, ReviewKind
+from prompt_library.review import request_review
+from prompt_library.service import create_prompt
 from sandbox.chat import SandboxPolicy, TurnRequest, prepare_turn
 from training.assignments import assign_course, list_assignments
 from training.dashboard import as_records, to_csv, training_dashboard
@@ -19,6 +22,7 @@ from training.learning import course_list, enrol
 from training.models import Assignment
 from training.statements import export_statements
 from training.unlocks import Capability, CapabilityLocked, require_capability
+from tests.prompt_library.conftest import draft
 from tests.training.conftest import POLICY, complete
 
 TOMORROW = utcnow().date() + timedelta(days=1)
@@ -164,3 +168,21 @@ def test_the_setting_knows_exactly_the_capabilities_of_the_code(monkeypatch) -> 
 
     with pytest.raises(SettingsError, match="PORTAL_TRAINING_REQUIRED_COURSES: unknown capability 'fly'"):
         load_settings()
+
+
+def test_requesting_publication_of_a_prompt_needs_the_required_course(session: Session, synced, make_user) -> None:
+    author = make_user("contributor")
+    prompt = create_prompt(session=session, actor=author, draft=draft())
+    session.commit()
+    events_before = len(session.exec(select(AuditEvent)).all())
+    with pytest.raises(CapabilityLocked, match="'Responsible AI and data classification'"):
+        request_review(session=session, actor=author, prompt_id=prompt.id, kind=ReviewKind.PUBLISH, version=1,
+                       required_courses=REQUIRED)
+    session.rollback()
+    assert session.exec(select(PromptReview)).all() == []
+    assert session.get(type(prompt), prompt.id).status == PromptStatus.DRAFT
+    assert len(session.exec(select(AuditEvent)).all()) == events_before
+    complete(session, author, "responsible-ai")
+    review = request_review(session=session, actor=author, prompt_id=prompt.id, kind=ReviewKind.PUBLISH, version=1,
+                            required_courses=REQUIRED)
+    assert review.kind == ReviewKind.PUBLISH

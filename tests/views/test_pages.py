@@ -61,7 +61,9 @@ def test_every_page_runs_for_every_role(open_portal, user_with_role, portal_db, 
     shown = texts(at)
     assert f"Welcome, {user.name}" in shown and f"**Role:** `{role}`" in shown
     assert "Reachable — serves 2 model(s)." in shown
-    pages = ["views/home.py", "views/templates.py", "views/template.py", *TRAINING_PAGES] + (
+    prompts = ["views/prompts.py", "views/prompt.py"] + (["views/prompt_editor.py"] if role != "viewer" else []) + (
+        ["views/prompt_reviews.py"] if role in ("reviewer", "admin") else [])
+    pages = ["views/home.py", *prompts, "views/templates.py", "views/template.py", *TRAINING_PAGES] + (
         ["views/admin.py", "views/template_admin.py"] if role == "admin" else [])
     pages += COE_TRAINING_PAGES if role in ("reviewer", "admin") else []
     at.session_state["training_course_slug"] = "prompt-engineering-basics"  # the course, quiz and lab pages open it

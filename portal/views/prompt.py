@@ -1,0 +1,184 @@
+"""A prompt: what it is for, its messages and variables, and using it (render, try in sandbox, fork, rate)."""
+
+import streamlit as st
+
+from catalog.models import DataClassification
+from portal import deps
+from portal.core.auth import Permission, has_permission
+from portal.core.db import session_scope
+from portal.core.errors import NotFound
+from portal.ui import plain
+from portal.views import _prompt_sections as sections
+from portal.views._prompts import LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
+from prompt_library.models import PromptStatus, ReviewKind
+from prompt_library.review import labels_of, request_review, unpublish
+from prompt_library.service import (
+    can_edit,
+    fork_prompt,
+    is_favourite,
+    messages_of,
+    rate_prompt,
+    record_use,
+    set_trusted,
+    toggle_favourite,
+    variables_of,
+    version_by_number,
+    visible_prompt,
+)
+from prompt_library.templates import as_text, detect_variables, render
+
+SANDBOX_PAGE = "views/sandbox.py"
+# The sandbox page takes this out, fills its system prompt and message, and picks the first recommended model
+# the user is offered (views/sandbox.py).
+SANDBOX_PREFILL = "sandbox_prefill"
+
+context = deps.portal_context()
+user = deps.require_user(context)
+deps.require_permission(user, Permission.BROWSE)
+state = st.session_state
+
+slug = st.query_params.get("prompt") or state.get(OPEN_PROMPT)
+if not slug:
+    st.info("Pick a prompt in the library first.")
+    st.page_link(LIBRARY_PAGE, label="Prompt library", icon=":material/library_books:")
+    st.stop()
+
+
+def load():
+    with session_scope(context.engine) as session:
+        prompt = visible_prompt(session=session, actor=user, slug=slug)
+        labels = labels_of(session=session, prompt_id=prompt.id)
+        number = labels.get("production", prompt.latest_version)
+        version = version_by_number(session=session, prompt_id=prompt.id, number=number)
+        favourite = is_favourite(session=session, actor=user, prompt_id=prompt.id)
+    return prompt, labels, version, favourite
+
+
+try:
+    prompt, labels, version, favourite = load()
+except NotFound as exc:
+    st.error(exc.message)
+    st.page_link(LIBRARY_PAGE, label="Back to the library", icon=":material/library_books:")
+    st.stop()
+state[OPEN_PROMPT] = prompt.slug
+editable = can_edit(prompt, user)
+
+
+def header() -> None:
+    st.title(plain(prompt.title), anchor=False)
+    st.markdown(plain(prompt.description))
+    label_text = ", ".join(f"{name} → v{n}" for name, n in labels.items()) or "none"
+    st.caption(f"{plain(prompt.category)} · {plain(prompt.department)} · status: {PromptStatus(prompt.status).label} · "
+               f"for {DataClassification(prompt.classification).label} data · used {prompt.usage_count}× · "
+               f"★ {prompt.rating_average:.1f} ({prompt.rating_count} ratings) · labels: {plain(label_text)} · "
+               f"showing v{version.number}" + (f" · tags: {plain(', '.join(prompt.tags))}" if prompt.tags else ""))
+    st.caption("Recommended models: " + (plain(", ".join(prompt.recommended_models)) or "none named"))
+
+
+def actions() -> None:
+    edit_col, publish_col, fork_col, favourite_col, _ = st.columns([1, 1, 1, 1, 2])
+    if editable and edit_col.button("Edit", key="prompt_edit", icon=":material/edit:"):
+        open_editor(prompt.id)
+    if editable and prompt.status == PromptStatus.DRAFT and publish_col.button(
+            "Request publication", key="prompt_request_publish", icon=":material/publish:",
+            help="A reviewer other than you approves it before everyone can see it."):
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PUBLISH,
+                               version=prompt.latest_version,
+                               required_courses=context.settings.training_required_courses)
+            state["prompt_flash"] = "Publication requested; a reviewer will look at it."
+            st.rerun()
+    if editable and prompt.status == PromptStatus.PUBLISHED and publish_col.button(
+            "Unpublish", key="prompt_unpublish", icon=":material/unpublished:",
+            help="Take it out of the library; its history stays, and applications stop receiving it."):
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                unpublish(session=session, actor=user, prompt_id=prompt.id)
+            sync_index(context, [prompt.id])
+            state["prompt_flash"] = "Unpublished: only you can see it now."
+            st.rerun()
+    if has_permission(user, Permission.CONTRIBUTE) and fork_col.button("Fork", key="prompt_fork",
+                                                                       icon=":material/fork_right:"):
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                fork = fork_prompt(session=session, actor=user, prompt_id=prompt.id)
+            open_prompt(fork.slug)
+    if favourite_col.button("Unfavourite" if favourite else "Favourite", key="prompt_favourite",
+                            icon=":material/star:"):
+        with session_scope(context.engine) as session:
+            toggle_favourite(session=session, actor=user, prompt_id=prompt.id)
+        st.rerun()
+
+
+def use_section() -> None:
+    """A form generated from the variables: render the messages, copy them, or try them in the sandbox."""
+    messages, variables = messages_of(version), {v.name: v for v in variables_of(version)}
+    names = detect_variables(messages, version.template_format)
+    with st.form("prompt_use_form"):
+        values = {}
+        for name in names:
+            described = variables.get(name)
+            values[name] = st.text_area(name, key=f"prompt_var_{name}", height=80,
+                                        placeholder=(described.example if described else "") or "",
+                                        help=(described.description if described else None) or None)
+        render_col, sandbox_col = st.columns(2)
+        show = render_col.form_submit_button("Show rendered text", icon=":material/content_copy:")
+        try_it = sandbox_col.form_submit_button("Try in sandbox", icon=":material/chat:", type="primary")
+    if not (show or try_it):
+        return
+    with deps.showing_errors():
+        rendered = render(messages, version.template_format, values)
+        with session_scope(context.engine) as session:
+            record_use(session=session, actor=user, prompt_id=prompt.id)
+        if try_it:
+            open_in_sandbox(rendered)
+        st.caption("Copy with the button at the top right of the box.")
+        st.code(as_text(rendered), language=None, wrap_lines=True)
+
+
+def open_in_sandbox(rendered: list[dict[str, str]]) -> None:
+    system = "\n\n".join(m["content"] for m in rendered if m["role"] == "system")
+    message = "\n\n".join(m["content"] for m in rendered if m["role"] != "system")
+    state[SANDBOX_PREFILL] = {"system_prompt": system, "message": message, "models": list(prompt.recommended_models)}
+    st.switch_page(SANDBOX_PAGE)
+
+
+def rating_section() -> None:
+    stars_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    stars = stars_col.select_slider("Your rating", options=[1, 2, 3, 4, 5], value=4, key="prompt_stars")
+    if button_col.button("Rate", key="prompt_rate", icon=":material/star_rate:"):
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                rate_prompt(session=session, actor=user, prompt_id=prompt.id, stars=stars)
+            state["prompt_flash"] = f"Thanks — rated {stars}/5."
+            st.rerun()
+
+
+def admin_section() -> None:
+    trusted = st.toggle("Trusted: may use jinja2 templates", value=prompt.trusted, key="prompt_trusted")
+    if trusted != prompt.trusted:
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                set_trusted(session=session, actor=user, prompt_id=prompt.id, trusted=trusted)
+            st.rerun()
+
+
+if flash := state.pop("prompt_flash", None):
+    st.success(flash)
+header()
+actions()
+use_tab, messages_tab, versions_tab, tests_tab = st.tabs(["Use", "Messages", "Versions and labels", "Tests"])
+with use_tab:
+    use_section()
+    rating_section()
+with messages_tab:
+    sections.messages_section(version)
+with versions_tab:
+    sections.versions_section(context, user, prompt, labels, editable)
+with tests_tab:
+    sections.tests_section(context, user, prompt, version, editable)
+if has_permission(user, Permission.MANAGE_PROMPTS):
+    admin_section()
+if state.pop("prompt_index_dirty", False):
+    sync_index(context, [prompt.id])

@@ -1,0 +1,62 @@
+"""Prompt reviews: publication and production requests waiting for a reviewer who did not write them."""
+
+import streamlit as st
+
+from portal import deps
+from portal.core.auth import Permission
+from portal.core.db import session_scope
+from portal.ui import plain
+from portal.views._prompts import open_prompt, sync_index
+from prompt_library.models import ReviewKind
+from prompt_library.review import decide_review, review_queue
+from prompt_library.service import diff_versions, version_text
+
+context = deps.portal_context()
+user = deps.require_user(context)
+deps.require_permission(user, Permission.REVIEW)
+state = st.session_state
+
+st.title("Prompt reviews")
+st.caption("Four eyes: you see requests you did not write. Publishing makes a prompt visible to everyone; "
+           "production is the version applications use.")
+if flash := state.pop("reviews_flash", None):
+    st.success(flash)
+
+with session_scope(context.engine) as session:
+    queue = review_queue(session=session, actor=user)
+    shown = []
+    for review, prompt, version in queue:
+        previous = version.number - 1
+        diff = diff_versions(session=session, actor=user, prompt_id=prompt.id, older=previous,
+                             newer=version.number) if previous >= 1 else ""
+        shown.append((review, prompt, version, diff, version_text(version)))
+
+if not shown:
+    st.info("Nothing is waiting for your review.")
+
+
+def decide(review_id: int, prompt_id: int, approve: bool) -> None:
+    comment = state.get(f"review_comment_{review_id}", "")
+    with deps.showing_errors():
+        with session_scope(context.engine) as session:
+            decide_review(session=session, actor=user, review_id=review_id, approve=approve, comment=comment)
+        sync_index(context, [prompt_id])  # a published prompt becomes searchable by meaning
+        state["reviews_flash"] = "Approved." if approve else "Sent back with your comment."
+        st.rerun()
+
+
+for review, prompt, version, diff, text in shown:
+    what = "Publish to the organisation" if review.kind == ReviewKind.PUBLISH else "Label production"
+    with st.container(border=True):
+        st.markdown(f"**{plain(prompt.title)}** — {what}, version {version.number}")
+        st.caption(f"Change note: {plain(version.change_note)}" + (f" · request: {plain(review.comment)}"
+                                                                    if review.comment else ""))
+        st.code(diff or text, language="diff" if diff else None, wrap_lines=True)
+        st.text_area("Comment (needed to send back)", key=f"review_comment_{review.id}", height=70)
+        approve_col, reject_col, open_col, _ = st.columns([1, 1, 1, 3])
+        if approve_col.button("Approve", key=f"review_approve_{review.id}", type="primary"):
+            decide(review.id, prompt.id, True)
+        if reject_col.button("Send back", key=f"review_reject_{review.id}"):
+            decide(review.id, prompt.id, False)
+        if open_col.button("Open", key=f"review_open_{review.id}"):
+            open_prompt(prompt.slug)

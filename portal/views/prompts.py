@@ -1,0 +1,81 @@
+"""Prompt library: hybrid search with filters and sorts; open a prompt or start a new one."""
+
+import streamlit as st
+
+from catalog.models import DataClassification
+from portal import deps
+from portal.core.auth import Permission, has_permission
+from portal.core.db import session_scope
+from portal.ui import plain
+from portal.views._prompts import INDEX_ERRORS, open_editor, open_prompt
+from prompt_library.models import PromptStatus
+from prompt_library.search import SORTS, PromptFilter, facets, search_prompts
+
+PAGE_SIZE = 25
+
+context = deps.portal_context()
+user = deps.require_user(context)
+deps.require_permission(user, Permission.BROWSE)
+
+st.title("Prompt library")
+st.caption("Reviewed, tested prompts for everyday work. Search in your own words; filter by area and model.")
+if has_permission(user, Permission.CONTRIBUTE) and st.button("New prompt", key="prompts_new",
+                                                             icon=":material/add:"):
+    open_editor(None)
+
+
+def read_filters() -> PromptFilter:
+    with session_scope(context.engine) as session:
+        options = facets(session=session)
+    query_col, sort_col = st.columns([3, 1])
+    query = query_col.text_input("Search", key="prompts_query", placeholder="e.g. reply to a refund request")
+    sort = sort_col.selectbox("Sort by", SORTS, key="prompts_sort")
+    category_col, department_col, model_col, tag_col, status_col, mine_col = st.columns([2, 2, 2, 2, 1, 1])
+    category = category_col.selectbox("Category", ["", *options["category"]], key="prompts_category",
+                                      format_func=lambda c: c or "any")
+    department = department_col.selectbox("Department", ["", *options["department"]], key="prompts_department",
+                                          format_func=lambda d: d or "any")
+    model = model_col.text_input("Recommended model", key="prompts_model", placeholder="gateway name")
+    tags = tag_col.text_input("Tags (comma-separated)", key="prompts_tags")
+    status = status_col.selectbox("Status", ["", *PromptStatus], key="prompts_status",
+                                  format_func=lambda s: PromptStatus(s).label if s else "any")
+    mine = mine_col.toggle("Mine only", key="prompts_mine")
+    return PromptFilter(query=query, category=category, department=department, model=model.strip(),
+                        tags=[t.strip() for t in tags.split(",") if t.strip()], status=status,
+                        owner_id=user.id if mine else None, sort=sort)
+
+
+def search(filters: PromptFilter):
+    """Hybrid search; when the embedding source is down, keyword search alone (and the page says so)."""
+    index = deps.prompt_index(context) if filters.query.strip() else None
+    with session_scope(context.engine) as session:
+        try:
+            return search_prompts(session=session, actor=user, filters=filters, index=index, limit=PAGE_SIZE)
+        except INDEX_ERRORS as exc:
+            st.caption(f"Semantic search is unavailable ({exc}); showing keyword matches only.")
+            return search_prompts(session=session, actor=user, filters=filters, index=None, limit=PAGE_SIZE)
+
+
+def result_row(prompt) -> None:
+    with st.container(border=True):
+        title_col, button_col = st.columns([5, 1], vertical_alignment="center")
+        title_col.markdown(f"**{plain(prompt.title)}**  \n{plain(prompt.description)}")
+        meta = [prompt.category, prompt.department, DataClassification(prompt.classification).label,
+                f"used {prompt.usage_count}×", f"★ {prompt.rating_average:.1f} ({prompt.rating_count})"]
+        if prompt.status != PromptStatus.PUBLISHED:
+            meta.append(PromptStatus(prompt.status).label)
+        title_col.caption(" · ".join(m for m in meta if m) + ("  \ntags: " + ", ".join(prompt.tags)
+                                                                if prompt.tags else ""))
+        if button_col.button("Open", key=f"prompts_open_{prompt.id}", icon=":material/open_in_new:"):
+            open_prompt(prompt.slug)
+
+
+with deps.showing_errors():
+    filters = read_filters()
+    page = search(filters)
+    shown = len(page.prompts)
+    st.caption(f"{page.total} prompt(s) match" + (f"; the first {shown} are shown" if page.total > shown else ""))
+    if not page.prompts:
+        st.info("No prompt matches. Try other words or fewer filters.")
+    for prompt in page.prompts:
+        result_row(prompt)

@@ -1,0 +1,266 @@
+"""Prompts as code: YAML files (one prompt each, or a `prompts:` list) that round-trip exactly, and
+LangChain-serialised templates for applications that load prompts with langchain_core.load.
+
+    slug: summarise-ticket
+    title: Summarise a support ticket
+    status: published
+    labels: {production: 1}
+    versions:
+      - change_note: first version
+        template_format: f-string
+        messages: [{role: system, template: "You are ..."}, {role: user, template: "{ticket}"}]
+        variables: [{name: ticket, description: the ticket text, example: "..."}]
+    test_cases: [{name: mentions refund, variables: {ticket: ...}, checks: [{kind: contains, value: refund}]}]
+
+Everything is validated before anything is written; an error names the entry and its line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_core.load import dumpd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session, col, select
+
+from catalog.models import DataClassification
+from portal.core.audit import AuditAction, record_event
+from portal.core.auth import Permission, require
+from portal.core.errors import InvalidInput
+from portal.core.users import User
+from prompt_library.models import (
+    Prompt,
+    PromptLabel,
+    PromptStatus,
+    PromptTestCase,
+    PromptVersion,
+    TemplateFormat,
+    Visibility,
+)
+from prompt_library.review import labels_of
+from prompt_library.runner import CaseInput, checked_case, test_cases_of
+from prompt_library.service import list_versions, messages_of, search_text
+from prompt_library.templates import Message, Variable, build_template, content_hash, validate
+
+SEED_PROMPTS = Path(__file__).with_name("seed_prompts.yaml")
+MAX_FILE_BYTES = 2_000_000
+
+
+class PromptFileError(InvalidInput):
+    """A prompt file cannot be imported; nothing was written."""
+
+
+class VersionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    change_note: str = ""
+    template_format: TemplateFormat = TemplateFormat.F_STRING
+    messages: list[dict[str, str]]
+    variables: list[dict[str, str]] = Field(default_factory=list)
+
+
+class PromptSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    category: str = ""
+    department: str = ""
+    tags: list[str] = Field(default_factory=list)
+    classification: str = "internal"
+    recommended_models: list[str] = Field(default_factory=list)
+    owner: str = ""
+    status: PromptStatus = PromptStatus.DRAFT
+    trusted: bool = False
+    labels: dict[str, int] = Field(default_factory=dict)
+    versions: list[VersionSpec] = Field(min_length=1)
+    test_cases: list[dict[str, Any]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PromptImport:
+    created: list[str]
+    skipped: list[str]  # slugs that already exist
+
+
+def parse_prompt_file(text: str, *, source: str) -> list[PromptSpec]:
+    """Every prompt in a YAML text, validated; errors name the entry's line."""
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise PromptFileError(f"{source}: larger than {MAX_FILE_BYTES:,} bytes.")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PromptFileError(f"{source}: not valid YAML: {error}") from None
+    if isinstance(data, dict) and "prompts" in data:
+        entries, nodes = data["prompts"], _list_nodes(root, "prompts")
+    else:
+        entries, nodes = [data], [root]
+    if not isinstance(entries, list):
+        raise PromptFileError(f"{source}: 'prompts' must be a list.")
+    return [_spec(entry, source, node.start_mark.line + 1 if node else 0) for entry, node in
+            zip(entries, nodes + [None] * (len(entries) - len(nodes)), strict=True)]
+
+
+def _list_nodes(root: yaml.Node, key: str) -> list[yaml.Node]:
+    for k, v in root.value:
+        if k.value == key and isinstance(v, yaml.SequenceNode):
+            return list(v.value)
+    return []
+
+
+def _spec(entry: Any, source: str, line: int) -> PromptSpec:
+    where = f"{source}, line {line}"
+    try:
+        spec = PromptSpec.model_validate(entry)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise PromptFileError(f"{where}: {field}: {first['msg']}") from None
+    try:
+        DataClassification.parse(spec.classification)
+        for version in spec.versions:
+            validate(_messages(version), version.template_format.value, _variables(version), trusted=spec.trusted)
+    except (KeyError, InvalidInput) as error:
+        message = error.message if isinstance(error, InvalidInput) else f"unknown classification {error}"
+        raise PromptFileError(f"{where} ({spec.slug}): {message}") from None
+    return spec
+
+
+def _messages(version: VersionSpec) -> list[Message]:
+    return [Message(role=m.get("role", ""), template=m.get("template", "")) for m in version.messages]
+
+
+def _variables(version: VersionSpec) -> list[Variable]:
+    return [Variable(v["name"], v.get("description", ""), v.get("example", "")) for v in version.variables]
+
+
+def import_prompts(*, session: Session, actor: User | None, specs: list[PromptSpec], fallback_owner: User) -> PromptImport:
+    """Create the prompts whose slug is new (existing ones are left alone); one audit event; caller commits."""
+    if actor is not None:
+        require(actor, Permission.MANAGE_PROMPTS)
+    existing = set(session.exec(select(Prompt.slug).where(col(Prompt.slug).in_([s.slug for s in specs]))).all())
+    owners = {u.email: u for u in session.exec(select(User).where(
+        col(User.email).in_([s.owner for s in specs if s.owner]))).all()}
+    created = []
+    for spec in specs:
+        if spec.slug not in existing:
+            _create(session, spec, owners.get(spec.owner, fallback_owner))
+            created.append(spec.slug)
+    record_event(session, actor=actor, action=AuditAction.PROMPT_IMPORTED, entity_type="prompt",
+                 entity_id="*", summary=f"{len(created)} prompt(s) imported, {len(existing)} already there")
+    return PromptImport(created=created, skipped=sorted(existing))
+
+
+def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
+    published = spec.status == PromptStatus.PUBLISHED
+    prompt = Prompt(slug=spec.slug, title=spec.title, description=spec.description, category=spec.category,
+                    department=spec.department, tags=list(spec.tags), owner_id=owner.id, status=spec.status.value,
+                    visibility=(Visibility.ORGANISATION if published else Visibility.PRIVATE).value,
+                    classification=int(DataClassification.parse(spec.classification)),
+                    recommended_models=list(spec.recommended_models), trusted=spec.trusted)
+    session.add(prompt)
+    session.flush()
+    versions = []
+    for number, version in enumerate(spec.versions, 1):
+        row = PromptVersion(prompt_id=prompt.id, number=number, template_format=version.template_format.value,
+                            messages=[dict(m) for m in version.messages], variables=[dict(v) for v in version.variables],
+                            change_note=version.change_note, author_id=owner.id,
+                            content_hash=content_hash(_messages(version), version.template_format.value,
+                                                      _variables(version)))
+        session.add(row)
+        versions.append(row)
+    session.flush()
+    prompt.latest_version, prompt.content_hash = len(versions), versions[-1].content_hash
+    prompt.search_text = search_text(prompt, versions[-1])
+    for name, number in spec.labels.items():
+        if not 1 <= number <= len(versions):
+            raise PromptFileError(f"{spec.slug}: label {name} points at v{number}, which the file does not hold.")
+        session.add(PromptLabel(prompt_id=prompt.id, name=name, version_id=versions[number - 1].id))
+    known = set(build_template(messages_of(versions[-1]), versions[-1].template_format).input_variables)
+    for number, case in enumerate(spec.test_cases, 1):
+        row = checked_case(CaseInput(name=case.get("name", ""), variables=case.get("variables", {}),
+                                      checks=case.get("checks", [])), known, number)
+        row.prompt_id = prompt.id
+        session.add(row)
+    session.add(prompt)
+    session.flush()
+    return prompt
+
+
+def export_prompt(*, session: Session, prompt: Prompt) -> dict[str, Any]:
+    """One prompt as its YAML document (plain data), every version oldest first."""
+    owner = session.get(User, prompt.owner_id)
+    versions = list(reversed(list_versions(session=session, prompt_id=prompt.id)))
+    return {
+        "slug": prompt.slug, "title": prompt.title, "description": prompt.description, "category": prompt.category,
+        "department": prompt.department, "tags": list(prompt.tags),
+        "classification": DataClassification(prompt.classification).label,
+        "recommended_models": list(prompt.recommended_models), "owner": owner.email if owner else "",
+        "status": prompt.status, "trusted": prompt.trusted, "labels": labels_of(session=session, prompt_id=prompt.id),
+        "versions": [{"change_note": v.change_note, "template_format": v.template_format,
+                      "messages": [dict(m) for m in v.messages], "variables": [dict(x) for x in v.variables]}
+                     for v in versions],
+        "test_cases": [{"name": c.name, "variables": dict(c.variables), "checks": [dict(x) for x in c.checks]}
+                       for c in test_cases_of(session=session, prompt_id=prompt.id)],
+    }
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+def export_folder(*, session: Session, folder: Path) -> int:
+    """Write every prompt as `<slug>.yaml` and its latest template as `langchain/<slug>.json`."""
+    (folder / "langchain").mkdir(parents=True, exist_ok=True)
+    prompts = session.exec(select(Prompt).order_by(Prompt.slug)).all()
+    for prompt in prompts:
+        (folder / f"{prompt.slug}.yaml").write_text(dump_yaml(export_prompt(session=session, prompt=prompt)),
+                                                     encoding="utf-8")
+        latest = list_versions(session=session, prompt_id=prompt.id)[0]
+        serialised = dumpd(build_template(messages_of(latest), latest.template_format))
+        (folder / "langchain" / f"{prompt.slug}.json").write_text(json.dumps(serialised, indent=2), encoding="utf-8")
+    return len(prompts)
+
+
+def read_folder(folder: Path) -> list[PromptSpec]:
+    """Every prompt in a folder's *.yaml files (sorted by name), all validated before any import."""
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if not files:
+        raise PromptFileError(f"{folder}: no .yaml files.")
+    return [spec for path in files for spec in parse_prompt_file(path.read_text(encoding="utf-8"), source=str(path))]
+
+
+_LANGCHAIN_ROLES = {"SystemMessagePromptTemplate": "system", "HumanMessagePromptTemplate": "user",
+                    "AIMessagePromptTemplate": "assistant"}
+
+
+def parse_langchain_file(text: str, *, slug: str, source: str) -> PromptSpec:
+    """A LangChain-serialised ChatPromptTemplate (as `export` writes) as a draft prompt named `slug`."""
+    import warnings
+
+    from langchain_core.load import loads
+    from langchain_core.prompts import ChatPromptTemplate
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # loads() is marked beta
+            template = loads(text, allowed_objects="core")  # only LangChain's own classes, never arbitrary code
+    except (ValueError, TypeError, KeyError) as error:
+        raise PromptFileError(f"{source}: not a LangChain-serialised template: {error}") from None
+    if not isinstance(template, ChatPromptTemplate):
+        raise PromptFileError(f"{source}: holds a {type(template).__name__}, not a ChatPromptTemplate.")
+    messages, formats = [], set()
+    for message in template.messages:
+        role = _LANGCHAIN_ROLES.get(type(message).__name__)
+        if role is None:
+            raise PromptFileError(f"{source}: {type(message).__name__} messages cannot be imported.")
+        messages.append({"role": role, "template": message.prompt.template})
+        formats.add(message.prompt.template_format)
+    title = slug.replace("-", " ").capitalize()
+    return _spec({"slug": slug, "title": title, "versions": [{
+        "change_note": f"imported from {Path(source).name}", "template_format": formats.pop() if len(formats) == 1
+        else "mixed", "messages": messages}]}, source, 1)

@@ -1,0 +1,191 @@
+"""Labels and four eyes: publishing to the organisation and moving `production` need another person's approval.
+
+Other labels (staging, custom) move at once. Moving production to an older version is a rollback; it is
+reviewed like any promotion. A version whose tests fail on a recommended model never becomes production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import re
+
+from sqlmodel import Session, col, select
+
+from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.auth import Permission, require
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+from portal.core.users import User
+from prompt_library.models import (
+    PRODUCTION,
+    Prompt,
+    PromptComment,
+    PromptLabel,
+    PromptReview,
+    PromptStatus,
+    PromptVersion,
+    ReviewKind,
+    ReviewState,
+    Visibility,
+)
+from prompt_library.runner import production_gate_problems
+from prompt_library.service import editable_prompt, version_by_number, visible_prompt
+from training.unlocks import Capability, require_capability
+
+_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+MAX_COMMENT = 2000
+
+
+def labels_of(*, session: Session, prompt_id: int) -> dict[str, int]:
+    """Label name -> version number."""
+    rows = session.exec(select(PromptLabel.name, PromptVersion.number)
+                        .join(PromptVersion, PromptVersion.id == PromptLabel.version_id)
+                        .where(PromptLabel.prompt_id == prompt_id).order_by(PromptLabel.name)).all()
+    return dict(rows)
+
+
+def move_label(*, session: Session, actor: User, prompt_id: int, label: str, version: int) -> PromptLabel:
+    """Point a label other than production at a version (promote, roll back); production goes through review."""
+    label = label.strip().lower()
+    if label == PRODUCTION:
+        raise PermissionDenied("Moving production needs a reviewer's approval: request it instead.")
+    if not _LABEL.match(label):
+        raise InvalidInput("A label is 1–40 lower-case letters, digits, '-' or '_', starting with a letter.")
+    prompt = editable_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    target = version_by_number(session=session, prompt_id=prompt.id, number=version)
+    return _point(session, actor, prompt, label, target)
+
+
+def _point(session: Session, actor: User, prompt: Prompt, label: str, target: PromptVersion) -> PromptLabel:
+    row = session.exec(select(PromptLabel).where(PromptLabel.prompt_id == prompt.id,
+                                                 PromptLabel.name == label)).first()
+    before = None
+    if row is None:
+        row = PromptLabel(prompt_id=prompt.id, name=label, version_id=target.id, moved_by_id=actor.id)
+    else:
+        before = session.get(PromptVersion, row.version_id).number
+        row.version_id, row.moved_by_id, row.moved_at = target.id, actor.id, utcnow()
+    session.add(row)
+    record_event(session, actor=actor, action=AuditAction.PROMPT_LABEL_MOVED, entity_type="prompt",
+                 entity_id=prompt.slug, summary=f"{label}: v{before} → v{target.number}" if before
+                 else f"{label} → v{target.number}", before={"label": label, "version": before},
+                 after={"label": label, "version": target.number})
+    session.flush()
+    return row
+
+
+def request_review(*, session: Session, actor: User, prompt_id: int, kind: ReviewKind | str,
+                   version: int, comment: str = "",
+                   required_courses: Mapping[str, Sequence[str]] | None = None) -> PromptReview:
+    """Ask a reviewer to publish the prompt or to move production to a version.
+
+    `required_courses` is PORTAL_TRAINING_REQUIRED_COURSES: publishing may need a course's valid certificate.
+    """
+    kind = ReviewKind(kind)
+    prompt = editable_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    if kind is ReviewKind.PUBLISH:
+        require_capability(session=session, user=actor, capability=Capability.PUBLISH_PROMPTS,
+                           required=required_courses or {})
+    target = version_by_number(session=session, prompt_id=prompt.id, number=version)
+    if kind is ReviewKind.PRODUCTION:
+        _refuse_failing(session, prompt, target)
+    pending = session.exec(select(PromptReview).where(PromptReview.prompt_id == prompt.id,
+                                                      PromptReview.kind == kind.value,
+                                                      PromptReview.state == ReviewState.PENDING.value)).first()
+    if pending is not None:
+        raise InvalidInput("A review of this kind is already waiting for this prompt.")
+    review = PromptReview(prompt_id=prompt.id, version_id=target.id, kind=kind.value, requested_by_id=actor.id,
+                          comment=_checked(comment, required=False))
+    session.add(review)
+    if kind is ReviewKind.PUBLISH and prompt.status != PromptStatus.PUBLISHED:
+        prompt.status = PromptStatus.IN_REVIEW.value
+        session.add(prompt)
+    session.flush()
+    record_event(session, actor=actor, action=AuditAction.PROMPT_REVIEW_REQUESTED, entity_type="prompt",
+                 entity_id=prompt.slug, summary=f"{kind.value} v{target.number}")
+    return review
+
+
+def decide_review(*, session: Session, actor: User, review_id: int, approve: bool, comment: str) -> PromptReview:
+    """Approve or reject a request; the author of the version or the requester never decides it."""
+    require(actor, Permission.REVIEW)
+    review = session.get(PromptReview, review_id)
+    if review is None or review.state != ReviewState.PENDING:
+        raise NotFound("That review request does not exist or is already decided.")
+    prompt, target = session.get(Prompt, review.prompt_id), session.get(PromptVersion, review.version_id)
+    if actor.id in (review.requested_by_id, target.author_id, prompt.owner_id):
+        raise PermissionDenied("You wrote or requested this, so another reviewer must decide it (four eyes).")
+    comment = _checked(comment, required=not approve)
+    if approve:
+        _carry_out(session, actor, review, prompt, target)
+    elif review.kind == ReviewKind.PUBLISH and prompt.status == PromptStatus.IN_REVIEW:
+        prompt.status = PromptStatus.DRAFT.value
+    review.state = (ReviewState.APPROVED if approve else ReviewState.REJECTED).value
+    review.reviewer_id, review.decided_at, review.comment = actor.id, utcnow(), comment
+    session.add_all([review, prompt])
+    if comment:
+        session.add(PromptComment(version_id=target.id, author_id=actor.id, body=comment))
+    record_event(session, actor=actor, action=AuditAction.PROMPT_REVIEW_DECIDED, entity_type="prompt",
+                 entity_id=prompt.slug, summary=f"{review.kind} v{target.number} {review.state}: {comment}"[:500])
+    session.flush()
+    return review
+
+
+def _carry_out(session: Session, actor: User, review: PromptReview, prompt: Prompt, target: PromptVersion) -> None:
+    if review.kind == ReviewKind.PRODUCTION:
+        _refuse_failing(session, prompt, target)  # tests may have been re-run since the request
+        _point(session, actor, prompt, PRODUCTION, target)
+    else:
+        prompt.status, prompt.visibility = PromptStatus.PUBLISHED.value, Visibility.ORGANISATION.value
+
+
+def _refuse_failing(session: Session, prompt: Prompt, target: PromptVersion) -> None:
+    problems = production_gate_problems(session=session, prompt=prompt, version=target)
+    if problems:
+        raise InvalidInput(f"v{target.number} cannot be labelled production: " + "; ".join(problems))
+
+
+def _checked(comment: str, *, required: bool) -> str:
+    comment = (comment or "").strip()
+    if required and not comment:
+        raise InvalidInput("Say why in a comment, so the author knows what to change.")
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"The comment is {len(comment)} characters long; at most {MAX_COMMENT} fit.")
+    return comment
+
+
+def review_queue(*, session: Session, actor: User) -> list[tuple[PromptReview, Prompt, PromptVersion]]:
+    """Pending requests the actor may decide (not their own), oldest first."""
+    require(actor, Permission.REVIEW)
+    rows = session.exec(select(PromptReview, Prompt, PromptVersion)
+                        .join(Prompt, Prompt.id == PromptReview.prompt_id)
+                        .join(PromptVersion, PromptVersion.id == PromptReview.version_id)
+                        .where(PromptReview.state == ReviewState.PENDING.value)
+                        .order_by(col(PromptReview.requested_at))).all()
+    return [(r, p, v) for r, p, v in rows if actor.id not in (r.requested_by_id, v.author_id, p.owner_id)]
+
+
+def add_comment(*, session: Session, actor: User, prompt_id: int, version: int, body: str) -> PromptComment:
+    prompt = visible_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    target = version_by_number(session=session, prompt_id=prompt.id, number=version)
+    comment = PromptComment(version_id=target.id, author_id=actor.id, body=_checked(body, required=True))
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def comments_on(*, session: Session, version_id: int) -> list[PromptComment]:
+    return list(session.exec(select(PromptComment).where(PromptComment.version_id == version_id)
+                             .order_by(col(PromptComment.created_at))).all())
+
+
+def unpublish(*, session: Session, actor: User, prompt_id: int) -> Prompt:
+    """Take a prompt out of the library (kept with its history; the search index drops it on the next sync)."""
+    prompt = editable_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    before = prompt.status
+    prompt.status, prompt.visibility = PromptStatus.ARCHIVED.value, Visibility.PRIVATE.value
+    session.add(prompt)
+    record_event(session, actor=actor, action=AuditAction.PROMPT_UNPUBLISHED, entity_type="prompt",
+                 entity_id=prompt.slug, summary="unpublished", before={"status": before},
+                 after={"status": prompt.status})
+    return prompt

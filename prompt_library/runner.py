@@ -1,0 +1,241 @@
+"""Test cases and the runner: every case on every chosen approved model, a matrix per version.
+
+Each gateway call is recorded as usage (source "prompt test") and budgets are checked before each call.
+A matrix is out of date when a model was approved, restricted, deprecated or retired after the run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from catalog.models import CatalogModel, Mode, ModelStatus
+from portal.core.audit import AuditAction, AuditEvent, record_event
+from portal.core.errors import InvalidInput
+from portal.core.gateway import Caller, GatewayClient, GatewayError
+from portal.core.users import User
+from prompt_library.assertions import CheckKind, OutputCheck, evaluate_all
+from prompt_library.judge import judge
+from prompt_library.models import Prompt, PromptTestCase, PromptTestRun, PromptVersion
+from prompt_library.service import editable_prompt, messages_of, version_by_number
+from prompt_library.templates import detect_variables, render
+from sandbox.models import CallStatus, UsageSource
+from sandbox.usage import BudgetPolicy, check_budgets, record_usage
+
+RUNNABLE = (ModelStatus.APPROVED.value, ModelStatus.RESTRICTED.value)
+STATUS_CHANGES = {s.value for s in (ModelStatus.APPROVED, ModelStatus.RESTRICTED, ModelStatus.DEPRECATED,
+                                    ModelStatus.RETIRED)}
+MAX_CASES = 50
+MAX_OUTPUT_KEPT = 2000
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    name: str
+    variables: dict[str, str]
+    checks: list[dict[str, Any]]
+
+
+def save_test_cases(*, session: Session, actor: User, prompt_id: int, cases: list[CaseInput]) -> list[PromptTestCase]:
+    """Replace the prompt's test cases after checking each against the latest template."""
+    prompt = editable_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    latest = version_by_number(session=session, prompt_id=prompt.id, number=prompt.latest_version)
+    known = set(detect_variables(messages_of(latest), latest.template_format))
+    if len(cases) > MAX_CASES:
+        raise InvalidInput(f"{len(cases)} test cases; at most {MAX_CASES} fit.")
+    rows = [checked_case(case, known, number) for number, case in enumerate(cases, 1)]
+    for old in session.exec(select(PromptTestCase).where(PromptTestCase.prompt_id == prompt.id)).all():
+        session.delete(old)
+    for row in rows:
+        row.prompt_id = prompt.id
+        session.add(row)
+    record_event(session, actor=actor, action=AuditAction.PROMPT_TEST_CASES_SAVED, entity_type="prompt",
+                 entity_id=prompt.slug, summary=f"{len(rows)} test case(s)")
+    session.flush()
+    return rows
+
+
+def checked_case(case: CaseInput, known: set[str], number: int) -> PromptTestCase:
+    name = case.name.strip() or f"case {number}"
+    unknown = sorted(set(case.variables) - known)
+    if unknown:
+        raise InvalidInput(f"test case '{name}': unknown variable(s) {', '.join(unknown)}; the template uses "
+                           f"{', '.join(sorted(known)) or 'none'}")
+    if not case.checks:
+        raise InvalidInput(f"test case '{name}': add at least one check")
+    try:
+        checks = [OutputCheck.model_validate(c).model_dump(mode="json") for c in case.checks]
+    except ValidationError as error:
+        raise InvalidInput(f"test case '{name}': {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    return PromptTestCase(name=name[:200], variables=dict(case.variables), checks=checks)
+
+
+def test_cases_of(*, session: Session, prompt_id: int) -> list[PromptTestCase]:
+    return list(session.exec(select(PromptTestCase).where(PromptTestCase.prompt_id == prompt_id)
+                             .order_by(col(PromptTestCase.id))).all())
+
+
+def runnable_models(*, session: Session) -> list[CatalogModel]:
+    """Approved (or restricted) chat models the tests may run on."""
+    return list(session.exec(select(CatalogModel).where(col(CatalogModel.status).in_(RUNNABLE),
+                                                        CatalogModel.mode == Mode.CHAT.value)
+                             .order_by(CatalogModel.name)).all())
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run needs besides the database: the gateway, budgets and the judge model."""
+
+    gateway: GatewayClient
+    budgets: BudgetPolicy
+    judge_model: str = ""
+
+
+def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, model_names: list[str],
+              context: RunContext) -> list[PromptTestRun]:
+    """Run every test case of a version on each model; one stored run (matrix cell) per model."""
+    prompt = editable_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    target = version_by_number(session=session, prompt_id=prompt.id, number=version)
+    cases = test_cases_of(session=session, prompt_id=prompt.id)
+    if not cases:
+        raise InvalidInput("This prompt has no test cases yet; add some first.")
+    models = _chosen_models(session, model_names)
+    judge_model = _judge_model(session, context.judge_model, cases)
+    runs = [_run_on(session, actor, target, cases, model, context, judge_model) for model in models]
+    record_event(session, actor=actor, action=AuditAction.PROMPT_TESTS_RUN, entity_type="prompt",
+                 entity_id=prompt.slug, summary=f"v{target.number} on " + ", ".join(
+                     f"{r.model_name} {r.passed}/{r.cases}" for r in runs))
+    session.flush()
+    return runs
+
+
+def _chosen_models(session: Session, names: list[str]) -> list[CatalogModel]:
+    if not names:
+        raise InvalidInput("Choose at least one approved model to run the tests on.")
+    by_name = {m.name: m for m in runnable_models(session=session)}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise InvalidInput(f"Not an approved chat model: {', '.join(missing)}.")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def _judge_model(session: Session, wanted: str, cases: list[PromptTestCase]) -> CatalogModel | None:
+    if not any(c["kind"] == CheckKind.JUDGE for case in cases for c in case.checks):
+        return None
+    by_name = {m.name: m for m in runnable_models(session=session)}
+    if wanted not in by_name:
+        raise InvalidInput("A test case has a judge check: choose an approved model as the judge.")
+    return by_name[wanted]
+
+
+def _run_on(session: Session, actor: User, version: PromptVersion, cases: list[PromptTestCase],
+            model: CatalogModel, context: RunContext, judge_model: CatalogModel | None) -> PromptTestRun:
+    run = PromptTestRun(prompt_id=version.prompt_id, version_id=version.id, model_name=model.name,
+                        run_by_id=actor.id, cases=len(cases))
+    latencies = []
+    for case in cases:
+        result, latency = _run_case(session, actor, version, case, model, context, judge_model, run)
+        run.results.append(result)
+        run.passed += int(result["passed"])
+        latencies.append(latency)
+    run.latency_s = sum(latencies) / len(latencies)
+    session.add(run)
+    return run
+
+
+def _run_case(session: Session, actor: User, version: PromptVersion, case: PromptTestCase, model: CatalogModel,
+              context: RunContext, judge_model: CatalogModel | None, run: PromptTestRun) -> tuple[dict, float]:
+    check_budgets(session=session, user=actor, policy=context.budgets)
+    caller = Caller(email=actor.email, team=actor.team or None, department=actor.department or None)
+    checks = [OutputCheck.model_validate(c) for c in case.checks]
+    try:
+        messages = render(messages_of(version), version.template_format, case.variables)
+    except InvalidInput as error:
+        return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
+    started = time.perf_counter()
+    try:
+        answer = context.gateway.chat(model=model.name, messages=messages, caller=caller)
+    except GatewayError as error:
+        _usage(session, actor, model, run, 0, 0, time.perf_counter() - started, CallStatus.FAILED, error.message)
+        return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
+    _usage(session, actor, model, run, answer.tokens_in, answer.tokens_out, answer.total_time_s, CallStatus.OK)
+    outcomes = evaluate_all(checks, answer.text)
+    for check in (c for c in checks if c.kind is CheckKind.JUDGE):
+        judgement = judge(check, answer.text, gateway=context.gateway, model=judge_model.name, caller=caller)
+        if judgement.call is not None:
+            _usage(session, actor, judge_model, None, judgement.call.tokens_in, judgement.call.tokens_out,
+                   judgement.call.total_time_s, CallStatus.OK)
+        outcomes.append(judgement.outcome)
+    return {"case": case.name, "passed": all(o.passed for o in outcomes), "output": answer.text[:MAX_OUTPUT_KEPT],
+            "checks": [{"check": o.check.describe(), "passed": o.passed, "detail": o.detail} for o in outcomes],
+            "error": ""}, answer.total_time_s
+
+
+def _usage(session: Session, actor: User, model: CatalogModel, run: PromptTestRun | None, tokens_in: int,
+           tokens_out: int, latency: float, status: CallStatus, error: str = "") -> None:
+    event = record_usage(session, user=actor, model=model, source=UsageSource.PROMPT_TEST, tokens_in=tokens_in,
+                         tokens_out=tokens_out, estimated=False, latency_s=latency, ttft_s=None, status=status,
+                         error=error)
+    session.flush()  # the next case's budget check sees this call
+    if run is not None:
+        run.tokens_in += tokens_in
+        run.tokens_out += tokens_out
+        run.cost_usd += event.cost_usd
+
+
+def latest_runs(*, session: Session, version_id: int) -> dict[str, PromptTestRun]:
+    """The newest run of a version on each model: its row of the matrix."""
+    runs = session.exec(select(PromptTestRun).where(PromptTestRun.version_id == version_id)
+                        .order_by(col(PromptTestRun.finished_at), col(PromptTestRun.id))).all()
+    return {run.model_name: run for run in runs}
+
+
+def production_gate_problems(*, session: Session, prompt: Prompt, version: PromptVersion) -> list[str]:
+    """Why a version may not be production: tests missing or failing on a recommended model."""
+    if not test_cases_of(session=session, prompt_id=prompt.id):
+        return []
+    runs = latest_runs(session=session, version_id=version.id)
+    problems = []
+    for name in prompt.recommended_models:
+        run = runs.get(name)
+        if run is None:
+            problems.append(f"its tests have not been run on the recommended model {name}")
+        elif run.passed < run.cases:
+            problems.append(f"its tests fail on the recommended model {name} ({run.passed}/{run.cases} passed)")
+    return problems
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    model_name: str
+    status: str
+    at: datetime
+
+
+def matrix_out_of_date(*, session: Session, version_id: int) -> list[ModelChange]:
+    """Catalog status changes (approve, restrict, deprecate, retire) made after the version's latest runs."""
+    runs = latest_runs(session=session, version_id=version_id)
+    if not runs:
+        return []
+    since = min(run.finished_at for run in runs.values())
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.CATALOG_MODEL_TRANSITIONED.value,
+                                                   col(AuditEvent.at) > since)
+                          .order_by(col(AuditEvent.at))).all()
+    changes = []
+    for event in events:
+        status = (event.after or {}).get("status")
+        run = runs.get(event.entity_id)
+        if status in STATUS_CHANGES and (run is None or _aware(event.at) > _aware(run.finished_at)):
+            changes.append(ModelChange(model_name=event.entity_id, status=status, at=event.at))
+    return changes
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

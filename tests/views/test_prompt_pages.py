@@ -1,0 +1,241 @@
+"""The prompt pages (AppTest): library search, a prompt's card and use, the editor with diffs and conflicts,
+the review queue, test runs, and hostile text shown as text."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from portal.core.auth import Role
+from portal.core.db import session_scope
+from portal.core.users import User
+from prompt_library.as_code import SEED_PROMPTS, import_prompts, parse_prompt_file
+from prompt_library.models import Prompt, PromptReview, PromptTestRun
+from prompt_library.runner import CaseInput, save_test_cases
+from prompt_library.service import PromptDraft, create_prompt, save_version
+from prompt_library.templates import Message, Variable
+from tests.views.support import errors, shown, unescaped
+
+LIBRARY, PROMPT, EDITOR, REVIEWS = ("views/prompts.py", "views/prompt.py", "views/prompt_editor.py",
+                                    "views/prompt_reviews.py")
+PAGES_FOR = {"viewer": [LIBRARY, PROMPT], "contributor": [LIBRARY, PROMPT, EDITOR],
+             "reviewer": [LIBRARY, PROMPT, EDITOR, REVIEWS], "admin": [LIBRARY, PROMPT, EDITOR, REVIEWS]}
+
+
+@pytest.fixture
+def library(portal_db, served_models, monkeypatch):
+    """The seed prompts, with embeddings from the fake gateway (deterministic and fast)."""
+    monkeypatch.setenv("PORTAL_EMBEDDING_SOURCE", "gateway")
+    monkeypatch.setenv("PORTAL_EMBEDDING_MODEL", "fake-small")
+    with session_scope(portal_db) as session:
+        admin = session.exec(select(User).where(User.role == "admin")).first()
+        import_prompts(session=session, actor=admin, fallback_owner=admin,
+                       specs=parse_prompt_file(SEED_PROMPTS.read_text(encoding="utf-8"), source="seed"))
+        ticket = session.exec(select(Prompt).where(Prompt.slug == "ticket-summary")).one()
+        ticket.recommended_models = ["fake-small", "fake-large"]
+    return portal_db
+
+
+@pytest.fixture
+def open_page(open_portal, user_with_role):
+    def open_(role_or_user, page: str, **query: str):
+        user = user_with_role(role_or_user) if isinstance(role_or_user, str) else role_or_user
+        at = open_portal(user)
+        at.switch_page(page)
+        at.query_params.update(query)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_
+
+
+def prompt_row(engine, slug: str) -> Prompt:
+    with Session(engine) as session:
+        return session.exec(select(Prompt).where(Prompt.slug == slug)).one()
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_prompt_page_runs_for_every_role(open_page, library, role) -> None:
+    for page in PAGES_FOR[role]:
+        at = open_page(role, page, prompt="refund-reply")
+        assert not errors(at), f"{page} as {role}: {errors(at)}"
+        assert at.title, page
+
+
+def test_viewers_cannot_open_the_editor_or_reviews(open_portal, user_with_role, library) -> None:
+    at = open_portal(user_with_role("viewer"))
+    for page in (EDITOR, REVIEWS):
+        with pytest.raises(ValueError):
+            at.switch_page(page)
+
+
+def test_search_finds_and_opens_a_prompt(open_page, library) -> None:
+    at = open_page("viewer", LIBRARY)
+    assert "33 prompt(s) match" in shown(at)
+    at.text_input(key="prompts_query").input("refund money back").run()
+    assert "Reply to a refund request" in unescaped(at.markdown[0].value)
+    refund = prompt_row(library, "refund-reply")
+    at.button(key=f"prompts_open_{refund.id}").click().run()
+    assert not at.exception and at.query_params["prompt"] == "refund-reply"
+    assert unescaped(at.title[0].value) == "Reply to a refund request"
+
+
+@pytest.mark.parametrize("widget, value, expected", [("prompts_category", "Legal", 5),
+                                                     ("prompts_department", "Finance", 5)])
+def test_filters_narrow_the_list(open_page, library, widget, value, expected) -> None:
+    at = open_page("viewer", LIBRARY)
+    at.selectbox(key=widget).set_value(value).run()
+    assert f"{expected} prompt(s) match" in shown(at)
+
+
+def test_fill_variables_and_try_in_sandbox_prefilled_and_counted(open_page, library) -> None:
+    at = open_page("viewer", PROMPT, prompt="ticket-summary")
+    at.text_area(key="prompt_var_product").input("Portal")
+    at.text_area(key="prompt_var_ticket").input("Login fails since Monday")
+    at.button(key="FormSubmitter:prompt_use_form-Show rendered text").click().run()
+    assert any("[user]\nTicket thread:\nLogin fails since Monday" in code.value for code in at.code)
+    at.button(key="FormSubmitter:prompt_use_form-Try in sandbox").click().run()
+    assert not at.exception
+    assert at.text_area(key="sandbox_draft").value == "Ticket thread:\nLogin fails since Monday"
+    assert "senior support agent for Portal" in at.text_area(key="sandbox_system_prompt").value
+    assert at.selectbox(key="sandbox_model_choice").value == "fake-small"
+    assert prompt_row(library, "ticket-summary").usage_count == 2
+
+
+def test_missing_variables_are_named_and_nothing_is_counted(open_page, library) -> None:
+    at = open_page("viewer", PROMPT, prompt="ticket-summary")
+    at.text_area(key="prompt_var_product").input("Portal")
+    at.button(key="FormSubmitter:prompt_use_form-Try in sandbox").click().run()
+    assert errors(at) == ["Fill in 'ticket' first."]
+    assert at.text_area(key="prompt_var_product").value == "Portal"
+    assert prompt_row(library, "ticket-summary").usage_count == 0
+
+
+def test_rate_favourite_and_fork(open_page, library, user_with_role) -> None:
+    at = open_page("contributor", PROMPT, prompt="nda-summary")
+    at.select_slider(key="prompt_stars").set_value(5)
+    at.button(key="prompt_rate").click().run()
+    assert "rated 5/5" in shown(at)
+    at.button(key="prompt_favourite").click().run()
+    assert at.button(key="prompt_favourite").label == "Unfavourite"
+    at.button(key="prompt_fork").click().run()
+    assert at.query_params["prompt"] == "summarise-an-nda-fork"
+    fork = prompt_row(library, "summarise-an-nda-fork")
+    assert fork.owner_id == user_with_role("contributor").id and fork.status == "draft"
+
+
+def test_hostile_text_is_shown_as_text(open_page, library, user_with_role) -> None:
+    hostile = "<script>alert(1)</script> [click](javascript:alert(1)) **bold**"
+    with session_scope(library) as session:
+        owner = session.get(User, user_with_role("contributor").id)
+        create_prompt(session=session, actor=owner, draft=PromptDraft(
+            title=hostile, description=hostile, messages=[Message("user", "<img src=x onerror=alert(1)> {q}")],
+            variables=[Variable("q", hostile)]), slug="hostile")
+    at = open_page(user_with_role("contributor"), PROMPT, prompt="hostile")
+    assert unescaped(at.title[0].value) == hostile
+    assert "\\<script\\>" in at.title[0].value and "\\[click\\]\\(javascript" in at.markdown[0].value
+    assert any(code.value == "<img src=x onerror=alert(1)> {q}" for code in at.code)
+    for element in at.markdown:
+        assert not getattr(element.proto, "allow_html", False)
+
+
+def test_editor_creates_a_prompt_and_an_error_keeps_the_draft(open_page, library) -> None:
+    at = open_page("contributor", EDITOR)
+    at.text_input(key="editor_title").input("Meeting notes to actions")
+    at.text_area(key="editor_system").input("You turn meeting notes into action items.")
+    at.text_area(key="editor_user").input("Notes:\n{notes").run()
+    at.button(key="editor_save").click().run()
+    assert "message 2 (user), line 2: '{notes' is not closed" in errors(at)[0]
+    assert at.text_area(key="editor_user").value == "Notes:\n{notes"
+    at.text_area(key="editor_user").input("Notes:\n{notes}").run()
+    at.text_input(key="editor_var_desc_notes").input("the raw notes")
+    at.button(key="editor_save").click().run()
+    assert not at.exception and at.query_params["prompt"] == "meeting-notes-to-actions"
+    stored = prompt_row(library, "meeting-notes-to-actions")
+    assert stored.latest_version == 1 and stored.status == "draft"
+
+
+def test_a_concurrent_edit_is_a_conflict_with_the_diff_and_both_texts(open_page, library, user_with_role) -> None:
+    owner = user_with_role("contributor")
+    with session_scope(library) as session:
+        prompt = create_prompt(session=session, actor=session.get(User, owner.id), draft=PromptDraft(
+            title="Standup summary", messages=[Message("user", "Summarise: {notes}")]), slug="standup")
+    at = open_page(owner, PROMPT, prompt="standup")
+    at.button(key="prompt_edit").click().run()
+    assert at.session_state["prompt_edit_id"] == prompt.id and at.title[0].value == "Edit: Standup summary"
+    # AppTest reruns the page it last switched to itself, so open the editor that way for the next runs.
+    at.switch_page(EDITOR).run()
+    at.text_area(key="editor_user").input("Summarise in 3 bullets: {notes}")
+    with session_scope(library) as session:  # someone else saves first
+        save_version(session=session, actor=session.get(User, owner.id), prompt_id=prompt.id, base_version=1,
+                     draft=PromptDraft(title="Standup summary", messages=[Message("user", "TL;DR of: {notes}")],
+                                       change_note="other tab"))
+    at.run()
+    assert not at.exception, at.exception
+    at.button(key="editor_save").click().run()
+    assert not at.exception, at.exception
+    assert "Someone saved version 2 while you edited version 1" in errors(at)[0]
+    diff = next(c.value for c in at.code if c.language == "diff" and "TL;DR" in c.value)
+    assert "-TL;DR of: {notes}" in diff and "+Summarise in 3 bullets: {notes}" in diff
+    assert at.text_area(key="editor_user").value == "Summarise in 3 bullets: {notes}"
+    at.button(key="editor_rebase").click().run()
+    at.button(key="editor_save").click().run()
+    assert not errors(at) and prompt_row(library, "standup").latest_version == 3
+
+
+def test_versions_tab_shows_a_diff_between_any_two_versions(open_page, library) -> None:
+    refund = prompt_row(library, "refund-reply")
+    with session_scope(library) as session:
+        owner = session.get(User, refund.owner_id)
+        save_version(session=session, actor=owner, prompt_id=refund.id, base_version=1, draft=PromptDraft(
+            title=refund.title, messages=[Message("system", "Be kind."), Message("user", "{message}")],
+            variables=[Variable("message")], change_note="simpler"))
+    at = open_page("viewer", PROMPT, prompt="refund-reply")
+    diff = next(c.value for c in at.code if c.language == "diff")
+    assert "+Be kind." in diff and diff.startswith("--- v1")
+
+
+def test_reviewer_approves_publication_from_the_queue(open_page, library, user_with_role) -> None:
+    author = user_with_role("contributor")
+    with session_scope(library) as session:
+        create_prompt(session=session, actor=session.get(User, author.id), draft=PromptDraft(
+            title="Release notes", messages=[Message("user", "Write release notes for {changes}")]), slug="notes")
+    at = open_page(author, PROMPT, prompt="notes")
+    at.button(key="prompt_request_publish").click().run()
+    assert "Publication requested" in shown(at)
+    with Session(library) as session:
+        review = session.exec(select(PromptReview)).one()
+    at = open_page("reviewer", REVIEWS)
+    at.text_area(key=f"review_comment_{review.id}").input("Looks good")
+    at.button(key=f"review_approve_{review.id}").click().run()
+    assert "Approved." in shown(at) and "Nothing is waiting" in shown(at)
+    assert prompt_row(library, "notes").status == "published"
+
+
+def test_owner_runs_the_tests_and_sees_the_matrix(open_page, library, user_with_role) -> None:
+    ticket = prompt_row(library, "ticket-summary")
+    with session_scope(library) as session:
+        owner = session.get(User, ticket.owner_id)
+        save_test_cases(session=session, actor=owner, prompt_id=ticket.id, cases=[
+            CaseInput("echoes", {"product": "P", "ticket": "refund"}, [{"kind": "contains", "value": "refund"}])])
+    at = open_page(owner, PROMPT, prompt="ticket-summary")
+    at.multiselect(key="prompt_run_models").set_value(["fake-small", "fake-large"])
+    at.button(key="FormSubmitter:prompt_run_form-Run tests").click().run()
+    assert not errors(at), errors(at)
+    assert "fake-small 1/1, fake-large 1/1" in shown(at)
+    matrix = at.dataframe[-1].value
+    assert sorted(matrix["model"]) == ["fake-large", "fake-small"] and set(matrix["pass rate"]) == {"1/1"}
+    with Session(library) as session:
+        assert len(session.exec(select(PromptTestRun)).all()) == 2
+
+
+def test_the_owner_unpublishes_and_the_library_no_longer_lists_it(open_page, library, user_with_role) -> None:
+    code = prompt_row(library, "code-review")
+    with Session(library) as session:
+        owner = session.get(User, code.owner_id)
+    at = open_page(owner, PROMPT, prompt="code-review")
+    at.button(key="prompt_unpublish").click().run()
+    assert "Unpublished" in shown(at) and prompt_row(library, "code-review").status == "archived"
+    at = open_page("viewer", LIBRARY)
+    assert "32 prompt(s) match" in shown(at)
