@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from itertools import product
 
@@ -142,7 +143,8 @@ def test_random_sequences_never_reach_an_invalid_state_or_skip_an_audit_event(se
                                                                                 steps) -> None:
     users = {role: make_user(role) for role in Role}
     requester = users[Role.REVIEWER]
-    make_model(S.APPROVED, name=f"replacement-{len(steps)}-{id(steps)}")
+    # A fresh name per example: the database outlives examples, and id() values are reused.
+    replacement = make_model(S.APPROVED, name=f"replacement-{uuid.uuid4().hex[:12]}").name
     model = make_model(S.PROPOSED, requested_by_id=requester.id)
     for role, target, with_reason, as_requester in steps:
         actor = requester if as_requester else users[role]
@@ -150,7 +152,7 @@ def test_random_sequences_never_reach_an_invalid_state_or_skip_an_audit_event(se
         events_before = audit_count(session)
         request = TransitionRequest(target=target, reason="because" if with_reason else "",
                                     teams=["Data Platform"], deprecated_on=date(2026, 12, 1),
-                                    replacement_name=f"replacement-{len(steps)}-{id(steps)}")
+                                    replacement_name=replacement)
         try:
             transition_model(session=session, actor=actor, name=model.name, request=request)
             session.commit()
