@@ -55,6 +55,10 @@ if has_permission(user, Permission.USE_SANDBOX):
     st.page_link("views/usage.py", label="My usage — your tokens and cost by day and model"
                  + (", and every team's" if has_permission(user, Permission.VIEW_TEAM_USAGE) else ""),
                  icon=":material/query_stats:")
+st.page_link("views/prompts.py", label="Prompt library — reviewed, tested prompts to search, use and fork",
+             icon=":material/library_books:")
+st.page_link("views/templates.py", label="Solution templates — starter projects to fork through a form",
+             icon=":material/view_quilt:")
 st.page_link("views/training.py", label="Training — courses, quizzes, sandbox labs and certificates",
              icon=":material/school:")
 if has_permission(user, Permission.MANAGE_TRAINING):

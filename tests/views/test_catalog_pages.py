@@ -104,8 +104,8 @@ PAGES_FOR = {"viewer": [CATALOG, CARD], "contributor": [CATALOG, CARD, REQUEST],
 HOME_LINKS = {"viewer": ["Model catalog"], "contributor": ["Model catalog", "Request a model"],
               "reviewer": ["Model catalog", "Request a model", "Catalog operations"],
               "admin": ["Model catalog", "Request a model", "Catalog operations"]}
-OTHER_AREAS = ("Home", "Admin", "Sandbox", "Compare models", "My usage", "Training",
-               "Training dashboard")  # tested with their own pages
+OTHER_AREAS = ("Home", "Admin", "Sandbox", "Compare models", "My usage", "Prompt library", "Solution templates",
+               "Training", "Training dashboard")  # tested with their own pages
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])

@@ -132,3 +132,10 @@ def test_demoting_the_last_admin_is_refused_and_the_form_keeps_its_values(open_p
     with Session(portal_db) as session:
         stored = session.get(User, admin.id)
         assert (stored.role, stored.department) == ("admin", "AI Center of Excellence")
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_home_links_everyone_to_the_prompt_library_and_the_templates(open_portal, user_with_role, role) -> None:
+    at = open_portal(user_with_role(role))
+    labels = [link.value.split(" — ")[0] for link in at.get("page_link")]
+    assert "Prompt library" in labels and "Solution templates" in labels
