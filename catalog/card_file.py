@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from catalog.models import DataClassification, Hosting, Mode, ModelStatus
 from portal.core.errors import InvalidInput
+from portal.core.yaml_lines import line_of
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ENTRIES = 5000
@@ -281,23 +282,6 @@ def _key_problem(key: yaml.Node, seen: dict[str, int]) -> tuple[int, str] | None
     return None
 
 
-def _line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
-    """The line of the deepest node the path reaches: a field's key line, a list item's line."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in node.value if k.value == part), None)
-            if pair is None:
-                break
-            line, node = pair[0].start_mark.line + 1, pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 @dataclass
 class _Entry:
     """An entry of the file with what is needed to point at its lines."""
@@ -310,7 +294,7 @@ class _Entry:
 
     def problem(self, field_name: str, message: str, *, near: str = "status") -> Problem:
         keys = {k.value for k, _ in self.node.value} if isinstance(self.node, yaml.MappingNode) else set()
-        line = _line_of(self.node, (field_name if field_name in keys else near,))
+        line = line_of(self.node, (field_name if field_name in keys else near,))
         return Problem(line, message, self.label, field_name)
 
 
@@ -340,7 +324,7 @@ def _read_entry(index: int, node: yaml.Node) -> _Entry:
     except ValidationError as exc:
         # A field already reported above is missing from `data`; do not report it a second time.
         reported = {p.field for p in entry.problems}
-        entry.problems += [Problem(_line_of(node, e["loc"]), _friendly(e), entry.label, _path(e["loc"]))
+        entry.problems += [Problem(line_of(node, e["loc"]), _friendly(e), entry.label, _path(e["loc"]))
                            for e in exc.errors() if _path(e["loc"][:1]) not in reported]
         return entry
     if not entry.problems:
@@ -371,7 +355,7 @@ def validate_catalog(text: str, *, source: str = "<catalog>", known_names: froze
     for entry in entries:
         if entry.spec is None:
             continue
-        line = _line_of(entry.node, ("name",))
+        line = line_of(entry.node, ("name",))
         if entry.spec.name in first_line:
             entry.problems.append(Problem(line, f"'{entry.spec.name}' is already used by the entry on line "
                                                 f"{first_line[entry.spec.name]}; names must be unique", entry.label,

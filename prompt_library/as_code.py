@@ -92,7 +92,8 @@ def parse_prompt_file(text: str, *, source: str) -> list[PromptSpec]:
         raise PromptFileError(f"{source}: larger than {MAX_FILE_BYTES:,} bytes.")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # The data from the node tree already composed, rather than parsing the text a second time.
+        data = None if root is None else yaml.constructor.SafeConstructor().construct_document(root)
     except yaml.YAMLError as error:
         raise PromptFileError(f"{source}: not valid YAML: {error}") from None
     if isinstance(data, dict) and "prompts" in data:

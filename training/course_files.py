@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from portal.core.errors import InvalidInput
+from portal.core.yaml_lines import line_of
 from prompt_library.assertions import CheckKind, OutputCheck
 
 COURSES_DIR = Path(__file__).resolve().parent / "courses"
@@ -209,7 +210,7 @@ def _load(file: Path, spec: type[S]) -> S:
         loc = tuple(error["loc"])
         if check := re.match(r"check (\d+):", message):  # point at the check itself, not at `checks:`
             loc += (int(check.group(1)) - 1,)
-        raise CourseFileError(f"{file}, line {_line_of(root, loc)}: {where}: {message}") from None
+        raise CourseFileError(f"{file}, line {line_of(root, loc)}: {where}: {message}") from None
 
 
 class _CourseLoader(yaml.SafeLoader):
@@ -238,19 +239,3 @@ def _compose(text: str, file: Path) -> yaml.Node:
         raise CourseFileError(f"{file}, line 1: expected a mapping of fields.")
     return root
 
-
-def _line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
-    """The line of the deepest node the error's path reaches."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in node.value if k.value == part), None)
-            if pair is None:
-                break
-            line, node = pair[0].start_mark.line + 1, pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line

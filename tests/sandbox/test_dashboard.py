@@ -142,5 +142,7 @@ def test_everyone_sees_their_own_usage(session, make_user, org) -> None:
 
 
 def test_org_usage_groups_only_by_team_or_department(session, make_user) -> None:
+    # On purpose outside the Literal the signature declares: an untyped caller (a page, a URL) can still pass
+    # it, and the service must refuse it at run time rather than trust the annotation.
     with pytest.raises(InvalidInput, match="team or department"):
         org_usage(session=session, actor=make_user(Role.ADMIN), group_by="model", now=NOW)  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from catalog.models import DataClassification
 from portal.core.errors import InvalidInput
@@ -57,7 +57,7 @@ def test_an_answer_that_misses_a_check_fails_and_says_which(session, fake_gatewa
     assert not result.passed
     failed = [o for o in result.outcomes if not o.passed]
     assert [o.check.describe() for o in failed] == ['contains "classification"']
-    assert count(session, LabAttempt, LabAttempt.passed == False) == 1  # noqa: E712
+    assert count(session, LabAttempt, col(LabAttempt.passed).is_(False)) == 1
 
 
 def test_the_format_lab_is_graded_by_its_regular_expression(session, fake_gateway, lab) -> None:

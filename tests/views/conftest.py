@@ -74,6 +74,22 @@ def open_portal(portal_db) -> Callable[..., AppTest]:
 
 
 @pytest.fixture
+def open_page(open_portal, user_with_role):
+    """Open the portal as a role (or user) and switch to one of its pages, with query parameters."""
+
+    def open_(role_or_user, page: str, **query: str):
+        user = user_with_role(role_or_user) if isinstance(role_or_user, str) else role_or_user
+        at = open_portal(user)
+        at.switch_page(page)
+        at.query_params.update(query)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return open_
+
+
+@pytest.fixture
 def served_models(portal_db) -> dict[str, CatalogModel]:
     """Cards for the fake gateway's two models: Fake Small is cleared up to internal data, Fake Large public only."""
     rows = {

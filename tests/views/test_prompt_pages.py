@@ -36,18 +36,6 @@ def library(portal_db, served_models, monkeypatch):
     return portal_db
 
 
-@pytest.fixture
-def open_page(open_portal, user_with_role):
-    def open_(role_or_user, page: str, **query: str):
-        user = user_with_role(role_or_user) if isinstance(role_or_user, str) else role_or_user
-        at = open_portal(user)
-        at.switch_page(page)
-        at.query_params.update(query)
-        at.run()
-        assert not at.exception, at.exception
-        return at
-
-    return open_
 
 
 def prompt_row(engine, slug: str) -> Prompt:

@@ -33,16 +33,9 @@ def models(portal_db, served_models):
 
 
 @pytest.fixture
-def open_page(open_portal, user_with_role, models):
-    def open_(role: str, page: str, **query: str):
-        at = open_portal(user_with_role(role))
-        at.switch_page(page)
-        at.query_params.update(query)
-        at.run()
-        assert not at.exception, at.exception
-        return at
-
-    return open_
+def open_page(open_page, models):
+    """The shared open_page, once the catalog models the template forms offer exist."""
+    return open_page
 
 
 def table(at, column: str):
