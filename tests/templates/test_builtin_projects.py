@@ -86,3 +86,10 @@ def test_builtin_metadata_is_complete_and_safe(name: str) -> None:
     assert info.tech_stack and info.recommended_models and info.readme.startswith("# ")
     assert info.unsafe_features == []
     assert any(q.model_kind == "chat" for q in info.questions)
+
+
+def test_the_generated_projects_share_one_fake_gateway() -> None:
+    # Each generated project must stand alone, so each template ships its own copy of the test server (copier
+    # cannot include files from a sibling template); this keeps the copies one file, so a fix reaches them all.
+    copies = {name: (BUILTIN_DIR / name / "project" / "tests" / "fake_gateway.py").read_bytes() for name in BUILTINS}
+    assert len(copies) == 4 and len(set(copies.values())) == 1
