@@ -10,7 +10,7 @@ from portal.core.auth import Permission, has_permission
 VIEWS = Path(__file__).resolve().parent / "views"
 
 st.set_page_config(page_title="CoE Portal", page_icon=":material/hub:", layout="wide")
-context = deps.portal_context()
+context = deps.shell_context()
 
 if context.settings.auth_mode == "dev":
     st.warning("**Development sign-in** — demo users, no password, for this machine only. "

@@ -61,8 +61,26 @@ class Infrastructure:
     gateway: GatewayClient
 
 
+RUN_CONTEXT = "portal_run_context"
+
+
+def shell_context() -> PortalContext:
+    """The app shell's context for this run, handed on to the page the shell then runs (see `portal_context`)."""
+    context = _build_context()
+    st.session_state[RUN_CONTEXT] = context
+    return context
+
+
 def portal_context() -> PortalContext:
-    """Build the page's context; a bad setting stops the page with one line naming it."""
+    """The page's context: the one the app shell built at the start of this run (so the signed-in user is looked
+    up once per run, not twice), or a new one for a page run on its own. The shell writes it on every run before
+    any page runs and the page takes it, so a page never sees an earlier run's user."""
+    handed = st.session_state.pop(RUN_CONTEXT, None)
+    return handed if handed is not None else _build_context()
+
+
+def _build_context() -> PortalContext:
+    """Settings, database, gateway and the signed-in user; a bad setting stops the page with one line naming it."""
     try:
         infra = _infrastructure(_settings_fingerprint())
     except PortalError as exc:

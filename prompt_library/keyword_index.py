@@ -66,18 +66,46 @@ def query_tokens(query: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(query)][:MAX_QUERY_TOKENS]
 
 
+# Prompts holding every word of the query rank first; below this many, prompts holding any word fill the list.
+# Every word first is what makes search fast on a big library: an any-word query of common words matches a
+# large share of the table and bm25 must score every match (76 ms at 100,000 prompts against 4 ms).
+ENOUGH_WITH_EVERY_WORD = 10
+
+
+def keyword_queries(tokens: list[str], dialect: str) -> tuple[str, str]:
+    """The dialect's query text for (every word, any word); the last word also matches as a prefix while typing.
+
+    Quoted words cannot be read as FTS5 operators; `query_tokens` leaves only word characters for PostgreSQL."""
+    if dialect == "sqlite":
+        words = [f'"{t}"' for t in tokens[:-1]] + [f'"{tokens[-1]}"*']
+        return " ".join(words), " OR ".join(words)
+    words = tokens[:-1] + [f"{tokens[-1]}:*"]
+    return " & ".join(words), " | ".join(words)
+
+
 def keyword_ranking(session: Session, query: str, *, limit: int) -> list[int]:
-    """Prompt ids matching any word of the query, best first (bm25 on SQLite, ts_rank on PostgreSQL)."""
+    """Prompt ids matching the query's words, best first (bm25 on SQLite, ts_rank on PostgreSQL): those holding
+    every word, then, when they are few, those holding any."""
     tokens = query_tokens(query)
     if not tokens:
         return []
-    if session.get_bind().dialect.name == "sqlite":
-        # Quoted words cannot be read as FTS5 operators; the last one also matches as a prefix while typing.
-        match = " OR ".join([f'"{t}"' for t in tokens] + [f'"{tokens[-1]}"*'])
-        sql = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match "
-                   f"ORDER BY bm25({FTS_TABLE}, 4.0, 1.0) LIMIT :limit")
-        return [row[0] for row in session.exec(sql, params={"match": match, "limit": limit}).all()]
-    tsquery = " | ".join(tokens[:-1] + [f"{tokens[-1]}:*"])
+    dialect = session.get_bind().dialect.name
+    ranked = _sqlite_ranking if dialect == "sqlite" else _postgres_ranking
+    every_word, any_word = keyword_queries(tokens, dialect)
+    found = ranked(session, every_word, limit)
+    if len(found) >= ENOUGH_WITH_EVERY_WORD or len(tokens) == 1:
+        return found
+    seen = set(found)
+    return (found + [i for i in ranked(session, any_word, limit) if i not in seen])[:limit]
+
+
+def _sqlite_ranking(session: Session, match: str, limit: int) -> list[int]:
+    sql = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match "
+               f"ORDER BY bm25({FTS_TABLE}, 4.0, 1.0) LIMIT :limit")
+    return [row[0] for row in session.exec(sql, params={"match": match, "limit": limit}).all()]
+
+
+def _postgres_ranking(session: Session, tsquery: str, limit: int) -> list[int]:
     sql = text(f"SELECT id FROM prompt WHERE {PG_DOCUMENT} @@ to_tsquery('english', :q) "
                f"ORDER BY ts_rank({PG_DOCUMENT}, to_tsquery('english', :q)) DESC LIMIT :limit")
     return [row[0] for row in session.exec(sql, params={"q": tsquery, "limit": limit}).all()]

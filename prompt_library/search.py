@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class PromptIndex:
         self.space = embedding_space(embeddings)
         self.name = collection_name(name, self.space)
         self._collection = None
+        # Chroma and the embedding model release the GIL: the semantic half runs here while SQL does its half.
+        self._worker = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prompt-search")
 
     @property
     def collection(self):
@@ -100,11 +103,15 @@ class PromptIndex:
         """Prompt ids nearest the query, best first."""
         return self.ranking_for_vector(self.embeddings.embed_query(query), limit=limit)
 
+    def ranking_in_background(self, query: str, vector: list[float] | None = None) -> Future[list[int]]:
+        """`ranking` (or `ranking_for_vector` when the query's vector is known) on the index's worker threads."""
+        if vector is None:
+            return self._worker.submit(self.ranking, query)
+        return self._worker.submit(self.ranking_for_vector, vector)
+
     def ranking_for_vector(self, vector: list[float], *, limit: int = SEMANTIC_CANDIDATES) -> list[int]:
-        count = self.collection.count()
-        if not count:
-            return []
-        found = self.collection.query(query_embeddings=[vector], n_results=min(limit, count), include=[])
+        # Chroma returns fewer ids when the collection is smaller than `limit` (none when empty): no count first.
+        found = self.collection.query(query_embeddings=[vector], n_results=limit, include=[])
         return [int(i) for i in found["ids"][0]]
 
 
@@ -155,21 +162,20 @@ def search_prompts(*, session: Session, actor: User, filters: PromptFilter, inde
     conditions = _conditions(actor, filters)
     if not filters.query.strip():
         return _sql_page(session, actor, conditions[1:], filters.sort, limit)
+    semantic = index.ranking_in_background(filters.query, query_vector) if index is not None else None
     keyword = keyword_ranking(session, filters.query, limit=CANDIDATES)
-    semantic: list[int] = []
-    if index is not None:
-        semantic = (index.ranking_for_vector(query_vector) if query_vector is not None
-                    else index.ranking(filters.query))
-    fused = fuse(keyword, semantic)
+    fused = fuse(keyword, semantic.result() if semantic is not None else [])
     if not fused:
         return SearchPage(prompts=[], total=0)
-    rows = session.exec(select(Prompt).where(col(Prompt.id).in_(fused), *conditions)).all()
-    rows = list(rows)
-    position = {pid: n for n, pid in enumerate(fused)}
-    rows.sort(key=lambda p: position[p.id])
-    if filters.sort != "relevance":
-        rows.sort(key=_SORT_KEYS[filters.sort])
-    return SearchPage(prompts=rows[:limit], total=len(rows))
+    # Which matches the actor may see, as ids only; whole rows are built for the page's prompts alone.
+    order = () if filters.sort == "relevance" else _SQL_ORDER[filters.sort]
+    visible = list(session.exec(select(Prompt.id).where(col(Prompt.id).in_(fused), *conditions).order_by(*order)))
+    if filters.sort == "relevance":
+        position = {pid: n for n, pid in enumerate(fused)}
+        visible.sort(key=position.__getitem__)
+    shown = visible[:limit]
+    rows = {p.id: p for p in session.exec(select(Prompt).where(col(Prompt.id).in_(shown)))}
+    return SearchPage(prompts=[rows[pid] for pid in shown], total=len(visible))
 
 
 def _conditions(actor: User, f: PromptFilter) -> list[Any]:
@@ -208,8 +214,11 @@ def _sql_page(session: Session, actor: User, filters: list[Any], sort: str, limi
     own = (Prompt.owner_id == actor.id) & ~shared
     total, rows = 0, []
     for visible in (shared, own):
-        total += session.exec(select(func.count()).select_from(Prompt).where(visible, *filters)).one()
-        rows += session.exec(select(Prompt).where(visible, *filters).order_by(*_SQL_ORDER[sort]).limit(limit)).all()
+        count = session.exec(select(func.count()).select_from(Prompt).where(visible, *filters)).one()
+        if count:  # counting reads an index; looking for rows that are not there may walk the whole table
+            total += count
+            rows += session.exec(select(Prompt).where(visible, *filters).order_by(*_SQL_ORDER[sort])
+                                 .limit(limit)).all()
     rows.sort(key=_SORT_KEYS["newest" if sort == "relevance" else sort])
     return SearchPage(prompts=rows[:limit], total=int(total))
 

@@ -79,8 +79,10 @@ def sign_in_from_claims(*, session: Session, claims: Mapping[str, Any], claim_na
 def dev_sign_in(*, session: Session, user_id: int) -> User:
     """Sign in as an existing (demo) user: the development sign-in, loopback only."""
     user = session.get(User, user_id)
-    if user is None or not user.active:
+    if user is None:
         raise NotFound("That demo user does not exist. Run `coe-portal seed` to create the demo users.")
+    if not user.active:
+        raise PermissionDenied(f"{user.name}'s account is deactivated; an admin can reactivate it.")
     return _mark_signed_in(session, user)
 
 

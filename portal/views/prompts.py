@@ -1,12 +1,12 @@
 """Prompt library: hybrid search with filters and sorts; open a prompt or start a new one."""
 
+import pyarrow as pa
 import streamlit as st
 
 from catalog.models import DataClassification
 from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
-from portal.ui import plain
 from portal.views._prompts import INDEX_ERRORS, open_editor, open_prompt
 from prompt_library.models import PromptStatus
 from prompt_library.search import SORTS, PromptFilter, facets, search_prompts
@@ -30,7 +30,7 @@ def read_filters() -> PromptFilter:
     query_col, sort_col = st.columns([3, 1])
     query = query_col.text_input("Search", key="prompts_query", placeholder="e.g. reply to a refund request")
     sort = sort_col.selectbox("Sort by", SORTS, key="prompts_sort")
-    category_col, department_col, model_col, tag_col, status_col, mine_col = st.columns([2, 2, 2, 2, 1, 1])
+    category_col, department_col, model_col, tag_col, status_col, mine_col = st.columns([2, 2, 2, 2, 1, 1.2])
     category = category_col.selectbox("Category", ["", *options["category"]], key="prompts_category",
                                       format_func=lambda c: c or "any")
     department = department_col.selectbox("Department", ["", *options["department"]], key="prompts_department",
@@ -56,18 +56,32 @@ def search(filters: PromptFilter):
             return search_prompts(session=session, actor=user, filters=filters, index=None, limit=PAGE_SIZE)
 
 
-def result_row(prompt) -> None:
-    with st.container(border=True):
-        title_col, button_col = st.columns([5, 1], vertical_alignment="center")
-        title_col.markdown(f"**{plain(prompt.title)}**  \n{plain(prompt.description)}")
-        meta = [prompt.category, prompt.department, DataClassification(prompt.classification).label,
-                f"used {prompt.usage_count}×", f"★ {prompt.rating_average:.1f} ({prompt.rating_count})"]
-        if prompt.status != PromptStatus.PUBLISHED:
-            meta.append(PromptStatus(prompt.status).label)
-        title_col.caption(" · ".join(m for m in meta if m) + ("  \ntags: " + ", ".join(prompt.tags)
-                                                                if prompt.tags else ""))
-        if button_col.button("Open", key=f"prompts_open_{prompt.id}", icon=":material/open_in_new:"):
-            open_prompt(prompt.slug)
+def results_table(prompts) -> None:
+    """One table for the page of results: cells show text as text. What decides a pick comes first; the rest is
+    to the right (the table scrolls sideways on narrow screens)."""
+    # An Arrow table goes to the browser as it is; a plain list of rows would go through pandas first.
+    st.dataframe(
+        pa.Table.from_pylist([
+            {"title": p.title, "description": p.description, "category": p.category,
+             "data up to": DataClassification(p.classification).label, "uses": p.usage_count,
+             "rating": f"★ {p.rating_average:.1f} ({p.rating_count})" if p.rating_count else "",
+             "status": PromptStatus(p.status).label, "department": p.department, "tags": ", ".join(p.tags)}
+            for p in prompts]),
+        hide_index=True, width="stretch", key="prompts_table",
+        column_config={"title": st.column_config.Column(width=260), "description": st.column_config.Column(width=300),
+                       "category": st.column_config.Column(width=130), "data up to": st.column_config.Column(width=95),
+                       "uses": st.column_config.NumberColumn(width=55), "rating": st.column_config.Column(width=80),
+                       "status": st.column_config.Column(width=80)})
+
+
+def open_a_prompt(prompts) -> None:
+    labels = {p.slug: p.title for p in prompts}
+    pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick_col.selectbox("Open a prompt", list(labels), index=None, format_func=labels.__getitem__,
+                                placeholder="Pick a prompt from this list", key="prompts_open")
+    if button_col.button("Open prompt", key="prompts_open_button", disabled=chosen is None,
+                         icon=":material/open_in_new:") and chosen:
+        open_prompt(chosen)
 
 
 with deps.showing_errors():
@@ -77,5 +91,6 @@ with deps.showing_errors():
     st.caption(f"{page.total} prompt(s) match" + (f"; the first {shown} are shown" if page.total > shown else ""))
     if not page.prompts:
         st.info("No prompt matches. Try other words or fewer filters.")
-    for prompt in page.prompts:
-        result_row(prompt)
+    else:
+        results_table(page.prompts)
+        open_a_prompt(page.prompts)

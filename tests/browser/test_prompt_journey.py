@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_catalog_journey import field, sign_in
+from tests.browser.test_catalog_journey import field, pick, sign_in
 from tests.browser.test_sandbox_journey import LOCAL_MODEL, answers
-from tests.browser.test_sign_in_journeys import expect_no_error_box, settled
+from tests.browser.test_sign_in_journeys import expect_no_error_box, expect_table_cell, settled
 from tests.fake_gateway import DEFAULT_MODELS, FakeGateway
 
 
@@ -24,12 +24,9 @@ def open_from_library(page: Page, query: str, title: str) -> None:
     expect(page.get_by_role("heading", name="Prompt library")).to_be_visible()
     field(page, "Search").fill(query)
     field(page, "Search").press("Enter")
-    # The innermost block holding both the title and an Open button is that prompt's bordered row.
-    row = (page.get_by_test_id("stVerticalBlock").filter(has=page.get_by_role("button", name="Open"))
-           .filter(has=page.get_by_text(title, exact=True)).last)
-    expect(row).to_be_visible()
-    settled(page)
-    row.get_by_role("button", name="Open").click()
+    expect_table_cell(page, title)
+    pick(page, "Open a prompt", title)
+    page.get_by_role("button", name="Open prompt").click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     settled(page)
 
@@ -44,7 +41,7 @@ def test_search_open_fill_try_in_sandbox_then_edit_and_see_the_diff(page: Page, 
     expect(page.get_by_text(re.compile(r"^33 prompt\(s\) match"))).to_be_visible()
     field(page, "Search").fill("hand over a long customer ticket")
     field(page, "Search").press("Enter")
-    expect(page.get_by_text("Summarise a support ticket").first).to_be_visible()
+    expect_table_cell(page, "Summarise a support ticket")
     settled(page)
     expect_no_error_box(page)
     screenshot("prompts-1-search")

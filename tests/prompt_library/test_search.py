@@ -17,7 +17,7 @@ from sqlmodel import select
 from portal.core.embeddings import LocalEmbeddings
 from portal.core.users import User
 from prompt_library.as_code import SEED_PROMPTS, import_prompts, parse_prompt_file
-from prompt_library.keyword_index import keyword_ranking
+from prompt_library.keyword_index import ENOUGH_WITH_EVERY_WORD, keyword_ranking
 from prompt_library.models import Prompt
 from prompt_library.review import unpublish
 from prompt_library.search import PromptFilter, PromptIndex, fuse, search_prompts
@@ -153,6 +153,35 @@ def test_keyword_search_ranks_title_words_and_ignores_query_syntax(session, seed
     assert session.get(Prompt, ids[0]).slug == "refund-reply"
     assert keyword_ranking(session, 'refund" OR * NEAR(', limit=5)[0] == ids[0]
     assert keyword_ranking(session, "!!!", limit=5) == []
+
+
+def add_texts(session, owner, texts: dict[str, str]) -> dict[int, str]:
+    """Published prompts with the given search texts; returns id -> name."""
+    rows = [Prompt(slug=name, title=name, owner_id=owner.id, status="published", search_text=text)
+            for name, text in texts.items()]
+    session.add_all(rows)
+    session.commit()
+    return {row.id: row.slug for row in rows}
+
+
+def test_keyword_search_keeps_to_prompts_holding_every_word_when_there_are_enough(session, make_user) -> None:
+    owner = make_user("admin")
+    both = {f"both-{n}": "overdue invoice reminder" for n in range(ENOUGH_WITH_EVERY_WORD)}
+    # One word, many times: bm25 alone would rank these first.
+    one = {f"one-{n}": "invoice invoice invoice" for n in range(5)}
+    names = add_texts(session, owner, both | one)
+    found = [names[i] for i in keyword_ranking(session, "invoice overdue", limit=50)]
+    assert sorted(found) == sorted(both)
+
+
+def test_keyword_search_widens_to_any_word_when_few_prompts_hold_every_word(session, make_user) -> None:
+    owner = make_user("admin")
+    names = add_texts(session, owner, {"both": "contract renewal notice", "contract-1": "contract contract",
+                                       "contract-2": "a contract to sign", "renewal": "renewal of a licence",
+                                       "unrelated": "holiday request"})
+    found = [names[i] for i in keyword_ranking(session, "renewal contract", limit=50)]
+    assert found[0] == "both"
+    assert sorted(found[1:]) == ["contract-1", "contract-2", "renewal"]
 
 
 def test_fusion_rewards_agreement() -> None:

@@ -139,3 +139,29 @@ def test_home_links_everyone_to_the_prompt_library_and_the_templates(open_portal
     at = open_portal(user_with_role(role))
     labels = [link.value.split(" — ")[0] for link in at.get("page_link")]
     assert "Prompt library" in labels and "Solution templates" in labels
+
+
+def test_each_run_looks_the_user_up_again_so_a_role_change_or_deactivation_applies_at_once(
+        open_portal, user_with_role, portal_db) -> None:
+    """The app shell hands its context to the page; the page must never act on an earlier run's user."""
+    contributor = user_with_role("contributor")
+    at = open_portal(contributor)
+    at.switch_page("views/prompt_editor.py").run()
+    assert at.title[0].value == "New prompt" and not at.exception
+    with Session(portal_db) as session:
+        user = session.get(User, contributor.id)
+        user.role = Role.VIEWER.value
+        session.add(user)
+        session.commit()
+    at.run()
+    assert [t.value for t in at.title] == [f"Welcome, {contributor.name}"]  # back home: a viewer has no editor
+    with pytest.raises(ValueError):
+        at.switch_page("views/prompt_editor.py")
+    with Session(portal_db) as session:
+        user = session.get(User, contributor.id)
+        user.active = False
+        session.add(user)
+        session.commit()
+    at.run()
+    assert [e.value for e in at.error] == [f"{contributor.name}'s account is deactivated; an admin can reactivate it."]
+    assert at.selectbox(key="dev_user")  # signed out: the sign-in form again

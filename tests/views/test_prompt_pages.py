@@ -62,9 +62,11 @@ def test_search_finds_and_opens_a_prompt(open_page, library) -> None:
     at = open_page("viewer", LIBRARY)
     assert "33 prompt(s) match" in shown(at)
     at.text_input(key="prompts_query").input("refund money back").run()
-    assert "Reply to a refund request" in unescaped(at.markdown[0].value)
-    refund = prompt_row(library, "refund-reply")
-    at.button(key=f"prompts_open_{refund.id}").click().run()
+    table = at.dataframe[0].value
+    assert table["title"].iloc[0] == "Reply to a refund request"
+    assert at.button(key="prompts_open_button").disabled  # nothing picked yet
+    at.selectbox(key="prompts_open").set_value("refund-reply").run()
+    at.button(key="prompts_open_button").click().run()
     assert not at.exception and at.query_params["prompt"] == "refund-reply"
     assert unescaped(at.title[0].value) == "Reply to a refund request"
 
@@ -126,6 +128,9 @@ def test_hostile_text_is_shown_as_text(open_page, library, user_with_role) -> No
     assert any(code.value == "<img src=x onerror=alert(1)> {q}" for code in at.code)
     for element in at.markdown:
         assert not getattr(element.proto, "allow_html", False)
+    library = open_page(user_with_role("contributor"), LIBRARY)
+    library.text_input(key="prompts_query").input("click bold").run()
+    assert library.dataframe[0].value["title"].iloc[0] == hostile  # a table cell: text, never Markup
 
 
 def test_editor_creates_a_prompt_and_an_error_keeps_the_draft(open_page, library) -> None:
