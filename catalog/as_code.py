@@ -19,18 +19,17 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlmodel import Session, select
 
 from catalog.card_file import (
     APPROVING,
-    YAML_TAG,
     CatalogFileError,
     ImportResult,
     ModelCardSpec,
     validate_catalog,
 )
 from catalog.models import CatalogModel, DataClassification
+from portal.core import safe_yaml
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
 from portal.core.users import User
@@ -117,28 +116,6 @@ def _audited(value: Any) -> Any:
     return value
 
 
-class _CatalogDumper(yaml.SafeDumper):
-    """Writes multi-line text as literal blocks and never emits anchors (which the importer refuses)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    # Other line breaks (\r, NEL, U+2028/9) would read back as \n or a space unless escaped in double quotes;
-    # otherwise PyYAML itself falls back to quotes when text cannot be a literal block.
-    style = '"' if any(ch in value for ch in "\r\x85\u2028\u2029") else "|" if "\n" in value else None
-    return dumper.represent_scalar(YAML_TAG + "str", value, style=style)
-
-
-def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
-    # Short lists of names read best on one line, as people write them: [public, internal].
-    flow = all(isinstance(item, str) for item in value) and len(", ".join(value)) <= 60
-    return dumper.represent_sequence(YAML_TAG + "seq", value, flow_style=flow)
-
-
-_CatalogDumper.add_representer(str, _represent_text)
-_CatalogDumper.add_representer(list, _represent_list)
 
 _EXPORTED = {
     "modalities_in": lambda card: card.input_modalities,
@@ -163,5 +140,5 @@ def export_catalog(*, session: Session) -> str:
     # Sorted in Python: databases collate names differently, and the file must not depend on which one ran.
     entries = [_entry_from_card(card) for card in sorted(session.exec(select(CatalogModel)).all(),
                                                          key=lambda card: card.name)]
-    body = yaml.dump({"models": entries}, Dumper=_CatalogDumper, sort_keys=False, allow_unicode=True, width=100)
+    body = safe_yaml.dump({"models": entries})
     return "# The AI CoE model catalog. Load it with: coe-portal catalog import FILE\n" + body

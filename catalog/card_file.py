@@ -16,7 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from catalog.models import DataClassification, Hosting, Mode, ModelStatus
 from portal.core.errors import InvalidInput
-from portal.core.yaml_lines import line_of
+from portal.core import safe_yaml
+from portal.core.safe_yaml import YAML_TAG, line_of
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ENTRIES = 5000
@@ -24,7 +25,6 @@ MAX_ENTRIES = 5000
 MAX_DEPTH = 10
 MAX_PROBLEMS_SHOWN = 20
 APPROVING = (ModelStatus.APPROVED.value, ModelStatus.RESTRICTED.value)
-YAML_TAG = "tag:yaml.org,2002:"
 # The only YAML types a catalog holds; !!python/*, !!binary, !!set and merge keys (<<) are refused.
 PLAIN_TAGS = frozenset(YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
 
@@ -175,50 +175,16 @@ def _status_problems(spec: ModelCardSpec) -> list[tuple[str, str]]:
     return problems
 
 
-class _CatalogLoader(yaml.SafeLoader):
-    """Safe loading that also refuses anchors and aliases (a few lines can expand to gigabytes) and deep nesting."""
-
-    def __init__(self, stream: str, source: str) -> None:
-        super().__init__(stream)
-        self.source, self.depth = source, 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        where = f"{self.source}, line {event.start_mark.line + 1}"
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise CatalogFileError(f"{where}: YAML anchors and aliases (&name, *name) are not allowed in a catalog "
-                                   "file; write each value out in full.")
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                raise CatalogFileError(f"{where}: values are nested more than {MAX_DEPTH} levels deep.")
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
 def _compose(text: str, source: str) -> yaml.Node:
     """The YAML node tree of the text, or CatalogFileError saying where and why it cannot be read."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_FILE_BYTES:
         raise CatalogFileError(f"{source} is {size:,} bytes; a catalog file may be at most 1 MB "
                                f"({MAX_FILE_BYTES:,} bytes). Split it into several files.")
-    loader = None
     try:
-        loader = _CatalogLoader(text, source)  # its reader already refuses non-printable characters
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f", line {mark.line + 1}" if mark else ""
-        reason = "; ".join(part for part in (exc.context, exc.problem) if part)
-        raise CatalogFileError(f"{source}{line}: this is not valid YAML: {reason}.") from None
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        raise CatalogFileError(f"{source}, line {line}: the control character U+{exc.character:04X} is not "
-                               "allowed in YAML; write it as an escape in a double-quoted string.") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+        root = safe_yaml.compose(text, max_depth=MAX_DEPTH)
+    except safe_yaml.YamlProblem as problem:
+        raise CatalogFileError(f"{source}, line {problem.line}: {problem.reason}") from None
     if root is None:
         raise CatalogFileError(f"{source} is empty; a catalog file holds `models:` and a list of entries.")
     return root

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
+from portal.core import safe_yaml
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
@@ -91,11 +92,10 @@ def parse_prompt_file(text: str, *, source: str) -> list[PromptSpec]:
     if len(text.encode()) > MAX_FILE_BYTES:
         raise PromptFileError(f"{source}: larger than {MAX_FILE_BYTES:,} bytes.")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        # The data from the node tree already composed, rather than parsing the text a second time.
-        data = None if root is None else yaml.constructor.SafeConstructor().construct_document(root)
-    except yaml.YAMLError as error:
-        raise PromptFileError(f"{source}: not valid YAML: {error}") from None
+        root = safe_yaml.compose(text)
+    except safe_yaml.YamlProblem as problem:
+        raise PromptFileError(f"{source}, line {problem.line}: {problem.reason}") from None
+    data = None if root is None else safe_yaml.construct(root)
     if isinstance(data, dict) and "prompts" in data:
         entries, nodes = data["prompts"], _list_nodes(root, "prompts")
     else:
@@ -210,8 +210,27 @@ def export_prompt(*, session: Session, prompt: Prompt) -> dict[str, Any]:
     }
 
 
-def dump_yaml(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+def dump_yaml(document: Any) -> str:
+    return safe_yaml.dump(document)
+
+
+def cases_as_text(cases: list[PromptTestCase]) -> str:
+    """A prompt's test cases as the YAML list people edit: [{name, variables, checks}]."""
+    return dump_yaml([{"name": c.name, "variables": c.variables, "checks": c.checks} for c in cases]) if cases else ""
+
+
+def cases_from_text(text: str) -> list[CaseInput]:
+    """The edited YAML list of test cases; `save_test_cases` then checks each against the template."""
+    try:
+        root = safe_yaml.compose(text)
+    except safe_yaml.YamlProblem as problem:
+        raise InvalidInput(f"The test cases, line {problem.line}: {problem.reason}") from None
+    data = [] if root is None else safe_yaml.construct(root)
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise InvalidInput("Write the test cases as a YAML list of {name, variables, checks}.")
+    return [CaseInput(name=str(d.get("name", "")),
+                      variables={str(k): str(v) for k, v in (d.get("variables") or {}).items()},
+                      checks=list(d.get("checks") or [])) for d in data]
 
 
 def export_folder(*, session: Session, folder: Path) -> int:

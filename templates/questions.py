@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import yaml
 from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
+from portal.core import safe_yaml
 from portal.core.errors import InvalidInput
 
 TYPES = ("str", "int", "float", "bool", "yaml", "json", "path")
@@ -190,14 +190,16 @@ def _whole_number(value: Any) -> int:
 def _parse_structured(kind: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
-    try:
-        return json.loads(value) if kind == "json" else yaml.safe_load(value)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ValueError(f"Not valid YAML: {where}{getattr(exc, 'problem', None) or exc}.") from None
+    if kind == "json":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    try:  # a person's answer: no anchors or aliases, which can expand a few lines into gigabytes
+        root = safe_yaml.compose(value)
+    except safe_yaml.YamlProblem as problem:
+        raise ValueError(f"Line {problem.line}: {problem.reason}") from None
+    return None if root is None else safe_yaml.construct(root)
 
 
 def _check_choice(question: Question, value: Any, model_options: dict[str, list[str]] | None) -> None:

@@ -22,7 +22,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from portal.core.errors import InvalidInput
-from portal.core.yaml_lines import line_of
+from portal.core import safe_yaml
+from portal.core.safe_yaml import line_of
 from prompt_library.assertions import CheckKind, OutputCheck
 
 COURSES_DIR = Path(__file__).resolve().parent / "courses"
@@ -198,7 +199,7 @@ def _read_text(file: Path) -> str:
 def _load(file: Path, spec: type[S]) -> S:
     """Parse and validate one YAML file; the error names the file, the line and the field."""
     root = _compose(_read_text(file), file)
-    data = yaml.constructor.SafeConstructor().construct_document(root)
+    data = safe_yaml.construct(root)
     try:
         return spec.model_validate(data)
     except ValidationError as exc:
@@ -213,28 +214,11 @@ def _load(file: Path, spec: type[S]) -> S:
         raise CourseFileError(f"{file}, line {line_of(root, loc)}: {where}: {message}") from None
 
 
-class _CourseLoader(yaml.SafeLoader):
-    """Safe loading that refuses anchors and aliases (a few lines can expand to gigabytes)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise CourseFileError(f"line {event.start_mark.line + 1}: YAML anchors and aliases are not allowed.")
-        return super().compose_node(parent, index)
-
-
 def _compose(text: str, file: Path) -> yaml.Node:
-    loader = _CourseLoader(text)
     try:
-        root = loader.get_single_node()
-    except CourseFileError as exc:
-        raise CourseFileError(f"{file}, {exc.message}") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise CourseFileError(f"{file}, line {line}: not valid YAML: {exc.problem or exc.context}.") from None
-    finally:
-        loader.dispose()
+        root = safe_yaml.compose(text)
+    except safe_yaml.YamlProblem as problem:
+        raise CourseFileError(f"{file}, line {problem.line}: {problem.reason}") from None
     if root is None or not isinstance(root, yaml.MappingNode):
         raise CourseFileError(f"{file}, line 1: expected a mapping of fields.")
     return root

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-import yaml
 from sqlmodel import select
 
 from portal import deps
@@ -11,10 +10,10 @@ from portal.core.audit import utcnow
 from portal.core.db import session_scope
 from portal.core.users import User
 from portal.ui import plain
+from prompt_library.as_code import cases_as_text, cases_from_text
 from prompt_library.models import PRODUCTION, Prompt, PromptVersion, ReviewKind
 from prompt_library.review import comments_on, move_label, request_review
 from prompt_library.runner import (
-    CaseInput,
     RunContext,
     latest_runs,
     matrix_out_of_date,
@@ -127,8 +126,7 @@ def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, versi
 
 def cases_editor(context: deps.PortalContext, user: User, prompt: Prompt, cases) -> None:
     """Test cases as YAML: a list of {name, variables, checks}; the whole list is checked before saving."""
-    current = yaml.safe_dump([{"name": c.name, "variables": c.variables, "checks": c.checks} for c in cases],
-                             sort_keys=False, allow_unicode=True) if cases else ""
+    current = cases_as_text(cases)
     with st.expander("Edit test cases", icon=":material/checklist:"), st.form("prompt_cases_form"):
         text = st.text_area("Test cases (YAML)", value=current, height=220, key="prompt_cases_yaml",
                             help="checks: contains, not_contains, regex, equals, valid_json, json_schema, "
@@ -137,25 +135,11 @@ def cases_editor(context: deps.PortalContext, user: User, prompt: Prompt, cases)
     if not saved:
         return
     with deps.showing_errors():
-        entries = _parsed_cases(text)
+        entries = cases_from_text(text)
         with session_scope(context.engine) as session:
             save_test_cases(session=session, actor=user, prompt_id=prompt.id, cases=entries)
         state["prompt_flash"] = f"Saved {len(entries)} test case(s)."
         st.rerun()
-
-
-def _parsed_cases(text: str) -> list[CaseInput]:
-    from portal.core.errors import InvalidInput
-
-    try:
-        data = yaml.safe_load(text) or []
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"The test cases are not valid YAML: {error}") from None
-    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-        raise InvalidInput("Write the test cases as a YAML list of {name, variables, checks}.")
-    return [CaseInput(name=str(d.get("name", "")), variables={str(k): str(v) for k, v in
-                                                              (d.get("variables") or {}).items()},
-                      checks=list(d.get("checks") or [])) for d in data]
 
 
 def run_form(context: deps.PortalContext, user: User, prompt: Prompt, version: PromptVersion,

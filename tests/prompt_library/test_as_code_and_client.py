@@ -8,10 +8,12 @@ import pytest
 from langchain_core.load import loads
 from sqlmodel import select
 
-from portal.core.errors import NotFound
+from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import User
 from prompt_library.as_code import (
     SEED_PROMPTS,
+    cases_as_text,
+    cases_from_text,
     PromptFileError,
     export_folder,
     import_prompts,
@@ -19,7 +21,7 @@ from prompt_library.as_code import (
     read_folder,
 )
 from prompt_library.client import PromptClient
-from prompt_library.models import Prompt
+from prompt_library.models import Prompt, PromptTestCase
 from prompt_library.review import move_label
 from prompt_library.service import save_version
 
@@ -85,7 +87,12 @@ def test_export_then_import_round_trips_exactly(session, make_user, tmp_path, en
     ("prompts:\n  - slug: ok\n    title: Ok\n    versions: [{messages: [{role: user, template: hi}]}]\n"
      "  - slug: Bad Slug\n    title: B\n    versions: [{messages: [{role: user, template: hi}]}]\n",
      "line 5: slug: String should match pattern"),
-    ("a: [", "not valid YAML"),
+    ("a: [", "f.yaml, line 1: this is not valid YAML"),
+    # A few lines that expand into millions of strings when aliases are followed.
+    ('a: &a ["lol","lol","lol"]\nb: &b [*a,*a,*a]\nc: [*b,*b,*b]\n',
+     "f.yaml, line 1: YAML anchors and aliases (&name, *name) are not allowed"),
+    ("slug: x\ntitle: X\nversions: [{messages: [{role: user, template: \"hi\\a\"}]}]\nnote: \x07\n",
+     "f.yaml, line 4: the control character U+0007"),
 ])
 def test_bad_files_name_the_line_and_import_nothing(text, message) -> None:
     with pytest.raises(PromptFileError) as raised:
@@ -158,3 +165,16 @@ def test_the_client_keeps_serving_when_the_refresh_fails(session, make_user, eng
     clock.now += 200  # past the stale window: asked again, and now it is gone
     with pytest.raises(NotFound):
         client.get_prompt("code-review")
+
+
+def test_test_cases_edited_as_yaml_read_back_and_refuse_aliases() -> None:
+    cases = [PromptTestCase(prompt_id=1, name="mentions refund", variables={"ticket": "I want my money"},
+                            checks=[{"kind": "contains", "value": "refund"}])]
+    parsed = cases_from_text(cases_as_text(cases))
+    assert [(c.name, c.variables, c.checks) for c in parsed] == [("mentions refund", {"ticket": "I want my money"},
+                                                                   [{"kind": "contains", "value": "refund"}])]
+    with pytest.raises(InvalidInput, match="line 2: YAML anchors and aliases"):
+        cases_from_text("- name: a\n  variables: &v {ticket: x}\n- name: b\n  variables: *v\n")
+    with pytest.raises(InvalidInput, match="a YAML list of"):
+        cases_from_text("name: not a list")
+    assert cases_from_text("") == []

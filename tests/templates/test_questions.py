@@ -76,7 +76,8 @@ def test_a_question_whose_when_is_false_is_not_asked(questions) -> None:
     ({"ratio": "half"}, "ratio", "Enter a number (got 'half')."),
     ({"flavour": "mint"}, "flavour", "'mint' is not a choice; pick from vanilla, chocolate."),
     ({"extras": ["ci", "k8s"]}, "extras", "'k8s' is not a choice; pick from docs, ci, docker."),
-    ({"config": "a: [1, 2"}, "config", "Not valid YAML"),
+    ({"config": "a: [1, 2"}, "config", "Line 1: this is not valid YAML"),
+    ({"config": "a: &x [1]\nb: *x"}, "config", "Line 1: YAML anchors and aliases (&name, *name) are not allowed"),
     ({"payload": "{x: 1}"}, "payload", "Not valid JSON: line 1, column 2"),
     ({"model": "m9"}, "model", "Pick an approved chat model; 'm9' is not one."),
 ])

@@ -75,7 +75,7 @@ def _break(folder: Path, file: str, old: str, new: str) -> None:
     ("genai-fundamentals/course.yml", "level: beginner", "level: beginner\ncolour: blue",
      r"genai-fundamentals/course.yml, line 8: colour: is not a known field"),
     ("genai-fundamentals/course.yml", "pass_mark: 75", "pass_mark: [75",
-     r"genai-fundamentals/course.yml, line \d+: not valid YAML"),
+     r"genai-fundamentals/course.yml, line \d+: this is not valid YAML"),
     ("responsible-ai/quiz.yml", "correct: [confidential]", "correct: [secret]",
      r"responsible-ai/quiz.yml, line 2: questions.0: correct answer 'secret' is not one of the options"),
     ("prompt-engineering-basics/labs.yml", "kind: max_length\n        value: 1200", "kind: max_length\n        value: -5",
@@ -83,7 +83,7 @@ def _break(folder: Path, file: str, old: str, new: str) -> None:
     ("rag-from-template/lessons/01-why-rag.md", "# Why retrieval-augmented generation", "Why RAG",
      r"rag-from-template/lessons/01-why-rag.md, line 1: a lesson starts with its title as '# Title'"),
     ("genai-fundamentals/course.yml", "title: Generative", "title: &t Generative",
-     r"genai-fundamentals/course.yml, line 1: YAML anchors and aliases are not allowed"),
+     r"genai-fundamentals/course.yml, line 1: YAML anchors and aliases \(&name, \*name\) are not allowed"),
 ])
 def test_a_malformed_file_stops_the_sync_naming_file_and_line_and_nothing_changes(
         session: Session, courses_dir: Path, file: str, old: str, new: str, message: str) -> None:
