@@ -212,3 +212,19 @@ def test_sorts_and_private_prompts(session, seeded, make_user) -> None:
     visible = search_prompts(session=session, actor=viewer, filters=PromptFilter(), index=None, limit=100)
     assert visible.total == 32 and prompts[0].id not in [p.id for p in visible.prompts]
     assert session.get(User, prompts[0].owner_id) is not None
+
+
+def test_a_search_sorted_by_use_orders_its_matches_and_counts_them_all(session, seeded) -> None:
+    relevant = search_prompts(session=session, actor=seeded, filters=PromptFilter(query="customer"), index=None,
+                              limit=100)
+    assert relevant.total >= 5
+    ids = [p.id for p in relevant.prompts]
+    for uses, prompt_id in enumerate(ids):  # the least relevant match becomes the most used
+        prompt = session.get(Prompt, prompt_id)
+        prompt.usage_count = uses
+        session.add(prompt)
+    session.commit()
+    by_use = search_prompts(session=session, actor=seeded, filters=PromptFilter(query="customer", sort="most used"),
+                            index=None, limit=3)
+    assert [p.id for p in by_use.prompts] == ids[::-1][:3]
+    assert by_use.total == relevant.total  # the page shows three; the count is of every match
