@@ -94,7 +94,8 @@ class FakeGateway:
         self.models = list(models)
         self.required_api_key = required_api_key
         self.chunk_delay_s = 0.0
-        self.send_usage = True  # False acts like llama_cpp.server, which ignores include_usage
+        # False acts like llama_cpp.server, which ignores include_usage; embeddings then come without usage too.
+        self.send_usage = True
         self.requests: list[RecordedRequest] = []
         self._failures: list[Failure] = []
         self._always: Failure | None = None
@@ -305,8 +306,10 @@ class _Handler(BaseHTTPRequestHandler):
         data = [{"object": "embedding", "index": i, "embedding": _encode(embedding_for(t), as_base64)}
                 for i, t in enumerate(texts)]
         tokens = sum(len(t.split()) for t in texts)
-        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-        self._send_body_or_failure({"object": "list", "data": data, "model": body["model"], "usage": usage}, failure)
+        answer = {"object": "list", "data": data, "model": body["model"]}
+        if self.gateway.send_usage:
+            answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+        self._send_body_or_failure(answer, failure)
 
     def _chat(self, body: dict, failure: Failure | None) -> None:
         model = body.get("model")

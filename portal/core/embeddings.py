@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from portal.core.gateway import Caller, GatewayClient
+from portal.core.gateway import Caller, GatewayClient, MeasuredEmbeddings
 from portal.core.settings import Settings
 
 LOCAL_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -41,11 +41,19 @@ class GatewayEmbeddings(Embeddings):
         return f"gateway:{self.model}"
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_measured(texts).vectors
+
+    def embed_measured(self, texts: list[str]) -> MeasuredEmbeddings:
+        """`embed_documents` with the input tokens the gateway counted, for billing (LangChain's interface has no
+        place for them); None when any request came back without a count."""
         vectors: list[list[float]] = []
+        tokens: int | None = 0
         for start in range(0, len(texts), BATCH_SIZE):
-            vectors += self.gateway.embed(model=self.model, texts=list(texts[start:start + BATCH_SIZE]),
-                                          caller=self.caller)
-        return vectors
+            batch = self.gateway.embed_measured(model=self.model, texts=list(texts[start:start + BATCH_SIZE]),
+                                                caller=self.caller)
+            vectors += batch.vectors
+            tokens = None if tokens is None or batch.prompt_tokens is None else tokens + batch.prompt_tokens
+        return MeasuredEmbeddings(vectors=vectors, prompt_tokens=tokens)
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

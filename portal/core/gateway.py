@@ -74,6 +74,14 @@ class ChatResult:
 
 
 @dataclass(frozen=True)
+class MeasuredEmbeddings:
+    """Vectors, one per text, and the input tokens the gateway counted for them (None: it did not say)."""
+
+    vectors: list[list[float]]
+    prompt_tokens: int | None
+
+
+@dataclass(frozen=True)
 class GatewayStatus:
     """Whether the gateway answers, and which models it lists."""
 
@@ -251,8 +259,12 @@ class GatewayClient:
 
     def embed(self, *, model: str, texts: list[str], caller: Caller | None = None) -> list[list[float]]:
         """One embedding vector per text, in the order given."""
+        return self.embed_measured(model=model, texts=texts, caller=caller).vectors
+
+    def embed_measured(self, *, model: str, texts: list[str], caller: Caller | None = None) -> MeasuredEmbeddings:
+        """`embed`, with the input tokens the gateway reports (None when it reports none)."""
         if not texts:
-            return []
+            return MeasuredEmbeddings(vectors=[], prompt_tokens=0)
         # Ask for floats: base64, the SDK's default, is not implemented by every OpenAI-compatible server.
         response = self._call(lambda: self._parsed(self._client.embeddings.with_raw_response.create(
             model=model, input=texts, encoding_format="float", **self._identity(caller))), model=model)
@@ -260,7 +272,8 @@ class GatewayClient:
         if len(vectors) != len(texts):
             raise GatewayBadResponse(f"The AI gateway at {self._base_url} returned {len(vectors)} embeddings "
                                      f"for {len(texts)} texts from model '{model}'.")
-        return vectors
+        usage = getattr(response, "usage", None)
+        return MeasuredEmbeddings(vectors=vectors, prompt_tokens=getattr(usage, "prompt_tokens", None))
 
     def _identity(self, caller: Caller | None) -> dict[str, Any]:
         """Request fields naming the caller: `user` for OpenAI, headers for gateways (LiteLLM strips `user`)."""

@@ -12,7 +12,7 @@ from catalog.models import USABLE_STATUSES, CatalogModel, DataClassification, Mo
 from catalog.service import is_available_to
 from portal.core.embeddings import BATCH_SIZE, EmbeddingsUnavailable, GatewayEmbeddings
 from portal.core.errors import PermissionDenied, PortalError
-from portal.core.gateway import GatewayError, estimate_prompt_tokens
+from portal.core.gateway import GatewayError, MeasuredEmbeddings, estimate_prompt_tokens
 from portal.core.users import User
 from sandbox.budgets import effective_budget
 from sandbox.models import CallStatus, UsageSource
@@ -67,19 +67,29 @@ def embed_texts(session: Session, *, user: User, embeddings: Embeddings, card: C
         batch = texts[start:start + BATCH_SIZE]
         began = time.perf_counter()
         try:
-            vectors += embeddings.embed_documents(batch)  # one request: a batch never exceeds BATCH_SIZE
+            counted = _embed_counting(embeddings, batch)  # one request: a batch never exceeds BATCH_SIZE
         except GatewayError as error:
             _bill(session, user=user, card=card, tokens=0, began=began, status=CallStatus.FAILED,
                   error=error.message)
             return Embedded(vectors=[], error=error)
-        # The gateway's usage is not passed through LangChain's interface, so tokens are estimated.
-        tokens = estimate_prompt_tokens([{"content": text} for text in batch])
-        _bill(session, user=user, card=card, tokens=tokens, began=began, status=CallStatus.OK)
+        vectors += counted.vectors
+        # The gateway's own count when it gives one (OpenAI, LiteLLM and vLLM do); otherwise an estimate.
+        estimated = counted.prompt_tokens is None
+        tokens = estimate_prompt_tokens([{"content": text} for text in batch]) if estimated else counted.prompt_tokens
+        _bill(session, user=user, card=card, tokens=tokens, began=began, status=CallStatus.OK, estimated=estimated)
     return Embedded(vectors=vectors)
 
 
+def _embed_counting(embeddings: Embeddings, texts: list[str]) -> MeasuredEmbeddings:
+    """Vectors and, from a source that measures them (the gateway's), the input tokens."""
+    measured = getattr(embeddings, "embed_measured", None)
+    if measured is not None:
+        return measured(texts)
+    return MeasuredEmbeddings(vectors=embeddings.embed_documents(texts), prompt_tokens=None)
+
+
 def _bill(session: Session, *, user: User, card: CatalogModel, tokens: int, began: float, status: CallStatus,
-          error: str = "") -> None:
+          error: str = "", estimated: bool = True) -> None:
     record_usage(session, user=user, model=card, source=UsageSource.SANDBOX_DOCUMENTS, tokens_in=tokens,
-                 tokens_out=0, estimated=True, latency_s=time.perf_counter() - began, ttft_s=None, status=status,
-                 error=error)
+                 tokens_out=0, estimated=estimated, latency_s=time.perf_counter() - began, ttft_s=None,
+                 status=status, error=error)

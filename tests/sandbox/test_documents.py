@@ -115,9 +115,19 @@ def test_a_markdown_upload_is_split_by_section_embedded_once_and_indexed(session
     assert session.get(Conversation, outcome.conversation_id).title == "handbook.md"
     (usage,) = session.exec(select(UsageEvent)).all()
     assert (usage.source, usage.model_name, usage.status) == ("sandbox documents", EMBEDDER, "ok")
-    assert usage.tokens_in > 0 and usage.cost_usd > 0
+    # Billed by the gateway's own count (the test gateway counts words), not an estimate.
+    assert (usage.tokens_in, usage.usage_estimated) == (sum(len(c.text.split()) for c in chunks), False)
+    assert usage.cost_usd > 0
     assert len(embedding_requests(fake_gateway)) == 1
     assert fake_gateway.last_request.headers["x-portal-user"] == "someone@example.com"
+
+
+def test_without_the_gateways_count_embedding_tokens_are_estimated_and_say_so(session, make_user, upload,
+                                                                              fake_gateway) -> None:
+    fake_gateway.send_usage = False
+    upload(make_user())
+    (usage,) = session.exec(select(UsageEvent)).all()
+    assert usage.usage_estimated and usage.tokens_in > 0 and usage.cost_usd > 0
 
 
 def test_re_uploading_the_same_file_does_not_embed_again(session, make_user, upload, fake_gateway) -> None:
