@@ -22,7 +22,7 @@ from portal.core.embeddings import embedding_space
 from portal.core.users import User
 from portal.core.vector_index import collection_name, drop_collection, vector_collection
 from prompt_library.keyword_index import keyword_ranking
-from prompt_library.models import Prompt, PromptStatus, Visibility
+from prompt_library.models import Prompt, PromptFavourite, PromptStatus, Visibility
 
 RRF_K = 60  # the usual constant: damps the weight of the very top ranks
 CANDIDATES = 100  # keyword matches considered, before fusion and filters
@@ -147,6 +147,7 @@ class PromptFilter:
     model: str = ""
     status: str = ""
     owner_id: int | None = None
+    favourites_of: int | None = None  # a user id: only the prompts that user marked as favourites
     sort: str = "relevance"
 
 
@@ -186,6 +187,9 @@ def _conditions(actor: User, f: PromptFilter) -> list[Any]:
             conditions.append(column == value)
     if f.owner_id is not None:
         conditions.append(Prompt.owner_id == f.owner_id)
+    if f.favourites_of is not None:
+        conditions.append(col(Prompt.id).in_(select(PromptFavourite.prompt_id)
+                                             .where(PromptFavourite.user_id == f.favourites_of)))
     # Tags and recommended models are JSON lists of strings: match the quoted item in the stored text.
     for column, values in ((Prompt.tags, [t.lower() for t in f.tags]), (Prompt.recommended_models,
                                                                        [f.model] if f.model else [])):

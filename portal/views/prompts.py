@@ -40,9 +40,11 @@ def read_filters() -> PromptFilter:
     status = status_col.selectbox("Status", ["", *PromptStatus], key="prompts_status",
                                   format_func=lambda s: PromptStatus(s).label if s else "any")
     mine = mine_col.toggle("Mine only", key="prompts_mine")
+    favourites = mine_col.toggle("Favourites", key="prompts_favourites")
     return PromptFilter(query=query, category=category, department=department, model=model.strip(),
                         tags=[t.strip() for t in tags.split(",") if t.strip()], status=status,
-                        owner_id=user.id if mine else None, sort=sort)
+                        owner_id=user.id if mine else None, favourites_of=user.id if favourites else None,
+                        sort=sort)
 
 
 def search(filters: PromptFilter):

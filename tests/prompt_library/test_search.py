@@ -20,6 +20,7 @@ from prompt_library.as_code import SEED_PROMPTS, import_prompts, parse_prompt_fi
 from prompt_library.keyword_index import ENOUGH_WITH_EVERY_WORD, keyword_ranking
 from prompt_library.models import Prompt
 from prompt_library.review import unpublish
+from prompt_library.service import toggle_favourite
 from prompt_library.search import PromptFilter, PromptIndex, fuse, search_prompts
 from tests.conftest import free_port
 
@@ -228,3 +229,18 @@ def test_a_search_sorted_by_use_orders_its_matches_and_counts_them_all(session, 
                             index=None, limit=3)
     assert [p.id for p in by_use.prompts] == ids[::-1][:3]
     assert by_use.total == relevant.total  # the page shows three; the count is of every match
+
+
+def test_favourites_filter_shows_a_persons_own_favourites_only(session, seeded, make_user) -> None:
+    viewer = make_user("viewer")
+    prompts = session.exec(select(Prompt).order_by(Prompt.slug)).all()
+    for prompt in prompts[:2]:
+        toggle_favourite(session=session, actor=viewer, prompt_id=prompt.id)
+    toggle_favourite(session=session, actor=seeded, prompt_id=prompts[5].id)
+    session.commit()
+    mine = search_prompts(session=session, actor=viewer, filters=PromptFilter(favourites_of=viewer.id), index=None)
+    assert sorted(p.id for p in mine.prompts) == [prompts[0].id, prompts[1].id] and mine.total == 2
+    searched = search_prompts(session=session, actor=viewer, index=None,
+                              filters=PromptFilter(query=prompts[0].title, favourites_of=viewer.id))
+    assert searched.prompts[0].id == prompts[0].id
+    assert {p.id for p in searched.prompts} <= {prompts[0].id, prompts[1].id}  # never another's favourite

@@ -79,6 +79,16 @@ def test_filters_narrow_the_list(open_page, library, widget, value, expected) ->
     assert f"{expected} prompt(s) match" in shown(at)
 
 
+def test_a_favourite_marked_on_its_page_is_found_with_the_favourites_filter(open_page, library) -> None:
+    at = open_page("viewer", PROMPT, prompt="nda-summary")
+    at.button(key="prompt_favourite").click().run()
+    assert at.button(key="prompt_favourite").label == "Unfavourite"
+    at = open_page("viewer", LIBRARY)
+    at.toggle(key="prompts_favourites").set_value(True).run()
+    assert "1 prompt(s) match" in shown(at)
+    assert list(at.dataframe[0].value["title"]) == [prompt_row(library, "nda-summary").title]
+
+
 def test_fill_variables_and_try_in_sandbox_prefilled_and_counted(open_page, library) -> None:
     at = open_page("viewer", PROMPT, prompt="ticket-summary")
     at.text_area(key="prompt_var_product").input("Portal")
