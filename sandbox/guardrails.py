@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from portal.core.errors import PortalError
-from sandbox.pii_detectors import DETECTORS, Detector, PiiKind
+from sandbox.pii.detector import Detector, PiiKind
+from sandbox.pii.registry import DETECTORS
 
 __all__ = ["Finding", "GuardrailAction", "GuardrailError", "GuardrailOutcome", "PiiKind", "RedactionResult",
            "apply_guardrails", "describe", "placeholder_for", "redact", "require_sendable", "scan"]

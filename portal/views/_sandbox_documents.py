@@ -1,6 +1,6 @@
 """The sandbox page's documents: upload with a classification, list and remove, ask from them, open citations.
 
-Not a page: portal/views/sandbox.py imports it. The services in sandbox.documents do the work.
+Not a page: portal/views/sandbox.py and its turn part import it. The services in sandbox.documents do the work.
 """
 
 from __future__ import annotations

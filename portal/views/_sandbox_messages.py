@@ -1,6 +1,6 @@
 """How the sandbox page shows messages (as typed, with each answer's facts) and what the guardrails did.
 
-Not a page: portal/views/sandbox.py and its sharing parts import it.
+Not a page: portal/views/sandbox.py and its other parts import it.
 """
 
 from __future__ import annotations

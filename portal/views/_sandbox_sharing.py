@@ -1,6 +1,6 @@
 """The sandbox page's sharing parts: the Share popover, the "Shared with you" list and the read-only view.
 
-Not a page: portal/views/sandbox.py imports it.
+Not a page: portal/views/sandbox.py and its conversations part import it.
 """
 
 from __future__ import annotations

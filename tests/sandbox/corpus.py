@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from sandbox.pii_detectors import PiiKind, luhn_ok
+from sandbox.pii.detector import PiiKind
+from sandbox.pii.payment import luhn_ok
 
 SEED = 20240315
 ALNUM = string.ascii_letters + string.digits

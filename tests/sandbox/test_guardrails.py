@@ -19,7 +19,7 @@ from sandbox.guardrails import (
     require_sendable,
     scan,
 )
-from sandbox.pii_detectors import luhn_ok
+from sandbox.pii.payment import luhn_ok
 from tests.sandbox.corpus import Sample, build_corpus, card_number, group_card
 
 K = PiiKind

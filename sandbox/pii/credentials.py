@@ -1,0 +1,107 @@
+"""Secrets: provider API keys and tokens, bearer tokens, assigned secrets and passwords, URL passwords, private keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from collections import Counter
+
+from sandbox.pii.detector import Detector, PiiKind, compile_pattern
+
+_PROVIDER_KEY = compile_pattern(r"""
+    (?<![\w-]) (?:
+        (?P<openai>sk-[A-Za-z0-9_-]{20,})
+      | (?P<aws>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})
+      | (?P<github>gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})
+      | (?P<slack>xox[abposr]-[A-Za-z0-9-]{10,})
+      | (?P<google>AIza[A-Za-z0-9_-]{35})
+      | (?P<jwt>eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,})
+    ) (?![A-Za-z0-9_-])""")
+_BEARER = compile_pattern(r"(?i)(?<![\w-]) bearer[ \t]+ (?P<token>[A-Za-z0-9._~+/-]{16,}=*)")
+_ASSIGNED_SECRET = compile_pattern(r"""(?i)
+    (?<![a-z0-9]) (?P<name>(?:[a-z0-9]+[_.-]){0,3}
+        (?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?(?:key|token)|auth[_-]?token
+          |refresh[_-]?token|token|password|passwd|passphrase|pwd|private[_-]?key))
+    ["']?[ \t]*(?::=|=>|[:=])[ \t]*["']?
+    (?P<value>[^\s"'`,;<>()\[\]{}]{6,256})""")
+_URL_PASSWORD = compile_pattern(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:(?P<password>[^\s@/]{1,128})@")
+_PRIVATE_KEY = compile_pattern(r"""
+    -----BEGIN[ ](?:[A-Z0-9]+[ ]){0,3}PRIVATE[ ]KEY-----[A-Za-z0-9+/=\s]*
+    (?:-----END[ ](?:[A-Z0-9]+[ ]){0,3}PRIVATE[ ]KEY-----)?""")
+# Values that name where a secret lives, or stand in for one, rather than being one.
+_NOT_A_VALUE = re.compile(r"(?i)(?:none|null|nil|true|false|undefined|changeme|redacted|example|secret|passw(?:or)?d"
+                          r"|pwd|pass|token|api[_-]?key|your[_-].*|x+|\*+|\.+|-+)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_NEXT_QUERY_PARAMETER = re.compile(r"&\w+=")
+
+
+def _entropy_bits(value: str) -> float:
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def looks_random(value: str, min_length: int = 16) -> bool:
+    """True for strings shaped like generated keys: long, letters and digits mixed, little repetition."""
+    return (len(value) >= min_length and any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
+            and _entropy_bits(value) >= 3.0)
+
+
+def _trim_dots(m: re.Match[str], group: str) -> tuple[int, int]:
+    # A sentence's full stop after a token belongs to the sentence.
+    start, end = m.span(group)
+    while end > start and m.string[end - 1] == ".":
+        end -= 1
+    return start, end
+
+
+def _provider_key_span(m: re.Match[str]) -> tuple[int, int] | None:
+    if m.group("openai") or m.group("slack"):
+        return m.span() if looks_random(m.group().split("-", 1)[1], 10) else None
+    if m.group("jwt"):
+        header = m.group().split(".", 1)[0]
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+        except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+            return None
+        return m.span() if isinstance(decoded, dict) and "alg" in decoded else None
+    return m.span()
+
+
+def _bearer_span(m: re.Match[str]) -> tuple[int, int] | None:
+    start, end = _trim_dots(m, "token")
+    return (start, end) if looks_random(m.string[start:end]) else None
+
+
+def _assigned_secret_span(m: re.Match[str]) -> tuple[int, int] | None:
+    start, end = _trim_dots(m, "value")
+    end = start + len(_NEXT_QUERY_PARAMETER.split(m.string[start:end], 1)[0])  # ...token=abc&state=xyz
+    value, name = m.string[start:end], m.group("name").lower()
+    if len(value) < 6 or value[0] in "$%{*#:" or _NOT_A_VALUE.fullmatch(value):
+        return None
+    if "pass" in name or "pwd" in name:
+        # A password may be short and unrandom, but letters alone are more often prose or an identifier in code.
+        symbols = any(not ch.isalnum() and ch != "_" for ch in value)
+        return (start, end) if symbols or any(ch.isdigit() for ch in value) else None
+    return (start, end) if looks_random(value) else None
+
+
+def _url_password_span(m: re.Match[str]) -> tuple[int, int] | None:
+    value = m.group("password")  # "<password>" and "${DB_PASSWORD}" are how documentation writes the slot
+    return None if value[0] in "$%{<*" or _NOT_A_VALUE.fullmatch(value) else m.span("password")
+
+
+def _private_key_span(m: re.Match[str]) -> tuple[int, int] | None:
+    text = m.group().rstrip()
+    # A header alone, as in code that looks for one, holds no key.
+    body = text.split("-----")[2] if text.count("-----") >= 2 else ""
+    return (m.start(), m.start() + len(text)) if len("".join(body.split())) >= 16 else None
+
+
+SECRET_DETECTORS: tuple[Detector, ...] = (
+    Detector(PiiKind.SECRET, _PROVIDER_KEY, _provider_key_span),
+    Detector(PiiKind.SECRET, _BEARER, _bearer_span),
+    Detector(PiiKind.SECRET, _ASSIGNED_SECRET, _assigned_secret_span),
+    Detector(PiiKind.SECRET, _URL_PASSWORD, _url_password_span, needs="://"),
+    Detector(PiiKind.SECRET, _PRIVATE_KEY, _private_key_span, needs="PRIVATE KEY"),
+)

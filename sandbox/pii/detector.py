@@ -1,0 +1,62 @@
+"""What a detector is (a kind, a pattern, a confirming check) and the pattern helpers the detectors share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PiiKind(StrEnum):
+    """What a finding is; the value doubles as the audit label and, upper-cased, the placeholder name."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    PAYMENT_CARD = "payment_card"
+    IBAN = "iban"
+    US_SSN = "us_ssn"
+    UK_NINO = "uk_nino"
+    IP_ADDRESS = "ip_address"
+    SECRET = "secret"
+
+
+Confirm = Callable[[re.Match[str]], tuple[int, int] | None]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One kind of value: a pattern that finds candidates and a check that returns the confirmed span."""
+
+    kind: PiiKind
+    pattern: re.Pattern[str]
+    confirm: Confirm
+    needs: str = ""  # the text must contain this, so most messages skip the pattern entirely
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    # ASCII: Luhn, int() and ipaddress expect ASCII digits, and \d would also take Arabic-Indic ones.
+    return re.compile(pattern, re.ASCII | re.VERBOSE)
+
+
+def whole_match_if(check: Callable[[str], bool]) -> Confirm:
+    """A confirm that keeps the whole match when `check` accepts its text."""
+    return lambda m: m.span() if check(m.group()) else None
+
+
+def labelled_number(labels: str, number: str) -> re.Pattern[str]:
+    """Digits without separators count only right after a label saying what they are ("mobile: 07700900123")."""
+    return compile_pattern(rf"""(?i)
+        (?<![a-z]) (?:{labels}) \.? [ \t]* (?:\#|no\.?|nr\.?|number)? [ \t]* [:=]? [ \t]* (?:(?:is|on|at)[ \t]+)?
+        (?P<number>{number}) (?![\w]|[./-]\d)""")
+
+
+# A number right after one of these labels is a reference, version or section, not a phone or an address.
+_REFERENCE_LABEL = re.compile(
+    r"(?i)(?<![a-z])(?:order|invoice|inv|ref|reference|sku|part|item|product|model|serial|tracking|shipment|"
+    r"parcel|isbn|issn|ean|upc|ticket|case|po|batch|lot|account|acct|version|ver|release|build|section|"
+    r"chapter|clause|step|v)_*\.?[ \t]*(?:no\.?|nr\.?|num(?:ber)?|id|code|\#)?[ \t]*[:\#=]?[ \t]*[\"']?$")
+
+
+def after_reference_label(m: re.Match[str]) -> bool:
+    return _REFERENCE_LABEL.search(m.string, max(0, m.start() - 32), m.start()) is not None
