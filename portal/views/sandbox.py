@@ -180,7 +180,7 @@ def conversation_list() -> None:
 
 with st.sidebar:
     conversation_list()
-    sharing.shared_with_you(engine=context.engine, user=user)
+    sharing.shared_with_you(engine=context.engine, user=user, required_courses=policy.required_courses)
 
 
 # --- settings -------------------------------------------------------------------------------------------------------
@@ -281,7 +281,8 @@ def conversation_actions() -> None:
         if st.button("Save title", key="sandbox_rename"):
             change(lambda session: rename_conversation(session=session, user=user, conversation_id=conversation.id,
                                                        title=title), "Renamed the conversation.")
-    sharing.share_popover(bar, engine=context.engine, user=user, conversation=conversation, change=change)
+    sharing.share_popover(bar, engine=context.engine, user=user, conversation=conversation, change=change,
+                          required_courses=policy.required_courses)
     with bar.popover("Delete", icon=":material/delete:"):
         st.markdown("Delete this conversation and its messages? This cannot be undone; the usage records stay.")
         if st.button("Yes, delete it", key="sandbox_delete", type="primary"):
@@ -410,7 +411,8 @@ st.caption("Try the approved models on your own text. Every answer counts agains
            "team's monthly budget; personal and secret data is warned about, replaced or blocked according to the "
            "classification you pick.")
 shared_id = state.get(sharing.SHARED)
-if shared_id is None or not sharing.show_shared(engine=context.engine, user=user, conversation_id=shared_id):
+if shared_id is None or not sharing.show_shared(engine=context.engine, user=user, conversation_id=shared_id,
+                                                required_courses=policy.required_courses):
     settings_col, chat_col = st.columns([1, 2], gap="large")
     with settings_col:
         chosen = settings_panel()
