@@ -1,45 +1,78 @@
-"""Sharing a sandbox conversation read-only with colleagues in the portal, and taking it back."""
+"""Sharing a sandbox conversation read-only with colleagues in the portal, and taking it back.
+
+Who may read a shared conversation depends on its data classification, checked when sharing and again on every
+read (a conversation can rise, e.g. when a confidential document is added): public and internal ones any active
+colleague; confidential ones only colleagues in the owner's department who hold the certificates the sandbox
+requires for confidential data; restricted ones nobody. A share the classification no longer allows is suspended,
+not deleted: it works again if the rule is met, and its owner can revoke it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from catalog.models import DataClassification
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
-from portal.core.errors import InvalidInput, NotFound
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
 from sandbox.chat import conversation_history, own_conversation
 from sandbox.models import ChatMessage, Conversation, ConversationShare
+from training.unlocks import Capability, missing_courses, named_courses
 
 NOT_FOUND = "That conversation does not exist or is not shared with you."
+NEVER_SHARED = "restricted conversations are never shared, not even read-only"
+# capability -> course slugs, as in SandboxPolicy.required_courses (PORTAL_TRAINING_REQUIRED_COURSES)
+RequiredCourses = Mapping[str, Sequence[str]]
+
+
+class SharingNotAllowed(PermissionDenied):
+    """The conversation's data classification does not let this colleague read it."""
 
 
 @dataclass(frozen=True)
 class Share:
-    """One colleague a conversation is shared with."""
+    """One colleague a conversation is shared with; `suspended` says why they cannot read it now ("" = they can)."""
 
     user_id: int
     email: str
     name: str
     shared_at: datetime
+    suspended: str = ""
 
 
 @dataclass(frozen=True)
 class SharedConversation:
-    """A conversation someone can read, with who owns it and, when read, its messages."""
+    """A conversation someone may read, with who owns it and its messages."""
 
     conversation: Conversation
     owner_name: str
     messages: list[ChatMessage]
 
 
-def share_conversation(*, session: Session, user: User, conversation_id: int, with_email: str) -> ConversationShare:
-    """Let an active colleague read one of the user's conversations; sharing twice changes nothing."""
+@dataclass(frozen=True)
+class SharedListing:
+    """One entry of a reader's "Shared with you" list; an unavailable one holds back its title."""
+
+    conversation_id: int
+    title: str  # "" when unavailable: it may name data the reader may no longer see
+    owner_name: str
+    updated_at: datetime
+    unavailable: str = ""  # why the reader cannot open it now; "" = they can
+
+
+def share_conversation(*, session: Session, user: User, conversation_id: int, with_email: str,
+                       required_courses: RequiredCourses) -> ConversationShare:
+    """Let an active colleague read one of the user's conversations if its classification allows; twice = once."""
     require(user, Permission.USE_SANDBOX)
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
+    classification = DataClassification(conversation.classification)
+    if classification >= DataClassification.RESTRICTED:  # nobody qualifies: say so before asking who
+        raise SharingNotAllowed(_holds(classification, NEVER_SHARED))
     email = with_email.strip().lower()
     colleague = session.exec(select(User).where(User.email == email)).first() if email else None
     if colleague is None or not colleague.active:
@@ -47,6 +80,9 @@ def share_conversation(*, session: Session, user: User, conversation_id: int, wi
                            "a colleague appears here after their first sign-in.")
     if colleague.id == user.id:
         raise InvalidInput("This is your own conversation: share it with a colleague's e-mail address.")
+    rule = _rule(session, user, colleague, classification, required_courses)
+    if rule:
+        raise SharingNotAllowed(_holds(classification, rule))
     existing = _share(session, conversation.id, colleague.id)
     if existing is not None:
         return existing
@@ -73,35 +109,85 @@ def revoke_share(*, session: Session, user: User, conversation_id: int, shared_w
     return True
 
 
-def shares_of(*, session: Session, user: User, conversation_id: int) -> list[Share]:
-    """Whom one of the user's conversations is shared with, by e-mail."""
+def shares_of(*, session: Session, user: User, conversation_id: int, required_courses: RequiredCourses) -> list[Share]:
+    """Whom one of the user's conversations is shared with, by e-mail, and which shares its classification suspends."""
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
+    classification = DataClassification(conversation.classification)
     rows = session.exec(select(ConversationShare, User)
                         .join(User, col(User.id) == col(ConversationShare.shared_with_user_id))
                         .where(ConversationShare.conversation_id == conversation.id)
                         .order_by(col(User.email))).all()
-    return [Share(user_id=u.id, email=u.email, name=u.display_name, shared_at=s.created_at) for s, u in rows]
+    shares = []
+    for share, colleague in rows:
+        rule = _rule(session, user, colleague, classification, required_courses)
+        suspended = f"Suspended: {_now_holds(classification, rule)}" if rule else ""
+        shares.append(Share(user_id=colleague.id, email=colleague.email, name=colleague.display_name,
+                            shared_at=share.created_at, suspended=suspended))
+    return shares
 
 
-def conversations_shared_with(*, session: Session, user: User) -> list[SharedConversation]:
-    """Conversations colleagues shared with the user, most recently active first (without their messages)."""
+def conversations_shared_with(*, session: Session, user: User,
+                              required_courses: RequiredCourses) -> list[SharedListing]:
+    """Conversations shared with the user, latest first; one they may no longer read is marked unavailable."""
     rows = session.exec(select(Conversation, User)
                         .join(ConversationShare, col(ConversationShare.conversation_id) == col(Conversation.id))
                         .join(User, col(User.id) == col(Conversation.owner_id))
                         .where(ConversationShare.shared_with_user_id == user.id)
                         .order_by(col(Conversation.updated_at).desc())).all()
-    return [SharedConversation(conversation=c, owner_name=owner.display_name, messages=[]) for c, owner in rows]
+    listings = []
+    for conversation, owner in rows:
+        classification = DataClassification(conversation.classification)
+        rule = _rule(session, owner, user, classification, required_courses)
+        listings.append(SharedListing(conversation_id=conversation.id, title="" if rule else conversation.title,
+                                      owner_name=owner.display_name, updated_at=conversation.updated_at,
+                                      unavailable=_unavailable(classification, rule) if rule else ""))
+    return listings
 
 
-def read_shared_conversation(*, session: Session, user: User, conversation_id: int) -> SharedConversation:
-    """A conversation and its messages for its owner or a colleague it is shared with; anyone else: not found."""
+def read_shared_conversation(*, session: Session, user: User, conversation_id: int,
+                             required_courses: RequiredCourses) -> SharedConversation:
+    """A conversation and its messages for its owner or a colleague its classification allows; anyone else: refused."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or (conversation.owner_id != user.id
                                 and _share(session, conversation.id, user.id) is None):
         raise NotFound(NOT_FOUND)
     owner = session.get(User, conversation.owner_id)
+    if conversation.owner_id != user.id:
+        classification = DataClassification(conversation.classification)
+        rule = _rule(session, owner, user, classification, required_courses)
+        if rule:
+            raise SharingNotAllowed(_unavailable(classification, rule))
     return SharedConversation(conversation=conversation, owner_name=owner.display_name if owner else "",
                               messages=conversation_history(session, conversation.id))
+
+
+def _rule(session: Session, owner: User, reader: User, classification: DataClassification,
+          required_courses: RequiredCourses) -> str:
+    """The sharing rule for this classification when it excludes the reader, in plain words; "" when it allows."""
+    if classification <= DataClassification.INTERNAL:
+        return ""
+    if classification >= DataClassification.RESTRICTED:
+        return NEVER_SHARED
+    slugs = list(required_courses.get(Capability.SANDBOX_CONFIDENTIAL.value, ()))
+    if owner.department and owner.department == reader.department and not missing_courses(
+            session=session, user=reader, slugs=slugs):
+        return ""
+    if not owner.department:
+        return "it can be shared only with colleagues in its owner's department, and none is recorded for its owner"
+    trained = f" who completed {named_courses(session=session, slugs=slugs)}" if slugs else ""
+    return f"it can be shared only with colleagues in {owner.department}{trained}"
+
+
+def _holds(classification: DataClassification, rule: str) -> str:
+    return f"This conversation holds {classification.label} data: {rule}."
+
+
+def _now_holds(classification: DataClassification, rule: str) -> str:
+    return f"this conversation now holds {classification.label} data, and {rule}."
+
+
+def _unavailable(classification: DataClassification, rule: str) -> str:
+    return f"You can no longer open this conversation: it now holds {classification.label} data, and {rule}."
 
 
 def _share(session: Session, conversation_id: int | None, user_id: int | None) -> ConversationShare | None:

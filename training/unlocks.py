@@ -64,11 +64,16 @@ def require_capability(*, session: Session, user: User, capability: Capability |
     missing = missing_courses(session=session, user=user, slugs=list(required.get(capability.value, ())), now=now)
     if not missing:
         return
-    titles = _titles(session, missing)
-    named = " and ".join(f"'{titles.get(slug, slug)}'" for slug in missing)
-    raise CapabilityLocked(f"To {capability.description} you need a valid certificate of the course {named}. "
+    raise CapabilityLocked(f"To {capability.description} you need a valid certificate of the course "
+                           f"{named_courses(session=session, slugs=missing)}. "
                            "Take it under Training › Courses; it unlocks this right away.",
                            capability=capability, courses=missing)
+
+
+def named_courses(*, session: Session, slugs: Sequence[str]) -> str:
+    """The courses by their current titles, quoted, for a message: "'A' and 'B'"."""
+    titles = _titles(session, list(slugs))
+    return " and ".join(f"'{titles.get(slug, slug)}'" for slug in slugs)
 
 
 def _titles(session: Session, slugs: list[str]) -> dict[str, str]:

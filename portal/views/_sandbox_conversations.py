@@ -30,6 +30,7 @@ from sandbox.conversations import (
     rename_conversation,
 )
 from sandbox.models import ChatMessage, Conversation
+from sandbox.sharing import RequiredCourses
 
 C = DataClassification
 CONVERSATION = "sandbox_conversation_id"  # the conversation being continued; absent or None = a new one
@@ -101,8 +102,9 @@ def show_flash() -> None:
         getattr(st, kind)(text)
 
 
-def conversation_actions(*, engine: Engine, user: User, conversation: Conversation, vectors: ClientAPI) -> None:
-    """Rename, share, download and delete the conversation on screen."""
+def conversation_actions(*, engine: Engine, user: User, conversation: Conversation, vectors: ClientAPI,
+                         required_courses: RequiredCourses) -> None:
+    """Rename, share (as the conversation's classification allows), download and delete the conversation on screen."""
     change = partial(_change, engine=engine)
     # A row that wraps: five equal columns cut the labels to "R…" in the chat column's width.
     bar = st.container(horizontal=True)
@@ -112,7 +114,8 @@ def conversation_actions(*, engine: Engine, user: User, conversation: Conversati
         if st.button("Save title", key="sandbox_rename"):
             change(lambda session: rename_conversation(session=session, user=user, conversation_id=conversation.id,
                                                        title=title), "Renamed the conversation.")
-    sharing.share_popover(bar, engine=engine, user=user, conversation=conversation, change=change)
+    sharing.share_popover(bar, engine=engine, user=user, conversation=conversation, change=change,
+                          required_courses=required_courses)
     with bar.popover("Delete", icon=":material/delete:"):
         st.markdown("Delete this conversation and its messages? This cannot be undone; the usage records stay.")
         if st.button("Yes, delete it", key="sandbox_delete", type="primary"):

@@ -19,8 +19,8 @@ from portal.ui import plain
 from portal.views._sandbox_documents import show_citations
 from portal.views._sandbox_messages import show_messages
 from sandbox.models import Conversation
-from sandbox.sharing import conversations_shared_with, read_shared_conversation, revoke_share, share_conversation
-from sandbox.sharing import shares_of
+from sandbox.sharing import SharingNotAllowed, conversations_shared_with, read_shared_conversation, revoke_share
+from sandbox.sharing import RequiredCourses, share_conversation, shares_of
 
 SHARED = "sandbox_shared_conversation_id"  # a conversation a colleague shared, open read-only; absent = none
 Change = Callable[[Callable[[Session], object], str], None]
@@ -34,7 +34,8 @@ def close_shared() -> None:
     st.session_state.pop(SHARED, None)
 
 
-def share_popover(container, *, engine: Engine, user: User, conversation: Conversation, change: Change) -> None:
+def share_popover(container, *, engine: Engine, user: User, conversation: Conversation, change: Change,
+                  required_courses: RequiredCourses) -> None:
     """Share the conversation on screen with a colleague by e-mail, and see and revoke its shares."""
     with container.popover("Share", icon=":material/share:"):
         st.markdown("Colleagues you share with can read this conversation in their sandbox; they cannot "
@@ -43,43 +44,53 @@ def share_popover(container, *, engine: Engine, user: User, conversation: Conver
                               max_chars=320, placeholder="name@example.com")
         if st.button("Share read-only", key="sandbox_share"):
             change(lambda session: share_conversation(session=session, user=user, conversation_id=conversation.id,
-                                                      with_email=email), f"Shared with {plain(email.strip())}.")
+                                                      with_email=email, required_courses=required_courses),
+                   f"Shared with {plain(email.strip())}.")
         with session_scope(engine) as session:
-            shares = shares_of(session=session, user=user, conversation_id=conversation.id)
+            shares = shares_of(session=session, user=user, conversation_id=conversation.id,
+                               required_courses=required_courses)
         if not shares:
             st.caption("Not shared with anyone.")
         for share in shares:
             who_col, revoke_col = st.columns([3, 1], vertical_alignment="center")
             who_col.markdown(f"{plain(share.email)}  \n:gray[since {share.shared_at:%Y-%m-%d %H:%M} UTC]")
+            if share.suspended:
+                who_col.caption(f":orange[{plain(share.suspended)}]")
             if revoke_col.button("Revoke", key=f"sandbox_revoke_{share.user_id}"):
                 change(lambda session, colleague=share.user_id: revoke_share(
                     session=session, user=user, conversation_id=conversation.id, shared_with_user_id=colleague),
                     f"No longer shared with {plain(share.email)}.")
 
 
-def shared_with_you(*, engine: Engine, user: User) -> None:
-    """The sidebar's list of conversations colleagues shared with the user."""
+def shared_with_you(*, engine: Engine, user: User, required_courses: RequiredCourses) -> None:
+    """The sidebar's list of conversations colleagues shared with the user; opening an unavailable one says why."""
     with session_scope(engine) as session:
-        shared = conversations_shared_with(session=session, user=user)
+        shared = conversations_shared_with(session=session, user=user, required_courses=required_courses)
     if not shared:
         return
     st.subheader("Shared with you")
     open_id = st.session_state.get(SHARED)
     for item in shared:
-        c = item.conversation
-        st.button(plain(c.title), key=f"sandbox_shared_{c.id}", on_click=open_shared, args=(c.id,),
-                  type="primary" if c.id == open_id else "tertiary", width="stretch",
-                  help=f"Shared by {plain(item.owner_name)} · {c.updated_at:%Y-%m-%d %H:%M} UTC")
+        label = f"Unavailable ({plain(item.owner_name)})" if item.unavailable else plain(item.title)
+        about = plain(item.unavailable) or f"Shared by {plain(item.owner_name)} · {item.updated_at:%Y-%m-%d %H:%M} UTC"
+        st.button(label, key=f"sandbox_shared_{item.conversation_id}", on_click=open_shared,
+                  args=(item.conversation_id,), icon=":material/lock:" if item.unavailable else None,
+                  type="primary" if item.conversation_id == open_id else "tertiary", width="stretch", help=about)
 
 
-def show_shared(*, engine: Engine, user: User, conversation_id: int) -> bool:
-    """A shared conversation, read-only; False (and a note) when it is no longer shared with the user."""
+def show_shared(*, engine: Engine, user: User, conversation_id: int, required_courses: RequiredCourses) -> bool:
+    """A shared conversation, read-only; False (and a note) when the user may not, or no longer, read it."""
     try:
         with session_scope(engine) as session:
-            shared = read_shared_conversation(session=session, user=user, conversation_id=conversation_id)
+            shared = read_shared_conversation(session=session, user=user, conversation_id=conversation_id,
+                                              required_courses=required_courses)
     except NotFound:
         close_shared()
         st.info("That conversation is no longer shared with you.", icon=":material/link_off:")
+        return False
+    except SharingNotAllowed as refused:
+        close_shared()
+        st.warning(refused.message, icon=":material/lock:")
         return False
     c = shared.conversation
     st.subheader(plain(c.title))

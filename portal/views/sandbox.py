@@ -93,7 +93,7 @@ def chat_panel(settings: ChatSettings | None) -> None:
     if conversation is not None:
         st.subheader(plain(conversation.title))
         conversation_actions(engine=context.engine, user=user, conversation=conversation,
-                             vectors=documents_context.vectors)
+                             vectors=documents_context.vectors, required_courses=policy.required_courses)
     show_flash()
     documents = docs.documents_panel(documents_context, conversation=conversation, state_key=CONVERSATION,
                                      classification=state[CLASSIFICATION],
@@ -105,14 +105,15 @@ def chat_panel(settings: ChatSettings | None) -> None:
 
 with st.sidebar:
     conversation_list(engine=context.engine, user=user, conversation=conversation)
-    sharing.shared_with_you(engine=context.engine, user=user)
+    sharing.shared_with_you(engine=context.engine, user=user, required_courses=policy.required_courses)
 
 st.title("Sandbox")
 st.caption("Try the approved models on your own text. Every answer counts against your daily token quota and your "
            "team's monthly budget; personal and secret data is warned about, replaced or blocked according to the "
            "classification you pick.")
 shared_id = state.get(sharing.SHARED)
-if shared_id is None or not sharing.show_shared(engine=context.engine, user=user, conversation_id=shared_id):
+if shared_id is None or not sharing.show_shared(engine=context.engine, user=user, conversation_id=shared_id,
+                                                required_courses=policy.required_courses):
     settings_col, chat_col = st.columns([1, 2], gap="large")
     with settings_col:
         chosen = settings_panel(engine=context.engine, user=user, policy=policy, conversation=conversation)

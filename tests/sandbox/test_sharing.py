@@ -21,6 +21,8 @@ from sandbox.sharing import (
 )
 from tests.sandbox.support import POLICY
 
+NO_COURSES: dict[str, list[str]] = {}  # confidential sharing requires no course here
+
 
 @pytest.fixture
 def conversation(session, make_user) -> Conversation:
@@ -47,15 +49,16 @@ def test_a_colleague_it_is_shared_with_reads_it_and_the_share_is_audited(session
                                                                           conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="  Colleague@Example.com ")
+                       with_email="  Colleague@Example.com ", required_courses=NO_COURSES)
     session.commit()
-    shared = read_shared_conversation(session=session, user=colleague, conversation_id=conversation.id)
+    shared = read_shared_conversation(session=session, user=colleague, conversation_id=conversation.id,
+                                      required_courses=NO_COURSES)
     assert shared.conversation.title == "Quarterly plan" and shared.owner_name == "owner"
     assert [m.content for m in shared.messages] == ["Plan Q3", "Here is a plan"]
-    assert [s.conversation.id for s in conversations_shared_with(session=session, user=colleague)] == [
-        conversation.id]
-    assert [s.email for s in shares_of(session=session, user=owner, conversation_id=conversation.id)] == [
-        "colleague@example.com"]
+    listed = conversations_shared_with(session=session, user=colleague, required_courses=NO_COURSES)
+    assert [(s.conversation_id, s.title, s.unavailable) for s in listed] == [(conversation.id, "Quarterly plan", "")]
+    shares = shares_of(session=session, user=owner, conversation_id=conversation.id, required_courses=NO_COURSES)
+    assert [(s.email, s.suspended) for s in shares] == [("colleague@example.com", "")]
     (event,) = audit(session, "sandbox.conversation_shared")
     assert (event.actor_email, event.entity_id, event.after) == ("owner@example.com", str(conversation.id),
                                                                  {"shared_with": "colleague@example.com"})
@@ -64,9 +67,9 @@ def test_a_colleague_it_is_shared_with_reads_it_and_the_share_is_audited(session
 def test_sharing_twice_changes_nothing(session, make_user, owner, conversation) -> None:
     make_user(email="colleague@example.com")
     first = share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                               with_email="colleague@example.com")
+                               with_email="colleague@example.com", required_courses=NO_COURSES)
     again = share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                               with_email="colleague@example.com")
+                               with_email="colleague@example.com", required_courses=NO_COURSES)
     session.commit()
     assert first.id == again.id
     assert len(session.exec(select(ConversationShare)).all()) == 1
@@ -77,24 +80,25 @@ def test_a_stranger_is_told_it_does_not_exist(session, make_user, owner, convers
     stranger = make_user(email="stranger@example.com")
     for conversation_id in (conversation.id, conversation.id + 1000):  # existing or not: the same answer
         with pytest.raises(NotFound, match="does not exist or is not shared with you"):
-            read_shared_conversation(session=session, user=stranger, conversation_id=conversation_id)
-    assert conversations_shared_with(session=session, user=stranger) == []
+            read_shared_conversation(session=session, user=stranger, conversation_id=conversation_id,
+                                     required_courses=NO_COURSES)
+    assert conversations_shared_with(session=session, user=stranger, required_courses=NO_COURSES) == []
 
 
 def test_only_the_owner_shares_revokes_or_lists_shares(session, make_user, owner, conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     make_user(email="third@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com")
+                       with_email="colleague@example.com", required_courses=NO_COURSES)
     session.commit()
     with pytest.raises(NotFound):
         share_conversation(session=session, user=colleague, conversation_id=conversation.id,
-                           with_email="third@example.com")
+                           with_email="third@example.com", required_courses=NO_COURSES)
     with pytest.raises(NotFound):
         revoke_share(session=session, user=colleague, conversation_id=conversation.id,
                      shared_with_user_id=colleague.id)
     with pytest.raises(NotFound):
-        shares_of(session=session, user=colleague, conversation_id=conversation.id)
+        shares_of(session=session, user=colleague, conversation_id=conversation.id, required_courses=NO_COURSES)
 
 
 @pytest.mark.parametrize(("email", "message"), [
@@ -109,7 +113,8 @@ def test_sharing_needs_an_active_colleague(session, make_user, owner, conversati
     session.add(inactive)
     session.commit()
     with pytest.raises(InvalidInput, match=message):
-        share_conversation(session=session, user=owner, conversation_id=conversation.id, with_email=email)
+        share_conversation(session=session, user=owner, conversation_id=conversation.id, with_email=email,
+                           required_courses=NO_COURSES)
     assert session.exec(select(ConversationShare)).all() == []
 
 
@@ -118,7 +123,7 @@ def test_a_colleague_cannot_continue_a_shared_conversation(session, make_user, m
     make_model(name="fake-small", served=True)
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com")
+                       with_email="colleague@example.com", required_courses=NO_COURSES)
     session.commit()
     request = TurnRequest(message="And Q4?", model_name="fake-small", classification=DataClassification.INTERNAL,
                           conversation_id=conversation.id)
@@ -129,7 +134,7 @@ def test_a_colleague_cannot_continue_a_shared_conversation(session, make_user, m
 def test_revoking_takes_it_away_and_is_audited(session, make_user, owner, conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com")
+                       with_email="colleague@example.com", required_courses=NO_COURSES)
     session.commit()
     assert revoke_share(session=session, user=owner, conversation_id=conversation.id,
                         shared_with_user_id=colleague.id) is True
@@ -137,8 +142,9 @@ def test_revoking_takes_it_away_and_is_audited(session, make_user, owner, conver
     assert revoke_share(session=session, user=owner, conversation_id=conversation.id,
                         shared_with_user_id=colleague.id) is False  # already revoked, e.g. in another tab
     with pytest.raises(NotFound):
-        read_shared_conversation(session=session, user=colleague, conversation_id=conversation.id)
-    assert conversations_shared_with(session=session, user=colleague) == []
+        read_shared_conversation(session=session, user=colleague, conversation_id=conversation.id,
+                                 required_courses=NO_COURSES)
+    assert conversations_shared_with(session=session, user=colleague, required_courses=NO_COURSES) == []
     (event,) = audit(session, "sandbox.conversation_share_revoked")
     assert event.before == {"shared_with": "colleague@example.com"} and event.actor_email == "owner@example.com"
 
@@ -146,9 +152,9 @@ def test_revoking_takes_it_away_and_is_audited(session, make_user, owner, conver
 def test_deleting_a_shared_conversation_removes_its_shares(session, make_user, owner, conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com")
+                       with_email="colleague@example.com", required_courses=NO_COURSES)
     session.commit()
     delete_conversation(session=session, user=owner, conversation_id=conversation.id)
     session.commit()
     assert session.exec(select(ConversationShare)).all() == []
-    assert conversations_shared_with(session=session, user=colleague) == []
+    assert conversations_shared_with(session=session, user=colleague, required_courses=NO_COURSES) == []

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlmodel import Session
+
+from catalog.models import DataClassification
 from sandbox.models import Conversation, ConversationShare
 from tests.views.support import DRAFT, SANDBOX, chat, chat_requests, errors, rows, send, shown, unescaped
+from training.sync import sync_courses
 
-COLLEAGUE = "chen.contributor@example.com"
+COLLEAGUE = "chen.contributor@example.com"  # in Engineering; the viewer who owns the conversations is in Finance
+CONFIDENTIAL_RULE = ("it can be shared only with colleagues in Finance who completed "
+                     "'Responsible AI and data classification'")
 
 
 def share(at, conversation_id: int, email: str):
@@ -13,6 +20,27 @@ def share(at, conversation_id: int, email: str):
     at.button(key="sandbox_share").click().run()
     assert not at.exception, at.exception
     return at
+
+
+def raise_classification(engine, conversation_id: int, classification: DataClassification) -> None:
+    """What a confidential turn or document upload does to the conversation."""
+    with Session(engine) as session:
+        conversation = session.get(Conversation, conversation_id)
+        conversation.classification = int(classification)
+        session.add(conversation)
+        session.commit()
+
+
+@pytest.fixture
+def confidential_needs_the_course(portal_db, monkeypatch):
+    monkeypatch.setenv("PORTAL_TRAINING_REQUIRED_COURSES", '{"sandbox_confidential": ["responsible-ai"]}')
+    with Session(portal_db) as session:
+        sync_courses(session=session, actor=None)
+        session.commit()
+
+
+def warnings(at) -> list[str]:
+    return [unescaped(w.value) for w in at.warning]
 
 
 def open_as(open_portal, user):
@@ -70,3 +98,46 @@ def test_a_title_shared_with_you_is_shown_as_plain_text(open_sandbox, open_porta
     reader = open_as(open_portal, user_with_role("contributor"))
     button = reader.sidebar.button(key=f"sandbox_shared_{conversation.id}")
     assert button.label == r"\[click\]\(javascript\:alert\(1\)\) \*\*bold\*\*"
+
+
+@pytest.mark.parametrize(("classification", "message"), [
+    (DataClassification.CONFIDENTIAL, f"This conversation holds confidential data: {CONFIDENTIAL_RULE}."),
+    (DataClassification.RESTRICTED, "This conversation holds restricted data: restricted conversations are never "
+                                    "shared, not even read-only."),
+])
+def test_sharing_refused_by_the_classification_says_why_and_keeps_the_address(
+        open_sandbox, portal_db, confidential_needs_the_course, classification, message) -> None:
+    at = send(open_sandbox(), "Hello there")
+    (conversation,) = rows(portal_db, Conversation)
+    raise_classification(portal_db, conversation.id, classification)
+    share(at, conversation.id, COLLEAGUE)
+    assert errors(at) == [message]
+    assert at.text_input(key=f"sandbox_share_email_{conversation.id}").value == COLLEAGUE
+    assert rows(portal_db, ConversationShare) == []
+    assert f"Shared with {COLLEAGUE}." not in unescaped(shown(at))
+
+
+def test_a_share_the_classification_outgrew_is_unavailable_to_the_reader_and_suspended_for_the_owner(
+        open_sandbox, open_portal, portal_db, user_with_role, confidential_needs_the_course) -> None:
+    owner = send(open_sandbox("viewer"), "Hello there")
+    (conversation,) = rows(portal_db, Conversation)
+    share(owner, conversation.id, COLLEAGUE)
+    reader = open_as(open_portal, user_with_role("contributor"))
+    reader.sidebar.button(key=f"sandbox_shared_{conversation.id}").click().run()
+    assert chat(reader) == [("user", "Hello there"), ("assistant", "Echo: Hello there")]
+
+    raise_classification(portal_db, conversation.id, DataClassification.CONFIDENTIAL)
+    reader.run()
+    unavailable = f"You can no longer open this conversation: it now holds confidential data, and {CONFIDENTIAL_RULE}."
+    assert unavailable in warnings(reader)
+    assert chat(reader) == []  # back to the reader's own sandbox
+    entry = reader.sidebar.button(key=f"sandbox_shared_{conversation.id}")
+    assert (unescaped(entry.label), unescaped(entry.help)) == ("Unavailable (Finn Finance)", unavailable)
+    entry.click().run()  # opening it again only says why
+    assert unavailable in warnings(reader) and chat(reader) == []
+
+    owner.run()
+    assert f"Suspended: this conversation now holds confidential data, and {CONFIDENTIAL_RULE}." in unescaped(
+        shown(owner))
+    assert len(rows(portal_db, ConversationShare)) == 1  # suspended, not deleted: the owner can still revoke it
+    assert owner.button(key=f"sandbox_revoke_{user_with_role('contributor').id}")
