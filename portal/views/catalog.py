@@ -6,7 +6,7 @@ from catalog.models import USABLE_STATUSES, DataClassification, Hosting, Mode, M
 from catalog.service import MAX_COMPARED, SORTS, CatalogFilter, browse_catalog, catalog_providers, compare_models
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import open_picker, plain
 
 CARD_PAGE = "views/model_card.py"
 PAGE_SIZE = 25
@@ -105,11 +105,8 @@ def open_card(name: str) -> None:
 
 def open_a_card(models) -> None:
     labels = {m.name: f"{m.display_name} ({m.name})" for m in models}
-    pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = pick_col.selectbox("Open a card", list(labels), index=None, format_func=labels.__getitem__,
-                                placeholder="Pick a model from this page", key="catalog_open")
-    if button_col.button("Open card", key="catalog_open_button", disabled=chosen is None,
-                         icon=":material/description:") and chosen:
+    if chosen := open_picker(labels, label="Open a card", placeholder="Pick a model from this page",
+                             key="catalog_open", button="Open card", icon=":material/description:"):
         open_card(chosen)
 
 

@@ -7,6 +7,7 @@ from catalog.models import DataClassification
 from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
+from portal.ui import open_picker
 from portal.views._prompts import INDEX_ERRORS, open_editor, open_prompt
 from prompt_library.models import PromptStatus
 from prompt_library.search import SORTS, PromptFilter, facets, search_prompts
@@ -30,7 +31,7 @@ def read_filters() -> PromptFilter:
     query_col, sort_col = st.columns([3, 1])
     query = query_col.text_input("Search", key="prompts_query", placeholder="e.g. reply to a refund request")
     sort = sort_col.selectbox("Sort by", SORTS, key="prompts_sort")
-    category_col, department_col, model_col, tag_col, status_col, mine_col = st.columns([2, 2, 2, 2, 1, 1.2])
+    category_col, department_col, model_col, tag_col, status_col, mine_col = st.columns([2, 2, 2, 2, 1, 1.5])
     category = category_col.selectbox("Category", ["", *options["category"]], key="prompts_category",
                                       format_func=lambda c: c or "any")
     department = department_col.selectbox("Department", ["", *options["department"]], key="prompts_department",
@@ -77,12 +78,9 @@ def results_table(prompts) -> None:
 
 
 def open_a_prompt(prompts) -> None:
-    labels = {p.slug: p.title for p in prompts}
-    pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = pick_col.selectbox("Open a prompt", list(labels), index=None, format_func=labels.__getitem__,
-                                placeholder="Pick a prompt from this list", key="prompts_open")
-    if button_col.button("Open prompt", key="prompts_open_button", disabled=chosen is None,
-                         icon=":material/open_in_new:") and chosen:
+    if chosen := open_picker({p.slug: p.title for p in prompts}, label="Open a prompt",
+                             placeholder="Pick a prompt from this list", key="prompts_open", button="Open prompt",
+                             icon=":material/open_in_new:"):
         open_prompt(chosen)
 
 
