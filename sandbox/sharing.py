@@ -183,11 +183,11 @@ def _holds(classification: DataClassification, rule: str) -> str:
 
 
 def _now_holds(classification: DataClassification, rule: str) -> str:
-    return f"this conversation now holds {classification.label} data, and {rule}."
+    return f"this conversation holds {classification.label} data, and {rule}."
 
 
 def _unavailable(classification: DataClassification, rule: str) -> str:
-    return f"You can no longer open this conversation: it now holds {classification.label} data, and {rule}."
+    return f"You can no longer open this conversation: it holds {classification.label} data, and {rule}."
 
 
 def _share(session: Session, conversation_id: int | None, user_id: int | None) -> ConversationShare | None:

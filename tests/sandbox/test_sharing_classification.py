@@ -134,7 +134,7 @@ def test_reading_follows_the_classification_after_it_rose(session, make_user, ow
         assert [(s.email, s.suspended) for s in shares] == [(COLLEAGUE, "")]
     else:
         label, rule = classification.label, RULES[classification]
-        unavailable = f"You can no longer open this conversation: it now holds {label} data, and {rule}."
+        unavailable = f"You can no longer open this conversation: it holds {label} data, and {rule}."
         with pytest.raises(SharingNotAllowed) as refused:
             read(session, reader, conversation)
         assert refused.value.message == unavailable
@@ -142,7 +142,7 @@ def test_reading_follows_the_classification_after_it_rose(session, make_user, ow
         assert [(s.conversation_id, s.title, s.owner_name, s.unavailable) for s in listed] == [
             (conversation.id, "", "Olga Owner", unavailable)]
         assert [(s.email, s.suspended) for s in shares] == [
-            (COLLEAGUE, f"Suspended: this conversation now holds {label} data, and {rule}.")]
+            (COLLEAGUE, f"Suspended: this conversation holds {label} data, and {rule}.")]
     session.commit()
     assert counts(session) == before  # nothing deleted, nothing audited
 
@@ -163,7 +163,7 @@ def test_a_suspended_share_stays_until_revoked_and_works_again_once_the_rule_is_
     assert [m.content for m in read(session, reader, conversation).messages] == ["Forecast Q3"]
 
     rise(session, conversation, C.RESTRICTED)
-    with pytest.raises(SharingNotAllowed, match="it now holds restricted data"):
+    with pytest.raises(SharingNotAllowed, match="it holds restricted data"):
         read(session, reader, conversation)
     assert revoke_share(session=session, user=owner, conversation_id=conversation.id,
                         shared_with_user_id=reader.id) is True
@@ -196,7 +196,7 @@ def test_a_confidential_turn_suspends_a_share_with_another_department(session, m
     "".join(stream)
     record_turn(session=session, stream=stream)
     session.commit()
-    with pytest.raises(SharingNotAllowed, match=f"it now holds confidential data, and {CONFIDENTIAL_RULE}"):
+    with pytest.raises(SharingNotAllowed, match=f"it holds confidential data, and {CONFIDENTIAL_RULE}"):
         read(session, reader, conversation)
 
 

@@ -128,7 +128,7 @@ def test_a_share_the_classification_outgrew_is_unavailable_to_the_reader_and_sus
 
     raise_classification(portal_db, conversation.id, DataClassification.CONFIDENTIAL)
     reader.run()
-    unavailable = f"You can no longer open this conversation: it now holds confidential data, and {CONFIDENTIAL_RULE}."
+    unavailable = f"You can no longer open this conversation: it holds confidential data, and {CONFIDENTIAL_RULE}."
     assert unavailable in warnings(reader)
     assert chat(reader) == []  # back to the reader's own sandbox
     entry = reader.sidebar.button(key=f"sandbox_shared_{conversation.id}")
@@ -137,7 +137,7 @@ def test_a_share_the_classification_outgrew_is_unavailable_to_the_reader_and_sus
     assert unavailable in warnings(reader) and chat(reader) == []
 
     owner.run()
-    assert f"Suspended: this conversation now holds confidential data, and {CONFIDENTIAL_RULE}." in unescaped(
+    assert f"Suspended: this conversation holds confidential data, and {CONFIDENTIAL_RULE}." in unescaped(
         shown(owner))
     assert len(rows(portal_db, ConversationShare)) == 1  # suspended, not deleted: the owner can still revoke it
     assert owner.button(key=f"sandbox_revoke_{user_with_role('contributor').id}")
