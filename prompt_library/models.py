@@ -29,7 +29,7 @@ class PromptStatus(StrEnum):
     DRAFT = "draft"
     IN_REVIEW = "in_review"  # publication to the organisation requested
     PUBLISHED = "published"
-    ARCHIVED = "archived"  # unpublished or deleted; kept for its history
+    ARCHIVED = "archived"  # unpublished; kept for its history until its owner deletes it
 
     @property
     def label(self) -> str:

@@ -1,4 +1,4 @@
-"""Creating, editing, forking and reading prompts; every save is a new immutable version."""
+"""Creating, editing, forking, reading and deleting prompts; every save is a new immutable version."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
@@ -16,9 +16,14 @@ from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalE
 from portal.core.users import User
 from prompt_library.models import (
     Prompt,
+    PromptComment,
     PromptFavourite,
+    PromptLabel,
     PromptRating,
+    PromptReview,
     PromptStatus,
+    PromptTestCase,
+    PromptTestRun,
     PromptVersion,
     TemplateFormat,
     Visibility,
@@ -227,6 +232,11 @@ def can_edit(prompt: Prompt, actor: User) -> bool:
         actor, Permission.MANAGE_PROMPTS)
 
 
+def can_delete(prompt: Prompt, actor: User) -> bool:
+    """Its owner or an admin, while it is not published: applications may be reading a published prompt."""
+    return prompt.status != PromptStatus.PUBLISHED and can_edit(prompt, actor)
+
+
 def visible_prompt(*, session: Session, actor: User, prompt_id: int | None = None, slug: str = "") -> Prompt:
     """A prompt the actor may read; others' private prompts are reported as not found."""
     require(actor, Permission.BROWSE)
@@ -311,3 +321,28 @@ def set_trusted(*, session: Session, actor: User, prompt_id: int, trusted: bool)
                  entity_id=prompt.slug, summary=f"trusted: {trusted}", before={"trusted": before},
                  after={"trusted": trusted})
     return prompt
+
+
+# Rows that belong to a prompt, children before parents; comments hang off its versions.
+_OWNED_BY_PROMPT = (PromptLabel, PromptReview, PromptTestRun, PromptTestCase, PromptRating, PromptFavourite)
+
+
+def delete_prompt(*, session: Session, actor: User, prompt_id: int) -> None:
+    """Delete an unpublished prompt and all that belongs to it; its forks stay, no longer pointing at it."""
+    prompt = visible_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    if not can_edit(prompt, actor):
+        raise PermissionDenied("Only the prompt's owner (or a portal admin) can delete it.")
+    if prompt.status == PromptStatus.PUBLISHED:
+        raise InvalidInput("This prompt is published, and applications may be using it: unpublish it first, "
+                           "then delete it.")
+    versions = select(PromptVersion.id).where(PromptVersion.prompt_id == prompt.id)
+    session.exec(delete(PromptComment).where(col(PromptComment.version_id).in_(versions)))
+    for table in _OWNED_BY_PROMPT:
+        session.exec(delete(table).where(table.prompt_id == prompt.id))
+    session.exec(update(Prompt).where(col(Prompt.forked_from_id) == prompt.id).values(forked_from_id=None))
+    session.exec(delete(PromptVersion).where(col(PromptVersion.prompt_id) == prompt.id))
+    record_event(session, actor=actor, action=AuditAction.PROMPT_DELETED, entity_type="prompt",
+                 entity_id=prompt.slug, summary=f"deleted '{prompt.title}'",
+                 before={"title": prompt.title, "status": prompt.status, "versions": prompt.latest_version})
+    session.delete(prompt)
+    session.flush()

@@ -58,6 +58,7 @@ class AuditAction(StrEnum):
     PROMPT_REVIEW_REQUESTED = "prompt.review_requested"
     PROMPT_REVIEW_DECIDED = "prompt.review_decided"
     PROMPT_UNPUBLISHED = "prompt.unpublished"
+    PROMPT_DELETED = "prompt.deleted"
     PROMPT_TRUST_CHANGED = "prompt.trust_changed"
     PROMPT_TEST_CASES_SAVED = "prompt.test_cases_saved"
     PROMPT_TESTS_RUN = "prompt.tests_run"

@@ -84,7 +84,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
     Permission.MANAGE_TRAINING: "assign courses and see the training dashboard (the CoE team)",
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
-    Permission.MANAGE_PROMPTS: "mark prompts trusted (jinja2), edit or unpublish anyone's prompt",
+    Permission.MANAGE_PROMPTS: "mark prompts trusted (jinja2), edit, unpublish or delete anyone's prompt",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",
     Permission.VIEW_AUDIT_LOG: "browse the audit log",
     Permission.MANAGE_TEMPLATES: "register solution templates and mark them trusted",

@@ -17,6 +17,7 @@ LIBRARY_PAGE = "views/prompts.py"
 PROMPT_PAGE = "views/prompt.py"
 EDITOR_PAGE = "views/prompt_editor.py"
 REVIEW_PAGE = "views/prompt_reviews.py"
+LIBRARY_FLASH = "prompts_flash"  # what the library says once on its next run (after a prompt was deleted)
 OPEN_PROMPT = "prompt_open_slug"  # the prompt page falls back to this when the URL names none
 EDIT_PROMPT = "prompt_edit_id"  # the editor edits this prompt; absent = a new prompt
 INDEX_ERRORS = (EmbeddingsUnavailable, GatewayError, EmbeddingSpaceMismatch)

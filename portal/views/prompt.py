@@ -9,11 +9,13 @@ from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain
 from portal.views import _prompt_sections as sections
-from portal.views._prompts import LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
+from portal.views._prompts import LIBRARY_FLASH, LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.review import labels_of, request_review, unpublish
 from prompt_library.service import (
+    can_delete,
     can_edit,
+    delete_prompt,
     fork_prompt,
     is_favourite,
     messages_of,
@@ -76,7 +78,7 @@ def header() -> None:
 
 
 def actions() -> None:
-    edit_col, publish_col, fork_col, favourite_col, _ = st.columns([1, 1, 1, 1, 2])
+    edit_col, publish_col, fork_col, favourite_col, delete_col, _ = st.columns([1, 1, 1, 1, 1, 1])
     if editable and edit_col.button("Edit", key="prompt_edit", icon=":material/edit:"):
         open_editor(prompt.id)
     if editable and prompt.status == PromptStatus.DRAFT and publish_col.button(
@@ -109,6 +111,27 @@ def actions() -> None:
         with session_scope(context.engine) as session:
             toggle_favourite(session=session, actor=user, prompt_id=prompt.id)
         st.rerun()
+    if can_delete(prompt, user):
+        delete_popover(delete_col)
+
+
+def delete_popover(container) -> None:
+    """Shown while the prompt is unpublished, to its owner and admins; afterwards the library says it is gone."""
+    with container.popover("Delete", icon=":material/delete:"):
+        st.markdown("Delete this prompt with its versions, labels, reviews, comments, ratings and tests? This "
+                    "cannot be undone; forks of it stay, and usage records stay.")
+        if not st.button("Yes, delete it", key="prompt_delete", type="primary"):
+            return
+        deleted = False
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                delete_prompt(session=session, actor=user, prompt_id=prompt.id)
+            deleted = True
+    if deleted:  # outside the session: switching pages ends the script with an exception, which would roll back
+        sync_index(context, [prompt.id])
+        state.pop(OPEN_PROMPT, None)
+        state[LIBRARY_FLASH] = f"Deleted “{plain(prompt.title)}”."
+        st.switch_page(LIBRARY_PAGE)
 
 
 def use_section() -> None:

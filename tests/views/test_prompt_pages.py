@@ -242,3 +242,51 @@ def test_the_owner_unpublishes_and_the_library_no_longer_lists_it(open_page, lib
     assert "Unpublished" in shown(at) and prompt_row(library, "code-review").status == "archived"
     at = open_page("viewer", LIBRARY)
     assert "32 prompt(s) match" in shown(at)
+
+
+def draft_of(engine, owner: User, title: str, slug: str) -> Prompt:
+    with session_scope(engine) as session:
+        return create_prompt(session=session, actor=session.get(User, owner.id), slug=slug, draft=PromptDraft(
+            title=title, messages=[Message("user", "Summarise: {notes}")]))
+
+
+def delete_offered(at) -> bool:
+    return "prompt_delete" in [b.key for b in at.button]
+
+
+def test_delete_is_offered_to_the_owner_and_admins_of_an_unpublished_prompt_only(open_page, library,
+                                                                                 user_with_role) -> None:
+    draft_of(library, user_with_role("contributor"), "Standup summary", "standup")
+    assert delete_offered(open_page("contributor", PROMPT, prompt="standup"))
+    assert delete_offered(open_page("admin", PROMPT, prompt="standup"))
+    assert not delete_offered(open_page("reviewer", PROMPT, prompt="standup"))  # sees drafts, may not delete
+    refund = prompt_row(library, "refund-reply")
+    with Session(library) as session:
+        refund_owner = session.get(User, refund.owner_id)
+    for who in ("viewer", refund_owner):  # refund-reply is published: its owner (an admin) must unpublish first
+        at = open_page(who, PROMPT, prompt="refund-reply")
+        assert at.title and not delete_offered(at)
+
+
+def test_the_owner_deletes_a_draft_and_the_library_says_so_once(open_page, library, user_with_role) -> None:
+    owner = user_with_role("contributor")
+    draft_of(library, owner, "Standup summary", "standup")
+    at = open_page(owner, PROMPT, prompt="standup")
+    at.button(key="prompt_delete").click().run()
+    assert not at.exception and not errors(at)
+    assert at.title[0].value == "Prompt library" and "Deleted “Standup summary”." in shown(at)
+    assert "33 prompt(s) match" in shown(at)
+    with Session(library) as session:
+        assert session.exec(select(Prompt).where(Prompt.slug == "standup")).first() is None
+    at.run()
+    assert "Deleted" not in shown(at)
+
+
+def test_a_prompt_published_after_the_page_was_shown_is_not_deleted(open_page, library, user_with_role) -> None:
+    draft_of(library, user_with_role("contributor"), "Standup summary", "standup")
+    at = open_page("contributor", PROMPT, prompt="standup")
+    with session_scope(library) as session:  # a reviewer approves publication meanwhile
+        session.exec(select(Prompt).where(Prompt.slug == "standup")).one().status = "published"
+    at.button(key="prompt_delete").click().run()
+    assert not at.exception and not delete_offered(at)
+    assert prompt_row(library, "standup").status == "published"
