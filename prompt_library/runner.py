@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from catalog.models import CatalogModel, Mode, ModelStatus
+from catalog.models import CatalogModel, DataClassification, ModelStatus
+from catalog.service import usable_models_for
 from portal.core.audit import AuditAction, AuditEvent, record_event
 from portal.core.errors import InvalidInput
 from portal.core.gateway import Caller, GatewayClient, GatewayError
@@ -80,11 +81,11 @@ def test_cases_of(*, session: Session, prompt_id: int) -> list[PromptTestCase]:
                              .order_by(col(PromptTestCase.id))).all())
 
 
-def runnable_models(*, session: Session) -> list[CatalogModel]:
-    """Approved (or restricted) chat models the tests may run on."""
-    return list(session.exec(select(CatalogModel).where(col(CatalogModel.status).in_(RUNNABLE),
-                                                        CatalogModel.mode == Mode.CHAT.value)
-                             .order_by(CatalogModel.name)).all())
+def runnable_models(*, session: Session, user: User, classification: DataClassification) -> list[CatalogModel]:
+    """Chat models this user's tests may run on with a prompt's data: the catalog's usable models for the user and
+    the classification (restricted ones only for their teams), less the deprecated ones, by name."""
+    usable = usable_models_for(session=session, user=user, classification=classification)
+    return sorted((m for m in usable if m.status in RUNNABLE), key=lambda m: m.name)
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,11 @@ def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, mo
     cases = test_cases_of(session=session, prompt_id=prompt.id)
     if not cases:
         raise InvalidInput("This prompt has no test cases yet; add some first.")
-    models = _chosen_models(session, model_names)
-    judge_model = _judge_model(session, context.judge_model, cases)
+    # The test cases carry the prompt's kind of data: the same models the sandbox would offer for it.
+    usable = {m.name: m for m in runnable_models(session=session, user=actor,
+                                                 classification=DataClassification(prompt.classification))}
+    models = _chosen_models(usable, model_names)
+    judge_model = _judge_model(usable, context.judge_model, cases)
     runs = [_run_on(session, actor, target, cases, model, context, judge_model) for model in models]
     record_event(session, actor=actor, action=AuditAction.PROMPT_TESTS_RUN, entity_type="prompt",
                  entity_id=prompt.slug, summary=f"v{target.number} on " + ", ".join(
@@ -114,20 +118,19 @@ def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, mo
     return runs
 
 
-def _chosen_models(session: Session, names: list[str]) -> list[CatalogModel]:
+def _chosen_models(by_name: dict[str, CatalogModel], names: list[str]) -> list[CatalogModel]:
     if not names:
         raise InvalidInput("Choose at least one approved model to run the tests on.")
-    by_name = {m.name: m for m in runnable_models(session=session)}
     missing = [n for n in names if n not in by_name]
     if missing:
-        raise InvalidInput(f"Not an approved chat model: {', '.join(missing)}.")
+        raise InvalidInput(f"Not an approved chat model: {', '.join(missing)}. Tests run only on models cleared "
+                           "for the prompt's data and open to you.")
     return [by_name[n] for n in dict.fromkeys(names)]
 
 
-def _judge_model(session: Session, wanted: str, cases: list[PromptTestCase]) -> CatalogModel | None:
+def _judge_model(by_name: dict[str, CatalogModel], wanted: str, cases: list[PromptTestCase]) -> CatalogModel | None:
     if not any(c["kind"] == CheckKind.JUDGE for case in cases for c in case.checks):
         return None
-    by_name = {m.name: m for m in runnable_models(session=session)}
     if wanted not in by_name:
         raise InvalidInput("A test case has a judge check: choose an approved model as the judge.")
     return by_name[wanted]
@@ -217,9 +220,11 @@ class ModelChange:
     at: datetime
 
 
-def matrix_out_of_date(*, session: Session, version_id: int) -> list[ModelChange]:
-    """Catalog status changes (approve, restrict, deprecate, retire) made after the version's latest runs."""
-    runs = latest_runs(session=session, version_id=version_id)
+def matrix_out_of_date(*, session: Session, version_id: int,
+                       runs: dict[str, PromptTestRun] | None = None) -> list[ModelChange]:
+    """Catalog status changes (approve, restrict, deprecate, retire) made after the version's latest runs
+    (`runs`: those runs when the caller has already loaded them)."""
+    runs = latest_runs(session=session, version_id=version_id) if runs is None else runs
     if not runs:
         return []
     since = min(run.finished_at for run in runs.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import select
 
+from catalog.models import DataClassification
 from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
@@ -99,8 +100,9 @@ def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, versi
     with session_scope(context.engine) as session:
         cases = test_cases_of(session=session, prompt_id=prompt.id)
         runs = latest_runs(session=session, version_id=version.id)
-        changes = matrix_out_of_date(session=session, version_id=version.id)
-        models = [m.name for m in runnable_models(session=session)]
+        changes = matrix_out_of_date(session=session, version_id=version.id, runs=runs)
+        models = [m.name for m in runnable_models(session=session, user=user,
+                                                   classification=DataClassification(prompt.classification))]
     st.caption(f"{len(cases)} test case(s); results for v{version.number}.")
     if changes:
         st.warning("This matrix is out of date: " + "; ".join(

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from catalog.lifecycle import TransitionRequest
-from catalog.models import ModelStatus
+from catalog.models import DataClassification, ModelStatus
 from catalog.service import transition_model
 from portal.core.errors import InvalidInput
 from portal.core.users import User
@@ -20,8 +20,10 @@ from prompt_library.runner import (
     latest_runs,
     matrix_out_of_date,
     run_tests,
+    runnable_models,
     save_test_cases,
 )
+from prompt_library.models import PromptTestRun
 from prompt_library.templates import Variable
 from sandbox.models import UsageEvent
 from sandbox.usage import BudgetExhausted, BudgetPolicy
@@ -131,6 +133,28 @@ def test_running_needs_an_approved_model(session, test_prompt, run_context, make
     with pytest.raises(InvalidInput, match="Not an approved chat model: new-one"):
         run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["new-one"],
                   context=run_context)
+
+
+@pytest.mark.parametrize("model_fields", [
+    {"max_classification": int(DataClassification.INTERNAL)},  # the prompt is for confidential data
+    {"status": ModelStatus.RESTRICTED, "max_classification": int(DataClassification.CONFIDENTIAL),
+     "restricted_teams": ["Treasury"]},  # open to another team only
+], ids=["not cleared for the data", "restricted to another team"])
+def test_tests_run_only_on_models_cleared_for_the_prompts_data_and_open_to_the_runner(
+        session, test_prompt, run_context, make_model, model_fields) -> None:
+    make_model(name="off-limits", **model_fields)
+    test_prompt.classification = int(DataClassification.CONFIDENTIAL)
+    session.add(test_prompt)
+    actor = owner(session, test_prompt)
+    save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id,
+                    cases=[case("c", "x", {"kind": "contains", "value": "x"})])
+    session.commit()
+    assert "off-limits" not in [m.name for m in runnable_models(
+        session=session, user=actor, classification=DataClassification.CONFIDENTIAL)]
+    with pytest.raises(InvalidInput, match="Not an approved chat model: off-limits"):
+        run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["off-limits"],
+                  context=run_context)
+    assert session.exec(select(PromptTestRun)).all() == []
 
 
 def test_production_is_refused_while_tests_fail_on_the_recommended_model(session, test_prompt, run_context,

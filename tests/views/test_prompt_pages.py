@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from catalog.models import CatalogModel, DataClassification
 from portal.core.auth import Role
 from portal.core.db import session_scope
 from portal.core.users import User
@@ -223,6 +224,12 @@ def test_owner_runs_the_tests_and_sees_the_matrix(open_page, library, user_with_
         save_test_cases(session=session, actor=owner, prompt_id=ticket.id, cases=[
             CaseInput("echoes", {"product": "P", "ticket": "refund"}, [{"kind": "contains", "value": "refund"}])])
     at = open_page(owner, PROMPT, prompt="ticket-summary")
+    # The prompt is for internal data: Fake Large, cleared for public data only, is not offered to run it on.
+    assert at.multiselect(key="prompt_run_models").options == ["fake-small"]
+    with session_scope(library) as session:
+        session.exec(select(CatalogModel).where(CatalogModel.name == "fake-large")).one().max_classification = int(
+            DataClassification.INTERNAL)
+    at.run()
     at.multiselect(key="prompt_run_models").set_value(["fake-small", "fake-large"])
     at.button(key="FormSubmitter:prompt_run_form-Run tests").click().run()
     assert not errors(at), errors(at)
