@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from catalog.service import Dependent
 from portal.core.auth import HasRole, Permission, require
-from portal.core.db import LIKE_ESCAPE, contains_pattern
+from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 from portal.core.users import User
 from templates.models import TemplateEntry, TemplateFork
 
@@ -50,8 +50,8 @@ def list_templates(*, session: Session, actor: HasRole, search: str = "", catego
 
 
 def template_categories(*, session: Session) -> list[str]:
-    rows = session.exec(select(TemplateEntry.category).distinct().where(TemplateEntry.category != "")).all()
-    return sorted(rows)
+    """The categories in use, for the list's filter (one index probe per category)."""
+    return distinct_values(session, TemplateEntry.__table__.c.category)
 
 
 @dataclass(frozen=True)
@@ -98,16 +98,6 @@ def _month(session: Session, column) -> object:
     if session.get_bind().dialect.name == "sqlite":
         return func.strftime("%Y-%m", column)
     return func.to_char(column, "YYYY-MM")
-
-
-def forks_of_user(*, session: Session, user: User, limit: int = 20) -> list[tuple[TemplateFork, TemplateEntry]]:
-    """The user's own newest forks with their templates."""
-    rows = session.exec(select(TemplateFork, TemplateEntry).join(TemplateEntry)
-                        .where(TemplateFork.user_id == user.id)
-                        .order_by(col(TemplateFork.created_at).desc()).limit(limit)).all()
-    return [(f, e) for f, e in rows]
-
-
 
 
 # Answers that name a catalog model in the built-in templates; a model card lists the forks that chose it.

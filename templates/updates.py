@@ -20,7 +20,7 @@ from portal.core.users import User
 from templates.gitops import commit_all, current_branch, git
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
 from templates.registry import TemplateStore
-from templates.render import check_output, pinned_copier_settings, project_files, refuse_untrusted
+from templates.render import check_output, pinned_copier_settings, refuse_untrusted
 
 MAX_DIFF_CHARS = 200_000
 CONFLICT_MARKER = "<<<<<<< "
@@ -46,7 +46,9 @@ def update_fork(*, session: Session, actor: User, store: TemplateStore, fork_id:
     git("checkout", "--quiet", "-b", branch, cwd=repo)
     try:
         _run_copier_update(repo, entry, store)
-        conflicts = _conflicted_files(repo, base)
+        git("add", "--all", cwd=repo)
+        changed = git("diff", "--cached", "--name-only", cwd=repo).splitlines()
+        conflicts = _conflicted_files(repo, changed)  # only what the update touched can hold its conflicts
         commit_all(repo, f"Update from template {entry.name} {fork.template_version} -> {entry.version}"
                          + (f" ({len(conflicts)} file(s) with conflicts to resolve)" if conflicts else ""))
     except Exception:
@@ -56,7 +58,6 @@ def update_fork(*, session: Session, actor: User, store: TemplateStore, fork_id:
         git("branch", "--quiet", "-D", branch, cwd=repo)
         raise
     diff = git("diff", f"{base}..{branch}", cwd=repo)
-    changed = git("diff", "--name-only", f"{base}..{branch}", cwd=repo).split()
     git("checkout", "--quiet", base, cwd=repo)
     _record_update(session=session, actor=actor, fork=fork, entry=entry, branch=branch, conflicts=conflicts)
     return UpdateResult(branch=branch, base_branch=base, diff=diff[:MAX_DIFF_CHARS], changed_files=changed,
@@ -98,19 +99,19 @@ def _run_copier_update(repo: Path, entry: TemplateEntry, store: TemplateStore) -
     check_output(repo, max_bytes=store.max_output_bytes)
 
 
-def _conflicted_files(repo: Path, base: str) -> list[str]:
+def _conflicted_files(repo: Path, changed: list[str]) -> list[str]:
+    """Of the files the update changed, copier's .rej files and those holding inline conflict markers."""
     conflicts = []
-    for relative in project_files(repo):
-        path = repo / relative
-        if relative.suffix == ".rej":
-            conflicts.append(relative.as_posix())
+    for relative in changed:
+        if relative.endswith(".rej"):
+            conflicts.append(relative)
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
+            text = (repo / relative).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):  # binary, or deleted by the update
             continue
         if any(line.startswith(CONFLICT_MARKER) for line in text.splitlines()):
-            conflicts.append(relative.as_posix())
+            conflicts.append(relative)
     return conflicts
 
 

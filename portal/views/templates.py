@@ -5,6 +5,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
+from portal.ui import open_picker
 from templates.lineage import list_templates, template_categories
 
 TEMPLATE_PAGE = "views/template.py"
@@ -18,14 +19,12 @@ st.title("Solution templates")
 st.caption("Starter projects that work on the first run and already talk to the central gateway. Open one to "
            "read its README, answer its questions, preview the files and fork it as a zip or a git repository.")
 
-with session_scope(context.engine) as session:
-    categories = template_categories(session=session)
 search_col, category_col = st.columns([3, 1])
 search = search_col.text_input("Search name, summary or category", key="tpl_search")
-category = category_col.selectbox("Category", ["", *categories], format_func=lambda c: c or "any",
-                                  key="tpl_category")
 page = int(st.session_state.get("tpl_page", 1))
 with session_scope(context.engine) as session:
+    category = category_col.selectbox("Category", ["", *template_categories(session=session)],
+                                      format_func=lambda c: c or "any", key="tpl_category")
     rows, total = list_templates(session=session, actor=user, search=search, category=category,
                                  limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 
@@ -45,9 +44,6 @@ if pages > 1:
     st.number_input(f"Page (of {pages}; {total} templates)", min_value=1, max_value=pages, key="tpl_page")
 
 labels = {r.entry.name: f"{r.entry.display_name} ({r.entry.name})" for r in rows}
-pick_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-chosen = pick_col.selectbox("Open a template", list(labels), index=None, format_func=labels.__getitem__,
-                            placeholder="Pick a template from this page", key="tpl_open")
-if button_col.button("Open template", key="tpl_open_button", type="primary", disabled=chosen is None,
-                     icon=":material/open_in_new:"):
+if chosen := open_picker(labels, label="Open a template", placeholder="Pick a template from this page",
+                         key="tpl_open", button="Open template", icon=":material/open_in_new:"):
     st.switch_page(TEMPLATE_PAGE, query_params={"template": chosen})
