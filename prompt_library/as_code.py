@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from langchain_core.load import dumpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
 from portal.core import safe_yaml
+from portal.core.safe_yaml import line_of
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
@@ -44,7 +44,7 @@ from prompt_library.models import (
 )
 from prompt_library.review import labels_of
 from prompt_library.runner import CaseInput, checked_case, test_cases_of
-from prompt_library.service import list_versions, messages_of, search_text
+from prompt_library.service import list_versions, messages_of, normalised_tags, search_text
 from prompt_library.templates import Message, Variable, build_template, content_hash, validate
 
 SEED_PROMPTS = Path(__file__).with_name("seed_prompts.yaml")
@@ -96,21 +96,11 @@ def parse_prompt_file(text: str, *, source: str) -> list[PromptSpec]:
     except safe_yaml.YamlProblem as problem:
         raise PromptFileError(f"{source}, line {problem.line}: {problem.reason}") from None
     data = None if root is None else safe_yaml.construct(root)
-    if isinstance(data, dict) and "prompts" in data:
-        entries, nodes = data["prompts"], _list_nodes(root, "prompts")
-    else:
-        entries, nodes = [data], [root]
-    if not isinstance(entries, list):
+    if not (isinstance(data, dict) and "prompts" in data):  # one prompt: the file is the entry
+        return [_spec(data, source, line_of(root, ()) if root is not None else 0)]
+    if not isinstance(data["prompts"], list):
         raise PromptFileError(f"{source}: 'prompts' must be a list.")
-    return [_spec(entry, source, node.start_mark.line + 1 if node else 0) for entry, node in
-            zip(entries, nodes + [None] * (len(entries) - len(nodes)), strict=True)]
-
-
-def _list_nodes(root: yaml.Node, key: str) -> list[yaml.Node]:
-    for k, v in root.value:
-        if k.value == key and isinstance(v, yaml.SequenceNode):
-            return list(v.value)
-    return []
+    return [_spec(entry, source, line_of(root, ("prompts", i))) for i, entry in enumerate(data["prompts"])]
 
 
 def _spec(entry: Any, source: str, line: int) -> PromptSpec:
@@ -159,7 +149,8 @@ def import_prompts(*, session: Session, actor: User | None, specs: list[PromptSp
 def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
     published = spec.status == PromptStatus.PUBLISHED
     prompt = Prompt(slug=spec.slug, title=spec.title, description=spec.description, category=spec.category,
-                    department=spec.department, tags=list(spec.tags), owner_id=owner.id, status=spec.status.value,
+                    department=spec.department, tags=normalised_tags(spec.tags), owner_id=owner.id,
+                    status=spec.status.value,
                     visibility=(Visibility.ORGANISATION if published else Visibility.PRIVATE).value,
                     classification=int(DataClassification.parse(spec.classification)),
                     recommended_models=list(spec.recommended_models), trusted=spec.trusted)

@@ -198,7 +198,3 @@ class PromptTestRun(SQLModel, table=True):
     tokens_out: int = 0
     cost_usd: float = 0.0
     results: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-
-    @property
-    def pass_rate(self) -> float:
-        return self.passed / self.cases if self.cases else 0.0

@@ -174,9 +174,15 @@ def add_comment(*, session: Session, actor: User, prompt_id: int, version: int, 
     return comment
 
 
-def comments_on(*, session: Session, version_id: int) -> list[PromptComment]:
-    return list(session.exec(select(PromptComment).where(PromptComment.version_id == version_id)
-                             .order_by(col(PromptComment.created_at))).all())
+def comments_by_version(*, session: Session, prompt_id: int) -> dict[int, list[PromptComment]]:
+    """Every comment on the prompt's versions, by version number, oldest first (one query for all versions)."""
+    rows = session.exec(select(PromptVersion.number, PromptComment).join(
+        PromptVersion, col(PromptVersion.id) == PromptComment.version_id).where(PromptVersion.prompt_id == prompt_id)
+        .order_by(col(PromptComment.created_at), col(PromptComment.id))).all()
+    by_version: dict[int, list[PromptComment]] = {}
+    for number, comment in rows:
+        by_version.setdefault(number, []).append(comment)
+    return by_version
 
 
 def unpublish(*, session: Session, actor: User, prompt_id: int) -> Prompt:

@@ -127,11 +127,16 @@ def _check_card(draft: PromptDraft) -> None:
     DataClassification(draft.classification)
 
 
+def normalised_tags(tags: list[str]) -> list[str]:
+    """Tags as the library stores and filters them: trimmed, lower-case, each once, sorted."""
+    return sorted({t.strip().lower() for t in tags if t.strip()})
+
+
 def _apply_card(prompt: Prompt, draft: PromptDraft) -> None:
     prompt.title = draft.title.strip()
     prompt.description = draft.description.strip()
     prompt.category, prompt.department = draft.category.strip(), draft.department.strip()
-    prompt.tags = sorted({t.strip().lower() for t in draft.tags if t.strip()})
+    prompt.tags = normalised_tags(draft.tags)
     prompt.classification = int(draft.classification)
     prompt.recommended_models = [m.strip() for m in draft.recommended_models if m.strip()]
     prompt.updated_at = utcnow()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import select
+from sqlmodel import col, select
 
 from catalog.models import DataClassification
 from portal import deps
@@ -12,8 +12,8 @@ from portal.core.db import session_scope
 from portal.core.users import User
 from portal.ui import plain
 from prompt_library.as_code import cases_as_text, cases_from_text
-from prompt_library.models import PRODUCTION, Prompt, PromptVersion, ReviewKind
-from prompt_library.review import comments_on, move_label, request_review
+from prompt_library.models import PRODUCTION, STAGING, Prompt, PromptVersion, ReviewKind
+from prompt_library.review import comments_by_version, move_label, request_review
 from prompt_library.runner import (
     RunContext,
     latest_runs,
@@ -45,12 +45,13 @@ def versions_section(context: deps.PortalContext, user: User, prompt: Prompt, la
                      editable: bool) -> None:
     with session_scope(context.engine) as session:
         versions = list_versions(session=session, prompt_id=prompt.id)
-        authors = dict(session.exec(select(User.id, User.email)).all())
-        by_version = {v.number: comments_on(session=session, version_id=v.id) for v in versions}
+        by_version = comments_by_version(session=session, prompt_id=prompt.id)
+        people = {v.author_id for v in versions} | {c.author_id for cs in by_version.values() for c in cs}
+        authors = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(people))).all())
     pointing = {n: [name for name, number in labels.items() if number == n] for n in (v.number for v in versions)}
     st.dataframe([{"version": v.number, "labels": ", ".join(pointing[v.number]), "change note": v.change_note,
                    "author": authors.get(v.author_id, "?"), "saved": v.created_at.strftime("%Y-%m-%d %H:%M"),
-                   "hash": v.content_hash[:10], "comments": len(by_version[v.number])} for v in versions],
+                   "hash": v.content_hash[:10], "comments": len(by_version.get(v.number, []))} for v in versions],
                  hide_index=True, width="stretch")
     diff_section(context, user, prompt, [v.number for v in versions])
     for number, comments in by_version.items():
@@ -76,7 +77,7 @@ def label_form(context: deps.PortalContext, user: User, prompt: Prompt, numbers:
     """Move staging or a custom label at once; production goes to a reviewer (and its tests must pass)."""
     with st.form("prompt_label_form"):
         label_col, version_col = st.columns(2)
-        label = label_col.text_input("Label", value="staging", key="prompt_label_name",
+        label = label_col.text_input("Label", value=STAGING, key="prompt_label_name",
                                      help="production needs a reviewer's approval; others move at once.")
         number = version_col.selectbox("Version", numbers, key="prompt_label_version")
         moved = st.form_submit_button("Move label", icon=":material/label:")

@@ -203,5 +203,3 @@ with tests_tab:
     sections.tests_section(context, user, prompt, version, editable)
 if has_permission(user, Permission.MANAGE_PROMPTS):
     admin_section()
-if state.pop("prompt_index_dirty", False):
-    sync_index(context, [prompt.id])

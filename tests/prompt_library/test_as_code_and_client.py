@@ -23,6 +23,7 @@ from prompt_library.as_code import (
 from prompt_library.client import PromptClient
 from prompt_library.models import Prompt, PromptTestCase
 from prompt_library.review import move_label
+from prompt_library.search import PromptFilter, search_prompts
 from prompt_library.service import save_version
 
 
@@ -178,3 +179,14 @@ def test_test_cases_edited_as_yaml_read_back_and_refuse_aliases() -> None:
     with pytest.raises(InvalidInput, match="a YAML list of"):
         cases_from_text("name: not a list")
     assert cases_from_text("") == []
+
+
+def test_imported_tags_are_stored_as_the_library_filters_them(session, make_user) -> None:
+    admin = make_user("admin")
+    text = ("slug: tagged\ntitle: Tagged\ntags: [Refunds, ' refunds ', Legal]\nstatus: published\n"
+            "versions: [{messages: [{role: user, template: hi}]}]\n")
+    import_prompts(session=session, actor=admin, fallback_owner=admin, specs=parse_prompt_file(text, source="t"))
+    session.commit()
+    assert session.exec(select(Prompt.tags).where(Prompt.slug == "tagged")).one() == ["legal", "refunds"]
+    found = search_prompts(session=session, actor=admin, filters=PromptFilter(tags=["Refunds"]), index=None)
+    assert [p.slug for p in found.prompts] == ["tagged"]
