@@ -180,12 +180,13 @@ def prompt_index(context: PortalContext):
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _prompt_index(fingerprint: tuple):
     from portal.core.embeddings import embeddings_for
-    from portal.core.vector_index import chroma_client
     from prompt_library.search import PromptIndex
 
     infra = _infrastructure(fingerprint)
-    return PromptIndex(client=chroma_client(infra.settings),
-                       embeddings=embeddings_for(infra.settings, gateway=infra.gateway))
+    settings = infra.settings
+    # The sandbox's documents use the same store: one client per process for it, never a second one.
+    client = vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port)
+    return PromptIndex(client=client, embeddings=embeddings_for(settings, gateway=infra.gateway))
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from langchain_core.embeddings import Embeddings
 from sqlmodel import Session, select
@@ -12,7 +13,7 @@ from catalog.models import USABLE_STATUSES, CatalogModel, DataClassification, Mo
 from catalog.service import is_available_to
 from portal.core.embeddings import BATCH_SIZE, EmbeddingsUnavailable, GatewayEmbeddings
 from portal.core.errors import PermissionDenied, PortalError
-from portal.core.gateway import GatewayError, MeasuredEmbeddings, estimate_prompt_tokens
+from portal.core.gateway import GatewayError, estimate_prompt_tokens
 from portal.core.users import User
 from sandbox.budgets import effective_budget
 from sandbox.models import CallStatus, UsageSource
@@ -67,7 +68,8 @@ def embed_texts(session: Session, *, user: User, embeddings: Embeddings, card: C
         batch = texts[start:start + BATCH_SIZE]
         began = time.perf_counter()
         try:
-            counted = _embed_counting(embeddings, batch)  # one request: a batch never exceeds BATCH_SIZE
+            # One request (a batch never exceeds BATCH_SIZE); a card means gateway embeddings (embedding_card).
+            counted = cast(GatewayEmbeddings, embeddings).embed_measured(batch)
         except GatewayError as error:
             _bill(session, user=user, card=card, tokens=0, began=began, status=CallStatus.FAILED,
                   error=error.message)
@@ -78,14 +80,6 @@ def embed_texts(session: Session, *, user: User, embeddings: Embeddings, card: C
         tokens = estimate_prompt_tokens([{"content": text} for text in batch]) if estimated else counted.prompt_tokens
         _bill(session, user=user, card=card, tokens=tokens, began=began, status=CallStatus.OK, estimated=estimated)
     return Embedded(vectors=vectors)
-
-
-def _embed_counting(embeddings: Embeddings, texts: list[str]) -> MeasuredEmbeddings:
-    """Vectors and, from a source that measures them (the gateway's), the input tokens."""
-    measured = getattr(embeddings, "embed_measured", None)
-    if measured is not None:
-        return measured(texts)
-    return MeasuredEmbeddings(vectors=embeddings.embed_documents(texts), prompt_tokens=None)
 
 
 def _bill(session: Session, *, user: User, card: CatalogModel, tokens: int, began: float, status: CallStatus,
