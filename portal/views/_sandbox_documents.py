@@ -206,11 +206,14 @@ def blocked_message(turn: DocumentTurn) -> str:
     return describe(turn.passage_guardrails, what="the question with these passages")
 
 
-def passages_of(ctx: DocumentsContext, conversation: Conversation | None) -> dict[tuple[str, int], DocumentChunk]:
-    if conversation is None:
+def passages_of(ctx: DocumentsContext, conversation: Conversation | None,
+                history: list[ChatMessage]) -> dict[tuple[str, int], DocumentChunk]:
+    """The passages the conversation's answers cite, for opening them; no query when none cites any."""
+    citations = [c for message in history for c in message_citations(message)]
+    if conversation is None or not citations:
         return {}
     with session_scope(ctx.engine) as session:
-        return cited_passages(session=session, user=ctx.user, conversation_id=conversation.id)
+        return cited_passages(session=session, user=ctx.user, conversation_id=conversation.id, citations=citations)
 
 
 def show_citations(message: ChatMessage, passages: dict[tuple[str, int], DocumentChunk] | None) -> None:

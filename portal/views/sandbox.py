@@ -85,7 +85,7 @@ def show_history() -> None:
     if not history:
         st.caption("Pick the data classification and a model, then write your message below, or add a document "
                    "to ask about. Answers are saved as a conversation you can continue, rename, download or delete.")
-    passages = docs.passages_of(documents_context, conversation)
+    passages = docs.passages_of(documents_context, conversation, history)
     show_messages(history, under_answer=lambda message: docs.show_citations(message, passages))
 
 

@@ -8,6 +8,7 @@ the page streams it with `TurnStream`, and `record_document_turn` stores the ans
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -167,9 +168,18 @@ def message_citations(message: Any) -> list[Citation]:
     return [Citation.from_dict(c) for c in (getattr(message, "citations", None) or [])]
 
 
-def cited_passages(*, session: Session, user: User, conversation_id: int) -> dict[tuple[str, int], DocumentChunk]:
-    """The passages of a conversation's documents by (document key, position), for opening citations."""
+def cited_passages(*, session: Session, user: User, conversation_id: int,
+                   citations: Iterable[Citation] | None = None) -> dict[tuple[str, int], DocumentChunk]:
+    """The passages of a conversation's documents by (document key, position), for opening citations: only the
+    ones `citations` name when given (the page passes its answers' citations; nothing to load without any)."""
+    wanted = None if citations is None else {(c.document_key, c.position) for c in citations}
+    if wanted == set():
+        return {}
     documents = list_documents(session=session, user=user, conversation_id=conversation_id)
-    keys = {d.id: d.key for d in documents}
-    rows = session.exec(select(DocumentChunk).where(col(DocumentChunk.document_id).in_(list(keys)))).all()
-    return {(keys[r.document_id], r.position): r for r in rows}
+    keys = {d.id: d.key for d in documents if wanted is None or d.key in {key for key, _ in wanted}}
+    query = select(DocumentChunk).where(col(DocumentChunk.document_id).in_(list(keys)))
+    if wanted is not None:
+        query = query.where(col(DocumentChunk.position).in_({position for _, position in wanted}))
+    rows = session.exec(query).all()
+    found = {(keys[r.document_id], r.position): r for r in rows}
+    return found if wanted is None else {key: chunk for key, chunk in found.items() if key in wanted}

@@ -17,6 +17,7 @@ from portal.core.vector_index import chroma_client, collection_name
 from sandbox.chat import TurnRequest, TurnStream
 from sandbox.conversations import delete_conversation, export_conversation
 from sandbox.documents.answering import (
+    Citation,
     cited_passages,
     message_citations,
     prepare_document_turn,
@@ -395,3 +396,15 @@ def test_deleting_a_conversation_removes_its_documents_and_collection(session, m
     assert session.exec(select(SandboxDocument)).all() == [] and session.exec(select(DocumentChunk)).all() == []
     assert vectors.list_collections() == []
     assert len(session.exec(select(UsageEvent)).all()) == 3  # the bill stays
+
+
+def test_only_the_cited_passages_are_loaded_for_opening(session, make_user, upload, fake_gateway) -> None:
+    user = make_user()
+    outcome = upload(user)
+    everything = cited_passages(session=session, user=user, conversation_id=outcome.conversation_id)
+    (key, position), chunk = next(iter(everything.items()))
+    citation = Citation(number=1, document_key=key, position=position, file_name="handbook.md", page=None,
+                        section=chunk.section, cited=True)
+    one = cited_passages(session=session, user=user, conversation_id=outcome.conversation_id, citations=[citation])
+    assert len(everything) == 2 and one == {(key, position): chunk}
+    assert cited_passages(session=session, user=user, conversation_id=outcome.conversation_id, citations=[]) == {}
