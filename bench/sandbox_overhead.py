@@ -49,7 +49,7 @@ def _sandbox_turn(engine, gateway, user_id: int) -> tuple[float, float]:
     from portal.core.db import session_scope
     from portal.core.users import User
     from sandbox.chat import SandboxPolicy, TurnRequest, TurnStream, prepare_turn, record_turn
-    from sandbox.usage import BudgetPolicy
+    from metering.budgets import BudgetPolicy
 
     policy = SandboxPolicy(budgets=BudgetPolicy(10**9, 10**6), max_message_chars=20_000,
                            guardrail_actions={"public": "redact", "internal": "redact", "confidential": "warn",
@@ -73,6 +73,8 @@ def run() -> dict[str, float]:
     """Median ratios of a sandbox turn over a bare SDK stream; p95 under 20 concurrent conversations."""
     import openai
 
+    from metering.budgets import BudgetPolicy
+    from metering.gateway import MeteredGateway
     from portal.core.db import make_engine
     from portal.core.gateway import GatewayClient
     from tests.fake_gateway import FakeGateway
@@ -81,7 +83,9 @@ def run() -> dict[str, float]:
     _setup(database_url)
     engine = make_engine(database_url)
     with FakeGateway(models=(MODEL,)) as fake:
-        portal = GatewayClient(base_url=fake.url, timeout_s=10.0)
+        # The metered path: every turn reserves its worst case and settles its usage in transactions of its own.
+        portal = MeteredGateway(gateway=GatewayClient(base_url=fake.url, timeout_s=10.0), engine=engine,
+                                budgets=BudgetPolicy(10**9, 10**6))
         bare = openai.OpenAI(base_url=fake.url, api_key="not-needed", timeout=10.0, max_retries=0)
         for _ in range(WARMUP):
             _sandbox_turn(engine, portal, 1)

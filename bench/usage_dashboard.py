@@ -52,7 +52,7 @@ def _load(database_url: str, *, users_count: int, events_count: int) -> int:
     from portal.core.db import make_engine
     from portal.core.migrations import upgrade_to_head
     from portal.core.users import User
-    from sandbox.models import UsageEvent
+    from metering.models import UsageEvent
 
     engine = make_engine(database_url)
     upgrade_to_head(engine)

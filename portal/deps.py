@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from catalog.service import DependentsRegistry
-from sandbox.usage import usage_dependents
+from metering.usage import usage_dependents
 from portal.core.db import make_engine, session_scope
 from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
@@ -25,7 +25,8 @@ from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
 from portal.core.gateway import Caller
 from sandbox.chat import SandboxPolicy
-from sandbox.usage import BudgetPolicy
+from metering.budgets import BudgetPolicy
+from metering.gateway import MeteredGateway
 from templates.lineage import template_dependents
 from templates.registry import TemplateStore, sync_builtin_templates
 
@@ -49,6 +50,7 @@ class PortalContext:
     settings: Settings
     engine: Engine
     gateway: GatewayClient
+    metered: MeteredGateway  # every call made on a person's behalf: budgets reserved, usage settled
     user: User | None
 
 
@@ -59,6 +61,7 @@ class Infrastructure:
     settings: Settings
     engine: Engine
     gateway: GatewayClient
+    metered: MeteredGateway
 
 
 RUN_CONTEXT = "portal_run_context"
@@ -89,7 +92,8 @@ def _build_context() -> PortalContext:
     user = None
     with showing_errors():
         user = _signed_in_user(infra.settings, infra.engine)
-    return PortalContext(settings=infra.settings, engine=infra.engine, gateway=infra.gateway, user=user)
+    return PortalContext(settings=infra.settings, engine=infra.engine, gateway=infra.gateway, metered=infra.metered,
+                         user=user)
 
 
 def _settings_fingerprint() -> tuple:
@@ -106,8 +110,9 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
     settings = load_settings()
     configure_logging(level=settings.log_level, log_file=settings.log_file,
                       secrets=[settings.gateway_api_key.get_secret_value()])
-    return Infrastructure(settings=settings, engine=make_engine(settings.database_url),
-                          gateway=gateway_for(settings))
+    engine, gateway = make_engine(settings.database_url), gateway_for(settings)
+    return Infrastructure(settings=settings, engine=engine, gateway=gateway,
+                          metered=MeteredGateway(gateway=gateway, engine=engine, budgets=budget_policy(settings)))
 
 
 def catalog_dependents() -> DependentsRegistry:
@@ -117,11 +122,15 @@ def catalog_dependents() -> DependentsRegistry:
     return DependentsRegistry(sources=[usage_dependents, prompt_dependents, template_dependents])
 
 
+def budget_policy(settings: Settings) -> BudgetPolicy:
+    """The configured budgets (admins' overrides apply on top, per user and team)."""
+    return BudgetPolicy(daily_tokens_per_user=settings.sandbox_daily_token_quota,
+                        monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
+
+
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
     """The budgets, message size and guardrail actions a sandbox turn obeys, from the settings."""
-    budgets = BudgetPolicy(daily_tokens_per_user=settings.sandbox_daily_token_quota,
-                           monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
-    return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
+    return SandboxPolicy(budgets=budget_policy(settings), max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions),
                          required_courses=dict(settings.training_required_courses))
 

@@ -6,6 +6,7 @@ Alembic's env.py and the tests' create_all use it; a feature with new tables add
 from sqlmodel import SQLModel
 
 from catalog import models as catalog_models
+from metering import models as metering_models
 from portal.core import audit, users
 from prompt_library import keyword_index
 from prompt_library import models as prompt_models
@@ -14,7 +15,7 @@ from sandbox.documents import models as document_models
 from templates import models as template_models
 from training import models as training_models
 
-TABLE_MODULES = (audit, users, catalog_models, sandbox_models, document_models, prompt_models, template_models,
+TABLE_MODULES = (audit, users, catalog_models, metering_models, sandbox_models, document_models, prompt_models, template_models,
                  training_models)
 metadata = SQLModel.metadata
 keyword_index.attach_to(prompt_models.Prompt.__table__)

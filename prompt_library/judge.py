@@ -1,23 +1,29 @@
-"""The judge check: a catalog model scores an output 1–5 against a rubric, through the gateway."""
+"""The judge check: a catalog model scores an output 1–5 against a rubric, through the metered gateway (its call
+is usage of the person running the tests, source "prompt test")."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from portal.core.gateway import Caller, ChatResult, GatewayClient, GatewayError
+from catalog.models import CatalogModel
+from metering.budgets import Payer
+from metering.gateway import MeteredAnswer, MeteredGateway
+from metering.models import UsageSource
+from portal.core.gateway import GatewayError
 from prompt_library.assertions import CheckKind, CheckOutcome, OutputCheck
 
 JUDGE_SYSTEM = ("You are a strict grader. Score the answer against the rubric from 1 (fails it) to 5 (fully meets "
                 "it). Reply with one line 'SCORE: n' followed by one sentence saying why.")
 _SCORE = re.compile(r"SCORE:\s*([1-5])\b", re.IGNORECASE)
 MAX_ANSWER_CHARS = 8000  # the judge reads the start of very long answers
+JUDGE_MAX_TOKENS = 200
 
 
 @dataclass(frozen=True)
 class Judgement:
     outcome: CheckOutcome
-    call: ChatResult | None  # None when the gateway failed; the caller records usage from it
+    call: MeteredAnswer | None  # None when the gateway failed (the failed call is settled at no cost)
 
 
 def judge_messages(rubric: str, output: str) -> list[dict[str, str]]:
@@ -31,18 +37,20 @@ def parse_score(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def judge(check: OutputCheck, output: str, *, gateway: GatewayClient, model: str,
-          caller: Caller | None = None) -> Judgement:
+def judge(check: OutputCheck, output: str, *, gateway: MeteredGateway, model: CatalogModel,
+          payer: Payer) -> Judgement:
     """Ask `model` to score `output` against the check's rubric; passes at `pass_score` or more."""
     if check.kind is not CheckKind.JUDGE:
         raise ValueError("judge() grades judge checks only")
     try:
-        result = gateway.chat(model=model, messages=judge_messages(str(check.value), output), caller=caller,
-                              temperature=0.0, max_tokens=200)
+        answer = gateway.chat(payer=payer, model=model, source=UsageSource.PROMPT_TEST, temperature=0.0,
+                              messages=judge_messages(str(check.value), output), max_tokens=JUDGE_MAX_TOKENS)
     except GatewayError as error:
-        return Judgement(CheckOutcome(check, False, f"the judge {model} could not be asked: {error.message}"), None)
-    score = parse_score(result.text)
+        return Judgement(CheckOutcome(check, False, f"the judge {model.name} could not be asked: {error.message}"),
+                         None)
+    score = parse_score(answer.result.text)
     if score is None:
-        return Judgement(CheckOutcome(check, False, f"the judge {model} gave no 1–5 score"), result)
+        return Judgement(CheckOutcome(check, False, f"the judge {model.name} gave no 1–5 score"), answer)
     passed = score >= check.pass_score
-    return Judgement(CheckOutcome(check, passed, f"judge {model}: {score}/5 (pass at {check.pass_score})"), result)
+    return Judgement(CheckOutcome(check, passed, f"judge {model.name}: {score}/5 (pass at {check.pass_score})"),
+                     answer)

@@ -1,12 +1,13 @@
 """Test cases and the runner: every case on every chosen approved model, a matrix per version.
 
-Each gateway call is recorded as usage (source "prompt test") and budgets are checked before each call.
+Each gateway call, the judge's too, goes through the metered path (source "prompt test"): its worst case is
+reserved against the runner's budgets before it is made, its usage settled after. A run writes its rows at the end,
+so the database's write lock is never held while a model answers.
 A matrix is out of date when a model was approved, restricted, deprecated or retired after the run.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,23 +17,25 @@ from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from catalog.service import usable_models_for
+from metering.budgets import Payer
+from metering.gateway import MeteredGateway
+from metering.models import UsageEvent, UsageSource
 from portal.core.audit import AuditAction, AuditEvent, record_event
 from portal.core.errors import InvalidInput
-from portal.core.gateway import Caller, GatewayClient, GatewayError
+from portal.core.gateway import GatewayError
 from portal.core.users import User
 from prompt_library.assertions import CheckKind, OutputCheck, evaluate_all
 from prompt_library.judge import judge
 from prompt_library.models import Prompt, PromptTestCase, PromptTestRun, PromptVersion
 from prompt_library.service import editable_prompt, messages_of, version_by_number
 from prompt_library.templates import detect_variables, render
-from sandbox.models import CallStatus, UsageSource
-from sandbox.usage import BudgetPolicy, check_budgets, record_usage
 
 RUNNABLE = (ModelStatus.APPROVED.value, ModelStatus.RESTRICTED.value)
 STATUS_CHANGES = {s.value for s in (ModelStatus.APPROVED, ModelStatus.RESTRICTED, ModelStatus.DEPRECATED,
                                     ModelStatus.RETIRED)}
 MAX_CASES = 50
 MAX_OUTPUT_KEPT = 2000
+CASE_MAX_TOKENS = 1024  # the longest answer a test case asks for: what the metered path reserves
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,9 @@ def runnable_models(*, session: Session, user: User, classification: DataClassif
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a run needs besides the database: the gateway, budgets and the judge model."""
+    """What a run needs besides the database: the metered gateway and the judge model."""
 
-    gateway: GatewayClient
-    budgets: BudgetPolicy
+    gateway: MeteredGateway
     judge_model: str = ""
 
 
@@ -110,7 +112,8 @@ def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, mo
                                                  classification=DataClassification(prompt.classification))}
     models = _chosen_models(usable, model_names)
     judge_model = _judge_model(usable, context.judge_model, cases)
-    runs = [_run_on(session, actor, target, cases, model, context, judge_model) for model in models]
+    runs = [_run_on(actor, target, cases, model, context, judge_model) for model in models]
+    session.add_all(runs)
     record_event(session, actor=actor, action=AuditAction.PROMPT_TESTS_RUN, entity_type="prompt",
                  entity_id=prompt.slug, summary=f"v{target.number} on " + ", ".join(
                      f"{r.model_name} {r.passed}/{r.cases}" for r in runs))
@@ -136,59 +139,48 @@ def _judge_model(by_name: dict[str, CatalogModel], wanted: str, cases: list[Prom
     return by_name[wanted]
 
 
-def _run_on(session: Session, actor: User, version: PromptVersion, cases: list[PromptTestCase],
-            model: CatalogModel, context: RunContext, judge_model: CatalogModel | None) -> PromptTestRun:
+def _run_on(actor: User, version: PromptVersion, cases: list[PromptTestCase], model: CatalogModel,
+            context: RunContext, judge_model: CatalogModel | None) -> PromptTestRun:
     run = PromptTestRun(prompt_id=version.prompt_id, version_id=version.id, model_name=model.name,
                         run_by_id=actor.id, cases=len(cases))
     latencies = []
     for case in cases:
-        result, latency = _run_case(session, actor, version, case, model, context, judge_model, run)
+        result, latency = _run_case(actor, version, case, model, context, judge_model, run)
         run.results.append(result)
         run.passed += int(result["passed"])
         latencies.append(latency)
     run.latency_s = sum(latencies) / len(latencies)
-    session.add(run)
     return run
 
 
-def _run_case(session: Session, actor: User, version: PromptVersion, case: PromptTestCase, model: CatalogModel,
-              context: RunContext, judge_model: CatalogModel | None, run: PromptTestRun) -> tuple[dict, float]:
-    check_budgets(session=session, user=actor, policy=context.budgets)
-    caller = Caller(email=actor.email, team=actor.team or None, department=actor.department or None)
+def _run_case(actor: User, version: PromptVersion, case: PromptTestCase, model: CatalogModel, context: RunContext,
+              judge_model: CatalogModel | None, run: PromptTestRun) -> tuple[dict, float]:
+    payer = Payer.of(actor)
     checks = [OutputCheck.model_validate(c) for c in case.checks]
     try:
         messages = render(messages_of(version), version.template_format, case.variables)
     except InvalidInput as error:
         return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
-    started = time.perf_counter()
     try:
-        answer = context.gateway.chat(model=model.name, messages=messages, caller=caller)
-    except GatewayError as error:
-        _usage(session, actor, model, run, 0, 0, time.perf_counter() - started, CallStatus.FAILED, error.message)
+        answer = context.gateway.chat(payer=payer, model=model, source=UsageSource.PROMPT_TEST, messages=messages,
+                                      max_tokens=CASE_MAX_TOKENS)
+    except GatewayError as error:  # settled at no cost by the metered path
         return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
-    _usage(session, actor, model, run, answer.tokens_in, answer.tokens_out, answer.total_time_s, CallStatus.OK)
-    outcomes = evaluate_all(checks, answer.text)
+    _add_usage(run, answer.usage)
+    text = answer.result.text
+    outcomes = evaluate_all(checks, text)
     for check in (c for c in checks if c.kind is CheckKind.JUDGE):
-        judgement = judge(check, answer.text, gateway=context.gateway, model=judge_model.name, caller=caller)
-        if judgement.call is not None:
-            _usage(session, actor, judge_model, None, judgement.call.tokens_in, judgement.call.tokens_out,
-                   judgement.call.total_time_s, CallStatus.OK)
-        outcomes.append(judgement.outcome)
-    return {"case": case.name, "passed": all(o.passed for o in outcomes), "output": answer.text[:MAX_OUTPUT_KEPT],
+        outcomes.append(judge(check, text, gateway=context.gateway, model=judge_model, payer=payer).outcome)
+    return {"case": case.name, "passed": all(o.passed for o in outcomes), "output": text[:MAX_OUTPUT_KEPT],
             "checks": [{"check": o.check.describe(), "passed": o.passed, "detail": o.detail} for o in outcomes],
-            "error": ""}, answer.total_time_s
+            "error": ""}, answer.result.total_time_s
 
 
-def _usage(session: Session, actor: User, model: CatalogModel, run: PromptTestRun | None, tokens_in: int,
-           tokens_out: int, latency: float, status: CallStatus, error: str = "") -> None:
-    event = record_usage(session, user=actor, model=model, source=UsageSource.PROMPT_TEST, tokens_in=tokens_in,
-                         tokens_out=tokens_out, estimated=False, latency_s=latency, ttft_s=None, status=status,
-                         error=error)
-    session.flush()  # the next case's budget check sees this call
-    if run is not None:
-        run.tokens_in += tokens_in
-        run.tokens_out += tokens_out
-        run.cost_usd += event.cost_usd
+def _add_usage(run: PromptTestRun, usage: UsageEvent) -> None:
+    """The run's own totals count the tested model's calls (the judge's are usage of their own)."""
+    run.tokens_in += usage.tokens_in
+    run.tokens_out += usage.tokens_out
+    run.cost_usd += usage.cost_usd
 
 
 def latest_runs(*, session: Session, version_id: int) -> dict[str, PromptTestRun]:

@@ -2,8 +2,9 @@
 
 A turn runs in three steps so a page can stream the answer between them:
 `prepare_turn` checks the model is offered to this user for this data, the budgets, and the guardrails
-(recording that a guardrail fired); `TurnStream` streams the answer and keeps whatever arrived, even when
-the gateway fails part-way; `record_turn` stores the messages and one usage event for the call.
+(recording that a guardrail fired); `TurnStream` streams the answer through the metered gateway (which reserves
+the call's worst case, then settles its usage) and keeps whatever arrived, even when the gateway fails part-way;
+`record_turn` stores the messages.
 """
 
 from __future__ import annotations
@@ -16,22 +17,16 @@ from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, DataClassification
 from catalog.service import usable_models_for
+from metering.budgets import BudgetExhausted, BudgetPolicy, Payer, check_budgets, effective_budget
+from metering.gateway import MeteredGateway, MeteredStream
+from metering.models import CallStatus, UsageEvent, UsageSource
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
-from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from portal.core.gateway import (
-    Caller,
-    ChatResult,
-    GatewayClient,
-    GatewayError,
-    GatewayStreamInterrupted,
-    estimate_prompt_tokens,
-)
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
+from portal.core.gateway import ChatResult
 from portal.core.users import User
-from sandbox.budgets import effective_budget
 from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
-from sandbox.models import CallStatus, ChatMessage, Conversation, UsageEvent, UsageSource
-from sandbox.usage import BudgetPolicy, check_budgets, record_usage
+from sandbox.models import ChatMessage, Conversation
 from training.unlocks import Capability, require_capability
 
 TITLE_LENGTH = 60
@@ -74,6 +69,7 @@ class PreparedTurn:
     request: TurnRequest
     guardrails: GuardrailOutcome
     messages: list[dict[str, str]] = field(default_factory=list)
+    source: UsageSource = UsageSource.SANDBOX_CHAT  # what its usage is reported under
 
     @property
     def blocked(self) -> bool:
@@ -86,7 +82,7 @@ def offered_models(*, session: Session, user: User, classification: DataClassifi
 
 
 def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest,
-                 audit_guardrails: bool = True) -> PreparedTurn:
+                 audit_guardrails: bool = True, source: UsageSource = UsageSource.SANDBOX_CHAT) -> PreparedTurn:
     """Check everything before a call; a guardrail that fired is audited (type, count, action — never content).
 
     A comparison prepares one turn per model for the same message and audits the guardrails once.
@@ -111,15 +107,22 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     budgets = effective_budget(session=session, user=user, defaults=policy.budgets)
     check_budgets(session=session, user=user, policy=budgets)
     outcome = apply_guardrails(message, policy.guardrail_action(request.classification))
-    if outcome.findings and audit_guardrails:
-        record_event(session, actor=user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="sandbox",
-                     entity_id=model.name, summary=f"{outcome.action.value}: {outcome.summary()}",
-                     after={"action": outcome.action.value, "counts": outcome.summary(),
-                            "classification": request.classification.label})
-    prepared = PreparedTurn(user=user, model=model, request=request, guardrails=outcome)
+    prepared = PreparedTurn(user=user, model=model, request=request, guardrails=outcome, source=source)
+    if audit_guardrails:
+        record_guardrail_finding(session, prepared)
     if not outcome.blocked:
         prepared.messages = _messages(session, conversation, request, outcome.text_to_send or message)
     return prepared
+
+
+def record_guardrail_finding(session: Session, prepared: PreparedTurn) -> None:
+    """Audit that a guardrail fired on the turn's message: type, count and action — never the content."""
+    outcome, request = prepared.guardrails, prepared.request
+    if outcome.findings:
+        record_event(session, actor=prepared.user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="sandbox",
+                     entity_id=prepared.model.name, summary=f"{outcome.action.value}: {outcome.summary()}",
+                     after={"action": outcome.action.value, "counts": outcome.summary(),
+                            "classification": request.classification.label})
 
 
 def _offered_model(session: Session, user: User, request: TurnRequest) -> CatalogModel:
@@ -156,40 +159,49 @@ def _is_retry(history: list[ChatMessage], text: str) -> bool:
 
 
 class TurnStream:
-    """Iterate for the answer's text; afterwards `result`, or `error` and the `partial` text that arrived."""
+    """Iterate for the answer's text; afterwards `result`, or `error` and the `partial` text that arrived, and
+    `usage`, the call's settled usage event (None when the budgets refused the call before it was made)."""
 
-    def __init__(self, prepared: PreparedTurn, gateway: GatewayClient) -> None:
+    def __init__(self, prepared: PreparedTurn, metered: MeteredGateway) -> None:
         self.prepared = prepared
-        self._gateway = gateway
-        self.result: ChatResult | None = None
-        self.error: GatewayError | None = None
-        self.partial = ""
-        self.chunks = 0
+        self._metered = metered
+        self._call: MeteredStream | None = None
+        self.refused: BudgetExhausted | None = None
         self.started = time.perf_counter()
         self.finished: float | None = None
-        self.first_token_s: float | None = None
 
     def __iter__(self) -> Iterator[str]:
-        request, user = self.prepared.request, self.prepared.user
+        request, prepared = self.prepared.request, self.prepared
         self.started = time.perf_counter()  # when the call starts, not when the stream object was made
         try:
-            stream = self._gateway.stream_chat(
-                model=self.prepared.model.name, messages=self.prepared.messages,
-                caller=Caller(email=user.email, team=user.team or None, department=user.department or None),
+            self._call = self._metered.stream_chat(
+                payer=Payer.of(prepared.user), model=prepared.model, source=prepared.source, messages=prepared.messages,
                 temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens)
-            for delta in stream:
-                if self.first_token_s is None:
-                    self.first_token_s = time.perf_counter() - self.started
-                self.partial += delta
-                self.chunks += 1
-                yield delta
-            self.result = stream.result
-        except GatewayStreamInterrupted as exc:
-            self.error, self.partial = exc, exc.partial_text or self.partial
-        except GatewayError as exc:
-            self.error = exc
+            yield from self._call
+        except BudgetExhausted as exc:  # parallel calls spent the budget since the turn was prepared
+            self.refused = exc
         finally:
             self.finished = time.perf_counter()
+
+    @property
+    def result(self) -> ChatResult | None:
+        return self._call.result if self._call else None
+
+    @property
+    def error(self) -> PortalError | None:
+        return self._call.error if self._call else self.refused
+
+    @property
+    def partial(self) -> str:
+        return self._call.partial if self._call else ""
+
+    @property
+    def first_token_s(self) -> float | None:
+        return self._call.first_token_s if self._call else None
+
+    @property
+    def usage(self) -> UsageEvent | None:
+        return self._call.usage if self._call else None
 
     @property
     def elapsed_s(self) -> float:
@@ -197,9 +209,7 @@ class TurnStream:
 
     @property
     def status(self) -> CallStatus:
-        if self.result is not None:
-            return CallStatus.OK
-        return CallStatus.INTERRUPTED if self.partial else CallStatus.FAILED
+        return self._call.status if self._call else CallStatus.FAILED
 
 
 @dataclass(frozen=True)
@@ -208,41 +218,21 @@ class RecordedTurn:
     answer: ChatMessage | None  # None when no answer arrived at all
 
 
-def record_call(session: Session, *, stream: TurnStream, source: UsageSource, status: CallStatus | None = None,
-                error: str | None = None) -> UsageEvent:
-    """One usage event for a stream's gateway call; a refused call generated nothing and is recorded at no cost."""
-    prepared, result = stream.prepared, stream.result
-    status = status or stream.status
-    if result is not None:
-        tokens_in, tokens_out = result.tokens_in, result.tokens_out
-    else:  # no usage from the gateway: the prompt is estimated, the answer counted in streamed pieces
-        tokens_in = 0 if status == CallStatus.FAILED else estimate_prompt_tokens(prepared.messages)
-        tokens_out = stream.chunks
-    return record_usage(session, user=prepared.user, model=prepared.model, source=source, tokens_in=tokens_in,
-                        tokens_out=tokens_out, estimated=not (result and result.usage_reported),
-                        latency_s=result.total_time_s if result else stream.elapsed_s,
-                        ttft_s=result.time_to_first_token_s if result else stream.first_token_s, status=status,
-                        error=error if error is not None else (stream.error.message if stream.error else ""))
-
-
-def record_turn(*, session: Session, stream: TurnStream, source: UsageSource = UsageSource.SANDBOX_CHAT,
-                question: str | None = None) -> RecordedTurn:
-    """Store the usage event, and the question and (possibly partial) answer when any answer arrived.
+def record_turn(*, session: Session, stream: TurnStream, question: str | None = None) -> RecordedTurn:
+    """Store the question and (possibly partial) answer when any answer arrived (the usage is settled already).
 
     `question` is what the conversation keeps as the user's message when the text sent held more
     (a document question is sent with its passages).
     """
-    prepared, result = stream.prepared, stream.result
+    prepared, result, usage = stream.prepared, stream.result, stream.usage
     question = prepared.messages[-1]["content"] if question is None else question
-    usage = record_call(session, stream=stream, source=source)
-    tokens_in, tokens_out = usage.tokens_in, usage.tokens_out
-    if stream.status == CallStatus.FAILED:
+    if usage is None or stream.status == CallStatus.FAILED:
         return RecordedTurn(conversation_id=prepared.request.conversation_id, answer=None)
     conversation = _conversation_for(session, prepared, question)
     session.add(ChatMessage(conversation_id=conversation.id, role="user", content=question,
                             redactions=len(prepared.guardrails.replacements)))
     answer = ChatMessage(conversation_id=conversation.id, role="assistant", content=stream.partial,
-                         model_name=prepared.model.name, tokens_in=tokens_in, tokens_out=tokens_out,
+                         model_name=prepared.model.name, tokens_in=usage.tokens_in, tokens_out=usage.tokens_out,
                          cost_usd=usage.cost_usd, time_to_first_token_s=usage.time_to_first_token_s,
                          tokens_per_second=result.tokens_per_second if result else None,
                          incomplete=stream.status == CallStatus.INTERRUPTED)

@@ -2,8 +2,8 @@
 
 `prepare_comparison` runs the sandbox's checks (model offered, budgets, guardrails) for every side;
 `ComparisonRun` streams every side in its own thread and hands the texts to the caller's thread, which alone
-touches the page; `record_comparison` stores one usage event per call ("sandbox compare") — compare turns are
-not saved as conversations; `vote_on_comparison` stores the user's verdict once, as hashes and model names.
+touches the page; each call's usage ("sandbox compare") is settled by the metered gateway, and
+`record_comparison` gathers the sides' results — compare turns are not saved as conversations; `vote_on_comparison` stores the user's verdict once, as hashes and model names.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from sqlmodel import Session, col, select
 from catalog.models import DataClassification
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, PermissionDenied, PortalError
-from portal.core.gateway import GatewayClient
+from metering.gateway import MeteredGateway
 from portal.core.users import User
-from sandbox.chat import PreparedTurn, SandboxPolicy, TurnRequest, TurnStream, prepare_turn, record_call
+from sandbox.chat import PreparedTurn, SandboxPolicy, TurnRequest, TurnStream, prepare_turn
 from sandbox.guardrails import GuardrailOutcome
-from sandbox.models import CallStatus, ComparisonVote, UsageSource
+from metering.models import CallStatus, UsageSource
+from sandbox.models import ComparisonVote
 
 SIDES = ("a", "b", "c")
 TIE, ALL_BAD = "tie", "none"
@@ -85,6 +86,7 @@ def prepare_comparison(*, session: Session, user: User, policy: SandboxPolicy,
     _check_sides(request.sides)
     # One message, so one guardrail finding: audited with the first side only.
     turns = [prepare_turn(session=session, user=user, policy=policy, audit_guardrails=index == 0,
+                          source=UsageSource.SANDBOX_COMPARE,
                           request=TurnRequest(
                               message=request.message, model_name=side.model_name,
                               classification=request.classification, system_prompt=side.system_prompt,
@@ -118,11 +120,11 @@ class SideProgress:
 class ComparisonRun:
     """Streams every side in its own thread; the caller's thread reads the texts through `updates()`."""
 
-    def __init__(self, prepared: PreparedComparison, gateway: GatewayClient) -> None:
+    def __init__(self, prepared: PreparedComparison, metered: MeteredGateway) -> None:
         if prepared.blocked:
             raise InvalidInput("The guardrails blocked this message, so it is not sent to any model.")
         self.prepared = prepared
-        self.sides = [SideProgress(stream=TurnStream(turn, gateway)) for turn in prepared.turns]
+        self.sides = [SideProgress(stream=TurnStream(turn, metered)) for turn in prepared.turns]
         self._threads = [threading.Thread(target=self._pump, args=(side,), daemon=True, name=f"compare-{i}")
                          for i, side in enumerate(self.sides)]
 
@@ -217,29 +219,28 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_compare_call(*, session: Session, side: SideProgress) -> SideResult:
-    """One usage event ("sandbox compare") for one side's call, and what its column shows."""
+def record_compare_call(*, side: SideProgress) -> SideResult:
+    """What one side's column shows; its call's usage ("sandbox compare") was settled when its stream ended."""
     stream, prepared = side.stream, side.stream.prepared
-    result, status = stream.result, stream.status
+    result, status, usage = stream.result, stream.status, stream.usage
     error = stream.error.message if stream.error else (UNEXPECTED if side.unexpected else "")
     if side.unexpected is not None:
         status = CallStatus.INTERRUPTED if stream.partial else CallStatus.FAILED
-    usage = record_call(session, stream=stream, source=UsageSource.SANDBOX_COMPARE, status=status, error=error)
-    tokens_in, tokens_out, ttft = usage.tokens_in, usage.tokens_out, usage.time_to_first_token_s
     prompt = prepared.request.system_prompt.strip()
     return SideResult(model_name=prepared.model.name, system_prompt_hash=sha256(prompt) if prompt else "",
-                      text=stream.partial, status=status, error=error, tokens_in=tokens_in,
-                      tokens_out=tokens_out, cost_usd=usage.cost_usd, time_to_first_token_s=ttft,
+                      text=stream.partial, status=status, error=error,
+                      tokens_in=usage.tokens_in if usage else 0, tokens_out=usage.tokens_out if usage else 0,
+                      cost_usd=usage.cost_usd if usage else 0.0,
+                      time_to_first_token_s=usage.time_to_first_token_s if usage else None,
                       tokens_per_second=result.tokens_per_second if result else None)
 
 
-def record_comparison(*, session: Session, run: ComparisonRun) -> ComparisonRecord:
-    """Record every side's usage after the run; the comparison gets an id to vote on."""
+def record_comparison(*, run: ComparisonRun) -> ComparisonRecord:
+    """Every side's result after the run (their usage is settled); the comparison gets an id to vote on."""
     if not run.finished:
         raise InvalidInput("The answers are still arriving; record the comparison when they are done.")
     prepared = run.prepared
-    sides = tuple(record_compare_call(session=session, side=side) for side in run.sides)
-    session.flush()
+    sides = tuple(record_compare_call(side=side) for side in run.sides)
     return ComparisonRecord(comparison_id=uuid.uuid4().hex, user_id=prepared.turns[0].user.id,
                             classification=int(prepared.request.classification),
                             message_hash=sha256(prepared.sent_text), sides=sides)

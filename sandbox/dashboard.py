@@ -14,7 +14,7 @@ from portal.core.audit import utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
 from portal.core.users import User
-from sandbox.models import CallStatus, UsageEvent
+from metering.models import CallStatus, UsageEvent
 
 GroupBy = Literal["model", "team", "department"]
 ORG_GROUPINGS: tuple[GroupBy, ...] = ("team", "department")

@@ -1,59 +1,14 @@
-"""Sandbox tables: conversations, messages and shares, usage events, comparison votes and budget overrides."""
+"""Sandbox tables: conversations, messages and shares, and comparison votes."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
-
-
-class UsageSource(StrEnum):
-    """What a gateway call was made for; usage and cost reports group by it."""
-
-    SANDBOX_CHAT = "sandbox chat"
-    SANDBOX_COMPARE = "sandbox compare"
-    SANDBOX_DOCUMENTS = "sandbox documents"
-    PROMPT_TEST = "prompt test"
-    TRAINING_LAB = "training lab"
-
-
-class CallStatus(StrEnum):
-    OK = "ok"
-    INTERRUPTED = "interrupted"  # the answer started but did not finish; the part that arrived is kept
-    FAILED = "failed"  # no answer (gateway down, 429, 5xx, unknown model, timeout)
-
-
-class UsageEvent(SQLModel, table=True):
-    """One gateway call made by the portal: who, which model, tokens, cost and timing."""
-
-    __tablename__ = "usage_event"
-    __table_args__ = (
-        Index("ix_usage_event_user_at", "user_id", "at"),
-        Index("ix_usage_event_team_at", "team", "at"),
-        Index("ix_usage_event_department_at", "department", "at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
-    user_id: int = Field(foreign_key="portal_user.id")
-    team: str = Field(default="", max_length=120)
-    department: str = Field(default="", max_length=120)
-    model_name: str = Field(max_length=200, index=True)
-    source: str = Field(max_length=40)
-    tokens_in: int = 0
-    tokens_out: int = 0
-    usage_estimated: bool = False  # the gateway reported no usage; tokens were counted by the portal
-    cost_usd: float = 0.0
-    latency_s: float | None = None
-    time_to_first_token_s: float | None = None
-    status: str = Field(default=CallStatus.OK.value, max_length=20)
-    error: str = Field(default="", max_length=500)
 
 
 class Conversation(SQLModel, table=True):
@@ -131,25 +86,3 @@ class ConversationShare(SQLModel, table=True):
     shared_with_user_id: int = Field(foreign_key="portal_user.id", index=True)
     shared_by: int = Field(foreign_key="portal_user.id")
     created_at: datetime = Field(default_factory=utcnow)
-
-
-class BudgetScope(StrEnum):
-    """What a budget override applies to: one user's daily token quota, or one team's monthly spend cap."""
-
-    USER = "user"
-    TEAM = "team"
-
-
-class BudgetOverride(SQLModel, table=True):
-    """An admin's exception to the configured budgets for one user (key = user id) or one team (key = its name)."""
-
-    __tablename__ = "sandbox_budget_override"
-    __table_args__ = (UniqueConstraint("scope", "key", name="uq_sandbox_budget_override_scope_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    scope: str = Field(max_length=10)
-    key: str = Field(max_length=120)
-    daily_tokens: int | None = None  # a user's daily token quota; 0 = no quota
-    monthly_usd: float | None = None  # a team's monthly spend cap; 0 = no cap
-    set_by: int = Field(foreign_key="portal_user.id")
-    updated_at: datetime = Field(default_factory=utcnow)

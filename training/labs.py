@@ -12,11 +12,18 @@ from sqlmodel import Session
 
 from catalog.models import CatalogModel, DataClassification
 from portal.core.errors import InvalidInput, NotFound
-from portal.core.gateway import GatewayClient
 from portal.core.users import User
 from prompt_library.assertions import CheckOutcome, OutputCheck, evaluate_all
-from sandbox.chat import SandboxPolicy, TurnRequest, TurnStream, offered_models, prepare_turn, record_call
-from sandbox.models import CallStatus, UsageSource
+from metering.gateway import MeteredGateway
+from sandbox.chat import (
+    SandboxPolicy,
+    TurnRequest,
+    TurnStream,
+    offered_models,
+    prepare_turn,
+    record_guardrail_finding,
+)
+from metering.models import CallStatus, UsageSource
 from training.learning import complete_if_done, own_enrolment
 from training.models import Certificate, Course, Lab, LabAttempt, Verb
 from training.statements import activity_id, record_statement
@@ -47,7 +54,7 @@ def lab_checks(lab: Lab) -> list[OutputCheck]:
     return [OutputCheck.model_validate(check) for check in lab.checks]
 
 
-def run_lab(*, session: Session, user: User, gateway: GatewayClient, policy: SandboxPolicy, enrolment_id: int,
+def run_lab(*, session: Session, user: User, gateway: MeteredGateway, policy: SandboxPolicy, enrolment_id: int,
             lab_id: int, model_name: str, prompt: str, max_prompt_chars: int) -> LabRun:
     """Check the prompt, run it through the sandbox's checks and the gateway, grade and record the answer."""
     enrolment = own_enrolment(session, user, enrolment_id)
@@ -60,7 +67,9 @@ def run_lab(*, session: Session, user: User, gateway: GatewayClient, policy: San
     if len(text) > max_prompt_chars:
         raise InvalidInput(f"Your prompt is {len(text):,} characters long; a lab prompt may have at most "
                            f"{max_prompt_chars:,}. Shorten it.")
-    prepared = prepare_turn(session=session, user=user, policy=policy, request=TurnRequest(
+    # Nothing is written before the call: the metered path reserves in transactions of its own.
+    prepared = prepare_turn(session=session, user=user, policy=policy, audit_guardrails=False,
+                            source=UsageSource.TRAINING_LAB, request=TurnRequest(
         message=text, model_name=model_name, classification=LAB_CLASSIFICATION, system_prompt=lab.system_prompt,
         temperature=LAB_TEMPERATURE, max_tokens=LAB_MAX_TOKENS))
     if prepared.blocked:
@@ -69,7 +78,7 @@ def run_lab(*, session: Session, user: User, gateway: GatewayClient, policy: San
     stream = TurnStream(prepared, gateway)
     for _ in stream:
         pass
-    record_call(session, stream=stream, source=UsageSource.TRAINING_LAB)
+    record_guardrail_finding(session, prepared)
     if stream.status != CallStatus.OK:
         reason = stream.error.message if stream.error else "the answer stopped part-way"
         return LabRun(error=f"The model did not answer in full: {reason} Nothing was graded; run it again.")

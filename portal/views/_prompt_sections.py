@@ -24,7 +24,6 @@ from prompt_library.runner import (
     test_cases_of,
 )
 from prompt_library.service import diff_versions, list_versions
-from sandbox.budgets import effective_budget
 
 state = st.session_state
 
@@ -156,11 +155,8 @@ def run_form(context: deps.PortalContext, user: User, prompt: Prompt, version: P
         return
     with deps.showing_errors(), st.spinner("Running the test cases…"):
         with session_scope(context.engine) as session:
-            budgets = effective_budget(session=session, user=user,
-                                       defaults=deps.sandbox_policy(context.settings).budgets)
             runs = run_tests(session=session, actor=user, prompt_id=prompt.id, version=version.number,
-                             model_names=chosen, context=RunContext(gateway=context.gateway, budgets=budgets,
-                                                                    judge_model=judge or ""))
+                             model_names=chosen, context=RunContext(gateway=context.metered, judge_model=judge or ""))
             summary = ", ".join(f"{r.model_name} {r.passed}/{r.cases}" for r in runs)
         state["prompt_flash"] = f"Ran at {utcnow():%H:%M:%S}: {summary}"
         st.rerun()

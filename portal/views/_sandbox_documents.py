@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog.models import DataClassification
+from metering.gateway import MeteredGateway
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.users import User
@@ -47,6 +48,7 @@ class DocumentsContext:
     """What the documents part needs from the page."""
 
     engine: Engine
+    metered: MeteredGateway
     user: User
     policy: SandboxPolicy
     vectors: ClientAPI
@@ -137,7 +139,7 @@ def _add(ctx: DocumentsContext, conversation: Conversation | None, name: str, da
     with deps.showing_errors(), session_scope(ctx.engine) as session:
         outcome = upload_document(session=session, user=ctx.user, request=request, policy=ctx.policy,
                                   limits=ctx.limits, embeddings=ctx.make_embeddings(),
-                                  vectors=ctx.vectors)
+                                  vectors=ctx.vectors, metered=ctx.metered)
     if outcome is None:
         return None
     if outcome.guardrails is not None and outcome.guardrails.blocked:
@@ -180,7 +182,8 @@ def show_upload_notice() -> None:
 
 def prepare(ctx: DocumentsContext, session: Session, request: TurnRequest) -> DocumentTurn:
     return prepare_document_turn(session=session, user=ctx.user, policy=ctx.policy, request=request,
-                                 embeddings=ctx.make_embeddings(), vectors=ctx.vectors, top_k=ctx.top_k)
+                                 embeddings=ctx.make_embeddings(), vectors=ctx.vectors, top_k=ctx.top_k,
+                                 metered=ctx.metered)
 
 
 def record(session: Session, turn: DocumentTurn, stream: TurnStream) -> RecordedTurn:

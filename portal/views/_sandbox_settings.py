@@ -12,14 +12,12 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
-from portal.core.audit import utcnow
 from portal.core.db import session_scope
 from portal.core.users import User
 from portal.ui import plain
-from sandbox.budgets import effective_budget
+from metering.budgets import daily_quota
 from sandbox.chat import SandboxPolicy, offered_models
 from sandbox.models import Conversation
-from sandbox.usage import tokens_used_since
 
 C = DataClassification
 CLASSIFICATION, MODEL = "sandbox_classification", "sandbox_model_choice"
@@ -134,9 +132,7 @@ def _generation_settings(model: CatalogModel) -> tuple[float, float, int]:
 def _budget_caption(*, engine: Engine, user: User, policy: SandboxPolicy) -> None:
     """Today's tokens against the user's daily quota; nothing when there is no quota."""
     with session_scope(engine) as session:
-        quota = effective_budget(session=session, user=user, defaults=policy.budgets).daily_tokens_per_user
-        if not quota:
-            return
-        used = tokens_used_since(session=session, user_id=user.id,
-                                 since=utcnow().replace(hour=0, minute=0, second=0, microsecond=0))
-    st.caption(f"Today you have used {used:,} of your {quota:,} sandbox tokens (resets at 00:00 UTC).")
+        today = daily_quota(session=session, user=user, defaults=policy.budgets)
+    if today is not None:
+        st.caption(f"Today you have used {today.used:,} of your {today.quota:,} sandbox tokens "
+                   "(resets at 00:00 UTC).")

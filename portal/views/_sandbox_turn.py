@@ -10,7 +10,6 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.core.gateway import GatewayClient
 from portal.ui import plain
 from portal.views import _sandbox_documents as docs
 from portal.views._sandbox_conversations import CONVERSATION, NOTICE
@@ -24,8 +23,7 @@ CLEAR_DRAFT = "sandbox_clear_draft"  # set after a turn that got a whole answer:
 state = st.session_state  # a proxy: each run reads and writes its own session's state
 
 
-def message_form(ctx: docs.DocumentsContext, gateway: GatewayClient, settings: ChatSettings | None, *,
-                 use_documents: bool) -> None:
+def message_form(ctx: docs.DocumentsContext, settings: ChatSettings | None, *, use_documents: bool) -> None:
     """The last turn's notice and the message form; a sent message streams its turn above the form."""
     notice_slot = st.empty()
     with notice_slot.container():
@@ -40,7 +38,7 @@ def message_form(ctx: docs.DocumentsContext, gateway: GatewayClient, settings: C
     message = state[NOTICE].retry_message if retry else state.get(DRAFT, "")
     state.pop(NOTICE, None)
     notice_slot.empty()
-    _run_turn(ctx, gateway, message, settings, live, from_documents=use_documents)
+    _run_turn(ctx, message, settings, live, from_documents=use_documents)
 
 
 def _show_notice() -> bool:
@@ -56,7 +54,7 @@ def _show_notice() -> bool:
                      help="Send the same message again.")
 
 
-def _run_turn(ctx: docs.DocumentsContext, gateway: GatewayClient, message: str, settings: ChatSettings, live, *,
+def _run_turn(ctx: docs.DocumentsContext, message: str, settings: ChatSettings, live, *,
               from_documents: bool) -> None:
     """Check, stream and record one turn into `live`; the draft is emptied only when a whole answer arrived."""
     request = TurnRequest(message=message, model_name=settings.model.name, classification=settings.classification,
@@ -81,7 +79,7 @@ def _run_turn(ctx: docs.DocumentsContext, gateway: GatewayClient, message: str, 
         show_guardrail_notice(notice)
         with st.chat_message("user"):
             st.markdown(as_text(turn.question if from_documents else prepared.messages[-1]["content"]))
-        stream = TurnStream(prepared, gateway)
+        stream = TurnStream(prepared, ctx.metered)
         with st.chat_message("assistant"):
             st.write_stream(as_text(delta) for delta in stream)
     recorded = None

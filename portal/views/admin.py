@@ -8,8 +8,8 @@ from portal.core.auth import Permission, Role
 from portal.core.db import session_scope
 from portal.core.users import departments, list_users, update_user
 from portal.ui import plain
-from sandbox.budgets import clear_budget_override, list_budget_overrides, set_budget_override, user_budget_key
-from sandbox.models import BudgetScope
+from metering.overrides import clear_budget_override, list_budget_overrides, set_budget_override, user_budget_key
+from metering.models import BudgetScope
 
 SAVED_FLASH = "admin_saved_flash"
 

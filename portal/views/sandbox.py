@@ -46,7 +46,7 @@ deps.require_permission(user, Permission.USE_SANDBOX)
 policy = deps.sandbox_policy(context.settings)
 state = st.session_state
 documents_context = docs.DocumentsContext(
-    engine=context.engine, user=user, policy=policy, make_embeddings=lambda: deps.embeddings_for_user(context, user),
+    engine=context.engine, metered=context.metered, user=user, policy=policy, make_embeddings=lambda: deps.embeddings_for_user(context, user),
     vectors=deps.vector_store(str(context.settings.chroma_path), context.settings.chroma_host,
                               context.settings.chroma_port),
     limits=deps.document_limits(context.settings), top_k=context.settings.documents_top_k)
@@ -99,7 +99,7 @@ def chat_panel(settings: ChatSettings | None) -> None:
                                      classification=state[CLASSIFICATION],
                                      model_name=settings.model.name if settings else None)
     show_history()
-    message_form(documents_context, context.gateway, settings,
+    message_form(documents_context, settings,
                  use_documents=bool(documents) and state.get(docs.USE_DOCUMENTS, True))
 
 

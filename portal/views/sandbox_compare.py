@@ -116,7 +116,7 @@ def run_comparison(message: str, classification: DataClassification, sides: list
     if prepared.blocked:
         st.error(plain(describe(prepared.guardrails)), icon=":material/block:")
         return
-    run = ComparisonRun(prepared, context.gateway)
+    run = ComparisonRun(prepared, context.metered)
     placeholders = []
     for index, column in enumerate(st.columns(len(sides), gap="medium")):
         column.markdown(side_label(index, sides))
@@ -125,11 +125,7 @@ def run_comparison(message: str, classification: DataClassification, sides: list
     for texts in run.updates():  # only this thread touches the page; the streams run in their own threads
         for placeholder, text in zip(placeholders, texts, strict=True):
             placeholder.markdown(as_text(text))
-    record = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        record = record_comparison(session=session, run=run)
-    if record is None:
-        return
+    record = record_comparison(run=run)
     outcome = prepared.guardrails
     state[NOTICE] = (outcome.action.value, describe(outcome)) if outcome.findings else None
     state[RESULT], state[VOTED] = record, None

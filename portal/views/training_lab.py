@@ -69,7 +69,7 @@ def show_run(run: LabRun) -> None:
 if st.button("Run", key="lab_run", type="primary", icon=":material/play_arrow:"):
     run = None
     with st.spinner("Running your prompt…"), deps.showing_errors(), session_scope(context.engine) as session:
-        run = run_lab(session=session, user=user, gateway=context.gateway, policy=deps.sandbox_policy(context.settings),
+        run = run_lab(session=session, user=user, gateway=context.metered, policy=deps.sandbox_policy(context.settings),
                       enrolment_id=found.enrolment.id, lab_id=lab.id, model_name=model_name, prompt=prompt,
                       max_prompt_chars=limit)
     if run is not None:

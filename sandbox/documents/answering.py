@@ -20,12 +20,22 @@ from catalog.models import DataClassification
 from portal.core.audit import AuditAction, record_event
 from portal.core.errors import InvalidInput
 from portal.core.users import User
-from sandbox.chat import PreparedTurn, RecordedTurn, SandboxPolicy, TurnRequest, TurnStream, prepare_turn, record_turn
+from metering.gateway import MeteredGateway
+from metering.models import UsageSource
+from sandbox.chat import (
+    PreparedTurn,
+    RecordedTurn,
+    SandboxPolicy,
+    TurnRequest,
+    TurnStream,
+    prepare_turn,
+    record_guardrail_finding,
+    record_turn,
+)
 from sandbox.documents.embedding_calls import embed_texts, embedding_card
 from sandbox.documents.library import conversation_collection, list_documents
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.guardrails import GuardrailOutcome, apply_guardrails
-from sandbox.models import UsageSource
 
 INSTRUCTIONS = ("Answer the question using the numbered passages from the user's documents below. Cite each "
                 "passage you use by its number in square brackets, like [1]. If the passages do not hold the "
@@ -71,7 +81,8 @@ class DocumentTurn:
 
 
 def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest,
-                          embeddings: Embeddings, vectors: ClientAPI, top_k: int) -> DocumentTurn:
+                          embeddings: Embeddings, vectors: ClientAPI, top_k: int,
+                          metered: MeteredGateway) -> DocumentTurn:
     """Check the question like a chat turn, then find and guard the passages it will be answered from."""
     if request.conversation_id is None:
         raise InvalidInput("Upload a document first: questions are answered from the conversation's documents.")
@@ -80,13 +91,18 @@ def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy
         raise InvalidInput("This conversation has no documents yet. Upload one, or send the message as a chat.")
     floor = DataClassification(max(d.classification for d in documents))
     request = replace(request, classification=max(request.classification, floor))
-    prepared = prepare_turn(session=session, user=user, policy=policy, request=request)
+    # The question's guardrail finding is audited after the embedding call: the metered path reserves in
+    # transactions of its own, which must not wait on a write of this one.
+    prepared = prepare_turn(session=session, user=user, policy=policy, request=request, audit_guardrails=False,
+                            source=UsageSource.SANDBOX_DOCUMENTS)
     turn = DocumentTurn(prepared=prepared, question=prepared.messages[-1]["content"] if prepared.messages else "")
     if prepared.blocked:
+        record_guardrail_finding(session, prepared)
         return turn
     request = prepared.request  # the conversation's own level may have raised it further
     card = embedding_card(session=session, user=user, embeddings=embeddings, classification=request.classification)
-    embedded = embed_texts(session, user=user, embeddings=embeddings, card=card, texts=[turn.question])
+    embedded = embed_texts(metered=metered, user=user, embeddings=embeddings, card=card, texts=[turn.question])
+    record_guardrail_finding(session, prepared)
     if embedded.error is not None:
         turn.error = embedded.error.message
         return turn
@@ -152,9 +168,8 @@ def _prompt(citations: list[Citation], passages: list[str], question: str) -> st
 
 
 def record_document_turn(*, session: Session, turn: DocumentTurn, stream: TurnStream) -> RecordedTurn:
-    """Store the question, the (possibly partial) answer with its citations, and the call's usage."""
-    recorded = record_turn(session=session, stream=stream, source=UsageSource.SANDBOX_DOCUMENTS,
-                           question=turn.question)
+    """Store the question and the (possibly partial) answer with its citations (the usage is settled already)."""
+    recorded = record_turn(session=session, stream=stream, question=turn.question)
     if recorded.answer is not None:
         cited = set(re.findall(r"\[(\d+)\]", recorded.answer.content))
         recorded.answer.citations = [asdict(replace(c, cited=str(c.number) in cited)) for c in turn.citations]

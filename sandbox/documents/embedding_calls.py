@@ -1,23 +1,21 @@
-"""Embedding calls for documents: the gateway's embedding model obeys the catalog and every call is billed."""
+"""Embedding calls for documents: the gateway's embedding model obeys the catalog and every call is metered."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from typing import cast
 
 from langchain_core.embeddings import Embeddings
 from sqlmodel import Session, select
 
 from catalog.models import USABLE_STATUSES, CatalogModel, DataClassification, Mode, ModelStatus
 from catalog.service import is_available_to
+from metering.budgets import Payer
+from metering.gateway import MeteredGateway
+from metering.models import UsageSource
 from portal.core.embeddings import BATCH_SIZE, EmbeddingsUnavailable, GatewayEmbeddings
 from portal.core.errors import PermissionDenied, PortalError
-from portal.core.gateway import GatewayError, estimate_prompt_tokens
+from portal.core.gateway import GatewayError
 from portal.core.users import User
-from sandbox.budgets import effective_budget
-from sandbox.models import CallStatus, UsageSource
-from sandbox.usage import BudgetPolicy, check_budgets, record_usage
 
 
 class DocumentsUnavailable(PortalError):
@@ -47,17 +45,10 @@ def embedding_card(*, session: Session, user: User, embeddings: Embeddings,
     return card
 
 
-def check_embedding_budgets(*, session: Session, user: User, card: CatalogModel | None,
-                            budgets: BudgetPolicy) -> None:
-    """Stop before a gateway embedding call when the user's or team's budget is spent."""
-    if card is not None:
-        check_budgets(session=session, user=user, policy=effective_budget(session=session, user=user,
-                                                                          defaults=budgets))
-
-
-def embed_texts(session: Session, *, user: User, embeddings: Embeddings, card: CatalogModel | None,
+def embed_texts(*, metered: MeteredGateway, user: User, embeddings: Embeddings, card: CatalogModel | None,
                 texts: list[str]) -> Embedded:
-    """Vectors for `texts`; each gateway request records one usage event (source: documents)."""
+    """Vectors for `texts`; each gateway request goes through the metered path (source: documents), which
+    reserves its tokens against the budgets first (BudgetExhausted when they are spent)."""
     if card is None:
         try:
             return Embedded(vectors=embeddings.embed_documents(texts))
@@ -65,25 +56,10 @@ def embed_texts(session: Session, *, user: User, embeddings: Embeddings, card: C
             raise DocumentsUnavailable(str(error)) from None
     vectors: list[list[float]] = []
     for start in range(0, len(texts), BATCH_SIZE):
-        batch = texts[start:start + BATCH_SIZE]
-        began = time.perf_counter()
         try:
-            # One request (a batch never exceeds BATCH_SIZE); a card means gateway embeddings (embedding_card).
-            counted = cast(GatewayEmbeddings, embeddings).embed_measured(batch)
-        except GatewayError as error:
-            _bill(session, user=user, card=card, tokens=0, began=began, status=CallStatus.FAILED,
-                  error=error.message)
+            batch = metered.embed(payer=Payer.of(user), model=card, source=UsageSource.SANDBOX_DOCUMENTS,
+                                  texts=texts[start:start + BATCH_SIZE])
+        except GatewayError as error:  # settled at no cost by the metered path
             return Embedded(vectors=[], error=error)
-        vectors += counted.vectors
-        # The gateway's own count when it gives one (OpenAI, LiteLLM and vLLM do); otherwise an estimate.
-        estimated = counted.prompt_tokens is None
-        tokens = estimate_prompt_tokens([{"content": text} for text in batch]) if estimated else counted.prompt_tokens
-        _bill(session, user=user, card=card, tokens=tokens, began=began, status=CallStatus.OK, estimated=estimated)
+        vectors += batch.vectors
     return Embedded(vectors=vectors)
-
-
-def _bill(session: Session, *, user: User, card: CatalogModel, tokens: int, began: float, status: CallStatus,
-          error: str = "", estimated: bool = True) -> None:
-    record_usage(session, user=user, model=card, source=UsageSource.SANDBOX_DOCUMENTS, tokens_in=tokens,
-                 tokens_out=0, estimated=estimated, latency_s=time.perf_counter() - began, ttft_s=None,
-                 status=status, error=error)

@@ -24,7 +24,8 @@ from portal.core.errors import NotFound
 from portal.core.users import User
 from portal.core.vector_index import EmbeddingSpaceMismatch, collection_name, drop_collection, vector_collection
 from sandbox.chat import SandboxPolicy, own_conversation
-from sandbox.documents.embedding_calls import check_embedding_budgets, embed_texts, embedding_card
+from metering.gateway import MeteredGateway
+from sandbox.documents.embedding_calls import embed_texts, embedding_card
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.documents.reading import (
     DocumentError,
@@ -65,7 +66,8 @@ class UploadOutcome:
 
 
 def upload_document(*, session: Session, user: User, request: UploadRequest, policy: SandboxPolicy,
-                    limits: DocumentLimits, embeddings: Embeddings, vectors: ClientAPI) -> UploadOutcome:
+                    limits: DocumentLimits, embeddings: Embeddings, vectors: ClientAPI,
+                    metered: MeteredGateway) -> UploadOutcome:
     """Read, guard, split and embed a file once; bad input raises DocumentError and stores nothing."""
     require(user, Permission.USE_SANDBOX)
     kind = file_type(request.file_name, limits)
@@ -77,19 +79,20 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
         return UploadOutcome(document=known, conversation_id=conversation.id, already_there=True)
     segments = read_segments(request.file_name, kind, request.data, limits)
     segments, outcome = _guarded(segments, policy, request.classification)
-    if outcome.findings:
-        _audit_guardrails(session, user, outcome, request)
     if outcome.blocked:
+        _audit_guardrails(session, user, outcome, request)
         return UploadOutcome(document=None, conversation_id=request.conversation_id, guardrails=outcome)
     passages = split_passages(request.file_name, segments, limits)
     card = embedding_card(session=session, user=user, embeddings=embeddings, classification=request.classification)
     kept = _vectors_kept(session, vectors, user=user, digest=digest, space=embedding_space(embeddings),
                          texts=[p.text for p in passages])
-    if kept is None:
-        check_embedding_budgets(session=session, user=user, card=card, budgets=policy.budgets)
-        embedded = embed_texts(session, user=user, embeddings=embeddings, card=card, texts=[p.text for p in passages])
-        if embedded.error is not None:
-            return UploadOutcome(document=None, conversation_id=request.conversation_id, error=embedded.error.message)
+    # Embedded before this transaction writes anything: the metered path reserves in transactions of its own.
+    embedded = None if kept is not None else embed_texts(metered=metered, user=user, embeddings=embeddings,
+                                                         card=card, texts=[p.text for p in passages])
+    if outcome.findings:
+        _audit_guardrails(session, user, outcome, request)
+    if embedded is not None and embedded.error is not None:
+        return UploadOutcome(document=None, conversation_id=request.conversation_id, error=embedded.error.message)
     conversation = _conversation_for(session, user, conversation, request)
     document = SandboxDocument(
         key=uuid.uuid4().hex, conversation_id=conversation.id, owner_id=user.id, file_name=request.file_name[:255],

@@ -8,7 +8,7 @@ from portal.core.gateway import GatewayClient
 from prompt_library.runner import RunContext
 from prompt_library.service import PromptDraft, create_prompt
 from prompt_library.templates import Message, Variable
-from sandbox.usage import BudgetPolicy
+from tests.metering.support import metered
 
 
 def draft(title: str = "Summarise a ticket", *, system: str = "You are a support agent for {product}.",
@@ -41,6 +41,5 @@ def gateway_client(fake_gateway):
 
 
 @pytest.fixture
-def run_context(gateway_client):
-    return RunContext(gateway=gateway_client, budgets=BudgetPolicy(daily_tokens_per_user=0, monthly_usd_per_team=0),
-                      judge_model="fake-large")
+def run_context(gateway_client, session):
+    return RunContext(gateway=metered(gateway_client, session), judge_model="fake-large")

@@ -40,7 +40,7 @@ from prompt_library.service import (
     toggle_favourite,
 )
 from prompt_library.templates import Variable
-from sandbox.models import UsageEvent
+from metering.models import UsageEvent
 from tests.prompt_library.conftest import draft
 
 OWNED = (PromptVersion, PromptLabel, PromptReview, PromptComment, PromptRating, PromptFavourite, PromptTestCase,
@@ -80,6 +80,7 @@ def busy_prompt(session, make_prompt, make_user, make_model, run_context):
     toggle_favourite(session=session, actor=reviewer, prompt_id=prompt.id)
     save_test_cases(session=session, actor=owner, prompt_id=prompt.id, cases=[
         CaseInput("echoes", {"ticket": "refund"}, [{"kind": "contains", "value": "refund"}])])
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     run_tests(session=session, actor=owner, prompt_id=prompt.id, version=2, model_names=["fake-small"],
               context=run_context)
     fork = fork_prompt(session=session, actor=reviewer, prompt_id=prompt.id)

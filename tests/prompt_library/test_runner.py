@@ -25,8 +25,9 @@ from prompt_library.runner import (
 )
 from prompt_library.models import PromptTestRun
 from prompt_library.templates import Variable
-from sandbox.models import UsageEvent
-from sandbox.usage import BudgetExhausted, BudgetPolicy
+from metering.models import UsageEvent
+from metering.budgets import BudgetExhausted, BudgetPolicy
+from tests.metering.support import metered
 
 SCHEMA = {"type": "object", "required": ["sentiment"], "properties": {"sentiment": {"enum": ["pos", "neg"]}}}
 VERBATIM = "Reply verbatim: "
@@ -72,6 +73,7 @@ def test_each_check_kind_passes_and_fails_through_the_gateway(session, test_prom
     cases = [case(name, strip(answer), check) for name, answer in (("pass", passing), ("fail", failing)) if answer]
     actor = owner(session, test_prompt)
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id, cases=cases)
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     [run] = run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["fake-small"],
                       context=run_context)
     assert {r["case"]: r["passed"] for r in run.results} == {c.name: c.name == "pass" for c in cases}
@@ -82,6 +84,7 @@ def test_a_run_stores_the_matrix_and_records_usage_as_prompt_tests(session, test
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id, cases=[
         case("mentions it", "the refund", {"kind": "contains", "value": "refund"}),
         case("too long", "a b c d e f g h", {"kind": "max_length", "value": 5})])
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     runs = run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1,
                      model_names=["fake-small", "fake-large"], context=run_context)
     session.commit()
@@ -98,6 +101,7 @@ def test_a_gateway_failure_fails_the_case_and_is_recorded(session, test_prompt, 
     actor = owner(session, test_prompt)
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id,
                     cases=[case("one", "x", {"kind": "contains", "value": "x"})])
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     fake_gateway.fail_next("500")
     [run] = run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["fake-small"],
                       context=run_context)
@@ -109,7 +113,8 @@ def test_budgets_stop_a_run(session, test_prompt, gateway_client) -> None:
     actor = owner(session, test_prompt)
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id,
                     cases=[case(str(i), "word " * 20, {"kind": "contains", "value": "word"}) for i in range(3)])
-    tight = RunContext(gateway=gateway_client, budgets=BudgetPolicy(daily_tokens_per_user=30, monthly_usd_per_team=0))
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
+    tight = RunContext(gateway=metered(gateway_client, session, BudgetPolicy(daily_tokens_per_user=30, monthly_usd_per_team=0)))
     with pytest.raises(BudgetExhausted, match="daily sandbox quota"):
         run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["fake-small"],
                   context=tight)
@@ -130,6 +135,7 @@ def test_running_needs_an_approved_model(session, test_prompt, run_context, make
     actor = owner(session, test_prompt)
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id,
                     cases=[case("c", "x", {"kind": "contains", "value": "x"})])
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     with pytest.raises(InvalidInput, match="Not an approved chat model: new-one"):
         run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["new-one"],
                   context=run_context)
@@ -164,12 +170,14 @@ def test_production_is_refused_while_tests_fail_on_the_recommended_model(session
                     cases=[case("c", "hello", {"kind": "contains", "value": "refund"})])
     with pytest.raises(InvalidInput, match="have not been run on the recommended model fake-small"):
         request_review(session=session, actor=actor, prompt_id=test_prompt.id, kind="production", version=1)
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["fake-small"],
               context=run_context)
     with pytest.raises(InvalidInput, match=r"tests fail on the recommended model fake-small \(0/1 passed\)"):
         request_review(session=session, actor=actor, prompt_id=test_prompt.id, kind="production", version=1)
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id,
                     cases=[case("c", "a refund", {"kind": "contains", "value": "refund"})])
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1, model_names=["fake-small"],
               context=run_context)
     review = request_review(session=session, actor=actor, prompt_id=test_prompt.id, kind="production", version=1)
@@ -182,6 +190,7 @@ def test_the_matrix_is_out_of_date_after_a_catalog_status_change(session, test_p
     actor = owner(session, test_prompt)
     save_test_cases(session=session, actor=actor, prompt_id=test_prompt.id,
                     cases=[case("c", "x", {"kind": "contains", "value": "x"})])
+    session.commit()  # saved before the run, as on the page: a run calls models outside open writes
     [run] = run_tests(session=session, actor=actor, prompt_id=test_prompt.id, version=1,
                       model_names=["fake-small"], context=run_context)
     session.commit()

@@ -19,9 +19,11 @@ from sandbox.conversations import (
     list_conversations,
     rename_conversation,
 )
-from sandbox.models import ChatMessage, UsageEvent
-from sandbox.usage import BudgetExhausted, BudgetPolicy
+from metering.models import UsageEvent
+from sandbox.models import ChatMessage
+from metering.budgets import BudgetExhausted, BudgetPolicy
 from tests.sandbox.support import POLICY
+from tests.metering.support import metered
 
 C = DataClassification
 S = ModelStatus
@@ -39,7 +41,7 @@ def turn(user, message="Hello there", *, model="fake-small", classification=C.IN
 
 def run(session, gateway, user, request: TurnRequest, policy: SandboxPolicy = POLICY):
     prepared = prepare_turn(session=session, user=user, policy=policy, request=request)
-    stream = TurnStream(prepared, gateway)
+    stream = TurnStream(prepared, metered(gateway, session))
     text = "".join(stream)
     recorded = record_turn(session=session, stream=stream)
     session.commit()
@@ -238,7 +240,7 @@ def test_an_answer_to_a_conversation_deleted_meanwhile_is_kept_in_a_new_one(sess
     _, _, first = run(session, gateway, user, turn(user, "first"))
     prepared = prepare_turn(session=session, user=user, policy=POLICY,
                             request=turn(user, "second", conversation_id=first.conversation_id))
-    stream = TurnStream(prepared, gateway)
+    stream = TurnStream(prepared, metered(gateway, session))
     "".join(stream)
     delete_conversation(session=session, user=user, conversation_id=first.conversation_id)
     session.commit()  # as another tab would
@@ -252,7 +254,7 @@ def test_an_answer_to_a_conversation_deleted_meanwhile_is_kept_in_a_new_one(sess
 
 
 def test_the_model_card_lists_who_used_it(session, make_user, small, gateway) -> None:
-    from sandbox.usage import usage_dependents
+    from metering.usage import usage_dependents
 
     for team in ("Campaigns", "Campaigns", "Brand"):
         user = make_user(team=team)

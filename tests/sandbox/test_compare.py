@@ -20,9 +20,11 @@ from sandbox.compare import (
     vote_on_comparison,
     vote_summary,
 )
-from sandbox.models import ComparisonVote, Conversation, UsageEvent
-from sandbox.usage import BudgetPolicy
+from metering.models import UsageEvent
+from sandbox.models import ComparisonVote, Conversation
+from metering.budgets import BudgetPolicy
 from tests.sandbox.support import POLICY
+from tests.metering.support import metered
 
 C = DataClassification
 
@@ -44,9 +46,10 @@ def request(*sides: CompareSide | str, message: str = "one two three four five",
 
 def compare(session, gateway, user, compare_request: CompareRequest):
     prepared = prepare_comparison(session=session, user=user, policy=POLICY, request=compare_request)
-    run = ComparisonRun(prepared, gateway).start()
+    session.commit()  # as the page does: checked (a guardrail audited) in one transaction, the calls after it
+    run = ComparisonRun(prepared, metered(gateway, session)).start()
     texts = run.wait()
-    record = record_comparison(session=session, run=run)
+    record = record_comparison(run=run)
     session.commit()
     return run, texts, record
 
@@ -85,7 +88,7 @@ def test_a_blocked_message_sends_nothing_to_any_model(session, make_user, models
         "fake-small", "fake-large", message="Mail jane.doe@example.com", classification=C.PUBLIC))
     assert prepared.blocked
     with pytest.raises(InvalidInput, match="blocked"):
-        ComparisonRun(prepared, gateway)
+        ComparisonRun(prepared, metered(gateway, session))
     assert chat_requests(fake_gateway) == []
 
 

@@ -9,7 +9,7 @@ import pytest
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, PermissionDenied
 from sandbox.dashboard import my_usage, org_usage, window_start
-from sandbox.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent, UsageSource
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TODAY, YESTERDAY = date(2026, 11, 26), date(2026, 11, 25)

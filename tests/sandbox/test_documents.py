@@ -26,10 +26,12 @@ from sandbox.documents.answering import (
 from sandbox.documents.library import UploadRequest, delete_document, list_documents, upload_document
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.documents.reading import DocumentError
-from sandbox.models import ChatMessage, Conversation, UsageEvent
-from sandbox.usage import BudgetExhausted, BudgetPolicy
+from metering.models import UsageEvent
+from sandbox.models import ChatMessage, Conversation
+from metering.budgets import BudgetExhausted, BudgetPolicy
 from tests.sandbox.documents_support import LIMITS, pdf_bytes
 from tests.sandbox.support import POLICY
+from tests.metering.support import metered
 
 C = DataClassification
 S = ModelStatus
@@ -71,7 +73,8 @@ def upload(session, embeddings, vectors, models):
     def do(user, data: bytes = HANDBOOK, name: str = "handbook.md", *, classification=C.INTERNAL,
            conversation_id: int | None = None, limits=LIMITS, policy=POLICY):
         outcome = upload_document(session=session, user=user, policy=policy, limits=limits, embeddings=embeddings,
-                                  vectors=vectors, request=UploadRequest(
+                                  vectors=vectors, metered=metered(embeddings.gateway, session, policy.budgets),
+                                  request=UploadRequest(
                                       file_name=name, data=data, classification=classification,
                                       conversation_id=conversation_id, model_name="fake-small"))
         session.commit()
@@ -83,13 +86,13 @@ def upload(session, embeddings, vectors, models):
 def ask(session, gateway, embeddings, vectors, user, question: str, conversation_id: int, *,
         classification=C.INTERNAL, top_k: int = 4):
     turn = prepare_document_turn(session=session, user=user, policy=POLICY, embeddings=embeddings, vectors=vectors,
-                                 top_k=top_k, request=TurnRequest(message=question, model_name="fake-small",
+                                 metered=metered(gateway, session), top_k=top_k, request=TurnRequest(message=question, model_name="fake-small",
                                                                   classification=classification,
                                                                   conversation_id=conversation_id))
     if turn.blocked or turn.error:
         session.commit()
         return turn, None, None
-    stream = TurnStream(turn.prepared, gateway)
+    stream = TurnStream(turn.prepared, metered(gateway, session))
     "".join(stream)
     recorded = record_document_turn(session=session, turn=turn, stream=stream)
     session.commit()
@@ -120,7 +123,7 @@ def test_a_markdown_upload_is_split_by_section_embedded_once_and_indexed(session
     assert (usage.tokens_in, usage.usage_estimated) == (sum(len(c.text.split()) for c in chunks), False)
     assert usage.cost_usd > 0
     assert len(embedding_requests(fake_gateway)) == 1
-    assert fake_gateway.last_request.headers["x-portal-user"] == "someone@example.com"
+    assert fake_gateway.last_request.headers["x-portal-user"] == user.email  # who pays, as the gateway sees it
 
 
 def test_without_the_gateways_count_embedding_tokens_are_estimated_and_say_so(session, make_user, upload,
@@ -317,7 +320,7 @@ def test_questions_need_a_conversation_with_documents(session, make_user, upload
     user = make_user()
     with pytest.raises(InvalidInput, match="Upload a document first"):
         prepare_document_turn(session=session, user=user, policy=POLICY, embeddings=embeddings, vectors=vectors,
-                              top_k=4, request=TurnRequest(message="hi", model_name="fake-small",
+                              metered=metered(embeddings.gateway, session), top_k=4, request=TurnRequest(message="hi", model_name="fake-small",
                                                            classification=C.INTERNAL))
     other = upload(make_user())
     with pytest.raises(NotFound):
@@ -339,13 +342,14 @@ def test_passages_are_guarded_again_under_a_stricter_rule(session, make_user, up
     user = make_user()
     models["embed"].max_classification = int(C.RESTRICTED)
     session.add(models["embed"])
+    session.commit()
     # Stored under confidential's "warn", the address stays in the passage ...
     cid = upload(user, b"Escalations go to ops.lead@example.com at once.", "ops.txt",
                  classification=C.CONFIDENTIAL).conversation_id
     make_model(S.APPROVED, name="fake-large", served=True, max_classification=int(C.RESTRICTED))
     strict = replace(POLICY, guardrail_actions={**POLICY.guardrail_actions, "restricted": "redact"})
     turn = prepare_document_turn(session=session, user=user, policy=strict, embeddings=embeddings, vectors=vectors,
-                                 top_k=4, request=TurnRequest(message="Who handles escalations?",
+                                 metered=metered(embeddings.gateway, session), top_k=4, request=TurnRequest(message="Who handles escalations?",
                                                               model_name="fake-large",
                                                               classification=C.RESTRICTED, conversation_id=cid))
     # ... but a restricted turn redacts, so the gateway never gets it.

@@ -13,9 +13,10 @@ from portal.core.vector_index import chroma_client
 from sandbox.chat import TurnRequest, TurnStream
 from sandbox.documents.answering import message_citations, prepare_document_turn, record_document_turn
 from sandbox.documents.library import UploadRequest, upload_document
-from sandbox.models import UsageEvent
+from metering.models import UsageEvent
 from tests.sandbox.documents_support import LIMITS, pdf_bytes
 from tests.sandbox.support import POLICY
+from tests.metering.support import metered
 
 C = DataClassification
 MODEL = "smollm2-135m-instruct"
@@ -32,16 +33,17 @@ def test_a_document_question_is_answered_with_a_citation(session, make_user, mak
     pdf = pdf_bytes("The office cafeteria opens at 8 am and closes at 3 pm.",
                     "Parking permits are renewed every January at the front desk.",
                     "The fire drill happens on the first Monday of each quarter.")
+    chat = metered(GatewayClient(base_url=base_url, timeout_s=60), session)
     outcome = upload_document(session=session, user=user, policy=POLICY, limits=LIMITS, embeddings=embeddings,
-                              vectors=vectors, request=UploadRequest(file_name="office.pdf", data=pdf,
+                              vectors=vectors, metered=chat, request=UploadRequest(file_name="office.pdf", data=pdf,
                                                                      classification=C.INTERNAL, model_name=MODEL))
     session.commit()
     turn = prepare_document_turn(session=session, user=user, policy=POLICY, embeddings=embeddings, vectors=vectors,
-                                 top_k=1, request=TurnRequest(message="When are parking permits renewed?",
+                                 metered=chat, top_k=1, request=TurnRequest(message="When are parking permits renewed?",
                                                               model_name=MODEL, classification=C.INTERNAL,
                                                               conversation_id=outcome.conversation_id,
                                                               max_tokens=48, temperature=0.0))
-    stream = TurnStream(turn.prepared, GatewayClient(base_url=base_url, timeout_s=60))
+    stream = TurnStream(turn.prepared, chat)
     answer = "".join(stream)
     recorded = record_document_turn(session=session, turn=turn, stream=stream)
     session.commit()

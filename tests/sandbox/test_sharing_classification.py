@@ -22,6 +22,7 @@ from sandbox.sharing import (
 from tests.sandbox.support import POLICY
 from tests.training.conftest import complete
 from training.sync import sync_courses
+from tests.metering.support import metered
 
 C = DataClassification
 REQUIRED = {"sandbox_confidential": ["responsible-ai"]}
@@ -192,7 +193,7 @@ def test_a_confidential_turn_suspends_a_share_with_another_department(session, m
                            required_courses=REQUIRED)
     request = TurnRequest(message="Add the customer contract terms", model_name="fake-small",
                           classification=C.CONFIDENTIAL, conversation_id=conversation.id)
-    stream = TurnStream(prepare_turn(session=session, user=owner, policy=policy, request=request), gateway)
+    stream = TurnStream(prepare_turn(session=session, user=owner, policy=policy, request=request), metered(gateway, session))
     "".join(stream)
     record_turn(session=session, stream=stream)
     session.commit()

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from portal.core.users import User
 from sandbox.chat import SandboxPolicy
-from sandbox.usage import BudgetPolicy
+from metering.budgets import BudgetPolicy
 from training.course_files import COURSES_DIR
 from training.learning import enrol, mark_lesson_read, progress
 from training.models import Question

@@ -8,12 +8,13 @@ from sqlmodel import Session, col, func, select
 from catalog.models import DataClassification
 from portal.core.errors import InvalidInput
 from portal.core.gateway import GatewayClient
-from sandbox.models import UsageEvent
-from sandbox.usage import BudgetExhausted, BudgetPolicy
+from metering.models import UsageEvent
+from metering.budgets import BudgetExhausted, BudgetPolicy
 from training.labs import lab_models, run_lab
 from training.learning import enrol, progress
 from training.models import LabAttempt, LearningStatement
 from tests.training.conftest import POLICY
+from tests.metering.support import metered
 
 GOOD = ("You help a new colleague. Write a short checklist for their first week in the sandbox: "
         "pick the data classification before pasting anything, and keep it under ten lines.")
@@ -32,7 +33,8 @@ def lab(session: Session, synced, make_user, make_model):
 
 def run(session, fake_gateway, lab, prompt: str, *, index: int = 0, policy=POLICY, limit: int = 4000):
     user, enrolment_id, labs = lab
-    return run_lab(session=session, user=user, gateway=GatewayClient(base_url=fake_gateway.url), policy=policy,
+    session.commit()  # each lab run is a request of its own, as on the page: models are called outside open writes
+    return run_lab(session=session, user=user, gateway=metered(GatewayClient(base_url=fake_gateway.url), session, policy.budgets), policy=policy,
                    enrolment_id=enrolment_id, lab_id=labs[index].id, model_name="fake-small", prompt=prompt,
                    max_prompt_chars=limit)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from portal.core.audit import AuditEvent
-from sandbox.models import BudgetOverride, BudgetScope
+from metering.models import BudgetOverride, BudgetScope
 from tests.conftest import REPO_ROOT
 from tests.views.support import rows
 from tests.views.support import unescaped

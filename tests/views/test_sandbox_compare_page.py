@@ -8,7 +8,8 @@ import pytest
 
 from catalog.models import DataClassification
 from portal.core.auth import Role
-from sandbox.models import ComparisonVote, Conversation, UsageEvent
+from metering.models import UsageEvent
+from sandbox.models import ComparisonVote, Conversation
 from tests.views.support import chat_requests, errors, rows, unescaped
 
 COMPARE, CARD = "views/sandbox_compare.py", "views/model_card.py"

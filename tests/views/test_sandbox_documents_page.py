@@ -7,7 +7,8 @@ from sqlmodel import Session
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from sandbox.documents.models import DocumentChunk, SandboxDocument
-from sandbox.models import ChatMessage, Conversation, UsageEvent
+from metering.models import UsageEvent
+from sandbox.models import ChatMessage, Conversation
 from tests.sandbox.documents_support import pdf_bytes
 from tests.views.support import DRAFT, chat, chat_requests, errors, rows, send, shown, unescaped
 

@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.auth import Role
-from sandbox.models import ChatMessage, Conversation, UsageEvent
+from metering.models import UsageEvent
+from sandbox.models import ChatMessage, Conversation
 from tests.views.support import DRAFT, SANDBOX, chat, chat_requests, errors, rows, send, shown, unescaped
 
 CARD = "views/model_card.py"

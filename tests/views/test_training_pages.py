@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from portal.views._training import OPEN_COURSE
-from sandbox.models import UsageEvent
+from metering.models import UsageEvent
 from training.models import Certificate, LabAttempt, Question, QuizAttempt
 from training.sync import sync_courses
 from tests.conftest import REPO_ROOT

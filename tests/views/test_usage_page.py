@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from portal.core.audit import utcnow
 from portal.core.auth import Role
-from sandbox.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent, UsageSource
 from tests.conftest import REPO_ROOT
 from tests.views.test_pages import texts
 

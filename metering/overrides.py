@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import MAX_ORG_UNIT_LENGTH, User
-from sandbox.models import BudgetOverride, BudgetScope
-from sandbox.usage import BudgetPolicy
+from metering.models import BudgetOverride, BudgetScope
 
 
 @dataclass(frozen=True)
@@ -21,20 +19,6 @@ class BudgetOverrideRow:
 
     override: BudgetOverride
     who: str  # the user's e-mail or the team's name
-
-
-def effective_budget(*, session: Session, user: User, defaults: BudgetPolicy) -> BudgetPolicy:
-    """The budgets in force for this user: the defaults, with the user's and the team's overrides applied."""
-    wanted = [and_(col(BudgetOverride.scope) == BudgetScope.USER.value, col(BudgetOverride.key) == str(user.id))]
-    if user.team:
-        wanted.append(and_(col(BudgetOverride.scope) == BudgetScope.TEAM.value, col(BudgetOverride.key) == user.team))
-    daily, monthly = defaults.daily_tokens_per_user, defaults.monthly_usd_per_team
-    for override in session.exec(select(BudgetOverride).where(or_(*wanted))).all():
-        if override.scope == BudgetScope.USER and override.daily_tokens is not None:
-            daily = override.daily_tokens
-        if override.scope == BudgetScope.TEAM and override.monthly_usd is not None:
-            monthly = override.monthly_usd
-    return BudgetPolicy(daily_tokens_per_user=daily, monthly_usd_per_team=monthly)
 
 
 def user_budget_key(*, session: Session, email: str) -> str:

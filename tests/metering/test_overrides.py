@@ -9,16 +9,11 @@ from catalog.models import DataClassification
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from sandbox.budgets import (
-    clear_budget_override,
-    effective_budget,
-    list_budget_overrides,
-    set_budget_override,
-    user_budget_key,
-)
+from metering.budgets import effective_budget
+from metering.overrides import clear_budget_override, list_budget_overrides, set_budget_override, user_budget_key
 from sandbox.chat import SandboxPolicy, TurnRequest, prepare_turn
-from sandbox.models import BudgetOverride, UsageEvent
-from sandbox.usage import BudgetExhausted, BudgetPolicy
+from metering.models import BudgetOverride, UsageEvent
+from metering.budgets import BudgetExhausted, BudgetPolicy
 from tests.sandbox.support import POLICY
 
 DEFAULTS = BudgetPolicy(daily_tokens_per_user=1000, monthly_usd_per_team=50.0)

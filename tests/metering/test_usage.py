@@ -8,8 +8,10 @@ import pytest
 
 from catalog.models import CatalogModel
 from portal.core.auth import Role
-from sandbox.models import CallStatus, UsageEvent, UsageSource
-from sandbox.usage import BudgetExhausted, BudgetPolicy, check_budgets, cost_usd, record_usage
+from metering.models import CallStatus, UsageEvent, UsageSource
+from metering.budgets import BudgetExhausted, BudgetPolicy, check_budgets
+from metering.ledger import record_usage
+from metering.usage import cost_usd
 
 NOW = datetime(2026, 11, 25, 21, 30, tzinfo=UTC)
 

@@ -1,0 +1,63 @@
+"""Usage and cost: what a call cost, what a person or payer has used, and who used a model (dependents)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from catalog.models import CatalogModel
+from catalog.service import Dependent
+from metering.models import UsageEvent
+from portal.core.audit import utcnow
+
+TOKENS_PER_MILLION = 1_000_000
+
+
+def cost_usd(model: CatalogModel, *, tokens_in: int, tokens_out: int) -> float:
+    """What a call cost at the catalog's prices per million tokens."""
+    return (tokens_in * model.input_price_per_mtok + tokens_out * model.output_price_per_mtok) / TOKENS_PER_MILLION
+
+
+def tokens_used_since(*, session: Session, user_id: int, since: datetime) -> int:
+    """Tokens in and out the user has used (or reserved for calls still running) since the given moment."""
+    total = session.exec(select(func.coalesce(func.sum(UsageEvent.tokens_in + UsageEvent.tokens_out), 0))
+                         .where(UsageEvent.user_id == user_id, col(UsageEvent.at) >= since)).one()
+    return int(total)
+
+
+def team_spend_since(*, session: Session, team: str, since: datetime) -> float:
+    """Dollars the team has spent since the given moment."""
+    total = session.exec(select(func.coalesce(func.sum(UsageEvent.cost_usd), 0.0))
+                         .where(UsageEvent.team == team, col(UsageEvent.at) >= since)).one()
+    return float(total)
+
+
+def payer_spend_since(*, session: Session, user_id: int, team: str, since: datetime) -> float:
+    """Dollars spent from a payer's monthly budget: the team's, or the person's own calls when they have no team."""
+    if team:
+        return team_spend_since(session=session, team=team, since=since)
+    total = session.exec(select(func.coalesce(func.sum(UsageEvent.cost_usd), 0.0))
+                         .where(UsageEvent.user_id == user_id, UsageEvent.team == "",
+                                col(UsageEvent.at) >= since)).one()
+    return float(total)
+
+
+DEPENDENTS_WINDOW = timedelta(days=90)
+
+
+def usage_dependents(*, session: Session, model_name: str) -> list[Dependent]:
+    """Who used the model through the portal in the last 90 days: people and teams, counted in SQL."""
+    since = utcnow() - DEPENDENTS_WINDOW
+    window = (UsageEvent.model_name == model_name, col(UsageEvent.at) >= since)
+    calls, people = session.exec(select(func.count(), func.count(func.distinct(UsageEvent.user_id)))
+                                 .where(*window)).one()
+    if not calls:
+        return []
+    teams = session.exec(select(UsageEvent.team, func.count(func.distinct(UsageEvent.user_id)))
+                         .where(*window, UsageEvent.team != "").group_by(UsageEvent.team)
+                         .order_by(func.count(func.distinct(UsageEvent.user_id)).desc(), UsageEvent.team)).all()
+    found = [Dependent(kind="sandbox usage", name=f"{people} people, {calls} calls in the last 90 days")]
+    found += [Dependent(kind="team", name=team, detail=f"{count} people") for team, count in teams]
+    return found
