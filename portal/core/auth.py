@@ -119,7 +119,8 @@ class SystemPrincipal:
 
     def __post_init__(self) -> None:
         if not self.name.startswith(SYSTEM_PREFIX) or len(self.name) > 80:
-            raise ValueError(f"a system principal's name starts with '{SYSTEM_PREFIX}' (got {self.name!r})")
+            raise ValueError(f"a system principal's name starts with '{SYSTEM_PREFIX}' and has at most 80 "
+                             f"characters (got {self.name!r})")
 
     @property
     def email(self) -> str:
