@@ -7,22 +7,23 @@
         allowed_classifications: [public, internal]
 
 An entry describes the whole card: a field it leaves out takes the card's default. Import never deletes a
-card the file does not mention and does not go through lifecycle transitions: the import is the reviewed
-change, recorded as one audit event. Files are untrusted input: safe loading only, no anchors or aliases,
-no tags beyond plain YAML, bounded size, depth and entry count.
+card the file does not mention, and records one audit event. It never sets a lifecycle state: a new card
+starts as proposed, an existing card keeps its status (and its teams, dates and replacement), and every
+lifecycle value of the file that differs is reported as not applied. Moves go through catalog.lifecycle,
+with an actor, a reason and review (the seed does that too: catalog.seed). Files are untrusted input: safe
+loading only, no anchors or aliases, no tags beyond plain YAML, bounded size, depth and entry count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
 from catalog.card_file import (
-    APPROVING,
     CatalogFileError,
     ImportResult,
     ModelCardSpec,
@@ -32,12 +33,37 @@ from catalog.models import CatalogModel, DataClassification
 from portal.core import safe_yaml
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
-from portal.core.users import User
+from portal.core.principals import Principal
 
-__all__ = ["SEED_CATALOG", "CatalogFileError", "ImportResult", "export_catalog", "import_catalog",
-           "validate_catalog"]
+__all__ = ["SEED_CATALOG", "CatalogFileError", "CatalogImport", "ImportResult", "NotApplied", "export_catalog",
+           "import_catalog", "validate_catalog"]
 
 SEED_CATALOG = Path(__file__).with_name("seed_catalog.yaml")
+# The card columns only catalog.lifecycle's transitions change (each with an actor, a reason and an audit
+# event); an import never writes them. Exactly what CatalogModel.snapshot() shows.
+LIFECYCLE_FIELDS = ("status", "restricted_teams", "restricted_departments", "deprecated_on", "retired_on",
+                    "replacement_name")
+FILE_FIELD = {"replacement_name": "replacement"}  # where a file's field name differs from the card's column
+
+
+@dataclass(frozen=True)
+class NotApplied:
+    """A lifecycle value a file gives for a card that the import left alone: moves go through review."""
+
+    name: str
+    field: str  # as the file spells it
+    in_file: Any
+    on_card: Any
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.field} {_shown(self.in_file)} in the file, {_shown(self.on_card)} on the card"
+
+
+@dataclass(frozen=True)
+class CatalogImport(ImportResult):
+    """The import's counts, and the lifecycle values of the file it did not apply."""
+
+    not_applied: tuple[NotApplied, ...] = ()
 
 
 def _card_values(spec: ModelCardSpec) -> dict[str, Any]:
@@ -53,58 +79,77 @@ def _card_values(spec: ModelCardSpec) -> dict[str, Any]:
     return values
 
 
-def import_catalog(*, session: Session, actor: User | None, text: str, source: str = "<catalog>",
-                   only_new: bool = False) -> ImportResult:
-    """Validate the whole file, then create and update its cards as one audited change; the caller commits."""
-    # actor None is the system (command line, seed). only_new leaves existing cards alone, so re-seeding
-    # never overwrites an admin's edits.
-    if actor is not None:
-        require(actor, Permission.MANAGE_CATALOG)
+def import_catalog(*, session: Session, actor: Principal, text: str, source: str = "<catalog>",
+                   only_new: bool = False) -> CatalogImport:
+    """Validate the whole file, then create (as proposed) and update its cards as one audited change."""
+    # only_new leaves existing cards alone, so re-seeding never overwrites an admin's edits. The caller commits.
+    require(actor, Permission.MANAGE_CATALOG)
     cards = {card.name: card for card in session.exec(select(CatalogModel)).all()}
     specs = validate_catalog(text, source=source, known_names=frozenset(cards))
-    created, before, after = [], {}, {}
+    created, before, after, not_applied = [], {}, {}, []
     for spec in specs:
         card = cards.get(spec.name)
         if card is None:
-            session.add(_new_card(spec, actor))
+            card = CatalogModel(name=spec.name, **_describing_values(spec))
+            session.add(card)
             created.append(spec.name)
-        elif not only_new and (changes := _update_card(card, spec, actor)):
+        elif only_new:
+            continue
+        elif changes := _update_card(card, spec):
             before[spec.name], after[spec.name] = changes
             session.add(card)
-    result = ImportResult(created=len(created), updated=len(after), unchanged=len(specs) - len(created) - len(after))
+        not_applied += _not_applied(card, spec)
+    result = CatalogImport(created=len(created), updated=len(after),
+                           unchanged=len(specs) - len(created) - len(after), not_applied=tuple(not_applied))
     if created or after:
-        record_event(session, actor=actor, action=AuditAction.CATALOG_IMPORTED, entity_type="catalog",
-                     entity_id=source if len(source) <= 120 else "…" + source[-119:],
-                     summary=f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged",
-                     before={"changes": before}, after={"created": created, "updated": list(after), "changes": after})
+        _record_import(session, actor, source, result, created, before, after)
     session.flush()
     return result
 
 
-def _new_card(spec: ModelCardSpec, actor: User | None) -> CatalogModel:
-    card = CatalogModel(name=spec.name, **_card_values(spec))
-    _stamp_approval(card, previous_status=None, actor=actor)
-    return card
+def _record_import(session: Session, actor: Principal, source: str, result: CatalogImport, created: list[str],
+                   before: dict, after: dict) -> None:
+    ignored: dict[str, dict[str, Any]] = {}
+    for note in result.not_applied:
+        ignored.setdefault(note.name, {})[note.field] = _audited(note.in_file)
+    record_event(session, actor=actor, action=AuditAction.CATALOG_IMPORTED, entity_type="catalog",
+                 entity_id=source if len(source) <= 120 else "…" + source[-119:],
+                 summary=f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged",
+                 before={"changes": before}, after={"created": created, "updated": list(after), "changes": after,
+                                                    **({"not_applied": ignored} if ignored else {})})
 
 
-def _update_card(card: CatalogModel, spec: ModelCardSpec, actor: User | None) -> tuple[dict, dict] | None:
-    """Set the card's fields that differ from the entry; (before, after) of those fields, or None."""
-    changed = {key: value for key, value in _card_values(spec).items() if getattr(card, key) != value}
+def _describing_values(spec: ModelCardSpec) -> dict[str, Any]:
+    """The card columns an entry may set: everything but the name and the lifecycle."""
+    return {key: value for key, value in _card_values(spec).items() if key not in LIFECYCLE_FIELDS}
+
+
+def _not_applied(card: CatalogModel, spec: ModelCardSpec) -> list[NotApplied]:
+    """The entry's lifecycle values that differ from the card's, which the import leaves as they are."""
+    values = _card_values(spec)
+    return [NotApplied(name=spec.name, field=FILE_FIELD.get(key, key), in_file=values[key], on_card=getattr(card, key))
+            for key in LIFECYCLE_FIELDS if getattr(card, key) != values[key]]
+
+
+def _update_card(card: CatalogModel, spec: ModelCardSpec) -> tuple[dict, dict] | None:
+    """Set the card's describing fields that differ from the entry; (before, after) of those fields, or None."""
+    changed = {key: value for key, value in _describing_values(spec).items() if getattr(card, key) != value}
     if not changed:
         return None
     before = {key: _audited(getattr(card, key)) for key in changed}
-    previous_status = card.status
     for key, value in changed.items():
         setattr(card, key, value)
-    _stamp_approval(card, previous_status=previous_status, actor=actor)
     card.updated_at = utcnow()
     return before, {key: _audited(value) for key, value in changed.items()}
 
 
-def _stamp_approval(card: CatalogModel, *, previous_status: str | None, actor: User | None) -> None:
-    # The card shows who approved a model and when; an import that approves it is that approval.
-    if card.status in APPROVING and previous_status not in APPROVING:
-        card.approved_by_id, card.approved_at = (actor.id if actor else None), utcnow()
+def _shown(value: Any) -> str:
+    """A lifecycle value as a person reads it in the import's report."""
+    if value in (None, "", []):
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value.isoformat() if isinstance(value, dt.date) else value)
 
 
 def _audited(value: Any) -> Any:

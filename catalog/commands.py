@@ -8,6 +8,7 @@ from pathlib import Path
 
 from portal.core.db import make_engine, session_scope
 from portal.core.gateway import gateway_for
+from portal.core.principals import SYSTEM_CLI
 from portal.core.settings import Settings
 
 
@@ -19,7 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    ).set_defaults(handler=cmd_sync)
     sub.add_parser("probe", help="send a tiny request to each served approved model and store its timing"
                    ).set_defaults(handler=cmd_probe)
-    importer = sub.add_parser("import", help="load a catalog YAML file (validated first, idempotent)")
+    importer = sub.add_parser("import", help="load a catalog YAML file (validated first, idempotent; new cards start "
+                              "as proposed, lifecycle states are never taken from the file)")
     importer.add_argument("file", type=Path)
     importer.set_defaults(handler=cmd_import)
     exporter = sub.add_parser("export", help="write the whole catalog as YAML (to stdout without a file)")
@@ -31,7 +33,7 @@ def cmd_sync(_args: argparse.Namespace, settings: Settings) -> int:
     from catalog.health import sync_with_gateway
 
     with session_scope(make_engine(settings.database_url)) as session:
-        report = sync_with_gateway(session=session, actor=None, gateway=gateway_for(settings))
+        report = sync_with_gateway(session=session, actor=SYSTEM_CLI, gateway=gateway_for(settings))
     print(f"Served: {', '.join(report.served) or 'none'}")
     print(f"Unregistered (served, not in the catalog): {', '.join(report.unregistered) or 'none'}")
     print(f"Unavailable (usable in the catalog, not served): {', '.join(report.unavailable) or 'none'}")
@@ -42,7 +44,7 @@ def cmd_probe(_args: argparse.Namespace, settings: Settings) -> int:
     from catalog.health import probe_models
 
     with session_scope(make_engine(settings.database_url)) as session:
-        outcomes = probe_models(session=session, actor=None, gateway=gateway_for(settings))
+        outcomes = probe_models(session=session, actor=SYSTEM_CLI, gateway=gateway_for(settings))
         for o in outcomes:
             said = f"ok in {o.result.latency_s:.2f}s" if o.result.success else f"FAILED: {o.result.error}"
             print(f"{o.model_name}: {said}")
@@ -56,8 +58,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     text = args.file.read_text(encoding="utf-8")
     with session_scope(make_engine(settings.database_url)) as session:
-        result = import_catalog(session=session, actor=None, text=text, source=str(args.file))
+        result = import_catalog(session=session, actor=SYSTEM_CLI, text=text, source=str(args.file))
     print(f"Imported {args.file}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+    if result.not_applied:
+        print(f"Not applied: {len(result.not_applied)} lifecycle value(s) of the file differ from the cards. An "
+              "import never moves a model through its lifecycle (new cards start as proposed); a reviewer does "
+              "that on the model's card, with a reason:")
+        for note in result.not_applied:
+            print(f"  {note}")
     return 0
 
 

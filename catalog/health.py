@@ -14,6 +14,7 @@ from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
 from portal.core.gateway import GatewayClient, GatewayError
+from portal.core.principals import Principal
 from portal.core.users import User
 
 PROBE_MESSAGES = [{"role": "user", "content": "Reply with the single word: ok"}]
@@ -30,10 +31,9 @@ class SyncReport:
     unavailable: list[str]  # usable in the catalog, not served by the gateway
 
 
-def sync_with_gateway(*, session: Session, actor: User | None, gateway: GatewayClient) -> SyncReport:
-    """Mark every card served or not from the gateway's /v1/models; actor None is the scheduled job."""
-    if actor is not None:
-        require(actor, Permission.MANAGE_CATALOG)
+def sync_with_gateway(*, session: Session, actor: Principal, gateway: GatewayClient) -> SyncReport:
+    """Mark every card served or not from the gateway's /v1/models; admins or a system principal."""
+    require(actor, Permission.MANAGE_CATALOG)
     served_ids = {m.id for m in gateway.list_models()}
     now = utcnow()
     models = session.exec(select(CatalogModel)).all()
@@ -82,15 +82,18 @@ class ProbeOutcome:
     result: ProbeResult
 
 
-def probe_models(*, session: Session, actor: User | None, gateway: GatewayClient) -> list[ProbeOutcome]:
-    """Send a tiny request to each served, usable chat model and store how it went."""
-    if actor is not None:
-        require(actor, Permission.MANAGE_CATALOG)
+def probe_models(*, session: Session, actor: Principal, gateway: GatewayClient) -> list[ProbeOutcome]:
+    """Send a tiny request to each served, usable chat model and store how it went, audited."""
+    require(actor, Permission.MANAGE_CATALOG)
     models = session.exec(select(CatalogModel).where(
         col(CatalogModel.served), CatalogModel.mode == "chat",
         col(CatalogModel.status).in_([s.value for s in USABLE_STATUSES]))).all()
     outcomes = [ProbeOutcome(model_name=model.name, result=probe_one(model, gateway)) for model in models]
     session.add_all([outcome.result for outcome in outcomes])
+    failed = sorted(o.model_name for o in outcomes if not o.result.success)
+    record_event(session, actor=actor, action=AuditAction.CATALOG_PROBED, entity_type="catalog",
+                 entity_id="gateway", summary=f"{len(outcomes)} probed, {len(failed)} failed",
+                 after={"probed": sorted(o.model_name for o in outcomes), "failed": failed})
     session.flush()
     return outcomes
 

@@ -6,7 +6,9 @@
                                             (date + replacement; can be reinstated)
 
 Every move needs a reason and records one audit event in the same transaction. Reviewers and admins
-make the moves; the person who requested a model never approves it (four eyes).
+make the moves; the person who requested a model never approves it (four eyes). The only system principal
+holding `review` is the seed's (portal.core.principals), which moves the demo cards it has just created and
+nobody requested; an import never moves a card (catalog.as_code).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from catalog.models import CatalogModel, ModelStatus
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, PermissionDenied
-from portal.core.users import User
+from portal.core.principals import Principal
 
 S = ModelStatus
 # (from, to) -> the verb a reviewer sees on the button.
@@ -54,6 +56,7 @@ class TransitionRequest:
     deprecated_on: date | None = None  # for deprecated
     replacement_name: str = ""  # for deprecated
     next_review_on: date | None = None  # for approved / restricted
+    retired_on: date | None = None  # for retired: today when not given
 
 
 def allowed_targets(status: ModelStatus | str) -> list[ModelStatus]:
@@ -61,7 +64,7 @@ def allowed_targets(status: ModelStatus | str) -> list[ModelStatus]:
     return [target for (source, target) in TRANSITIONS if source == ModelStatus(status)]
 
 
-def apply_transition(*, session: Session, actor: User, model: CatalogModel, request: TransitionRequest,
+def apply_transition(*, session: Session, actor: Principal, model: CatalogModel, request: TransitionRequest,
                      replacement: CatalogModel | None = None) -> CatalogModel:
     """Move the model to the requested status after every check; records the audit event."""
     require(actor, Permission.REVIEW)
@@ -93,7 +96,7 @@ def _checked_reason(reason: str) -> str:
     return reason
 
 
-def _apply_target(model: CatalogModel, actor: User, request: TransitionRequest,
+def _apply_target(model: CatalogModel, actor: Principal, request: TransitionRequest,
                   replacement: CatalogModel | None) -> None:
     """Set the fields the target status needs, refusing when they are missing."""
     target = request.target
@@ -116,7 +119,7 @@ def _apply_target(model: CatalogModel, actor: User, request: TransitionRequest,
     elif target == S.APPROVED and ModelStatus(model.status) == S.DEPRECATED:
         model.deprecated_on, model.replacement_name = None, ""
     if target == S.RETIRED:
-        model.retired_on = utcnow().date()
+        model.retired_on = request.retired_on or utcnow().date()
 
 
 def _check_replacement(model: CatalogModel, replacement: CatalogModel | None, name: str) -> None:

@@ -82,19 +82,19 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate, then create the demo users, catalog models and prompts that do not exist yet, and the courses."""
+    from portal.core.principals import SYSTEM_SEED
     from portal.core.seed import seed_demo_users
 
-    from catalog.as_code import SEED_CATALOG, import_catalog
+    from catalog.seed import seed_catalog
     from prompt_library.as_code import SEED_PROMPTS
     from training.sync import sync_courses
 
     cmd_migrate(args, settings)
     with session_scope(make_engine(settings.database_url)) as session:
         created = seed_demo_users(session)
-        catalog = import_catalog(session=session, actor=None, text=SEED_CATALOG.read_text(encoding="utf-8"),
-                                 source=str(SEED_CATALOG), only_new=True)
-        prompts, _ = prompt_commands.load_prompts(session, SEED_PROMPTS)
-        courses = sync_courses(session=session, actor=None)
+        catalog = seed_catalog(session=session, actor=SYSTEM_SEED)
+        prompts, _ = prompt_commands.load_prompts(session, SEED_PROMPTS, actor=SYSTEM_SEED)
+        courses = sync_courses(session=session, actor=SYSTEM_SEED)
     indexed = _index_prompts(settings)
     print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added; "
           f"prompts: {len(prompts)} added ({indexed}); training: {courses.summary()}.")
@@ -152,10 +152,11 @@ def _sync_catalog_on_start(settings: Settings) -> None:
     """Mark which catalog models the gateway serves; an unreachable gateway is reported, not fatal."""
     from catalog.health import sync_with_gateway
     from portal.core.gateway import GatewayError, gateway_for
+    from portal.core.principals import SYSTEM_SCHEDULER
 
     try:
         with session_scope(make_engine(settings.database_url)) as session:
-            report = sync_with_gateway(session=session, actor=None, gateway=gateway_for(settings))
+            report = sync_with_gateway(session=session, actor=SYSTEM_SCHEDULER, gateway=gateway_for(settings))
         print(f"Catalog synced with the gateway: {len(report.served)} served, "
               f"{len(report.unregistered)} unregistered, {len(report.unavailable)} unavailable.", flush=True)
     except GatewayError as exc:

@@ -32,6 +32,7 @@ from portal.core.safe_yaml import line_of
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
+from portal.core.principals import Principal
 from portal.core.users import User
 from prompt_library.models import (
     Prompt,
@@ -129,10 +130,9 @@ def _variables(version: VersionSpec) -> list[Variable]:
     return [Variable(v["name"], v.get("description", ""), v.get("example", "")) for v in version.variables]
 
 
-def import_prompts(*, session: Session, actor: User | None, specs: list[PromptSpec], fallback_owner: User) -> PromptImport:
+def import_prompts(*, session: Session, actor: Principal, specs: list[PromptSpec], fallback_owner: User) -> PromptImport:
     """Create the prompts whose slug is new (existing ones are left alone); one audit event; caller commits."""
-    if actor is not None:
-        require(actor, Permission.MANAGE_PROMPTS)
+    require(actor, Permission.MANAGE_PROMPTS)
     existing = set(session.exec(select(Prompt.slug).where(col(Prompt.slug).in_([s.slug for s in specs]))).all())
     owners = {u.email: u for u in session.exec(select(User).where(
         col(User.email).in_([s.owner for s in specs if s.owner]))).all()}

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from portal.core.db import make_engine, session_scope
 from portal.core.embeddings import embeddings_for
 from portal.core.gateway import gateway_for
+from portal.core.principals import SYSTEM_CLI, Principal
 from portal.core.settings import Settings
 from portal.core.users import User
 from portal.core.vector_index import chroma_client
@@ -50,8 +51,8 @@ def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def load_prompts(session: Session, path: Path) -> tuple[list[str], list[str]]:
-    """Import a file or folder as the system; prompts whose owner is unknown go to the first admin."""
+def load_prompts(session: Session, path: Path, *, actor: Principal) -> tuple[list[str], list[str]]:
+    """Import a file or folder as the principal; prompts whose owner is unknown go to the first admin."""
     if path.is_dir():
         specs = read_folder(path)
     elif path.suffix == ".json":  # a LangChain-serialised template: one draft prompt named after the file
@@ -61,14 +62,14 @@ def load_prompts(session: Session, path: Path) -> tuple[list[str], list[str]]:
     fallback = session.exec(select(User).where(User.role == "admin").order_by(User.id)).first()
     if fallback is None:
         raise SystemExit("coe-portal: create an admin first (coe-portal seed); imported prompts need an owner.")
-    result = import_prompts(session=session, actor=None, specs=specs, fallback_owner=fallback)
+    result = import_prompts(session=session, actor=actor, specs=specs, fallback_owner=fallback)
     return result.created, result.skipped
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     with session_scope(engine) as session:
-        created, skipped = load_prompts(session, args.path)
+        created, skipped = load_prompts(session, args.path, actor=SYSTEM_CLI)
     with session_scope(engine) as session:
         report = prompt_index(settings).sync(session)
     print(f"Imported {len(created)} prompt(s); {len(skipped)} already there; {report.embedded} embedded.")

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, NotFound
+from portal.core.principals import SYSTEM_SCHEDULER, Principal
 from portal.core.settings import Settings
 from portal.core.users import User
 from templates.models import TemplateEntry, TemplateSource
@@ -47,13 +48,15 @@ def get_template(*, session: Session, name: str) -> TemplateEntry:
 
 def sync_builtin_templates(*, session: Session, store: TemplateStore, folder: Path = BUILTIN_DIR) -> list[str]:
     """Register each built-in template, or record its new version when its files changed; returns what changed."""
+    # A start-up job: the scheduler's principal keeps the built-ins in step with the repository.
+    require(SYSTEM_SCHEDULER, Permission.MANAGE_TEMPLATES)
     changed = []
     for template_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         version = content_hash(template_dir)
         existing = session.exec(select(TemplateEntry).where(TemplateEntry.name == template_dir.name)).first()
         if existing is not None and existing.version == version:
             continue
-        _store_version(session=session, store=store, actor=None, name=template_dir.name, folder=template_dir,
+        _store_version(session=session, store=store, actor=SYSTEM_SCHEDULER, name=template_dir.name, folder=template_dir,
                        version=version, source=TemplateSource.BUILTIN, source_url=f"builtin:{template_dir.name}")
         changed.append(template_dir.name)
     return changed
@@ -78,7 +81,7 @@ def register_template(*, session: Session, actor: User, store: TemplateStore, ur
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _store_version(*, session: Session, store: TemplateStore, actor: User | None, name: str, folder: Path,
+def _store_version(*, session: Session, store: TemplateStore, actor: Principal, name: str, folder: Path,
                    version: str, source: TemplateSource, source_url: str) -> TemplateEntry:
     """Read the folder, mirror it as a new version, and create or update the registry row, audited."""
     info = read_template(folder, name=name)  # refuses non-templates and escaping symlinks before anything is stored
@@ -86,7 +89,7 @@ def _store_version(*, session: Session, store: TemplateStore, actor: User | None
     entry = session.exec(select(TemplateEntry).where(TemplateEntry.name == name)).first()
     before = entry.snapshot() if entry else None
     if entry is None:
-        entry = TemplateEntry(name=name, version=version, mirror_ref=ref, registered_by_id=actor.id if actor else None)
+        entry = TemplateEntry(name=name, version=version, mirror_ref=ref, registered_by_id=actor.id)
     was_unsafe = set(entry.unsafe_features)
     for field_name in ("display_name", "summary", "category", "tags", "owner", "tech_stack",
                        "recommended_models", "readme", "unsafe_features"):

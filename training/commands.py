@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from portal.core.db import make_engine, session_scope
+from portal.core.principals import SYSTEM_CLI
 from portal.core.settings import Settings
 
 
@@ -25,6 +26,6 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
     root = args.folder or COURSES_DIR
     with session_scope(make_engine(settings.database_url)) as session:
-        report = sync_courses(session=session, actor=None, root=root)
+        report = sync_courses(session=session, actor=SYSTEM_CLI, root=root)
     print(f"Training courses synced from {root}: {report.summary()}.")
     return 0

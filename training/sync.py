@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
-from portal.core.users import User
+from portal.core.principals import Principal
 from training.course_files import COURSES_DIR, CourseFileError, CourseFolder, read_course_folders
 from training.models import Course, CourseVersion, Lab, Lesson, Question
 
@@ -31,10 +31,9 @@ class SyncReport:
                 f"{len(self.unchanged)} unchanged")
 
 
-def sync_courses(*, session: Session, actor: User | None, root: Path = COURSES_DIR) -> SyncReport:
+def sync_courses(*, session: Session, actor: Principal, root: Path = COURSES_DIR) -> SyncReport:
     """Validate every folder first, then write; any problem raises CourseFileError and nothing is written."""
-    if actor is not None:  # None is the system: the command line, seed and start-up
-        require(actor, Permission.MANAGE_TRAINING)
+    require(actor, Permission.MANAGE_TRAINING)
     folders = read_course_folders(root)
     report = SyncReport()
     for folder in folders:

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     CATALOG_CARD_EDITED = "catalog.card_edited"
     CATALOG_IMPORTED = "catalog.imported"
     CATALOG_SYNCED = "catalog.synced"
+    CATALOG_PROBED = "catalog.probed"
     SANDBOX_GUARDRAIL_FIRED = "sandbox.guardrail_fired"
     SANDBOX_CONVERSATION_RENAMED = "sandbox.conversation_renamed"
     SANDBOX_CONVERSATION_DELETED = "sandbox.conversation_deleted"
@@ -82,16 +83,20 @@ class AuditEvent(SQLModel, table=True):
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-class Actor(HasRole, Protocol):
-    """The signed-in user as the audit log needs it."""
+class Actor(Protocol):
+    """Who acted, as the audit log needs it: a user, or a system principal (whose id is None)."""
 
-    id: int | None
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def email(self) -> str: ...
 
 
 def record_event(
     session: Session,
     *,
-    actor: Actor | None,
+    actor: Actor,
     action: AuditAction,
     entity_type: str,
     entity_id: str | int,
@@ -100,9 +105,11 @@ def record_event(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit event to the session; it commits (or rolls back) with the change it describes."""
+    if actor is None:  # every change has a principal: a user, or a named system principal
+        raise TypeError("record_event needs the principal who acted, not None")
     event = AuditEvent(
-        actor_id=actor.id if actor else None,
-        actor_email=actor.email if actor else "system",
+        actor_id=actor.id,  # None for a system principal: it is not a portal_user row
+        actor_email=actor.email,
         action=action.value,
         entity_type=entity_type,
         entity_id=str(entity_id),

@@ -18,13 +18,18 @@ Roles are ordered: each role can do everything the roles below it can.
 
 `PERMISSION_DESCRIPTIONS` says what each permission covers; the README's table is generated from
 `permission_table_markdown()` and a test keeps the two in step.
+
+When no person acts (a command on the server, the seed, a start-up job) the actor is a `SystemPrincipal`: a
+name and the permissions it is declared to hold, checked by the same `require()`. The named principals are
+declared in portal.core.principals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from portal.core.errors import PermissionDenied
 
@@ -98,15 +103,47 @@ class HasRole(Protocol):
     role: str
 
 
-def has_permission(actor: HasRole, permission: Permission) -> bool:
-    """True when the actor's role holds the permission."""
+SYSTEM_PREFIX = "system:"
+
+
+@dataclass(frozen=True)
+class SystemPrincipal:
+    """A named actor that is not a person, holding exactly the permissions declared for it (no role)."""
+
+    name: str  # "system:cli"; the audit log records it as the actor's e-mail
+    permissions: frozenset[Permission]
+    acts_for: str  # who or what acts under this name, for the documentation
+
+    # Never a portal_user row: what it creates or approves has no user id, its audit events no actor_id.
+    id: ClassVar[None] = None
+
+    def __post_init__(self) -> None:
+        if not self.name.startswith(SYSTEM_PREFIX) or len(self.name) > 80:
+            raise ValueError(f"a system principal's name starts with '{SYSTEM_PREFIX}' and has at most 80 "
+                             f"characters (got {self.name!r})")
+
+    @property
+    def email(self) -> str:
+        return self.name
+
+
+def has_permission(actor: HasRole | SystemPrincipal, permission: Permission) -> bool:
+    """True when the actor's role (or a system principal's declared permissions) holds the permission."""
+    if isinstance(actor, SystemPrincipal):
+        return permission in actor.permissions
     return Role(actor.role).includes(MINIMUM_ROLE[permission])
 
 
-def require(actor: HasRole | None, permission: Permission) -> None:
+def require(actor: HasRole | SystemPrincipal | None, permission: Permission) -> None:
     """Raise PermissionDenied unless the actor may do what the permission covers."""
     if actor is None:
         raise PermissionDenied("Sign in first.")
+    if isinstance(actor, SystemPrincipal):
+        if permission not in actor.permissions:
+            held = ", ".join(sorted(p.value for p in actor.permissions)) or "nothing"
+            raise PermissionDenied(f"{actor.name} may not {PERMISSION_DESCRIPTIONS[permission]} "
+                                   f"({permission.value}); it is declared to hold only: {held}.")
+        return
     if not has_permission(actor, permission):
         needed = MINIMUM_ROLE[permission]
         raise PermissionDenied(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from portal.core.audit import AuditAction, record_event
-from portal.core.auth import Role
+from portal.core.auth import Permission, Role, require
+from portal.core.principals import SYSTEM_SEED
 from portal.core.users import User
 
 
@@ -33,7 +34,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 
 def seed_demo_users(session: Session) -> list[User]:
-    """Create the demo users that do not exist yet; existing users are left as they are."""
+    """Create the demo users that do not exist yet, as the seed's principal; existing users are left as they are."""
+    require(SYSTEM_SEED, Permission.MANAGE_USERS)
     created = []
     existing = set(session.exec(select(User.email)).all())
     for demo in DEMO_USERS:
@@ -43,7 +45,7 @@ def seed_demo_users(session: Session) -> list[User]:
                     role=demo.role.value)
         session.add(user)
         session.flush()
-        record_event(session, actor=None, action=AuditAction.USER_CREATED, entity_type="user",
+        record_event(session, actor=SYSTEM_SEED, action=AuditAction.USER_CREATED, entity_type="user",
                      entity_id=user.id, summary=f"demo user {demo.email}", after=user.snapshot())
         created.append(user)
     return created

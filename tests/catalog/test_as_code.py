@@ -13,13 +13,15 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from catalog.as_code import SEED_CATALOG, CatalogFileError, ImportResult, export_catalog, import_catalog
+from catalog.as_code import SEED_CATALOG, CatalogFileError, ImportResult, NotApplied, export_catalog, import_catalog
 from catalog.lifecycle import TransitionRequest
 from catalog.models import CatalogModel, DataClassification, Hosting, Mode, ModelStatus
+from catalog.seed import SEED_REASON, seed_catalog
 from catalog.service import get_model, request_model, transition_model, update_card
 from portal.core.audit import AuditAction, AuditEvent
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, PermissionDenied
+from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER, SYSTEM_SEED
 from portal.core.settings import Settings
 
 CATALOG = """\
@@ -68,10 +70,21 @@ models:
 NAMES = ["acme/chat-8b", "acme/chat-old", "acme/pilot"]
 
 
-def run_import(session: Session, text: str = CATALOG, *, actor=None, source: str = "catalog.yaml",
+def run_import(session: Session, text: str = CATALOG, *, actor=SYSTEM_CLI, source: str = "catalog.yaml",
                only_new: bool = False) -> ImportResult:
-    """Import and commit, as the command line's session scope does."""
+    """Import and commit, as the command line's session scope does; the counts (not the lifecycle notes)."""
     result = import_catalog(session=session, actor=actor, text=text, source=source, only_new=only_new)
+    session.commit()
+    return ImportResult(created=result.created, updated=result.updated, unchanged=result.unchanged)
+
+
+def run_seed(session: Session, text: str | None = None, tmp_path: Path | None = None) -> ImportResult:
+    """Seed a catalog file (the shipped one by default) as `coe-portal seed` does, and commit."""
+    path = SEED_CATALOG
+    if text is not None:
+        path = tmp_path / "seed.yaml"
+        path.write_text(text, encoding="utf-8")
+    result = seed_catalog(session=session, actor=SYSTEM_SEED, path=path)
     session.commit()
     return result
 
@@ -105,14 +118,15 @@ def test_import_creates_every_card_with_its_fields(session: Session) -> None:
     assert card.body_markdown == "# Acme Chat\nServed by vLLM."
     # Text is stored as typed: the card page renders it as text, never as HTML.
     assert card.intended_uses == 'Drafting <script>alert("hi")</script> and summaries.'
-    assert card.approved_at is not None  # the card shows when it was approved
+    # An import approves nothing: the file's lifecycle goes through review (the seed: see below).
+    assert (card.status, card.approved_at, card.approved_by_id) == ("proposed", None, None)
 
     old = get_model(session=session, name="acme/chat-old")
-    assert (old.status, old.replacement_name, old.deprecated_on) == ("deprecated", "acme/chat-8b", dt.date(2026, 9, 1))
+    assert (old.status, old.replacement_name, old.deprecated_on) == ("proposed", "", None)
     assert old.max_classification == DataClassification.PUBLIC and old.risk_tier == 3  # the card's defaults
     pilot = get_model(session=session, name="acme/pilot")
     assert pilot.display_name == "acme/pilot"  # an entry without a display name shows its name
-    assert pilot.restricted_teams == ["Data Platform", "Model Risk"]
+    assert (pilot.status, pilot.restricted_teams) == ("proposed", [])
     assert pilot.allowed_classifications == [DataClassification.PUBLIC, DataClassification.INTERNAL]
 
 
@@ -120,7 +134,8 @@ def test_one_audit_event_per_import_names_what_it_created(session: Session) -> N
     run_import(session, source="catalogs/acme.yaml")
 
     [event] = import_events(session)
-    assert (event.entity_type, event.entity_id, event.actor_email) == ("catalog", "catalogs/acme.yaml", "system")
+    assert (event.entity_type, event.entity_id, event.actor_email) == ("catalog", "catalogs/acme.yaml", "system:cli")
+    assert event.actor_id is None
     assert event.after["created"] == NAMES and event.after["updated"] == []
 
 
@@ -195,14 +210,16 @@ def test_an_admins_import_is_audited_under_their_name(session: Session, make_use
     run_import(session, actor=admin)
 
     assert import_events(session)[0].actor_email == admin.email
-    assert get_model(session=session, name="acme/chat-8b").approved_by_id == admin.id
+    # Not even an admin's import approves a model: it starts as proposed, and the admin approves nothing.
+    card = get_model(session=session, name="acme/chat-8b")
+    assert (card.status, card.approved_by_id) == ("proposed", None)
 
 
 # Export
 
 
 def test_export_is_sorted_stable_and_imports_back_without_changes(session: Session, make_user, make_model) -> None:
-    run_import(session, SEED_CATALOG.read_text(encoding="utf-8"))
+    run_seed(session)  # the seed's cards reach their states through the lifecycle
     # Cards made through the app rather than a file round-trip too.
     request_model(session=session, actor=make_user(Role.CONTRIBUTOR), request={
         "name": "vendor/requested model", "use_case": "Summarise support tickets.",
@@ -320,7 +337,7 @@ def test_an_invalid_entry_is_located_and_nothing_is_written(session: Session, ca
     text = invalid_file(entry)
 
     with pytest.raises(CatalogFileError) as caught:
-        import_catalog(session=session, actor=None, text=text, source="team.yaml")
+        import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="team.yaml")
 
     first = str(caught.value).splitlines()[0]
     assert first.startswith(f"team.yaml, line {marked_line(text)}, entry {label}, field '{field}': "), first
@@ -334,12 +351,12 @@ def test_an_entry_without_a_name_is_named_by_its_position(session: Session) -> N
     text = VALID_NEW_ENTRY + "  - display_name: Nameless  " + HERE + "\n"
 
     with pytest.raises(CatalogFileError, match=rf"line {marked_line(text)}, entry #2, field 'name': is required"):
-        import_catalog(session=session, actor=None, text=text, source="team.yaml")
+        import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="team.yaml")
 
 
 def test_an_entry_that_is_not_a_mapping_is_refused(session: Session) -> None:
     with pytest.raises(CatalogFileError, match=r"team.yaml, line 4, entry #2: an entry must be a mapping"):
-        import_catalog(session=session, actor=None, text=VALID_NEW_ENTRY + "  - just a model name\n",
+        import_catalog(session=session, actor=SYSTEM_CLI, text=VALID_NEW_ENTRY + "  - just a model name\n",
                        source="team.yaml")
 
 
@@ -347,7 +364,7 @@ def test_every_problem_in_the_file_is_listed_at_once(session: Session) -> None:
     text = "models:\n  - name: a\n    risk_tier: 9\n  - name: b\n    hosting: moon\n    mode: poem\n"
 
     with pytest.raises(CatalogFileError) as caught:
-        import_catalog(session=session, actor=None, text=text, source="f.yaml")
+        import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="f.yaml")
 
     assert [(p.line, p.entry, p.field) for p in caught.value.problems] == [
         (3, "'a'", "risk_tier"), (5, "'b'", "hosting"), (6, "'b'", "mode")]
@@ -385,7 +402,7 @@ def test_a_hostile_or_malformed_document_is_refused(session: Session, case: str,
     before = database_state(session)
 
     with pytest.raises(CatalogFileError) as caught:
-        import_catalog(session=session, actor=None, text=text, source="evil.yaml")
+        import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="evil.yaml")
 
     assert str(caught.value).startswith("evil.yaml"), str(caught.value)
     assert message in str(caught.value)
@@ -406,7 +423,7 @@ def test_the_seed_catalog_imports_cleanly_and_reseeding_adds_nothing(session: Se
 
 
 def test_the_seed_holds_the_local_model_the_portal_serves(session: Session) -> None:
-    run_import(session, SEED_CATALOG.read_text(encoding="utf-8"))
+    run_seed(session)
 
     local = get_model(session=session, name=Settings.model_fields["local_model_name"].default)
     assert (local.status, local.hosting, local.risk_tier, local.license) == ("approved", "self_hosted", 1, "Apache-2.0")
@@ -415,7 +432,7 @@ def test_the_seed_holds_the_local_model_the_portal_serves(session: Session) -> N
 
 
 def test_the_seed_catalogs_lifecycle_and_clearances_are_consistent(session: Session) -> None:
-    run_import(session, SEED_CATALOG.read_text(encoding="utf-8"))
+    run_seed(session)
     cards = {card.name: card for card in session.exec(select(CatalogModel)).all()}
 
     assert {card.status for card in cards.values()} == {status.value for status in ModelStatus}
@@ -431,3 +448,132 @@ def test_the_seed_catalogs_lifecycle_and_clearances_are_consistent(session: Sess
         if card.status in (ModelStatus.APPROVED, ModelStatus.RESTRICTED):
             assert card.next_review_on is not None and card.evaluations, card.name
         assert card.max_input_tokens and card.license and card.intended_uses and card.body_markdown, card.name
+
+
+# Lifecycle: an import never moves a card; the seed does, through the lifecycle's transitions.
+
+NEW_CARD_FILES = [
+    ("approved", "status: approved\n    next_review_on: 2027-03-01\n", {"status": "approved"}),
+    ("restricted", "status: restricted\n    restricted_teams: [Finance]\n",
+     {"status": "restricted", "restricted_teams": ["Finance"]}),
+    ("deprecated", "status: deprecated\n    deprecated_on: 2026-01-01\n    replacement: acme/chat-8b\n",
+     {"status": "deprecated", "deprecated_on": dt.date(2026, 1, 1), "replacement": "acme/chat-8b"}),
+    ("retired", "status: retired\n    retired_on: 2025-01-31\n",
+     {"status": "retired", "retired_on": dt.date(2025, 1, 31)}),
+]
+
+
+@pytest.mark.parametrize(("case", "lifecycle", "reported"), NEW_CARD_FILES, ids=[c[0] for c in NEW_CARD_FILES])
+def test_a_new_card_starts_as_proposed_whatever_the_file_says(session: Session, case: str, lifecycle: str,
+                                                               reported: dict) -> None:
+    run_import(session)
+    text = "models:\n  - name: acme/newcomer\n    risk_tier: 2\n    " + lifecycle
+
+    result = import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="team.yaml")
+    session.commit()
+
+    card = get_model(session=session, name="acme/newcomer")
+    assert (card.status, card.risk_tier, card.approved_at, card.approved_by_id) == ("proposed", 2, None, None)
+    assert (card.restricted_teams, card.deprecated_on, card.retired_on, card.replacement_name) == ([], None, None, "")
+    assert {note.field: note.in_file for note in result.not_applied} == reported
+    assert all(note.name == "acme/newcomer" for note in result.not_applied)
+    assert import_events(session)[-1].after["not_applied"] == {"acme/newcomer": {
+        field: value.isoformat() if isinstance(value, dt.date) else value for field, value in reported.items()}}
+    assert not session.exec(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.CATALOG_MODEL_TRANSITIONED.value)).all()
+
+
+def file_with(session: Session, **fields) -> str:
+    """The exported catalog (one card) with some fields of its entry changed; None drops a field."""
+    [entry] = yaml.safe_load(export_catalog(session=session))["models"]
+    entry.update(fields)
+    return yaml.safe_dump({"models": [{k: v for k, v in entry.items() if v is not None}]})
+
+
+def test_an_existing_approved_cards_status_survives_an_import_saying_retired(session: Session, make_model) -> None:
+    make_model(ModelStatus.APPROVED, name="acme/chat-8b", display_name="Acme Chat 8B")
+    text = file_with(session, display_name="Acme Chat 8B (v2)", status="retired", retired_on=dt.date(2025, 1, 31))
+
+    result = import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="team.yaml")
+    session.commit()
+
+    card = get_model(session=session, name="acme/chat-8b")
+    assert (card.status, card.retired_on) == ("approved", None)  # the lifecycle is left as it was
+    assert card.display_name == "Acme Chat 8B (v2)"  # describing fields still follow the file
+    assert (result.created, result.updated) == (0, 1)
+    assert result.not_applied == (
+        NotApplied(name="acme/chat-8b", field="status", in_file="retired", on_card="approved"),
+        NotApplied(name="acme/chat-8b", field="retired_on", in_file=dt.date(2025, 1, 31), on_card=None))
+    assert str(result.not_applied[0]) == "acme/chat-8b: status retired in the file, approved on the card"
+    event = import_events(session)[-1]
+    assert event.after["changes"] == {"acme/chat-8b": {"display_name": "Acme Chat 8B (v2)"}}
+    assert event.after["not_applied"] == {"acme/chat-8b": {"status": "retired", "retired_on": "2025-01-31"}}
+
+
+def test_a_status_only_difference_changes_nothing_and_records_nothing(session: Session, make_model) -> None:
+    make_model(ModelStatus.RESTRICTED, name="acme/pilot", restricted_teams=["Finance"])
+    text = file_with(session, status="approved", restricted_teams=None)
+    before = database_state(session)
+
+    result = import_catalog(session=session, actor=SYSTEM_CLI, text=text, source="team.yaml")
+
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+    assert [(n.field, n.in_file, n.on_card) for n in result.not_applied] == [
+        ("status", "approved", "restricted"), ("restricted_teams", [], ["Finance"])]
+    assert database_state(session) == before
+
+
+def test_the_seed_reaches_each_files_state_through_the_lifecycle(session: Session, tmp_path: Path) -> None:
+    assert run_seed(session, CATALOG, tmp_path) == ImportResult(created=3, updated=0, unchanged=0)
+
+    card = get_model(session=session, name="acme/chat-8b")
+    assert card.status == "approved" and card.approved_at is not None  # the card shows when it was approved
+    assert card.approved_by_id is None and card.next_review_on == dt.date(2027, 3, 1)  # approved by no person
+    old = get_model(session=session, name="acme/chat-old")
+    assert (old.status, old.replacement_name, old.deprecated_on) == ("deprecated", "acme/chat-8b", dt.date(2026, 9, 1))
+    pilot = get_model(session=session, name="acme/pilot")
+    assert (pilot.status, pilot.restricted_teams) == ("restricted", ["Data Platform", "Model Risk"])
+    moves = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.CATALOG_MODEL_TRANSITIONED.value)
+                         .order_by(AuditEvent.id)).all()
+    assert [(m.entity_id, m.after["status"]) for m in moves] == [
+        ("acme/chat-8b", "under_review"), ("acme/chat-8b", "approved"), ("acme/pilot", "under_review"),
+        ("acme/pilot", "restricted"), ("acme/chat-old", "under_review"), ("acme/chat-old", "approved"),
+        ("acme/chat-old", "deprecated")]
+    assert {(m.actor_email, m.actor_id) for m in moves} == {("system:seed", None)}
+    assert all(m.summary.endswith(": " + SEED_REASON) for m in moves)
+
+
+def test_the_seed_keeps_the_files_retirement_date_and_reseeding_moves_nothing(session: Session, make_user) -> None:
+    run_seed(session)
+    retired = get_model(session=session, name="meta-llama/Llama-2-13b-chat-hf")
+    assert (retired.status, retired.retired_on, retired.deprecated_on) == (
+        "retired", dt.date(2025, 1, 31), dt.date(2024, 9, 1))
+    # A reviewer's later move is kept: re-seeding only creates what is missing.
+    transition_model(session=session, actor=make_user(Role.REVIEWER), name="Qwen/Qwen2.5-7B-Instruct",
+                     request=TransitionRequest(target=ModelStatus.REJECTED, reason="not needed"))
+    session.commit()
+    before = database_state(session)
+
+    assert run_seed(session).created == 0
+    assert database_state(session) == before
+
+
+@pytest.mark.parametrize("principal", [SYSTEM_CLI, SYSTEM_SCHEDULER])
+def test_only_a_principal_that_may_review_seeds_the_catalogs_states(session: Session, principal) -> None:
+    with pytest.raises(PermissionDenied, match=f"{principal.name} may not approve"):
+        seed_catalog(session=session, actor=principal)
+    assert session.exec(select(func.count()).select_from(CatalogModel)).one() == 0
+
+
+def test_a_seed_state_the_lifecycle_refuses_names_the_entry(session: Session, tmp_path: Path) -> None:
+    # The replacement is only under review, and a deprecated model's replacement must be usable.
+    text = ("models:\n  - name: acme/next\n    status: under_review\n  - name: acme/old\n    status: deprecated\n"
+            "    deprecated_on: 2026-01-01\n    replacement: acme/next\n")
+
+    with pytest.raises(InvalidInput, match="seed.yaml, 'acme/old': cannot become deprecated: The replacement"):
+        run_seed(session, text, tmp_path)
+
+
+def test_the_import_never_takes_the_principal_none(session: Session) -> None:
+    with pytest.raises(PermissionDenied, match="Sign in first"):
+        import_catalog(session=session, actor=None, text=CATALOG)

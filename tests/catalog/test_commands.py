@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ProbeResult
-from portal.cli import main
+from portal.cli import _sync_catalog_on_start, main
+from portal.core.audit import AuditEvent
 from portal.core.db import make_engine
+from portal.core.settings import load_settings
 from tests.fake_gateway import FakeGateway
+from training.course_files import COURSES_DIR
 
 
 @pytest.fixture
@@ -69,3 +74,49 @@ def test_a_bad_file_imports_nothing(isolated_portal, capsys) -> None:
     assert "line 5" in err and "'broken'" in err and "risk_tier" in err and "Nothing was imported" in err
     with stored(isolated_portal) as session:
         assert session.exec(select(CatalogModel).where(CatalogModel.name == "new-model")).first() is None
+
+
+def actors_of(isolated_portal, action: str) -> set[tuple[str, int | None]]:
+    with stored(isolated_portal) as session:
+        return {(e.actor_email, e.actor_id) for e in session.exec(select(AuditEvent).where(AuditEvent.action == action))}
+
+
+def test_the_commands_are_audited_under_their_system_principals(isolated_portal, served_gateway, capsys) -> None:
+    assert main(["seed"]) == 0
+    assert main(["catalog", "sync"]) == 0
+    assert main(["catalog", "probe"]) == 0
+    new_course = isolated_portal / "courses"
+    shutil.copytree(COURSES_DIR / "responsible-ai", new_course / "responsible-ai-copy")
+    assert main(["training", "sync", str(new_course)]) == 0
+
+    for action in ("user.created", "catalog.imported", "catalog.model_transitioned", "prompt.imported"):
+        assert actors_of(isolated_portal, action) == {("system:seed", None)}, action
+    assert actors_of(isolated_portal, "catalog.synced") == {("system:cli", None)}
+    assert actors_of(isolated_portal, "catalog.probed") == {("system:cli", None)}
+    assert actors_of(isolated_portal, "training.synced") == {("system:seed", None), ("system:cli", None)}
+
+
+def test_the_start_up_sync_is_audited_under_the_scheduler(isolated_portal, served_gateway, capsys) -> None:
+    main(["seed"])
+    _sync_catalog_on_start(load_settings())
+    assert "Catalog synced with the gateway: 1 served" in capsys.readouterr().out
+    assert actors_of(isolated_portal, "catalog.synced") == {("system:scheduler", None)}
+
+
+def test_an_import_creates_proposed_cards_and_says_what_it_did_not_apply(isolated_portal, capsys) -> None:
+    main(["seed"])
+    capsys.readouterr()
+    changes = isolated_portal / "changes.yaml"
+    changes.write_text("models:\n  - name: new-model\n    status: approved\n"
+                       "  - name: smollm2-135m-instruct\n    status: retired\n")
+    assert main(["catalog", "import", str(changes)]) == 0
+    out = capsys.readouterr().out
+    assert "1 created, 1 updated, 0 unchanged" in out
+    assert "Not applied: 2 lifecycle value(s)" in out and "a reviewer does that on the model's card" in out
+    assert "new-model: status approved in the file, proposed on the card" in out
+    assert "smollm2-135m-instruct: status retired in the file, approved on the card" in out
+    with stored(isolated_portal) as session:
+        statuses = dict(session.exec(select(CatalogModel.name, CatalogModel.status).where(
+            col(CatalogModel.name).in_(["new-model", "smollm2-135m-instruct"]))).all())
+    assert statuses == {"new-model": "proposed", "smollm2-135m-instruct": "approved"}
+    assert actors_of(isolated_portal, "catalog.imported") == {("system:seed", None), ("system:cli", None)}

@@ -10,9 +10,10 @@ from sqlmodel import select
 from catalog.health import probe_models, probe_stats, register_from_gateway, sync_with_gateway
 from catalog.models import CatalogModel, ModelStatus, ProbeResult
 from portal.core.audit import AuditEvent, utcnow
-from portal.core.auth import Role
+from portal.core.auth import Permission, Role, SystemPrincipal
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.gateway import GatewayClient, GatewayUnreachable
+from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER
 
 S = ModelStatus
 
@@ -41,7 +42,7 @@ def test_sync_needs_an_admin_and_a_reachable_gateway(session, make_user, make_mo
         sync_with_gateway(session=session, actor=make_user(Role.REVIEWER),
                           gateway=GatewayClient(base_url="http://127.0.0.1:9/v1"))
     with pytest.raises(GatewayUnreachable, match="127.0.0.1:9"):
-        sync_with_gateway(session=session, actor=None, gateway=GatewayClient(base_url="http://127.0.0.1:9/v1"))
+        sync_with_gateway(session=session, actor=SYSTEM_CLI, gateway=GatewayClient(base_url="http://127.0.0.1:9/v1"))
 
 
 def test_register_creates_a_proposed_card_that_its_registrar_cannot_approve(session, make_user, gateway) -> None:
@@ -60,7 +61,7 @@ def test_probe_stores_timings_and_failures(session, make_model, gateway, fake_ga
     make_model(S.PROPOSED, name="proposed-served", served=True)
     make_model(S.APPROVED, name="embedder", served=True, mode="embedding")
     fake_gateway.fail_next("500")
-    outcomes = probe_models(session=session, actor=None, gateway=gateway)
+    outcomes = probe_models(session=session, actor=SYSTEM_CLI, gateway=gateway)
     assert sorted(o.model_name for o in outcomes) == ["fake-large", "fake-small"]
     results = {o.result.model_id: o.result for o in outcomes}
     assert set(results) == {small.id, large.id}
@@ -89,3 +90,31 @@ def test_probe_stats_are_nearest_rank_percentiles_over_seven_days(session, make_
 def test_probe_stats_of_a_never_probed_model(session, make_model) -> None:
     stats = probe_stats(session=session, model_id=make_model(S.APPROVED).id)
     assert (stats.probes, stats.p50_latency_s, stats.last, stats.success_rate) == (0, None, None, None)
+
+
+@pytest.mark.parametrize("principal", [SYSTEM_CLI, SYSTEM_SCHEDULER])
+def test_a_sync_by_a_system_principal_is_audited_under_its_name(session, make_model, gateway, principal) -> None:
+    make_model(S.APPROVED, name="fake-small")
+    sync_with_gateway(session=session, actor=principal, gateway=gateway)
+    session.commit()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "catalog.synced")).one()
+    assert (event.actor_email, event.actor_id) == (principal.name, None)
+
+
+def test_a_probe_is_audited_under_the_principal_that_ran_it(session, make_model, gateway, fake_gateway) -> None:
+    make_model(S.APPROVED, name="fake-small", served=True)
+    make_model(S.APPROVED, name="fake-large", served=True)
+    fake_gateway.fail_next("500")
+    probe_models(session=session, actor=SYSTEM_CLI, gateway=gateway)
+    session.commit()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "catalog.probed")).one()
+    assert (event.actor_email, event.actor_id, event.summary) == ("system:cli", None, "2 probed, 1 failed")
+    assert event.after["probed"] == ["fake-large", "fake-small"] and len(event.after["failed"]) == 1
+
+
+def test_a_principal_without_manage_catalog_may_not_sync_or_probe(session, gateway) -> None:
+    clerk = SystemPrincipal(name="system:clerk", permissions=frozenset({Permission.MANAGE_PROMPTS}), acts_for="tests")
+    with pytest.raises(PermissionDenied, match="system:clerk may not"):
+        sync_with_gateway(session=session, actor=clerk, gateway=gateway)
+    with pytest.raises(PermissionDenied, match="system:clerk may not"):
+        probe_models(session=session, actor=clerk, gateway=gateway)

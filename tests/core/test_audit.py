@@ -9,6 +9,7 @@ from portal.core.audit import AuditAction, AuditEvent, AuditFilter, audit_facets
 from portal.core.auth import Role
 from portal.core.db import session_scope
 from portal.core.errors import PermissionDenied
+from portal.core.principals import SYSTEM_SEED
 from portal.core.users import User, update_user
 
 
@@ -32,7 +33,7 @@ def logged(session: Session, make_user):
         (0, admin, AuditAction.USER_ROLE_CHANGED, "user"),
         (1, other, AuditAction.USER_SIGNED_IN, "user"),
         (10, admin, AuditAction.USER_PROFILE_CHANGED, "user"),
-        (11, None, AuditAction.USER_CREATED, "user"),
+        (11, SYSTEM_SEED, AuditAction.USER_CREATED, "user"),
     ]:
         event = record_event(session, actor=actor, action=action, entity_type=entity, entity_id=7)
         event.at = now - timedelta(days=days_ago)
@@ -87,3 +88,16 @@ def test_count_stops_at_the_cap_and_says_so(session: Session, make_user, monkeyp
     assert (capped.total, capped.total_is_capped, len(capped.events)) == (5, True, 2)
     exact = browse_audit_log(session=session, actor=admin, filters=AuditFilter(entity_id="3"))
     assert (exact.total, exact.total_is_capped) == (1, False)
+
+
+def test_a_system_principals_event_names_it_and_points_at_no_user(session: Session) -> None:
+    event = record_event(session, actor=SYSTEM_SEED, action=AuditAction.USER_CREATED, entity_type="user", entity_id=1)
+    session.commit()
+    session.expire_all()
+    stored = session.get(AuditEvent, event.id)
+    assert (stored.actor_id, stored.actor_email) == (None, "system:seed")
+
+
+def test_an_event_without_a_principal_is_refused(session: Session) -> None:
+    with pytest.raises(TypeError, match="principal"):
+        record_event(session, actor=None, action=AuditAction.USER_CREATED, entity_type="user", entity_id=1)

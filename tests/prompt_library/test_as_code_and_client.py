@@ -190,3 +190,18 @@ def test_imported_tags_are_stored_as_the_library_filters_them(session, make_user
     assert session.exec(select(Prompt.tags).where(Prompt.slug == "tagged")).one() == ["legal", "refunds"]
     found = search_prompts(session=session, actor=admin, filters=PromptFilter(tags=["Refunds"]), index=None)
     assert [p.slug for p in found.prompts] == ["tagged"]
+
+
+def test_an_import_by_a_system_principal_is_audited_under_its_name(session, make_user) -> None:
+    from portal.core.audit import AuditEvent
+    from portal.core.errors import PermissionDenied
+    from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER
+
+    admin = make_user("admin")
+    specs = parse_prompt_file(SEED_PROMPTS.read_text(encoding="utf-8"), source="seed")
+    with pytest.raises(PermissionDenied, match="system:scheduler may not"):
+        import_prompts(session=session, actor=SYSTEM_SCHEDULER, fallback_owner=admin, specs=specs)
+    import_prompts(session=session, actor=SYSTEM_CLI, fallback_owner=admin, specs=specs)
+    session.commit()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "prompt.imported")).one()
+    assert (event.actor_email, event.actor_id) == ("system:cli", None)

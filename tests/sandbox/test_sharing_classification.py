@@ -22,6 +22,7 @@ from sandbox.sharing import (
 from tests.sandbox.support import POLICY
 from tests.training.conftest import complete
 from training.sync import sync_courses
+from portal.core.principals import SYSTEM_CLI
 from tests.metering.support import metered
 
 C = DataClassification
@@ -49,7 +50,7 @@ COLLEAGUE = "colleague@example.com"
 
 @pytest.fixture
 def courses(session: Session) -> None:
-    sync_courses(session=session, actor=None)
+    sync_courses(session=session, actor=SYSTEM_CLI)
     session.commit()
 
 

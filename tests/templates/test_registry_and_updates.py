@@ -209,3 +209,10 @@ def test_bytecode_left_in_a_template_is_not_a_new_version(tmp_path):
     assert content_hash(folder) == before
     (folder / "project" / "a.py").write_text("x = 2\n")
     assert content_hash(folder) != before
+
+
+def test_builtins_are_registered_by_the_scheduler_principal(session, builtins):
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "template.registered")).all()
+    assert len(events) == len(builtins) == 4
+    assert {(e.actor_email, e.actor_id) for e in events} == {("system:scheduler", None)}
+    assert {get_template(session=session, name=name).registered_by_id for name in builtins} == {None}

@@ -16,6 +16,7 @@ from training.learning import enrol, mark_lesson_read, progress
 from training.models import Question
 from training.quiz import submit_quiz
 from training.sync import sync_courses
+from portal.core.principals import SYSTEM_CLI
 
 POLICY = SandboxPolicy(budgets=BudgetPolicy(daily_tokens_per_user=0, monthly_usd_per_team=0), max_message_chars=20_000,
                        guardrail_actions={"public": "redact", "internal": "redact", "confidential": "warn",
@@ -33,7 +34,7 @@ def courses_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def synced(session: Session, courses_dir: Path) -> Path:
     """The shipped courses, loaded; returns their folder."""
-    sync_courses(session=session, actor=None, root=courses_dir)
+    sync_courses(session=session, actor=SYSTEM_CLI, root=courses_dir)
     session.commit()
     return courses_dir
 

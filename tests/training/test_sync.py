@@ -8,10 +8,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from portal.core.audit import AuditEvent
+from portal.core.errors import PermissionDenied
 from training.course_files import CourseFileError
 from training.learning import enrol, progress
 from training.models import Course, CourseVersion, Lesson
 from training.sync import sync_courses
+from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER, SYSTEM_SEED
 from tests.training.conftest import complete
 
 SHIPPED = {"genai-fundamentals", "prompt-engineering-basics", "responsible-ai", "rag-from-template"}
@@ -22,7 +24,7 @@ def count(session: Session, table) -> int:
 
 
 def test_the_shipped_courses_load_with_real_content(session: Session, courses_dir: Path) -> None:
-    report = sync_courses(session=session, actor=None, root=courses_dir)
+    report = sync_courses(session=session, actor=SYSTEM_CLI, root=courses_dir)
     session.commit()
     assert set(report.created) == SHIPPED
     lessons = session.exec(select(Lesson)).all()
@@ -33,7 +35,7 @@ def test_the_shipped_courses_load_with_real_content(session: Session, courses_di
 
 def test_a_second_sync_changes_nothing(session: Session, synced: Path) -> None:
     before = (count(session, CourseVersion), count(session, Lesson), count(session, AuditEvent))
-    report = sync_courses(session=session, actor=None, root=synced)
+    report = sync_courses(session=session, actor=SYSTEM_CLI, root=synced)
     assert sorted(report.unchanged) == sorted(SHIPPED) and not report.changed
     assert (count(session, CourseVersion), count(session, Lesson), count(session, AuditEvent)) == before
 
@@ -46,7 +48,7 @@ def test_a_changed_course_becomes_a_new_version_and_a_finished_learner_keeps_the
     lesson.write_text(lesson.read_text() + "\nA new paragraph about context windows.\n")
     course_yml = synced / "genai-fundamentals" / "course.yml"
     course_yml.write_text(course_yml.read_text().replace("version: 1", "version: 2"))
-    report = sync_courses(session=session, actor=None, root=synced)
+    report = sync_courses(session=session, actor=SYSTEM_CLI, root=synced)
     session.commit()
     assert report.new_versions == ["genai-fundamentals v2"]
     assert progress(session=session, user=learner, slug="genai-fundamentals").version.version == 1
@@ -61,7 +63,7 @@ def test_a_change_without_a_new_version_number_is_refused(session: Session, sync
     lesson.write_text(lesson.read_text() + "\nMore.\n")
     with pytest.raises(CourseFileError, match=r"responsible-ai/course.yml: the course changed since version 1.*"
                                               r"raise `version` to 2"):
-        sync_courses(session=session, actor=None, root=synced)
+        sync_courses(session=session, actor=SYSTEM_CLI, root=synced)
 
 
 def _break(folder: Path, file: str, old: str, new: str) -> None:
@@ -89,7 +91,7 @@ def test_a_malformed_file_stops_the_sync_naming_file_and_line_and_nothing_change
         session: Session, courses_dir: Path, file: str, old: str, new: str, message: str) -> None:
     _break(courses_dir, file, old, new)
     with pytest.raises(CourseFileError, match=message):
-        sync_courses(session=session, actor=None, root=courses_dir)
+        sync_courses(session=session, actor=SYSTEM_CLI, root=courses_dir)
     session.rollback()
     assert count(session, Course) == 0 and count(session, AuditEvent) == 0
 
@@ -97,4 +99,13 @@ def test_a_malformed_file_stops_the_sync_naming_file_and_line_and_nothing_change
 def test_a_missing_quiz_is_reported(session: Session, courses_dir: Path) -> None:
     (courses_dir / "genai-fundamentals" / "quiz.yml").unlink()
     with pytest.raises(CourseFileError, match=r"genai-fundamentals/quiz.yml: the file is missing"):
-        sync_courses(session=session, actor=None, root=courses_dir)
+        sync_courses(session=session, actor=SYSTEM_CLI, root=courses_dir)
+
+
+def test_a_sync_is_audited_under_the_principal_and_needs_manage_training(session: Session, courses_dir: Path) -> None:
+    with pytest.raises(PermissionDenied, match="system:scheduler may not"):
+        sync_courses(session=session, actor=SYSTEM_SCHEDULER, root=courses_dir)
+    sync_courses(session=session, actor=SYSTEM_SEED, root=courses_dir)
+    session.commit()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "training.synced")).one()
+    assert (event.actor_email, event.actor_id) == ("system:seed", None)

@@ -10,6 +10,7 @@ from portal.core.auth import Role
 from portal.core.users import User
 from tests.conftest import REPO_ROOT
 from training.sync import sync_courses
+from portal.core.principals import SYSTEM_CLI
 from tests.views.conftest import listen_on
 
 ADMIN_PAGE = str(REPO_ROOT / "portal" / "views" / "admin.py")
@@ -53,7 +54,7 @@ COE_TRAINING_PAGES = ["views/training_assign.py", "views/training_dashboard.py"]
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_every_page_runs_for_every_role(open_portal, user_with_role, portal_db, role: str) -> None:
     with Session(portal_db) as session:
-        sync_courses(session=session, actor=None)
+        sync_courses(session=session, actor=SYSTEM_CLI)
         session.commit()
     user = user_with_role(role)
     at = open_portal(user)

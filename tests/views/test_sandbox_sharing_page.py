@@ -9,6 +9,7 @@ from catalog.models import DataClassification
 from sandbox.models import Conversation, ConversationShare
 from tests.views.support import DRAFT, SANDBOX, chat, chat_requests, errors, rows, send, shown, unescaped
 from training.sync import sync_courses
+from portal.core.principals import SYSTEM_CLI
 
 COLLEAGUE = "chen.contributor@example.com"  # in Engineering; the viewer who owns the conversations is in Finance
 CONFIDENTIAL_RULE = ("it can be shared only with colleagues in Finance who completed "
@@ -35,7 +36,7 @@ def raise_classification(engine, conversation_id: int, classification: DataClass
 def confidential_needs_the_course(portal_db, monkeypatch):
     monkeypatch.setenv("PORTAL_TRAINING_REQUIRED_COURSES", '{"sandbox_confidential": ["responsible-ai"]}')
     with Session(portal_db) as session:
-        sync_courses(session=session, actor=None)
+        sync_courses(session=session, actor=SYSTEM_CLI)
         session.commit()
 
 

@@ -9,6 +9,7 @@ from portal.views._training import OPEN_COURSE
 from metering.models import UsageEvent
 from training.models import Certificate, LabAttempt, Question, QuizAttempt
 from training.sync import sync_courses
+from portal.core.principals import SYSTEM_CLI
 from tests.conftest import REPO_ROOT
 from tests.views.support import errors, rows, shown
 
@@ -23,7 +24,7 @@ GOOD_PROMPT = ("Write a short onboarding checklist for a new colleague using the
 @pytest.fixture
 def courses(portal_db):
     with Session(portal_db) as session:
-        sync_courses(session=session, actor=None)
+        sync_courses(session=session, actor=SYSTEM_CLI)
         session.commit()
     return portal_db
 
