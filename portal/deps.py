@@ -28,6 +28,7 @@ from sandbox.chat import SandboxPolicy
 from sandbox.usage import BudgetPolicy
 from templates.lineage import template_dependents
 from templates.registry import TemplateStore, sync_builtin_templates
+from training.unlocks import CourseGate
 
 if TYPE_CHECKING:  # Chroma, LangChain and pypdf load only on the page that uses documents (a second's start-up)
     from chromadb.api import ClientAPI
@@ -117,13 +118,18 @@ def catalog_dependents() -> DependentsRegistry:
     return DependentsRegistry(sources=[usage_dependents, prompt_dependents, template_dependents])
 
 
+def capability_gate(settings: Settings) -> CourseGate:
+    """Who may use a capability (confidential data in the sandbox, publishing prompts): the courses it requires."""
+    return CourseGate(required=dict(settings.training_required_courses))
+
+
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
-    """The budgets, message size and guardrail actions a sandbox turn obeys, from the settings."""
+    """The budgets, message size, guardrail actions and course requirements a sandbox turn obeys, from the settings."""
     budgets = BudgetPolicy(daily_tokens_per_user=settings.sandbox_daily_token_quota,
                            monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
     return SandboxPolicy(budgets=budgets, max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions),
-                         required_courses=dict(settings.training_required_courses))
+                         capabilities=capability_gate(settings))
 
 
 def document_limits(settings: Settings) -> DocumentLimits:

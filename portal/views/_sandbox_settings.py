@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
-from sqlalchemy.engine import Engine
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.audit import utcnow
-from portal.core.db import session_scope
+from portal.core.db import Engine, session_scope
 from portal.core.users import User
 from portal.ui import plain
 from sandbox.budgets import effective_budget
