@@ -13,8 +13,10 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("portal", "catalog", "sandbox", "prompt_library", "templates", "training")
-CONTRACTS = 4
-LAYERS = "Layers, no cycles: shell > training > prompt_library > sandbox | templates > catalog > core"  # as many [[tool.importlinter.contracts]] as pyproject.toml declares
+CONTRACTS = 4  # as many [[tool.importlinter.contracts]] as pyproject.toml declares
+LAYERS = "Layers, no cycles: shell > training > prompt_library > sandbox | templates > catalog > core"
+STREAMLIT = "Streamlit only in the pages, portal.deps, portal.ui and portal.app"
+DATABASE = "No sqlmodel or sqlalchemy in the pages (services query)"
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
@@ -35,7 +37,7 @@ def broken_contracts(output: str) -> list[str]:
 def test_the_import_contract_is_kept() -> None:
     result = lint_imports(REPO_ROOT)
     report = result.stdout + result.stderr
-    assert "No module named importlinter" not in report, "import-linter is missing: install the `test` extra"
+    assert "No module named 'importlinter'" not in report, "import-linter is missing: install the `test` extra"
     assert result.returncode == 0, (f"Broken architecture contracts: {broken_contracts(report) or '(see below)'}\n"
                                     f"{report}")
     assert f"Contracts: {CONTRACTS} kept, 0 broken." in report, report
@@ -57,8 +59,8 @@ def checkout_copy(tmp_path: Path) -> Path:
     ("prompt_library/review.py", "import training.unlocks", LAYERS),
     ("portal/core/settings.py", "import catalog.models", LAYERS),
     ("training/labs.py", "import templates.models", "No other feature imports templates"),
-    ("catalog/service.py", "import streamlit", "Streamlit only in the pages, portal.deps, portal.ui and portal.app"),
-    ("portal/views/catalog.py", "from sqlmodel import select", "No sqlmodel or sqlalchemy in the pages (services query)"),
+    ("catalog/service.py", "import streamlit", STREAMLIT),
+    ("portal/views/catalog.py", "from sqlmodel import select", DATABASE),
 ])
 def test_an_import_against_the_contract_is_reported(checkout_copy: Path, module: str, added_import: str,
                                                     contract: str) -> None:
