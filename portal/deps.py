@@ -29,6 +29,7 @@ from metering.budgets import BudgetPolicy
 from metering.gateway import MeteredGateway
 from templates.lineage import template_dependents
 from templates.registry import TemplateStore, sync_builtin_templates
+from training.unlocks import CourseGate
 
 if TYPE_CHECKING:  # Chroma, LangChain and pypdf load only on the page that uses documents (a second's start-up)
     from chromadb.api import ClientAPI
@@ -128,11 +129,16 @@ def budget_policy(settings: Settings) -> BudgetPolicy:
                         monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
 
 
+def capability_gate(settings: Settings) -> CourseGate:
+    """Who may use a capability (confidential data in the sandbox, publishing prompts): the courses it requires."""
+    return CourseGate(required=dict(settings.training_required_courses))
+
+
 def sandbox_policy(settings: Settings) -> SandboxPolicy:
-    """The budgets, message size and guardrail actions a sandbox turn obeys, from the settings."""
+    """The budgets, message size, guardrail actions and course requirements a sandbox turn obeys, from the settings."""
     return SandboxPolicy(budgets=budget_policy(settings), max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions),
-                         required_courses=dict(settings.training_required_courses))
+                         capabilities=capability_gate(settings))
 
 
 def document_limits(settings: Settings) -> DocumentLimits:

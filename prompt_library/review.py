@@ -6,14 +6,13 @@ reviewed like any promotion. A version whose tests fail on a recommended model n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import re
 
 from sqlmodel import Session, col, select
 
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
+from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
 from prompt_library.models import (
@@ -30,7 +29,6 @@ from prompt_library.models import (
 )
 from prompt_library.runner import production_gate_problems
 from prompt_library.service import editable_prompt, version_by_number, visible_prompt
-from training.unlocks import Capability, require_capability
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_COMMENT = 2000
@@ -76,16 +74,15 @@ def _point(session: Session, actor: User, prompt: Prompt, label: str, target: Pr
 
 def request_review(*, session: Session, actor: User, prompt_id: int, kind: ReviewKind | str,
                    version: int, comment: str = "",
-                   required_courses: Mapping[str, Sequence[str]] | None = None) -> PromptReview:
+                   capabilities: CapabilityGate = NOTHING_REQUIRED) -> PromptReview:
     """Ask a reviewer to publish the prompt or to move production to a version.
 
-    `required_courses` is PORTAL_TRAINING_REQUIRED_COURSES: publishing may need a course's valid certificate.
+    `capabilities` is training's CourseGate (PORTAL_TRAINING_REQUIRED_COURSES): publishing may need a course.
     """
     kind = ReviewKind(kind)
     prompt = editable_prompt(session=session, actor=actor, prompt_id=prompt_id)
     if kind is ReviewKind.PUBLISH:
-        require_capability(session=session, user=actor, capability=Capability.PUBLISH_PROMPTS,
-                           required=required_courses or {})
+        capabilities.require(session=session, user=actor, capability=Capability.PUBLISH_PROMPTS)
     target = version_by_number(session=session, prompt_id=prompt.id, number=version)
     if kind is ReviewKind.PRODUCTION:
         _refuse_failing(session, prompt, target)

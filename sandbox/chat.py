@@ -10,7 +10,7 @@ the call's worst case, then settles its usage) and keeps whatever arrived, even 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
@@ -22,12 +22,12 @@ from metering.gateway import MeteredGateway, MeteredStream
 from metering.models import CallStatus, UsageEvent, UsageSource
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
+from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
 from portal.core.gateway import ChatResult
 from portal.core.users import User
 from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
 from sandbox.models import ChatMessage, Conversation
-from training.unlocks import Capability, require_capability
 
 TITLE_LENGTH = 60
 
@@ -39,8 +39,8 @@ class SandboxPolicy:
     budgets: BudgetPolicy
     max_message_chars: int
     guardrail_actions: dict[str, str]
-    # capability -> course slugs it requires (PORTAL_TRAINING_REQUIRED_COURSES); empty = no course required
-    required_courses: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # who may use confidential data: the caller hands in training's CourseGate (PORTAL_TRAINING_REQUIRED_COURSES)
+    capabilities: CapabilityGate = NOTHING_REQUIRED
 
     def guardrail_action(self, classification: DataClassification) -> GuardrailAction:
         return GuardrailAction(self.guardrail_actions[classification.label])
@@ -101,8 +101,7 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
         floor = DataClassification(conversation.classification)
         request = replace(request, classification=max(request.classification, floor))
     if request.classification >= DataClassification.CONFIDENTIAL:
-        require_capability(session=session, user=user, capability=Capability.SANDBOX_CONFIDENTIAL,
-                           required=policy.required_courses)
+        policy.capabilities.require(session=session, user=user, capability=Capability.SANDBOX_CONFIDENTIAL)
     model = _offered_model(session, user, request)
     budgets = effective_budget(session=session, user=user, defaults=policy.budgets)
     check_budgets(session=session, user=user, policy=budgets)

@@ -9,7 +9,6 @@ not deleted: it works again if the rule is met, and its owner can revoke it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,16 +17,14 @@ from sqlmodel import Session, col, select
 from catalog.models import DataClassification
 from portal.core.audit import AuditAction, record_event
 from portal.core.auth import Permission, require
+from portal.core.capabilities import Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
 from sandbox.chat import conversation_history, own_conversation
 from sandbox.models import ChatMessage, Conversation, ConversationShare
-from training.unlocks import Capability, missing_courses, named_courses
 
 NOT_FOUND = "That conversation does not exist or is not shared with you."
 NEVER_SHARED = "restricted conversations are never shared, not even read-only"
-# capability -> course slugs, as in SandboxPolicy.required_courses (PORTAL_TRAINING_REQUIRED_COURSES)
-RequiredCourses = Mapping[str, Sequence[str]]
 
 
 class SharingNotAllowed(PermissionDenied):
@@ -66,7 +63,7 @@ class SharedListing:
 
 
 def share_conversation(*, session: Session, user: User, conversation_id: int, with_email: str,
-                       required_courses: RequiredCourses) -> ConversationShare:
+                       capabilities: CapabilityGate) -> ConversationShare:
     """Let an active colleague read one of the user's conversations if its classification allows; twice = once."""
     require(user, Permission.USE_SANDBOX)
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
@@ -80,7 +77,7 @@ def share_conversation(*, session: Session, user: User, conversation_id: int, wi
                            "a colleague appears here after their first sign-in.")
     if colleague.id == user.id:
         raise InvalidInput("This is your own conversation: share it with a colleague's e-mail address.")
-    rule = _rule(session, user, colleague, classification, required_courses)
+    rule = _rule(session, user, colleague, classification, capabilities)
     if rule:
         raise SharingNotAllowed(_holds(classification, rule))
     existing = _share(session, conversation.id, colleague.id)
@@ -109,7 +106,7 @@ def revoke_share(*, session: Session, user: User, conversation_id: int, shared_w
     return True
 
 
-def shares_of(*, session: Session, user: User, conversation_id: int, required_courses: RequiredCourses) -> list[Share]:
+def shares_of(*, session: Session, user: User, conversation_id: int, capabilities: CapabilityGate) -> list[Share]:
     """Whom one of the user's conversations is shared with, by e-mail, and which shares its classification suspends."""
     conversation = own_conversation(session=session, user=user, conversation_id=conversation_id)
     classification = DataClassification(conversation.classification)
@@ -119,7 +116,7 @@ def shares_of(*, session: Session, user: User, conversation_id: int, required_co
                         .order_by(col(User.email))).all()
     shares = []
     for share, colleague in rows:
-        rule = _rule(session, user, colleague, classification, required_courses)
+        rule = _rule(session, user, colleague, classification, capabilities)
         suspended = f"Suspended: {_now_holds(classification, rule)}" if rule else ""
         shares.append(Share(user_id=colleague.id, email=colleague.email, name=colleague.display_name,
                             shared_at=share.created_at, suspended=suspended))
@@ -127,7 +124,7 @@ def shares_of(*, session: Session, user: User, conversation_id: int, required_co
 
 
 def conversations_shared_with(*, session: Session, user: User,
-                              required_courses: RequiredCourses) -> list[SharedListing]:
+                              capabilities: CapabilityGate) -> list[SharedListing]:
     """Conversations shared with the user, latest first; one they may no longer read is marked unavailable."""
     rows = session.exec(select(Conversation, User)
                         .join(ConversationShare, col(ConversationShare.conversation_id) == col(Conversation.id))
@@ -137,7 +134,7 @@ def conversations_shared_with(*, session: Session, user: User,
     listings = []
     for conversation, owner in rows:
         classification = DataClassification(conversation.classification)
-        rule = _rule(session, owner, user, classification, required_courses)
+        rule = _rule(session, owner, user, classification, capabilities)
         listings.append(SharedListing(conversation_id=conversation.id, title="" if rule else conversation.title,
                                       owner_name=owner.display_name, updated_at=conversation.updated_at,
                                       unavailable=_unavailable(classification, rule) if rule else ""))
@@ -145,7 +142,7 @@ def conversations_shared_with(*, session: Session, user: User,
 
 
 def read_shared_conversation(*, session: Session, user: User, conversation_id: int,
-                             required_courses: RequiredCourses) -> SharedConversation:
+                             capabilities: CapabilityGate) -> SharedConversation:
     """A conversation and its messages for its owner or a colleague its classification allows; anyone else: refused."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None or (conversation.owner_id != user.id
@@ -154,7 +151,7 @@ def read_shared_conversation(*, session: Session, user: User, conversation_id: i
     owner = session.get(User, conversation.owner_id)
     if conversation.owner_id != user.id:
         classification = DataClassification(conversation.classification)
-        rule = _rule(session, owner, user, classification, required_courses)
+        rule = _rule(session, owner, user, classification, capabilities)
         if rule:
             raise SharingNotAllowed(_unavailable(classification, rule))
     return SharedConversation(conversation=conversation, owner_name=owner.display_name if owner else "",
@@ -162,19 +159,20 @@ def read_shared_conversation(*, session: Session, user: User, conversation_id: i
 
 
 def _rule(session: Session, owner: User, reader: User, classification: DataClassification,
-          required_courses: RequiredCourses) -> str:
+          capabilities: CapabilityGate) -> str:
     """The sharing rule for this classification when it excludes the reader, in plain words; "" when it allows."""
     if classification <= DataClassification.INTERNAL:
         return ""
     if classification >= DataClassification.RESTRICTED:
         return NEVER_SHARED
-    slugs = list(required_courses.get(Capability.SANDBOX_CONFIDENTIAL.value, ()))
-    if owner.department and owner.department == reader.department and not missing_courses(
-            session=session, user=reader, slugs=slugs):
+    confidential = Capability.SANDBOX_CONFIDENTIAL
+    if owner.department and owner.department == reader.department and capabilities.holds(
+            session=session, user=reader, capability=confidential):
         return ""
     if not owner.department:
         return "it can be shared only with colleagues in its owner's department, and none is recorded for its owner"
-    trained = f" who completed {named_courses(session=session, slugs=slugs)}" if slugs else ""
+    courses = capabilities.named_requirement(session=session, capability=confidential)
+    trained = f" who completed {courses}" if courses else ""
     return f"it can be shared only with colleagues in {owner.department}{trained}"
 
 

@@ -1,48 +1,44 @@
 """Training that unlocks rights: a capability can require valid certificates of named courses.
 
 The setting PORTAL_TRAINING_REQUIRED_COURSES maps a capability to course slugs, e.g.
-`{"sandbox_confidential": ["responsible-ai"], "publish_prompts": ["responsible-ai"]}`. Services call
-`require_capability` before the action; the error names the course that unlocks it.
+`{"sandbox_confidential": ["responsible-ai"], "publish_prompts": ["responsible-ai"]}`. The sandbox and the
+prompt library ask a CourseGate, handed to them by their caller, before the action (they never import training);
+the error names the course that unlocks it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from portal.core.audit import utcnow
-from portal.core.errors import PermissionDenied
+from portal.core.capabilities import Capability, CapabilityLocked
 from portal.core.users import User
 from training.models import Certificate, Course, CourseVersion
 
 
-class Capability(StrEnum):
-    """Something a course can be required for."""
+@dataclass(frozen=True)
+class CourseGate:
+    """The CapabilityGate of the portal: a capability needs valid certificates of the courses configured for it."""
 
-    SANDBOX_CONFIDENTIAL = "sandbox_confidential"  # confidential or restricted data in the sandbox
-    PUBLISH_PROMPTS = "publish_prompts"  # publishing a prompt in the prompt library
+    required: Mapping[str, Sequence[str]] = field(default_factory=dict)  # capability -> course slugs
 
-    @property
-    def description(self) -> str:
-        return CAPABILITY_DESCRIPTIONS[self]
+    def require(self, *, session: Session, user: User, capability: Capability) -> None:
+        require_capability(session=session, user=user, capability=capability, required=self.required)
 
+    def holds(self, *, session: Session, user: User, capability: Capability) -> bool:
+        return not missing_courses(session=session, user=user, slugs=self._slugs(capability))
 
-CAPABILITY_DESCRIPTIONS = {
-    Capability.SANDBOX_CONFIDENTIAL: "use confidential or restricted data in the sandbox",
-    Capability.PUBLISH_PROMPTS: "publish prompts in the prompt library",
-}
+    def named_requirement(self, *, session: Session, capability: Capability) -> str:
+        slugs = self._slugs(capability)
+        return named_courses(session=session, slugs=slugs) if slugs else ""
 
-
-class CapabilityLocked(PermissionDenied):
-    """The user has not completed (or has let expire) a course the capability requires."""
-
-    def __init__(self, message: str, *, capability: Capability, courses: list[str]) -> None:
-        super().__init__(message)
-        self.capability, self.courses = capability, courses
+    def _slugs(self, capability: Capability) -> list[str]:
+        return list(self.required.get(Capability(capability).value, ()))
 
 
 def missing_courses(*, session: Session, user: User, slugs: Sequence[str], now: datetime | None = None) -> list[str]:
@@ -81,3 +77,7 @@ def _titles(session: Session, slugs: list[str]) -> dict[str, str]:
                         .join(CourseVersion, col(CourseVersion.id) == Course.current_version_id)
                         .where(col(Course.slug).in_(slugs))).all()
     return dict(rows)
+
+
+# Capability and CapabilityLocked live in portal.core (the features that check them cannot import training).
+__all__ = ["Capability", "CapabilityLocked", "CourseGate", "missing_courses", "named_courses", "require_capability"]

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from portal.core.capabilities import Capability
 from portal.core.errors import SettingsError
 
 ENV_PREFIX = "PORTAL_"
@@ -200,8 +201,7 @@ class Settings(BaseSettings):
     @field_validator("training_required_courses")
     @classmethod
     def _capabilities_known(cls, required: dict[str, list[str]]) -> dict[str, list[str]]:
-        # The names of training.unlocks.Capability (core does not import features; a test keeps them in step).
-        known = {"sandbox_confidential", "publish_prompts"}
+        known = {capability.value for capability in Capability}
         unknown = sorted(set(required) - known)
         if unknown:
             raise ValueError(f"unknown capability {unknown[0]!r}; capabilities: {sorted(known)}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -155,6 +155,14 @@ def describe_user(*, session: Session, user_id: int | None) -> str:
     """'Name (e-mail)' of a user, for showing who requested or approved something; '—' when unknown."""
     found = session.get(User, user_id) if user_id is not None else None
     return f"{found.display_name} ({found.email})" if found else "—"
+
+
+def emails_of(*, session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """User id -> e-mail for just these users (authors on a page), in one query."""
+    wanted = {user_id for user_id in user_ids if user_id is not None}
+    if not wanted:
+        return {}
+    return dict(session.exec(select(User.id, User.email).where(col(User.id).in_(wanted))).all())
 
 
 def demo_users(*, session: Session) -> list[User]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlmodel import col, select
 
 from catalog.models import DataClassification
 from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
-from portal.core.users import User
+from portal.core.users import User, emails_of
 from portal.ui import plain
 from prompt_library.as_code import cases_as_text, cases_from_text
 from prompt_library.models import PRODUCTION, STAGING, Prompt, PromptVersion, ReviewKind
@@ -46,7 +45,7 @@ def versions_section(context: deps.PortalContext, user: User, prompt: Prompt, la
         versions = list_versions(session=session, prompt_id=prompt.id)
         by_version = comments_by_version(session=session, prompt_id=prompt.id)
         people = {v.author_id for v in versions} | {c.author_id for cs in by_version.values() for c in cs}
-        authors = dict(session.exec(select(User.id, User.email).where(col(User.id).in_(people))).all())
+        authors = emails_of(session=session, user_ids=people)
     pointing = {n: [name for name, number in labels.items() if number == n] for n in (v.number for v in versions)}
     st.dataframe([{"version": v.number, "labels": ", ".join(pointing[v.number]), "change note": v.change_note,
                    "author": authors.get(v.author_id, "?"), "saved": v.created_at.strftime("%Y-%m-%d %H:%M"),

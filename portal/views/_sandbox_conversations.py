@@ -10,12 +10,11 @@ from functools import partial
 
 import streamlit as st
 from chromadb.api import ClientAPI
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from catalog.models import DataClassification
 from portal import deps
-from portal.core.db import session_scope
+from portal.core.capabilities import CapabilityGate
+from portal.core.db import Engine, Session, session_scope
 from portal.core.errors import NotFound
 from portal.core.users import User
 from portal.ui import plain
@@ -30,7 +29,6 @@ from sandbox.conversations import (
     rename_conversation,
 )
 from sandbox.models import ChatMessage, Conversation
-from sandbox.sharing import RequiredCourses
 
 C = DataClassification
 CONVERSATION = "sandbox_conversation_id"  # the conversation being continued; absent or None = a new one
@@ -103,7 +101,7 @@ def show_flash() -> None:
 
 
 def conversation_actions(*, engine: Engine, user: User, conversation: Conversation, vectors: ClientAPI,
-                         required_courses: RequiredCourses) -> None:
+                         capabilities: CapabilityGate) -> None:
     """Rename, share (as the conversation's classification allows), download and delete the conversation on screen."""
     change = partial(_change, engine=engine)
     # A row that wraps: five equal columns cut the labels to "R…" in the chat column's width.
@@ -115,7 +113,7 @@ def conversation_actions(*, engine: Engine, user: User, conversation: Conversati
             change(lambda session: rename_conversation(session=session, user=user, conversation_id=conversation.id,
                                                        title=title), "Renamed the conversation.")
     sharing.share_popover(bar, engine=engine, user=user, conversation=conversation, change=change,
-                          required_courses=required_courses)
+                          capabilities=capabilities)
     with bar.popover("Delete", icon=":material/delete:"):
         st.markdown("Delete this conversation and its messages? This cannot be undone; the usage records stay.")
         if st.button("Yes, delete it", key="sandbox_delete", type="primary"):

@@ -10,13 +10,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 from chromadb.api import ClientAPI
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from catalog.models import DataClassification
 from metering.gateway import MeteredGateway
 from portal import deps
-from portal.core.db import session_scope
+from portal.core.db import Engine, Session, session_scope
 from portal.core.users import User
 from portal.ui import plain
 from portal.views._sandbox_messages import TurnNotice, as_text, guardrail_notice

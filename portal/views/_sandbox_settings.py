@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
-from sqlalchemy.engine import Engine
 
 from catalog.models import CatalogModel, DataClassification, ModelStatus
-from portal.core.db import session_scope
+from portal.core.db import Engine, session_scope
 from portal.core.users import User
 from portal.ui import plain
 from metering.budgets import daily_quota

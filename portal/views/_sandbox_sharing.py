@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from catalog.models import DataClassification
-from portal.core.db import session_scope
+from portal.core.capabilities import CapabilityGate
+from portal.core.db import Engine, Session, session_scope
 from portal.core.errors import NotFound
 from portal.core.users import User
 from portal.ui import plain
@@ -20,7 +19,7 @@ from portal.views._sandbox_documents import show_citations
 from portal.views._sandbox_messages import show_messages
 from sandbox.models import Conversation
 from sandbox.sharing import SharingNotAllowed, conversations_shared_with, read_shared_conversation, revoke_share
-from sandbox.sharing import RequiredCourses, share_conversation, shares_of
+from sandbox.sharing import share_conversation, shares_of
 
 SHARED = "sandbox_shared_conversation_id"  # a conversation a colleague shared, open read-only; absent = none
 Change = Callable[[Callable[[Session], object], str], None]
@@ -35,7 +34,7 @@ def close_shared() -> None:
 
 
 def share_popover(container, *, engine: Engine, user: User, conversation: Conversation, change: Change,
-                  required_courses: RequiredCourses) -> None:
+                  capabilities: CapabilityGate) -> None:
     """Share the conversation on screen with a colleague by e-mail, and see and revoke its shares."""
     with container.popover("Share", icon=":material/share:"):
         st.markdown("Colleagues you share with can read this conversation in their sandbox; they cannot "
@@ -44,11 +43,11 @@ def share_popover(container, *, engine: Engine, user: User, conversation: Conver
                               max_chars=320, placeholder="name@example.com")
         if st.button("Share read-only", key="sandbox_share"):
             change(lambda session: share_conversation(session=session, user=user, conversation_id=conversation.id,
-                                                      with_email=email, required_courses=required_courses),
+                                                      with_email=email, capabilities=capabilities),
                    f"Shared with {plain(email.strip())}.")
         with session_scope(engine) as session:
             shares = shares_of(session=session, user=user, conversation_id=conversation.id,
-                               required_courses=required_courses)
+                               capabilities=capabilities)
         if not shares:
             st.caption("Not shared with anyone.")
         for share in shares:
@@ -62,10 +61,10 @@ def share_popover(container, *, engine: Engine, user: User, conversation: Conver
                     f"No longer shared with {plain(share.email)}.")
 
 
-def shared_with_you(*, engine: Engine, user: User, required_courses: RequiredCourses) -> None:
+def shared_with_you(*, engine: Engine, user: User, capabilities: CapabilityGate) -> None:
     """The sidebar's list of conversations colleagues shared with the user; opening an unavailable one says why."""
     with session_scope(engine) as session:
-        shared = conversations_shared_with(session=session, user=user, required_courses=required_courses)
+        shared = conversations_shared_with(session=session, user=user, capabilities=capabilities)
     if not shared:
         return
     st.subheader("Shared with you")
@@ -78,12 +77,12 @@ def shared_with_you(*, engine: Engine, user: User, required_courses: RequiredCou
                   type="primary" if item.conversation_id == open_id else "tertiary", width="stretch", help=about)
 
 
-def show_shared(*, engine: Engine, user: User, conversation_id: int, required_courses: RequiredCourses) -> bool:
+def show_shared(*, engine: Engine, user: User, conversation_id: int, capabilities: CapabilityGate) -> bool:
     """A shared conversation, read-only; False (and a note) when the user may not, or no longer, read it."""
     try:
         with session_scope(engine) as session:
             shared = read_shared_conversation(session=session, user=user, conversation_id=conversation_id,
-                                              required_courses=required_courses)
+                                              capabilities=capabilities)
     except NotFound:
         close_shared()
         st.info("That conversation is no longer shared with you.", icon=":material/link_off:")

@@ -88,7 +88,7 @@ def actions() -> None:
             with session_scope(context.engine) as session:
                 request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PUBLISH,
                                version=prompt.latest_version,
-                               required_courses=context.settings.training_required_courses)
+                               capabilities=deps.capability_gate(context.settings))
             state["prompt_flash"] = "Publication requested; a reviewer will look at it."
             st.rerun()
     if editable and prompt.status == PromptStatus.PUBLISHED and publish_col.button(

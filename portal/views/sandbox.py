@@ -93,7 +93,7 @@ def chat_panel(settings: ChatSettings | None) -> None:
     if conversation is not None:
         st.subheader(plain(conversation.title))
         conversation_actions(engine=context.engine, user=user, conversation=conversation,
-                             vectors=documents_context.vectors, required_courses=policy.required_courses)
+                             vectors=documents_context.vectors, capabilities=policy.capabilities)
     show_flash()
     documents = docs.documents_panel(documents_context, conversation=conversation, state_key=CONVERSATION,
                                      classification=state[CLASSIFICATION],
@@ -105,7 +105,7 @@ def chat_panel(settings: ChatSettings | None) -> None:
 
 with st.sidebar:
     conversation_list(engine=context.engine, user=user, conversation=conversation)
-    sharing.shared_with_you(engine=context.engine, user=user, required_courses=policy.required_courses)
+    sharing.shared_with_you(engine=context.engine, user=user, capabilities=policy.capabilities)
 
 st.title("Sandbox")
 st.caption("Try the approved models on your own text. Every answer counts against your daily token quota and your "
@@ -113,7 +113,7 @@ st.caption("Try the approved models on your own text. Every answer counts agains
            "classification you pick.")
 shared_id = state.get(sharing.SHARED)
 if shared_id is None or not sharing.show_shared(engine=context.engine, user=user, conversation_id=shared_id,
-                                                required_courses=policy.required_courses):
+                                                capabilities=policy.capabilities):
     settings_col, chat_col = st.columns([1, 2], gap="large")
     with settings_col:
         chosen = settings_panel(engine=context.engine, user=user, policy=policy, conversation=conversation)

@@ -6,7 +6,15 @@ from sqlmodel import Session, select
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from portal.core.users import ClaimNames, User, dev_sign_in, list_users, sign_in_from_claims, update_user
+from portal.core.users import (
+    ClaimNames,
+    User,
+    dev_sign_in,
+    emails_of,
+    list_users,
+    sign_in_from_claims,
+    update_user,
+)
 
 CLAIMS = ClaimNames(department="dept", team="team", groups="groups",
                     role_group_mapping={"coe-reviewers": "reviewer", "coe-admins": "admin"})
@@ -128,3 +136,10 @@ def test_search_treats_wildcards_as_text(session: Session, make_user) -> None:
     assert [u.email for u in list_users(session=session, actor=admin, search="under_").users] == [
         "under_score@example.com"]
     assert list_users(session=session, actor=admin, search="%").total == 0
+
+
+def test_emails_of_names_just_the_users_asked_for(session: Session, make_user) -> None:
+    author, commenter, _other = make_user(email="a@example.com"), make_user(email="c@example.com"), make_user()
+    assert emails_of(session=session, user_ids=[author.id, commenter.id, author.id, None]) == {
+        author.id: "a@example.com", commenter.id: "c@example.com"}
+    assert emails_of(session=session, user_ids=[]) == {}

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from catalog.models import DataClassification
 from portal.core.audit import AuditEvent
+from portal.core.capabilities import NOTHING_REQUIRED
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import User
 from sandbox.chat import TurnRequest, prepare_turn
@@ -21,7 +22,7 @@ from sandbox.sharing import (
 )
 from tests.sandbox.support import POLICY
 
-NO_COURSES: dict[str, list[str]] = {}  # confidential sharing requires no course here
+NO_COURSES = NOTHING_REQUIRED  # confidential sharing requires no course here
 
 
 @pytest.fixture
@@ -49,15 +50,15 @@ def test_a_colleague_it_is_shared_with_reads_it_and_the_share_is_audited(session
                                                                           conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="  Colleague@Example.com ", required_courses=NO_COURSES)
+                       with_email="  Colleague@Example.com ", capabilities=NO_COURSES)
     session.commit()
     shared = read_shared_conversation(session=session, user=colleague, conversation_id=conversation.id,
-                                      required_courses=NO_COURSES)
+                                      capabilities=NO_COURSES)
     assert shared.conversation.title == "Quarterly plan" and shared.owner_name == "owner"
     assert [m.content for m in shared.messages] == ["Plan Q3", "Here is a plan"]
-    listed = conversations_shared_with(session=session, user=colleague, required_courses=NO_COURSES)
+    listed = conversations_shared_with(session=session, user=colleague, capabilities=NO_COURSES)
     assert [(s.conversation_id, s.title, s.unavailable) for s in listed] == [(conversation.id, "Quarterly plan", "")]
-    shares = shares_of(session=session, user=owner, conversation_id=conversation.id, required_courses=NO_COURSES)
+    shares = shares_of(session=session, user=owner, conversation_id=conversation.id, capabilities=NO_COURSES)
     assert [(s.email, s.suspended) for s in shares] == [("colleague@example.com", "")]
     (event,) = audit(session, "sandbox.conversation_shared")
     assert (event.actor_email, event.entity_id, event.after) == ("owner@example.com", str(conversation.id),
@@ -67,9 +68,9 @@ def test_a_colleague_it_is_shared_with_reads_it_and_the_share_is_audited(session
 def test_sharing_twice_changes_nothing(session, make_user, owner, conversation) -> None:
     make_user(email="colleague@example.com")
     first = share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                               with_email="colleague@example.com", required_courses=NO_COURSES)
+                               with_email="colleague@example.com", capabilities=NO_COURSES)
     again = share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                               with_email="colleague@example.com", required_courses=NO_COURSES)
+                               with_email="colleague@example.com", capabilities=NO_COURSES)
     session.commit()
     assert first.id == again.id
     assert len(session.exec(select(ConversationShare)).all()) == 1
@@ -81,24 +82,24 @@ def test_a_stranger_is_told_it_does_not_exist(session, make_user, owner, convers
     for conversation_id in (conversation.id, conversation.id + 1000):  # existing or not: the same answer
         with pytest.raises(NotFound, match="does not exist or is not shared with you"):
             read_shared_conversation(session=session, user=stranger, conversation_id=conversation_id,
-                                     required_courses=NO_COURSES)
-    assert conversations_shared_with(session=session, user=stranger, required_courses=NO_COURSES) == []
+                                     capabilities=NO_COURSES)
+    assert conversations_shared_with(session=session, user=stranger, capabilities=NO_COURSES) == []
 
 
 def test_only_the_owner_shares_revokes_or_lists_shares(session, make_user, owner, conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     make_user(email="third@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com", required_courses=NO_COURSES)
+                       with_email="colleague@example.com", capabilities=NO_COURSES)
     session.commit()
     with pytest.raises(NotFound):
         share_conversation(session=session, user=colleague, conversation_id=conversation.id,
-                           with_email="third@example.com", required_courses=NO_COURSES)
+                           with_email="third@example.com", capabilities=NO_COURSES)
     with pytest.raises(NotFound):
         revoke_share(session=session, user=colleague, conversation_id=conversation.id,
                      shared_with_user_id=colleague.id)
     with pytest.raises(NotFound):
-        shares_of(session=session, user=colleague, conversation_id=conversation.id, required_courses=NO_COURSES)
+        shares_of(session=session, user=colleague, conversation_id=conversation.id, capabilities=NO_COURSES)
 
 
 @pytest.mark.parametrize(("email", "message"), [
@@ -114,7 +115,7 @@ def test_sharing_needs_an_active_colleague(session, make_user, owner, conversati
     session.commit()
     with pytest.raises(InvalidInput, match=message):
         share_conversation(session=session, user=owner, conversation_id=conversation.id, with_email=email,
-                           required_courses=NO_COURSES)
+                           capabilities=NO_COURSES)
     assert session.exec(select(ConversationShare)).all() == []
 
 
@@ -123,7 +124,7 @@ def test_a_colleague_cannot_continue_a_shared_conversation(session, make_user, m
     make_model(name="fake-small", served=True)
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com", required_courses=NO_COURSES)
+                       with_email="colleague@example.com", capabilities=NO_COURSES)
     session.commit()
     request = TurnRequest(message="And Q4?", model_name="fake-small", classification=DataClassification.INTERNAL,
                           conversation_id=conversation.id)
@@ -134,7 +135,7 @@ def test_a_colleague_cannot_continue_a_shared_conversation(session, make_user, m
 def test_revoking_takes_it_away_and_is_audited(session, make_user, owner, conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com", required_courses=NO_COURSES)
+                       with_email="colleague@example.com", capabilities=NO_COURSES)
     session.commit()
     assert revoke_share(session=session, user=owner, conversation_id=conversation.id,
                         shared_with_user_id=colleague.id) is True
@@ -143,8 +144,8 @@ def test_revoking_takes_it_away_and_is_audited(session, make_user, owner, conver
                         shared_with_user_id=colleague.id) is False  # already revoked, e.g. in another tab
     with pytest.raises(NotFound):
         read_shared_conversation(session=session, user=colleague, conversation_id=conversation.id,
-                                 required_courses=NO_COURSES)
-    assert conversations_shared_with(session=session, user=colleague, required_courses=NO_COURSES) == []
+                                 capabilities=NO_COURSES)
+    assert conversations_shared_with(session=session, user=colleague, capabilities=NO_COURSES) == []
     (event,) = audit(session, "sandbox.conversation_share_revoked")
     assert event.before == {"shared_with": "colleague@example.com"} and event.actor_email == "owner@example.com"
 
@@ -152,9 +153,9 @@ def test_revoking_takes_it_away_and_is_audited(session, make_user, owner, conver
 def test_deleting_a_shared_conversation_removes_its_shares(session, make_user, owner, conversation) -> None:
     colleague = make_user(email="colleague@example.com")
     share_conversation(session=session, user=owner, conversation_id=conversation.id,
-                       with_email="colleague@example.com", required_courses=NO_COURSES)
+                       with_email="colleague@example.com", capabilities=NO_COURSES)
     session.commit()
     delete_conversation(session=session, user=owner, conversation_id=conversation.id)
     session.commit()
     assert session.exec(select(ConversationShare)).all() == []
-    assert conversations_shared_with(session=session, user=colleague, required_courses=NO_COURSES) == []
+    assert conversations_shared_with(session=session, user=colleague, capabilities=NO_COURSES) == []

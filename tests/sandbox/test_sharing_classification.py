@@ -24,9 +24,10 @@ from tests.training.conftest import complete
 from training.sync import sync_courses
 from portal.core.principals import SYSTEM_CLI
 from tests.metering.support import metered
+from training.unlocks import CourseGate
 
 C = DataClassification
-REQUIRED = {"sandbox_confidential": ["responsible-ai"]}
+REQUIRED = CourseGate({"sandbox_confidential": ["responsible-ai"]})
 CONFIDENTIAL_RULE = ("it can be shared only with colleagues in Finance who completed "
                      "'Responsible AI and data classification'")
 RULES = {C.CONFIDENTIAL: CONFIDENTIAL_RULE,
@@ -90,12 +91,12 @@ def counts(session: Session) -> tuple[int, int]:
 
 def share(session: Session, owner: User, conversation: Conversation, courses=REQUIRED) -> ConversationShare:
     return share_conversation(session=session, user=owner, conversation_id=conversation.id, with_email=COLLEAGUE,
-                              required_courses=courses)
+                              capabilities=courses)
 
 
 def read(session: Session, reader: User, conversation: Conversation, courses=REQUIRED):
     return read_shared_conversation(session=session, user=reader, conversation_id=conversation.id,
-                                    required_courses=courses)
+                                    capabilities=courses)
 
 
 @pytest.mark.parametrize(("classification", "same_department", "trained", "allowed"), CASES)
@@ -128,8 +129,8 @@ def test_reading_follows_the_classification_after_it_rose(session, make_user, ow
     session.commit()
     rise(session, conversation, classification)
     before = counts(session)
-    listed = conversations_shared_with(session=session, user=reader, required_courses=REQUIRED)
-    shares = shares_of(session=session, user=owner, conversation_id=conversation.id, required_courses=REQUIRED)
+    listed = conversations_shared_with(session=session, user=reader, capabilities=REQUIRED)
+    shares = shares_of(session=session, user=owner, conversation_id=conversation.id, capabilities=REQUIRED)
     if allowed:
         assert [m.content for m in read(session, reader, conversation).messages] == ["Forecast Q3"]
         assert [(s.conversation_id, s.title, s.unavailable) for s in listed] == [(conversation.id, "Q3 forecast", "")]
@@ -191,7 +192,7 @@ def test_a_confidential_turn_suspends_a_share_with_another_department(session, m
     share(session, owner, conversation)
     session.commit()
     policy = SandboxPolicy(budgets=POLICY.budgets, max_message_chars=2000, guardrail_actions=POLICY.guardrail_actions,
-                           required_courses=REQUIRED)
+                           capabilities=REQUIRED)
     request = TurnRequest(message="Add the customer contract terms", model_name="fake-small",
                           classification=C.CONFIDENTIAL, conversation_id=conversation.id)
     stream = TurnStream(prepare_turn(session=session, user=owner, policy=policy, request=request), metered(gateway, session))
@@ -215,9 +216,9 @@ def test_without_a_required_course_confidential_sharing_still_needs_the_departme
     reader = make_user(email=COLLEAGUE, department=reader_department)
     conversation = conversation_of(session, owner, C.CONFIDENTIAL)
     if message is None:
-        share(session, owner, conversation, courses={})
-        assert read(session, reader, conversation, courses={}).conversation.id == conversation.id
+        share(session, owner, conversation, courses=CourseGate({}))
+        assert read(session, reader, conversation, courses=CourseGate({})).conversation.id == conversation.id
     else:
         with pytest.raises(SharingNotAllowed) as refused:
-            share(session, owner, conversation, courses={})
+            share(session, owner, conversation, courses=CourseGate({}))
         assert refused.value.message == message

@@ -9,7 +9,9 @@ import pytest
 from sqlmodel import Session, select
 
 from catalog.models import DataClassification
+from portal import deps
 from portal.core.audit import AuditEvent, utcnow
+from portal.core.capabilities import NOTHING_REQUIRED
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.settings import load_settings
 from prompt_library.models import PromptReview, PromptStatus, ReviewKind
@@ -21,7 +23,7 @@ from training.dashboard import as_records, to_csv, training_dashboard
 from training.learning import course_list, enrol
 from training.models import Assignment
 from training.statements import export_statements
-from training.unlocks import Capability, CapabilityLocked, require_capability
+from training.unlocks import Capability, CapabilityLocked, CourseGate, require_capability
 from tests.prompt_library.conftest import draft
 from tests.training.conftest import POLICY, complete
 
@@ -147,7 +149,7 @@ def test_the_sandbox_refuses_confidential_data_until_the_course_is_done(session:
     make_model(name="fake-small", served=True, max_classification=int(DataClassification.CONFIDENTIAL))
     user = make_user()
     policy = SandboxPolicy(budgets=POLICY.budgets, max_message_chars=20_000,
-                           guardrail_actions=POLICY.guardrail_actions, required_courses=REQUIRED)
+                           guardrail_actions=POLICY.guardrail_actions, capabilities=CourseGate(REQUIRED))
     confidential = TurnRequest(message="Summarise this contract", model_name="fake-small",
                                classification=DataClassification.CONFIDENTIAL)
     internal = TurnRequest(message="Summarise this plan", model_name="fake-small",
@@ -177,12 +179,36 @@ def test_requesting_publication_of_a_prompt_needs_the_required_course(session: S
     events_before = len(session.exec(select(AuditEvent)).all())
     with pytest.raises(CapabilityLocked, match="'Responsible AI and data classification'"):
         request_review(session=session, actor=author, prompt_id=prompt.id, kind=ReviewKind.PUBLISH, version=1,
-                       required_courses=REQUIRED)
+                       capabilities=CourseGate(REQUIRED))
     session.rollback()
     assert session.exec(select(PromptReview)).all() == []
     assert session.get(type(prompt), prompt.id).status == PromptStatus.DRAFT
     assert len(session.exec(select(AuditEvent)).all()) == events_before
     complete(session, author, "responsible-ai")
     review = request_review(session=session, actor=author, prompt_id=prompt.id, kind=ReviewKind.PUBLISH, version=1,
-                            required_courses=REQUIRED)
+                            capabilities=CourseGate(REQUIRED))
     assert review.kind == ReviewKind.PUBLISH
+
+
+def test_the_course_gate_says_who_holds_a_capability_and_which_course_unlocks_it(session: Session, synced,
+                                                                                make_user) -> None:
+    gate, user, confidential = CourseGate(REQUIRED), make_user(), Capability.SANDBOX_CONFIDENTIAL
+    assert gate.named_requirement(session=session, capability=confidential) == (
+        "'Responsible AI and data classification'")
+    assert not gate.holds(session=session, user=user, capability=confidential)
+    with pytest.raises(CapabilityLocked, match="certificate of the course 'Responsible AI and data classification'"):
+        gate.require(session=session, user=user, capability=confidential)
+    complete(session, user, "responsible-ai")
+    assert gate.holds(session=session, user=user, capability=confidential)
+    gate.require(session=session, user=user, capability=confidential)
+    for open_gate in (CourseGate({}), NOTHING_REQUIRED):  # no course configured: open to everyone
+        assert open_gate.holds(session=session, user=make_user(), capability=confidential)
+        assert open_gate.named_requirement(session=session, capability=confidential) == ""
+        open_gate.require(session=session, user=make_user(), capability=confidential)
+
+
+def test_the_portal_hands_the_configured_courses_to_the_sandbox_and_the_prompt_library(monkeypatch) -> None:
+    monkeypatch.setenv("PORTAL_TRAINING_REQUIRED_COURSES", json.dumps(REQUIRED))
+    settings = load_settings()
+    assert deps.capability_gate(settings) == CourseGate(REQUIRED)
+    assert deps.sandbox_policy(settings).capabilities == CourseGate(REQUIRED)
