@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "catalog", "sandbox", "prompt_library", "templates", "training")
+PACKAGES = ("portal", "catalog", "metering", "sandbox", "prompt_library", "templates", "training")
 CONTRACTS = 4  # as many [[tool.importlinter.contracts]] as pyproject.toml declares
-LAYERS = "Layers, no cycles: shell > training > prompt_library > sandbox | templates > catalog > core"
+LAYERS = "Layers, no cycles: shell > training > prompt_library | sandbox | templates > metering > catalog > core"
 STREAMLIT = "Streamlit only in the pages, portal.deps, portal.ui and portal.app"
 DATABASE = "No sqlmodel or sqlalchemy in the pages (services query)"
 
@@ -58,6 +58,8 @@ def checkout_copy(tmp_path: Path) -> Path:
     ("sandbox/sharing.py", "import training.unlocks", LAYERS),
     ("prompt_library/review.py", "import training.unlocks", LAYERS),
     ("portal/core/settings.py", "import catalog.models", LAYERS),
+    ("metering/budgets.py", "import sandbox.chat", LAYERS),
+    ("prompt_library/runner.py", "import sandbox.chat", LAYERS),
     ("training/labs.py", "import templates.models", "No other feature imports templates"),
     ("catalog/service.py", "import streamlit", STREAMLIT),
     ("portal/views/catalog.py", "from sqlmodel import select", DATABASE),

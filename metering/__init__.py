@@ -1,0 +1,1 @@
+"""Metering: every gateway call made for a person is priced, reserved against their budgets and recorded."""
