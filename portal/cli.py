@@ -12,22 +12,22 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from catalog import commands as catalog_commands
 from prompt_library import commands as prompt_commands
-from training import commands as training_commands
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
+from portal.core.features import FeatureManifest, register_commands
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, describe_settings, load_settings
+from portal.installed import INSTALLED_FEATURES
 
 log = logging.getLogger("portal.cli")
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `coe-portal` console script."""
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, features: Sequence[FeatureManifest] = INSTALLED_FEATURES) -> int:
+    """Entry point of the `coe-portal` console script: the installed features' commands (or the given ones')."""
+    parser = _parser(features)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -41,9 +41,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(features: Sequence[FeatureManifest]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coe-portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_commands(features, commands)
+    return parser
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the portal's own commands (run, migrate, seed, model-server, settings); see portal/manifest.py."""
     run = commands.add_parser("run", help="migrate, start the local model if no gateway is set, serve the portal")
     run.add_argument("--seed", action="store_true", help="also create the demo users first")
     run.set_defaults(handler=cmd_run)
@@ -54,10 +60,6 @@ def _parser() -> argparse.ArgumentParser:
                         ).set_defaults(handler=cmd_model_server)
     commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
                         ).set_defaults(handler=cmd_settings)
-    catalog_commands.register(commands)
-    prompt_commands.register(commands)
-    training_commands.register(commands)
-    return parser
 
 
 def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:
