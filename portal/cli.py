@@ -1,33 +1,23 @@
-"""`coe-portal`: run the portal, migrate, seed demo data, serve the local model, show settings."""
+"""`coe-portal`: the command line — every installed feature's commands (the portal's own are in
+portal/commands.py), read from their manifests."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import math
-import os
-import signal
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-from catalog import commands as catalog_commands
-from prompt_library import commands as prompt_commands
-from training import commands as training_commands
-from portal.core.db import check_database, make_engine, session_scope
+from portal.commands import STREAMLIT_OPTIONS
 from portal.core.errors import PortalError
+from portal.core.features import FeatureManifest, register_commands
 from portal.core.logs import configure_logging
-from portal.core.settings import Settings, describe_settings, load_settings
-
-log = logging.getLogger("portal.cli")
-APP_PATH = Path(__file__).resolve().parent / "app.py"
-Command = Callable[[argparse.Namespace, Settings], int]
+from portal.core.settings import load_settings
+from portal.installed import INSTALLED_FEATURES
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `coe-portal` console script."""
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, features: Sequence[FeatureManifest] = INSTALLED_FEATURES) -> int:
+    """Entry point of the `coe-portal` console script: the installed features' commands (or the given ones')."""
+    parser = _parser(features)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -41,180 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(features: Sequence[FeatureManifest]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coe-portal", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="migrate, start the local model if no gateway is set, serve the portal")
-    run.add_argument("--seed", action="store_true", help="also create the demo users first")
-    run.set_defaults(handler=cmd_run)
-    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
-    commands.add_parser("seed", help="create the demo users, catalog and prompts (idempotent)"
-                        ).set_defaults(handler=cmd_seed)
-    commands.add_parser("model-server", help="serve the local SmolLM2 model on 127.0.0.1 (foreground)"
-                        ).set_defaults(handler=cmd_model_server)
-    commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
-                        ).set_defaults(handler=cmd_settings)
-    catalog_commands.register(commands)
-    prompt_commands.register(commands)
-    training_commands.register(commands)
+    register_commands(features, commands)
     return parser
-
-
-def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:
-    """Print every setting with its value (secrets masked) and description."""
-    rows = describe_settings(settings)
-    width = max(len(name) for name, _, _ in rows)
-    for name, value, description in rows:
-        print(f"{name:<{width}}  {value}\n{'':<{width}}  {description}")
-    return 0
-
-
-def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    """Upgrade the schema to the newest migration."""
-    from portal.core.migrations import upgrade_to_head
-
-    engine = make_engine(settings.database_url)
-    check_database(engine)
-    upgrade_to_head(engine)
-    print("Database schema is up to date.")
-    return 0
-
-
-def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate, then create the demo users, catalog models and prompts that do not exist yet, and the courses."""
-    from portal.core.principals import SYSTEM_SEED
-    from portal.core.seed import seed_demo_users
-
-    from catalog.seed import seed_catalog
-    from prompt_library.as_code import SEED_PROMPTS
-    from training.sync import sync_courses
-
-    cmd_migrate(args, settings)
-    with session_scope(make_engine(settings.database_url)) as session:
-        created = seed_demo_users(session)
-        catalog = seed_catalog(session=session, actor=SYSTEM_SEED)
-        prompts, _ = prompt_commands.load_prompts(session, SEED_PROMPTS, actor=SYSTEM_SEED)
-        courses = sync_courses(session=session, actor=SYSTEM_SEED)
-    indexed = _index_prompts(settings)
-    print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added; "
-          f"prompts: {len(prompts)} added ({indexed}); training: {courses.summary()}.")
-    return 0
-
-
-def _index_prompts(settings: Settings) -> str:
-    """Embed the published prompts for semantic search; without embeddings, keyword search still works."""
-    from portal.core.embeddings import EmbeddingsUnavailable
-
-    try:
-        with session_scope(make_engine(settings.database_url)) as session:
-            report = prompt_commands.prompt_index(settings).sync(session)
-    except EmbeddingsUnavailable as exc:
-        return f"search index not built: {exc}"
-    return f"search index: {report.embedded} embedded, {report.unchanged} unchanged"
-
-
-def cmd_model_server(_args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the local model in the foreground until interrupted."""
-    from portal.core.model_server import start_local_model_server, stop_local_model_server, wait_until_ready
-
-    process = start_local_model_server(port=settings.local_model_port, model_name=settings.local_model_name)
-    try:
-        wait_until_ready(settings.local_model_url, timeout_s=settings.local_model_start_timeout_s,
-                         process=process)
-        print(f"Local model {settings.local_model_name} serving at {settings.local_model_url}", flush=True)
-        return process.wait()
-    finally:
-        stop_local_model_server(process)
-
-
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Check the settings, migrate, start the local model when needed, then serve the portal."""
-    _refuse_unsafe_sign_in(settings)
-    if args.seed:
-        cmd_seed(args, settings)
-    else:
-        cmd_migrate(args, settings)
-    # A SIGTERM (docker stop, a test's terminate) must unwind through `finally` to stop the model server.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    model_process = _start_local_model(settings) if settings.uses_local_model else None
-    try:
-        _sync_catalog_on_start(settings)
-        print(f"CoE Portal at http://{settings.server_address}:{settings.server_port}", flush=True)
-        return subprocess.call(_streamlit_command(settings), env=_streamlit_env())
-    finally:
-        if model_process is not None:
-            from portal.core.model_server import stop_local_model_server
-
-            stop_local_model_server(model_process)
-
-
-def _sync_catalog_on_start(settings: Settings) -> None:
-    """Mark which catalog models the gateway serves; an unreachable gateway is reported, not fatal."""
-    from catalog.health import sync_with_gateway
-    from portal.core.gateway import GatewayError, gateway_for
-    from portal.core.principals import SYSTEM_SCHEDULER
-
-    try:
-        with session_scope(make_engine(settings.database_url)) as session:
-            report = sync_with_gateway(session=session, actor=SYSTEM_SCHEDULER, gateway=gateway_for(settings))
-        print(f"Catalog synced with the gateway: {len(report.served)} served, "
-              f"{len(report.unregistered)} unregistered, {len(report.unavailable)} unavailable.", flush=True)
-    except GatewayError as exc:
-        log.warning("catalog sync at start-up failed: %s", exc.message)
-        print(f"Catalog not synced: {exc.message}", flush=True)
-
-
-def _exit_on_sigterm(_signum: int, _frame: object) -> None:
-    raise SystemExit(143)
-
-
-def _refuse_unsafe_sign_in(settings: Settings) -> None:
-    if settings.auth_mode == "dev" and not settings.listens_on_loopback:
-        raise PortalError(
-            f"PORTAL_SERVER_ADDRESS: the development sign-in only runs on a loopback address (got "
-            f"{settings.server_address!r}); use 127.0.0.1, or set PORTAL_AUTH_MODE=oidc."
-        )
-    if settings.auth_mode == "oidc" and not _has_auth_secrets():
-        raise PortalError(
-            "PORTAL_AUTH_MODE=oidc needs an [auth] section in .streamlit/secrets.toml "
-            "(redirect_uri, cookie_secret, client_id, client_secret, server_metadata_url)."
-        )
-
-
-def _has_auth_secrets() -> bool:
-    import tomllib
-
-    for path in (Path.cwd() / ".streamlit" / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml"):
-        if path.is_file() and "auth" in tomllib.loads(path.read_text(encoding="utf-8")):
-            return True
-    return False
-
-
-def _start_local_model(settings: Settings) -> subprocess.Popen:
-    from portal.core.model_server import start_local_model_server, stop_local_model_server, wait_until_ready
-
-    print(f"No PORTAL_GATEWAY_URL: starting the local model server on port {settings.local_model_port}…",
-          flush=True)
-    process = start_local_model_server(port=settings.local_model_port, model_name=settings.local_model_name)
-    try:
-        wait_until_ready(settings.local_model_url, timeout_s=settings.local_model_start_timeout_s,
-                         process=process)
-    except BaseException:
-        stop_local_model_server(process)
-        raise
-    return process
-
-
-# Streamlit options `coe-portal run` always passes (the benchmarks and AppTests apply the same ones).
-STREAMLIT_OPTIONS: dict[str, str] = {
-    "server.headless": "true",
-    "browser.gatherUsageStats": "false",
-    # Stack traces go to the log, never to the screen.
-    "client.showErrorDetails": "none",
-    "client.toolbarMode": "minimal",
-    # The pages use no "magic" (bare expressions written to the page); skipping the AST rewrite saves time.
-    "runner.magicEnabled": "false",
-}
 
 
 def apply_streamlit_options(**overrides: str) -> None:
@@ -224,22 +45,6 @@ def apply_streamlit_options(**overrides: str) -> None:
     for name, value in {**STREAMLIT_OPTIONS, **overrides}.items():
         typed = {"true": True, "false": False}.get(value, value)
         config.set_option(name, typed, where_defined="command-line argument")
-
-
-def _streamlit_command(settings: Settings) -> list[str]:
-    options = {**STREAMLIT_OPTIONS, "server.address": settings.server_address,
-               "server.port": str(settings.server_port),
-               # The uploader then states and enforces the portal's limit rather than Streamlit's 200 MB.
-               "server.maxUploadSize": str(math.ceil(settings.documents_max_file_mb))}
-    flags = [part for name, value in options.items() for part in (f"--{name}", value)]
-    return [sys.executable, "-m", "streamlit", "run", str(APP_PATH), *flags]
-
-
-def _streamlit_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The app imports the portal package from the checkout even when it is not installed.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(APP_PATH.parent.parent), env.get("PYTHONPATH")]))
-    return env
 
 
 if __name__ == "__main__":

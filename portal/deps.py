@@ -15,10 +15,11 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from catalog.service import DependentsRegistry
-from metering.usage import usage_dependents
+from portal import installed  # read at call time: the installed features, as a test may extend them
 from portal.core.db import make_engine, session_scope
 from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
+from portal.core.features import model_dependents, page_for_view
 from portal.core.gateway import GatewayClient, GatewayStatus, gateway_for
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, load_settings
@@ -27,7 +28,6 @@ from portal.core.gateway import Caller
 from sandbox.chat import SandboxPolicy
 from metering.budgets import BudgetPolicy
 from metering.gateway import MeteredGateway
-from templates.lineage import template_dependents
 from templates.registry import TemplateStore, sync_builtin_templates
 from training.unlocks import CourseGate
 
@@ -117,10 +117,8 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
 
 
 def catalog_dependents() -> DependentsRegistry:
-    """Where each feature says what depends on a model (sandbox usage, prompts, templates), for its card."""
-    from prompt_library.dependents import prompt_dependents
-
-    return DependentsRegistry(sources=[usage_dependents, prompt_dependents, template_dependents])
+    """What each installed feature's manifest says depends on a model (sandbox usage, prompts, templates)."""
+    return DependentsRegistry(sources=model_dependents(installed.INSTALLED_FEATURES))
 
 
 def budget_policy(settings: Settings) -> BudgetPolicy:
@@ -280,6 +278,13 @@ def require_user(context: PortalContext) -> User:
         st.warning("Sign in to see this page.")
         st.stop()
     return context.user
+
+
+def require_page(user: User, page_script: str) -> None:
+    """Stop the page unless the user's role holds the permission its manifest declares (call with `__file__`)."""
+    permission = page_for_view(installed.INSTALLED_FEATURES, page_script).permission
+    if permission is not None:
+        require_permission(user, permission)
 
 
 def require_permission(user: User, permission: Permission) -> None:

@@ -1,4 +1,4 @@
-"""Alembic environment: imports every feature's models so autogenerate sees the whole schema."""
+"""Alembic environment: the schema of every installed feature (portal.tables) so autogenerate sees all of it."""
 
 from alembic import context
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.audit import AuditFilter, audit_facets, browse_audit_log
-from portal.core.auth import Permission, Role
+from portal.core.auth import Role
 from portal.core.db import session_scope
 from portal.core.users import departments, list_users, update_user
 from portal.ui import plain
@@ -18,7 +18,7 @@ admin = deps.require_user(context)
 page_size = context.settings.admin_page_size
 
 st.title("Admin")
-deps.require_permission(admin, Permission.MANAGE_USERS)
+deps.require_page(admin, __file__)
 
 
 def fetch_page(key: str, fetch):

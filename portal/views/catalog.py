@@ -18,6 +18,7 @@ RISK_LABELS = {RiskTier.SELF_SERVICE: "1 — self-service", RiskTier.LIGHT_REVIE
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 
 st.title("Model catalog")
 st.caption("Every model the CoE knows about: what it can do, what it costs, which data it is cleared for, "

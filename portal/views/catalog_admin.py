@@ -18,7 +18,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 
 st.title("Catalog operations")
-deps.require_permission(user, Permission.REVIEW)
+deps.require_page(user, __file__)
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")
 

@@ -8,6 +8,7 @@ from portal.ui import plain
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 settings = context.settings
 
 st.title(f"Welcome, {plain(user.display_name)}")

@@ -28,6 +28,7 @@ RISK_LABELS = {1: "1 — self-service with guardrails", 2: "2 — light-touch re
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 
 
 def text(value: object) -> str:

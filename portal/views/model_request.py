@@ -6,7 +6,6 @@ from pydantic import ValidationError
 from catalog.models import DataClassification
 from catalog.service import ModelRequestInput, request_model
 from portal import deps
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.ui import plain
 
@@ -20,7 +19,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 
 st.title("Request a model")
-deps.require_permission(user, Permission.CONTRIBUTE)
+deps.require_page(user, __file__)
 st.caption("Propose a model for the catalog. It starts as *proposed*; a reviewer other than you takes it "
            "through review before anyone may use it.")
 

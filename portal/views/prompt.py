@@ -36,7 +36,7 @@ SANDBOX_PREFILL = "sandbox_prefill"
 
 context = deps.portal_context()
 user = deps.require_user(context)
-deps.require_permission(user, Permission.BROWSE)
+deps.require_page(user, __file__)
 state = st.session_state
 
 slug = st.query_params.get("prompt") or state.get(OPEN_PROMPT)

@@ -5,7 +5,6 @@ import streamlit as st
 from catalog.models import USABLE_STATUSES, DataClassification, Mode
 from catalog.service import CatalogFilter, browse_catalog
 from portal import deps
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.core.errors import PortalError
 from portal.ui import plain
@@ -27,7 +26,7 @@ from prompt_library.templates import Message, Variable, detect_variables
 
 context = deps.portal_context()
 user = deps.require_user(context)
-deps.require_permission(user, Permission.CONTRIBUTE)
+deps.require_page(user, __file__)
 state = st.session_state
 LOADED, BASE = "editor_loaded", "editor_base_version"
 ROLES = ("system", "user")

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from portal import deps
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.ui import plain
 from portal.views._prompts import open_prompt, sync_index
@@ -13,7 +12,7 @@ from prompt_library.service import diff_versions, version_text
 
 context = deps.portal_context()
 user = deps.require_user(context)
-deps.require_permission(user, Permission.REVIEW)
+deps.require_page(user, __file__)
 state = st.session_state
 
 st.title("Prompt reviews")

@@ -16,7 +16,7 @@ PAGE_SIZE = 25
 
 context = deps.portal_context()
 user = deps.require_user(context)
-deps.require_permission(user, Permission.BROWSE)
+deps.require_page(user, __file__)
 
 st.title("Prompt library")
 if flash := st.session_state.pop(LIBRARY_FLASH, None):

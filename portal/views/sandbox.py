@@ -6,7 +6,6 @@ import streamlit as st
 
 from catalog.models import DataClassification
 from portal import deps
-from portal.core.auth import Permission
 from portal.ui import plain
 from portal.views import _sandbox_documents as docs
 from portal.views import _sandbox_sharing as sharing
@@ -42,7 +41,7 @@ PREFILL = "sandbox_prefill"
 
 context = deps.portal_context()
 user = deps.require_user(context)
-deps.require_permission(user, Permission.USE_SANDBOX)
+deps.require_page(user, __file__)
 policy = deps.sandbox_policy(context.settings)
 state = st.session_state
 documents_context = docs.DocumentsContext(

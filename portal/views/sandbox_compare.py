@@ -6,7 +6,6 @@ import streamlit as st
 
 from catalog.models import CatalogModel, DataClassification
 from portal import deps
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.ui import plain
 from sandbox.chat import offered_models
@@ -35,7 +34,7 @@ VOTE_LABELS = {"a": "A is better", "b": "B is better", "c": "C is better", TIE: 
 
 context = deps.portal_context()
 user = deps.require_user(context)
-deps.require_permission(user, Permission.USE_SANDBOX)
+deps.require_page(user, __file__)
 policy = deps.sandbox_policy(context.settings)
 state = st.session_state
 state.setdefault(CLASSIFICATION, C.INTERNAL)

@@ -24,6 +24,7 @@ LANGUAGES = {".py": "python", ".md": "markdown", ".toml": "toml", ".yml": "yaml"
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 store = deps.template_store(context)
 
 name = st.query_params.get("template") or st.session_state.get("tpl_current")

@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from portal import deps
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.ui import plain
 from templates.lineage import list_templates
@@ -16,7 +15,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 
 st.title("Manage templates")
-deps.require_permission(user, Permission.MANAGE_TEMPLATES)
+deps.require_page(user, __file__)
 store = deps.template_store(context)
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")

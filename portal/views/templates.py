@@ -13,6 +13,7 @@ PAGE_SIZE = 50
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 deps.template_store(context)  # registers the built-in templates on first use
 
 st.title("Solution templates")

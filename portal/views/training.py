@@ -11,6 +11,7 @@ from training.learning import Status, course_list, enrol
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 
 st.title("Training courses")
 st.caption("Short, practical courses; some use the sandbox. Completing one gives you a certificate colleagues "

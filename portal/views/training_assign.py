@@ -6,7 +6,6 @@ import streamlit as st
 
 from portal import deps
 from portal.core.audit import utcnow
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.ui import plain
 from training.assignments import assign_course, list_assignments, remove_assignment
@@ -19,7 +18,7 @@ FLASH = "assign_flash"
 context = deps.portal_context()
 user = deps.require_user(context)
 st.title("Course assignments")
-deps.require_permission(user, Permission.MANAGE_TRAINING)
+deps.require_page(user, __file__)
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")
 

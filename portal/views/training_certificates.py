@@ -9,6 +9,7 @@ from training.certificates import CertificateView, expiry_notices, my_certificat
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 
 st.title("Certificates")
 mine, notices = [], []

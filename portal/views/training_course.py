@@ -10,6 +10,7 @@ from training.learning import enrol, mark_lesson_read, progress
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found = None

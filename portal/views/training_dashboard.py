@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from portal import deps
-from portal.core.auth import Permission
 from portal.core.db import session_scope
 from portal.core.users import User
 from training.dashboard import Dashboard, as_records, to_csv, training_dashboard
@@ -20,7 +19,7 @@ REFRESH_S = 60
 context = deps.portal_context()
 user = deps.require_user(context)
 st.title("Training dashboard")
-deps.require_permission(user, Permission.MANAGE_TRAINING)
+deps.require_page(user, __file__)
 
 
 # The aggregates read every enrolment; they are the same for the whole CoE team, so they are computed at most once

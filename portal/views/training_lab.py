@@ -11,6 +11,7 @@ from training.learning import progress
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found, models = None, []

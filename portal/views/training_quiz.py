@@ -13,6 +13,7 @@ RESULT, RENDERED = "quiz_result", "quiz_rendered_attempt"
 
 context = deps.portal_context()
 user = deps.require_user(context)
+deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found = sheet = None

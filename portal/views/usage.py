@@ -20,6 +20,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 
 st.title("My usage")
+deps.require_page(user, __file__)
 days = st.selectbox("Period (UTC days, today included)", list(PERIODS), index=1, format_func=PERIODS.get,
                     key="usage_days")
 

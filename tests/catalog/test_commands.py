@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ProbeResult
-from portal.cli import _sync_catalog_on_start, main
+from portal.cli import main
+from portal.commands import _sync_catalog_on_start
 from portal.core.audit import AuditEvent
 from portal.core.db import make_engine
 from portal.core.settings import load_settings

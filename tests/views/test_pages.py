@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlmodel import Session, select
 
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
+from portal.core.features import Audience, PageSpec, all_pages, pages_for
 from portal.core.users import User
+from portal.installed import INSTALLED_FEATURES
 from tests.conftest import REPO_ROOT
 from training.sync import sync_courses
 from portal.core.principals import SYSTEM_CLI
-from tests.views.conftest import listen_on
+from tests.views.conftest import APP, listen_on
 
 ADMIN_PAGE = str(REPO_ROOT / "portal" / "views" / "admin.py")
+APP_DIR = Path(APP).parent
 
 
 def texts(at) -> str:
@@ -46,9 +51,9 @@ def test_dev_sign_in_is_refused_when_listening_on_every_interface(open_portal) -
     assert not at.selectbox
 
 
-TRAINING_PAGES = ["views/training.py", "views/training_certificates.py", "views/training_course.py",
-                  "views/training_quiz.py", "views/training_lab.py"]
-COE_TRAINING_PAGES = ["views/training_assign.py", "views/training_dashboard.py"]
+def page_path(page: PageSpec) -> str:
+    """The page as AppTest's switch_page names it: relative to the app script's folder."""
+    return str(page.path.relative_to(APP_DIR))
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -62,16 +67,16 @@ def test_every_page_runs_for_every_role(open_portal, user_with_role, portal_db, 
     shown = texts(at)
     assert f"Welcome, {user.name}" in shown and f"**Role:** `{role}`" in shown
     assert "Reachable — serves 2 model(s)." in shown
-    prompts = ["views/prompts.py", "views/prompt.py"] + (["views/prompt_editor.py"] if role != "viewer" else []) + (
-        ["views/prompt_reviews.py"] if role in ("reviewer", "admin") else [])
-    pages = ["views/home.py", *prompts, "views/templates.py", "views/template.py", *TRAINING_PAGES] + (
-        ["views/admin.py", "views/template_admin.py"] if role == "admin" else [])
-    pages += COE_TRAINING_PAGES if role in ("reviewer", "admin") else []
+    visible = [page for pages in pages_for(INSTALLED_FEATURES, user).values() for page in pages]
     at.session_state["training_course_slug"] = "prompt-engineering-basics"  # the course, quiz and lab pages open it
-    for page in pages:
-        at.switch_page(page).run()
-        assert not at.exception, f"{page} as {role}: {at.exception}"
-        assert not at.error, f"{page} as {role}: {[e.value for e in at.error]}"
+    for page in visible:
+        at.switch_page(page_path(page)).run()
+        assert not at.exception, f"{page.view} as {role}: {at.exception}"
+        assert not at.error, f"{page.view} as {role}: {[e.value for e in at.error]}"
+    for _, page in all_pages(INSTALLED_FEATURES):
+        if page.audience == Audience.SIGNED_IN and page not in visible:
+            with pytest.raises(ValueError):  # not in this role's navigation
+                at.switch_page(page_path(page))
 
 
 @pytest.mark.parametrize("role", ["viewer", "contributor", "reviewer"])

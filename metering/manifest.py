@@ -1,0 +1,13 @@
+"""What metering adds to the portal: the usage, budget and lock tables, and the usage behind each model."""
+
+from __future__ import annotations
+
+from metering import models
+from metering.usage import usage_dependents
+from portal.core.features import FeatureManifest
+
+MANIFEST = FeatureManifest(
+    name="metering",
+    table_modules=(models,),
+    model_dependents=(usage_dependents,),
+)
