@@ -40,7 +40,7 @@ def review_queue() -> None:
                                                             if page.total > QUEUE_LIMIT else ""))
     for m in page.models:
         team = f" for {m.request_team}" if m.request_team else ""
-        card_link(m.name, f"{plain(m.display_name)} ({plain(m.name)}) — {ModelStatus(m.status).label}{plain(team)}")
+        card_link(m.name, f"{plain(m.display_name)} ({plain(m.name)}) — {m.status.label}{plain(team)}")
 
 
 def sync_section() -> None:

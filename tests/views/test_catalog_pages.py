@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from catalog.lifecycle import TransitionRequest
 from catalog.models import CatalogModel, DataClassification, ModelStatus, ProbeResult
-from catalog.service import transition_model
+from catalog.service import transition_model, update_card
 from portal.core.audit import AuditEvent, utcnow
 from portal.core.auth import Role
 from portal.core.errors import PermissionDenied
@@ -358,6 +358,35 @@ def test_admin_edits_the_card(open_page, catalog, portal_db) -> None:
     with Session(portal_db) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "catalog.card_edited")).one()
     assert event.after == {"license": "MIT", "input_price_per_mtok": 0.02}
+
+
+def test_a_stale_card_edit_is_refused_the_form_keeps_the_text_and_saves_on_top_of_the_latest(
+        open_page, catalog, portal_db, user_with_role) -> None:
+    model = catalog["bge-m3"]
+    at = open_page("admin", CARD, model=model.name)
+    key = f"edit_{model.id}"
+    at.text_input(key=f"{key}_license").input("MIT")
+    with Session(portal_db) as session:  # meanwhile, another admin saves the card
+        update_card(session=session, actor=user_with_role("admin"), name=model.name, base_revision=1,
+                    changes={"owner": "Search team"})
+        session.commit()
+    at.button(key=f"FormSubmitter:{key}_form-Save card").click().run()
+    assert not at.exception
+    assert errors(at) == ["Someone saved revision 2 of this card while you edited revision 1. Nothing was saved; "
+                          "your changes are still in the form: take the latest card, then save again."]
+    assert at.text_input(key=f"{key}_license").value == "MIT"
+    with Session(portal_db) as session:
+        stored = session.get(CatalogModel, model.id)
+        assert (stored.license, stored.owner, stored.revision) == ("", "Search team", 2)
+    at.button(key=f"{key}_take_latest").click().run()
+    assert (at.text_input(key=f"{key}_license").value, at.text_input(key=f"{key}_owner").value) == (
+        "MIT", "Search team")
+    at.button(key=f"FormSubmitter:{key}_form-Save card").click().run()
+    assert not at.exception and not errors(at)
+    assert "Saved the card: license." in shown(at)
+    with Session(portal_db) as session:
+        stored = session.get(CatalogModel, model.id)
+        assert (stored.license, stored.owner, stored.revision) == ("MIT", "Search team", 3)
 
 
 # --- request a model ----------------------------------------------------------------------------------------
