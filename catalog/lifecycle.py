@@ -70,7 +70,7 @@ def apply_transition(*, session: Session, actor: User, model: CatalogModel, requ
     if (source, request.target) not in TRANSITIONS:
         raise InvalidInput(f"A {source.label} model cannot become {request.target.label}; from here it can become: "
                            + (", ".join(t.label for t in allowed_targets(source)) or "nothing (final)") + ".")
-    reason = _checked_reason(request.reason)
+    reason = checked_reason(request.reason)
     if request.target in APPROVING and model.requested_by_id is not None and model.requested_by_id == actor.id:
         raise PermissionDenied("You requested this model, so someone else must approve it (four eyes).")
     before = model.snapshot()
@@ -112,7 +112,7 @@ def _claim(session: Session, model: CatalogModel, source: ModelStatus, target: M
     raise LifecycleConflict(name=name, expected=source, current=current)
 
 
-def _checked_reason(reason: str) -> str:
+def checked_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Give a reason for this change; it goes into the audit log.")

@@ -298,6 +298,49 @@ class CatalogModelPublic(CatalogModelBase):
     revision: int
 
 
+class RiskChangeState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class CatalogRiskChange(SQLModel, table=True):
+    """A proposed change of a card's risk tier or data classification, which another reviewer decides on."""
+
+    __tablename__ = "catalog_risk_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="catalog_model.id", index=True)
+    proposed_by_id: int = Field(foreign_key="portal_user.id")
+    reason: str = Field(sa_type=SaText)
+    # The card's values when proposed, and the asked-for ones (None: unchanged).
+    from_risk_tier: RiskTier = Field(sa_type=IntEnumColumn(RiskTier))
+    to_risk_tier: RiskTier | None = Field(default=None, sa_type=IntEnumColumn(RiskTier))
+    from_classification: DataClassification = Field(sa_type=IntEnumColumn(DataClassification))
+    to_classification: DataClassification | None = Field(default=None, sa_type=IntEnumColumn(DataClassification))
+    state: RiskChangeState = Field(default=RiskChangeState.PENDING, sa_type=StrEnumColumn(RiskChangeState, 20),
+                                   index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
+    decided_at: datetime | None = None
+    decision_note: str = Field(default="", sa_type=SaText)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # As on the card: enum fields stay enum-typed though table rows are not validated.
+        if name in RISK_CHANGE_ENUMS and value is not None:
+            value = RISK_CHANGE_ENUMS[name](value)
+        super().__setattr__(name, value)
+
+
+RISK_CHANGE_ENUMS: dict[str, Any] = {"from_risk_tier": RiskTier, "to_risk_tier": RiskTier,
+                                     "from_classification": DataClassification,
+                                     "to_classification": DataClassification, "state": RiskChangeState}
+
+
 class ProbeResult(SQLModel, table=True):
     """One health probe of a served model: a tiny request, timed."""
 

@@ -18,6 +18,7 @@ from catalog.models import (
     USABLE_STATUSES,
     CatalogModel,
     CatalogModelBase,
+    CatalogModelCreate,
     CatalogModelUpdate,
     DataClassification,
     Hosting,
@@ -28,7 +29,7 @@ from catalog.models import (
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
-from portal.core.errors import InvalidInput, NotFound, PortalError
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
 from portal.core.users import User
 
 MAX_COMPARED = 3
@@ -173,12 +174,10 @@ def request_model(*, session: Session, actor: User, request: dict[str, Any]) -> 
     data = _validated(ModelRequestInput, request)
     if session.exec(select(CatalogModel.id).where(CatalogModel.name == data.name)).first() is not None:
         raise InvalidInput(f"'{data.name}' is already in the catalog; open its card instead.")
-    model = CatalogModel(
-        name=data.name, display_name=data.display_name or data.name, provider=data.provider,
-        status=ModelStatus.PROPOSED, max_classification=data.classification,
-        requested_by_id=actor.id, request_use_case=data.use_case, request_justification=data.justification,
-        request_team=data.team, owner=data.team,
-    )
+    card = CatalogModelCreate(name=data.name, display_name=data.display_name or data.name, provider=data.provider,
+                              status=ModelStatus.PROPOSED, max_classification=data.classification, owner=data.team)
+    model = CatalogModel(**card.model_dump(), requested_by_id=actor.id, request_use_case=data.use_case,
+                         request_justification=data.justification, request_team=data.team)
     session.add(model)
     session.flush()
     record_event(session, actor=actor, action=AuditAction.CATALOG_MODEL_REQUESTED, entity_type="catalog_model",
@@ -225,6 +224,7 @@ def update_card(*, session: Session, actor: User, name: str, base_revision: int,
     changed = {key: value for key, value in _stored(update).items() if getattr(model, key) != value}
     if not changed:
         return model
+    _refuse_governed(model, changed)
     before = {key: _jsonable(getattr(model, key)) for key in changed}
     _compare_and_set(session, model, base_revision, {**changed, "updated_at": utcnow()})
     record_event(session, actor=actor, action=AuditAction.CATALOG_CARD_EDITED, entity_type="catalog_model",
@@ -232,6 +232,24 @@ def update_card(*, session: Session, actor: User, name: str, base_revision: int,
                  after={key: _jsonable(value) for key, value in changed.items()})
     session.flush()
     return model
+
+
+class GovernedChange(PermissionDenied):
+    """A card change that needs a reason and a second person, so a plain edit may not make it."""
+
+
+def _refuse_governed(model: CatalogModel, changed: dict[str, Any]) -> None:
+    """Refuse clearing a model for more sensitive data, or lowering its risk tier: those go through review."""
+    governed = []
+    if (level := changed.get("max_classification")) is not None and level > model.max_classification:
+        governed.append(f"clearing it for {DataClassification(level).label} data "
+                        f"(now up to {model.max_classification.label})")
+    if (tier := changed.get("risk_tier")) is not None and tier < model.risk_tier:
+        governed.append(f"lowering its risk tier from {int(model.risk_tier)} to {int(tier)}")
+    if governed:
+        raise GovernedChange(" and ".join(governed).capitalize() + " needs a reason and a second reviewer or admin, "
+                             "so it is not a plain edit. Propose it as a risk change (Catalog operations → Risk "
+                             "changes). Nothing was saved.")
 
 
 def _stored(update: dict[str, Any]) -> dict[str, Any]:
