@@ -7,7 +7,7 @@ import streamlit as st
 
 from catalog.health import probe_stats
 from catalog.lifecycle import APPROVING, TRANSITIONS, TransitionRequest, allowed_targets
-from catalog.models import USABLE_STATUSES, DataClassification, Hosting, Mode, ModelStatus, RiskTier
+from catalog.models import EDITABLE_FIELDS, USABLE_STATUSES, DataClassification, Hosting, Mode, ModelStatus, RiskTier
 from catalog.service import (
     CardEditConflict,
     CatalogFilter,
@@ -286,10 +286,8 @@ EDIT_KEYS = {"modalities_in": "in", "max_input_tokens": "context", "max_output_t
              "input_price_per_mtok": "in_price", "output_price_per_mtok": "out_price", "risk_tier": "risk",
              "max_classification": "cleared", "supports_tools": "tools", "supports_vision": "vision",
              "supports_json_output": "json", "intended_uses": "uses", "out_of_scope": "out", "body_markdown": "body"}
-EDITED = ("display_name", "provider", "family", "version", "hosting", "owner", "mode", "modalities_in",
-          "max_input_tokens", "max_output_tokens", "input_price_per_mtok", "output_price_per_mtok", "risk_tier",
-          "max_classification", "license", "supports_tools", "supports_vision", "supports_json_output", "guardrails",
-          "intended_uses", "out_of_scope", "body_markdown")
+# The card's editable fields this form shows (output modalities and dates are edited in catalog files).
+EDITED = tuple(f for f in EDITABLE_FIELDS if f not in ("modalities_out", "next_review_on", "released_on"))
 
 
 def widget_key(key: str, field: str) -> str:
