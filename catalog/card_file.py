@@ -63,7 +63,7 @@ class ImportResult:
 
 # Enums and dates arrive as YAML text or timestamps, so these few fields may convert; everything else is strict.
 Day = Annotated[dt.date, Field(strict=False)]
-Classification = Literal["public", "internal", "confidential", "restricted"]
+Classification = Literal[tuple(c.label for c in DataClassification)]  # type: ignore[valid-type]  # by label
 Modality = Literal["text", "image", "audio", "video"]
 
 
