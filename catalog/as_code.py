@@ -27,6 +27,7 @@ from catalog.card_file import (
     CatalogFileError,
     ImportResult,
     ModelCardSpec,
+    file_value,
     validate_catalog,
 )
 from catalog.models import CatalogModel, DataClassification
@@ -140,6 +141,7 @@ def _update_card(card: CatalogModel, spec: ModelCardSpec) -> tuple[dict, dict] |
     for key, value in changed.items():
         setattr(card, key, value)
     card.updated_at = utcnow()
+    card.revision += 1  # an editor who opened the card before the import must not save over it unawares
     return before, {key: _audited(value) for key, value in changed.items()}
 
 
@@ -175,7 +177,7 @@ _EXPORTED = {
 def _entry_from_card(card: CatalogModel) -> dict[str, Any]:
     """The card as a catalog entry, fields in schema order; empty fields that default to empty are left out."""
     fields = ModelCardSpec.model_fields
-    entry = {name: _EXPORTED[name](card) if name in _EXPORTED else getattr(card, name) for name in fields}
+    entry = {name: _EXPORTED[name](card) if name in _EXPORTED else file_value(getattr(card, name)) for name in fields}
     return {name: value for name, value in entry.items()
             if not (value in (None, "", []) and value == fields[name].default)}
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from enum import Enum
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from catalog.models import DataClassification, Hosting, Mode, ModelStatus
+from catalog.models import CatalogModelBase, DataClassification, ModelStatus, RiskTier, Text
 from portal.core.errors import InvalidInput
 from portal.core import safe_yaml
 from portal.core.safe_yaml import YAML_TAG, line_of
@@ -60,27 +61,14 @@ class ImportResult:
     unchanged: int  # with only_new, existing cards count here whether or not the file differs
 
 
-def _no_nul(value: str) -> str:
-    # PostgreSQL cannot store NUL in text; refusing it here keeps "validate before writing" true.
-    if "\x00" in value:
-        raise ValueError("contains a NUL character, which cannot be stored")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
-Name = Annotated[Text, Field(min_length=1, max_length=200)]
-GroupName = Annotated[Text, Field(min_length=1, max_length=120)]
-TokenCount = Annotated[int, Field(ge=1, le=100_000_000)]
-Price = Annotated[float, Field(ge=0, le=10_000)]
 # Enums and dates arrive as YAML text or timestamps, so these few fields may convert; everything else is strict.
 Day = Annotated[dt.date, Field(strict=False)]
-Classification = Literal["public", "internal", "confidential", "restricted"]
+Classification = Literal[tuple(c.label for c in DataClassification)]  # type: ignore[valid-type]  # by label
 Modality = Literal["text", "image", "audio", "video"]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, allow_inf_nan=False,
-                              use_enum_values=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class EvaluationSpec(_Spec):
@@ -91,42 +79,44 @@ class EvaluationSpec(_Spec):
     date: Day
 
 
-class ModelCardSpec(_Spec):
-    """One model card as a catalog file describes it; fields left out take the card's defaults."""
+# Where a file states a card field differently from the table: base field -> (file field, type, default).
+FILE_SHAPES: dict[str, tuple[str, Any, Any]] = {
+    "display_name": ("display_name", Annotated[Text, Field(max_length=200)], ""),  # empty: the name
+    "modalities_in": ("modalities_in", list[Modality], ["text"]),
+    "modalities_out": ("modalities_out", list[Modality], ["text"]),
+    "evaluations": ("evaluations", Annotated[list[EvaluationSpec], Field(max_length=100)], []),
+    # A plain number, strictly: "2" in quotes is a mistake worth naming, not a tier.
+    "risk_tier": ("risk_tier", Annotated[int, Field(ge=1, le=3)], int(RiskTier.FULL_REVIEW)),
+    # People list what a model is cleared for; the card keeps the highest level.
+    "max_classification": ("allowed_classifications", Annotated[list[Classification], Field(min_length=1)],
+                           ["public"]),
+    "replacement_name": ("replacement", Annotated[Text, Field(max_length=200)], ""),
+}
 
-    name: Name
-    display_name: Annotated[Text, Field(max_length=200)] = ""  # empty: the name
-    provider: Annotated[Text, Field(max_length=100)] = ""
-    family: Annotated[Text, Field(max_length=100)] = ""
-    version: Annotated[Text, Field(max_length=50)] = ""
-    hosting: Annotated[Hosting, Field(strict=False)] = Hosting.SELF_HOSTED.value
-    owner: Annotated[Text, Field(max_length=200)] = ""
-    mode: Annotated[Mode, Field(strict=False)] = Mode.CHAT.value
-    modalities_in: list[Modality] = ["text"]
-    modalities_out: list[Modality] = ["text"]
-    max_input_tokens: TokenCount | None = None
-    max_output_tokens: TokenCount | None = None
-    supports_tools: bool = False
-    supports_vision: bool = False
-    supports_json_output: bool = False
-    input_price_per_mtok: Price = 0.0
-    output_price_per_mtok: Price = 0.0
-    license: Annotated[Text, Field(max_length=200)] = ""
-    intended_uses: Annotated[Text, Field(max_length=20_000)] = ""
-    out_of_scope: Annotated[Text, Field(max_length=20_000)] = ""
-    evaluations: Annotated[list[EvaluationSpec], Field(max_length=100)] = []
-    risk_tier: Annotated[int, Field(ge=1, le=3)] = 3
-    allowed_classifications: Annotated[list[Classification], Field(min_length=1)] = ["public"]
-    guardrails: Annotated[list[Annotated[Text, Field(min_length=1, max_length=500)]], Field(max_length=100)] = []
-    status: Annotated[ModelStatus, Field(strict=False)] = ModelStatus.PROPOSED.value
-    restricted_teams: Annotated[list[GroupName], Field(max_length=500)] = []
-    restricted_departments: Annotated[list[GroupName], Field(max_length=500)] = []
-    next_review_on: Day | None = None
-    released_on: Day | None = None
-    deprecated_on: Day | None = None
-    retired_on: Day | None = None
-    replacement: Annotated[Text, Field(max_length=200)] = ""
-    body_markdown: Annotated[Text, Field(max_length=100_000)] = ""
+
+def _converts(annotation: Any) -> bool:
+    """True for enum and date fields, which a file may give as text or a YAML timestamp."""
+    kinds = [a for a in (get_args(annotation) or (annotation,)) if a is not type(None)]
+    return any(isinstance(k, type) and (issubclass(k, Enum) or issubclass(k, dt.date)) for k in kinds)
+
+
+def _file_fields() -> dict[str, Any]:
+    """Every field of the card family's base, in its order, as a catalog file states it."""
+    definitions: dict[str, Any] = {}
+    for base_name, info in CatalogModelBase.model_fields.items():
+        if base_name in FILE_SHAPES:
+            name, annotation, default = FILE_SHAPES[base_name]
+            definitions[name] = (annotation, default)
+            continue
+        metadata = [*info.metadata, *([Field(strict=False)] if _converts(info.annotation) else [])]
+        annotation = Annotated[info.annotation, *metadata] if metadata else info.annotation
+        default = info.default_factory() if info.default_factory else info.default
+        definitions[base_name] = (annotation, Field(default=default, description=info.description))
+    return definitions
+
+
+class CatalogModelFile(create_model("_CatalogModelFileFields", __base__=_Spec, **_file_fields())):  # type: ignore[misc]
+    """One model card as a catalog file describes it; fields left out take the card's defaults."""
 
     @field_validator("modalities_in", "modalities_out")
     @classmethod
@@ -152,7 +142,15 @@ class ModelCardSpec(_Spec):
         return [c.label for c in levels]
 
 
-def _status_problems(spec: ModelCardSpec) -> list[tuple[str, str]]:
+ModelCardSpec = CatalogModelFile  # the name catalog.as_code imports
+
+
+def file_value(value: Any) -> Any:
+    """A card's value as a catalog file writes it: enums by their plain value."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def _status_problems(spec: CatalogModelFile) -> list[tuple[str, str]]:
     """(field, message) for each way the lifecycle fields contradict the status."""
     status, problems = ModelStatus(spec.status), []
     if status == ModelStatus.RESTRICTED and not (spec.restricted_teams or spec.restricted_departments):
@@ -255,7 +253,7 @@ class _Entry:
     node: yaml.Node
     label: str
     name: str = ""
-    spec: ModelCardSpec | None = None
+    spec: CatalogModelFile | None = None
     problems: list[Problem] = field(default_factory=list)
 
     def problem(self, field_name: str, message: str, *, near: str = "status") -> Problem:
@@ -286,7 +284,7 @@ def _read_entry(index: int, node: yaml.Node) -> _Entry:
             kind = "date" if value.tag == YAML_TAG + "timestamp" else value.tag.replace(YAML_TAG, "")
             entry.problems.append(entry.problem(field_name, f"is not a valid {kind}: {exc}"))
     try:
-        spec = ModelCardSpec.model_validate(data)
+        spec = CatalogModelFile.model_validate(data)
     except ValidationError as exc:
         # A field already reported above is missing from `data`; do not report it a second time.
         reported = {p.field for p in entry.problems}
@@ -314,7 +312,7 @@ def _friendly(error: Any) -> str:
 
 
 def validate_catalog(text: str, *, source: str = "<catalog>", known_names: frozenset[str] = frozenset()
-                     ) -> list[ModelCardSpec]:
+                     ) -> list[CatalogModelFile]:
     """Every entry, validated (replacements may be `known_names`); CatalogFileError listing every problem otherwise."""
     entries = [_read_entry(i, node) for i, node in enumerate(_entry_nodes(_compose(text, source), source))]
     first_line: dict[str, int] = {}

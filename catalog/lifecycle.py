@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ModelStatus
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
-from portal.core.errors import InvalidInput, PermissionDenied
+from portal.core.errors import InvalidInput, PermissionDenied, PortalError
 from portal.core.principals import Principal
 
 S = ModelStatus
@@ -68,16 +69,17 @@ def apply_transition(*, session: Session, actor: Principal, model: CatalogModel,
                      replacement: CatalogModel | None = None) -> CatalogModel:
     """Move the model to the requested status after every check; records the audit event."""
     require(actor, Permission.REVIEW)
-    source = ModelStatus(model.status)
+    source = model.status
     if (source, request.target) not in TRANSITIONS:
         raise InvalidInput(f"A {source.label} model cannot become {request.target.label}; from here it can become: "
                            + (", ".join(t.label for t in allowed_targets(source)) or "nothing (final)") + ".")
-    reason = _checked_reason(request.reason)
+    reason = checked_reason(request.reason)
     if request.target in APPROVING and model.requested_by_id is not None and model.requested_by_id == actor.id:
         raise PermissionDenied("You requested this model, so someone else must approve it (four eyes).")
     before = model.snapshot()
     _apply_target(model, actor, request, replacement)
-    model.status = request.target.value
+    _claim(session, model, source, request.target)
+    model.status = request.target
     model.updated_at = utcnow()
     session.add(model)
     record_event(session, actor=actor, action=AuditAction.CATALOG_MODEL_TRANSITIONED, entity_type="catalog_model",
@@ -87,7 +89,33 @@ def apply_transition(*, session: Session, actor: Principal, model: CatalogModel,
     return model
 
 
-def _checked_reason(reason: str) -> str:
+class LifecycleConflict(PortalError):
+    """Someone moved the model after the reviewer opened it: nothing changed."""
+
+    def __init__(self, *, name: str, expected: ModelStatus, current: ModelStatus) -> None:
+        super().__init__(f"Someone moved '{name}' to {current.label} while you were deciding on it as "
+                         f"{expected.label}. Nothing was changed; open the card again to see where it stands.")
+        self.expected, self.current = expected, current
+
+
+def _claim(session: Session, model: CatalogModel, source: ModelStatus, target: ModelStatus) -> None:
+    """Move the row from `source` to `target` only if it is still at `source`: two moves at once cannot both win."""
+    # One guarded UPDATE: PostgreSQL re-checks the condition after waiting on the row lock, SQLite serialises
+    # writers, so the loser sees zero rows on both.
+    # No autoflush: the claim must be this transaction's first write to the row.
+    with session.no_autoflush:
+        claimed = session.execute(
+            update(CatalogModel).where(col(CatalogModel.id) == model.id, col(CatalogModel.status) == source)
+            .values(status=target).execution_options(synchronize_session=False))
+        if claimed.rowcount == 1:
+            return
+        current = session.execute(select(CatalogModel.status).where(CatalogModel.id == model.id)).scalar_one()
+    name = model.name
+    session.expire(model)  # drop the refused move's changes, so nothing can flush them later
+    raise LifecycleConflict(name=name, expected=source, current=current)
+
+
+def checked_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("Give a reason for this change; it goes into the audit log.")
@@ -116,7 +144,7 @@ def _apply_target(model: CatalogModel, actor: Principal, request: TransitionRequ
         if request.deprecated_on is None:
             raise InvalidInput("Give the date from which the model is deprecated.")
         model.deprecated_on, model.replacement_name = request.deprecated_on, request.replacement_name
-    elif target == S.APPROVED and ModelStatus(model.status) == S.DEPRECATED:
+    elif target == S.APPROVED and model.status == S.DEPRECATED:
         model.deprecated_on, model.replacement_name = None, ""
     if target == S.RETIRED:
         model.retired_on = request.retired_on or utcnow().date()
@@ -129,8 +157,8 @@ def _check_replacement(model: CatalogModel, replacement: CatalogModel | None, na
         raise InvalidInput(f"There is no model '{name}' in the catalog to replace it with.")
     if replacement.id == model.id:
         raise InvalidInput("A model cannot replace itself.")
-    if ModelStatus(replacement.status) not in APPROVING:
-        raise InvalidInput(f"The replacement '{name}' is {ModelStatus(replacement.status).label}; "
+    if replacement.status not in APPROVING:
+        raise InvalidInput(f"The replacement '{name}' is {replacement.status.label}; "
                            "pick an approved or restricted model.")
 
 

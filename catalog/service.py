@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, or_
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from catalog.lifecycle import TransitionRequest, apply_transition
-from catalog.models import CatalogModel, DataClassification, Hosting, Mode, ModelStatus, USABLE_STATUSES
+from catalog.models import (
+    EDITABLE_FIELDS,
+    USABLE_STATUSES,
+    CatalogModel,
+    CatalogModelBase,
+    CatalogModelCreate,
+    CatalogModelUpdate,
+    DataClassification,
+    Hosting,
+    Mode,
+    ModelStatus,
+    RiskTier,
+)
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
-from portal.core.errors import InvalidInput, NotFound
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
 from portal.core.users import User
 
 MAX_COMPARED = 3
@@ -44,7 +57,7 @@ class CatalogFilter:
     mode: Mode | None = None
     modality: str = ""  # an input modality: text, image, audio
     statuses: tuple[ModelStatus, ...] = ()
-    risk_tiers: tuple[int, ...] = ()
+    risk_tiers: tuple[RiskTier, ...] = ()
     allowed_for: DataClassification | None = None  # cleared for data of this classification
     min_context: int | None = None
     max_input_price: float | None = None
@@ -79,19 +92,19 @@ def _conditions(f: CatalogFilter) -> list[Any]:
     if f.provider:
         conditions.append(CatalogModel.provider == f.provider)
     if f.hosting:
-        conditions.append(CatalogModel.hosting == f.hosting.value)
+        conditions.append(CatalogModel.hosting == f.hosting)
     if f.mode:
-        conditions.append(CatalogModel.mode == f.mode.value)
+        conditions.append(CatalogModel.mode == f.mode)
     if f.modality:
         # Modalities are stored comma-separated; the commas around both sides make the match exact.
         conditions.append(("," + col(CatalogModel.modalities_in) + ",").like(
             contains_pattern(f",{f.modality.strip().lower()},"), escape=LIKE_ESCAPE))
     if f.statuses:
-        conditions.append(col(CatalogModel.status).in_([s.value for s in f.statuses]))
+        conditions.append(col(CatalogModel.status).in_(f.statuses))
     if f.risk_tiers:
         conditions.append(col(CatalogModel.risk_tier).in_(list(f.risk_tiers)))
     if f.allowed_for is not None:
-        conditions.append(col(CatalogModel.max_classification) >= int(f.allowed_for))
+        conditions.append(col(CatalogModel.max_classification) >= f.allowed_for)
     if f.min_context is not None:
         conditions.append(col(CatalogModel.max_input_tokens) >= f.min_context)
     if f.max_input_price is not None:
@@ -127,17 +140,16 @@ def compare_models(*, session: Session, names: list[str]) -> list[CatalogModel]:
 def usable_models_for(*, session: Session, user: User, classification: DataClassification) -> list[CatalogModel]:
     """Chat models the user may send data of this classification to: usable, cleared, and not restricted away."""
     rows = session.exec(select(CatalogModel).where(
-        col(CatalogModel.status).in_([s.value for s in USABLE_STATUSES]),
-        CatalogModel.mode == Mode.CHAT.value,
-        col(CatalogModel.max_classification) >= int(classification),
+        col(CatalogModel.status).in_(USABLE_STATUSES),
+        CatalogModel.mode == Mode.CHAT,
+        col(CatalogModel.max_classification) >= classification,
     ).order_by(CatalogModel.display_name)).all()
     return [m for m in rows if is_available_to(m, user)]
 
 
 def is_available_to(model: CatalogModel, user: User) -> bool:
     """True unless the model is restricted to teams and departments the user is in neither of."""
-    if ModelStatus(model.status) != ModelStatus.RESTRICTED and not (model.restricted_teams
-                                                                      or model.restricted_departments):
+    if model.status != ModelStatus.RESTRICTED and not (model.restricted_teams or model.restricted_departments):
         return True
     return user.team in model.restricted_teams or user.department in model.restricted_departments
 
@@ -162,12 +174,10 @@ def request_model(*, session: Session, actor: User, request: dict[str, Any]) -> 
     data = _validated(ModelRequestInput, request)
     if session.exec(select(CatalogModel.id).where(CatalogModel.name == data.name)).first() is not None:
         raise InvalidInput(f"'{data.name}' is already in the catalog; open its card instead.")
-    model = CatalogModel(
-        name=data.name, display_name=data.display_name or data.name, provider=data.provider,
-        status=ModelStatus.PROPOSED.value, max_classification=int(data.classification),
-        requested_by_id=actor.id, request_use_case=data.use_case, request_justification=data.justification,
-        request_team=data.team, owner=data.team,
-    )
+    card = CatalogModelCreate(name=data.name, display_name=data.display_name or data.name, provider=data.provider,
+                              status=ModelStatus.PROPOSED, max_classification=data.classification, owner=data.team)
+    model = CatalogModel(**card.model_dump(), requested_by_id=actor.id, request_use_case=data.use_case,
+                         request_justification=data.justification, request_team=data.team)
     session.add(model)
     session.flush()
     record_event(session, actor=actor, action=AuditAction.CATALOG_MODEL_REQUESTED, entity_type="catalog_model",
@@ -186,66 +196,79 @@ def transition_model(*, session: Session, actor: User, name: str, request: Trans
     return apply_transition(session=session, actor=actor, model=model, request=request, replacement=replacement)
 
 
-class CardUpdate(BaseModel):
-    """The card fields an admin may edit; lifecycle fields change only through transitions."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
-
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    provider: str | None = Field(default=None, max_length=100)
-    family: str | None = Field(default=None, max_length=100)
-    version: str | None = Field(default=None, max_length=50)
-    hosting: Hosting | None = None
-    owner: str | None = Field(default=None, max_length=200)
-    mode: Mode | None = None
-    modalities_in: list[str] | None = None
-    modalities_out: list[str] | None = None
-    max_input_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
-    max_output_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
-    supports_tools: bool | None = None
-    supports_vision: bool | None = None
-    supports_json_output: bool | None = None
-    input_price_per_mtok: float | None = Field(default=None, ge=0, le=10_000)
-    output_price_per_mtok: float | None = Field(default=None, ge=0, le=10_000)
-    license: str | None = Field(default=None, max_length=200)
-    intended_uses: str | None = Field(default=None, max_length=20_000)
-    out_of_scope: str | None = Field(default=None, max_length=20_000)
-    risk_tier: int | None = Field(default=None, ge=1, le=3)
-    max_classification: DataClassification | None = None
-    guardrails: list[str] | None = None
-    next_review_on: date | None = None
-    released_on: date | None = None
-    body_markdown: str | None = Field(default=None, max_length=100_000)
+# Fields a plain edit may empty: the card's optional ones; every other field needs a value.
+CARD_FIELDS_THAT_MAY_BE_EMPTY = frozenset(
+    name for name in EDITABLE_FIELDS if CatalogModelBase.model_fields[name].default is None)
 
 
-CARD_FIELDS_THAT_MAY_BE_EMPTY = {"max_input_tokens", "max_output_tokens", "next_review_on", "released_on"}
+class CardEditConflict(PortalError):
+    """Someone saved the card after the editor opened it: nothing saved, the editor's changes kept."""
+
+    def __init__(self, *, name: str, base: int, latest: int) -> None:
+        super().__init__(f"Someone saved revision {latest} of this card while you edited revision {base}. Nothing "
+                         "was saved; your changes are still in the form: take the latest card, then save again.")
+        self.name, self.base, self.latest = name, base, latest
 
 
-def update_card(*, session: Session, actor: User, name: str, changes: dict[str, Any]) -> CatalogModel:
-    """Edit a model card; admins only, every changed field in the audit event."""
+def update_card(*, session: Session, actor: User, name: str, base_revision: int,
+                changes: dict[str, Any]) -> CatalogModel:
+    """Edit a card that is still at `base_revision`; admins only, every changed field in the audit event."""
     require(actor, Permission.MANAGE_CATALOG)
-    update = _validated(CardUpdate, changes)
-    emptied = [key for key, value in update.model_dump(exclude_unset=True).items()
-               if value is None and key not in CARD_FIELDS_THAT_MAY_BE_EMPTY]
+    update = _validated(CatalogModelUpdate, changes).model_dump(exclude_unset=True)
+    emptied = [key for key, value in update.items() if value is None and key not in CARD_FIELDS_THAT_MAY_BE_EMPTY]
     if emptied:
         raise InvalidInput("Please correct: " + "; ".join(f"{key}: a value is required" for key in emptied) + ".")
     model = get_model(session=session, name=name)
-    before, after = {}, {}
-    for key, value in update.model_dump(exclude_unset=True).items():
-        if key in ("modalities_in", "modalities_out") and value is not None:
-            value = ",".join(dict.fromkeys(m.strip().lower() for m in value if m.strip()))
-        if isinstance(value, DataClassification):
-            value = int(value)
-        if getattr(model, key) != value:
-            before[key], after[key] = _jsonable(getattr(model, key)), _jsonable(value)
-            setattr(model, key, value)
-    if after:
-        model.updated_at = utcnow()
-        session.add(model)
-        record_event(session, actor=actor, action=AuditAction.CATALOG_CARD_EDITED, entity_type="catalog_model",
-                     entity_id=model.name, summary="edited " + ", ".join(after), before=before, after=after)
-        session.flush()
+    if model.revision != base_revision:
+        raise CardEditConflict(name=name, base=base_revision, latest=model.revision)
+    changed = {key: value for key, value in _stored(update).items() if getattr(model, key) != value}
+    if not changed:
+        return model
+    _refuse_governed(model, changed)
+    before = {key: _jsonable(getattr(model, key)) for key in changed}
+    _compare_and_set(session, model, base_revision, {**changed, "updated_at": utcnow()})
+    record_event(session, actor=actor, action=AuditAction.CATALOG_CARD_EDITED, entity_type="catalog_model",
+                 entity_id=model.name, summary="edited " + ", ".join(changed), before=before,
+                 after={key: _jsonable(value) for key, value in changed.items()})
+    session.flush()
     return model
+
+
+class GovernedChange(PermissionDenied):
+    """A card change that needs a reason and a second person, so a plain edit may not make it."""
+
+
+def _refuse_governed(model: CatalogModel, changed: dict[str, Any]) -> None:
+    """Refuse clearing a model for more sensitive data, or lowering its risk tier: those go through review."""
+    governed = []
+    if (level := changed.get("max_classification")) is not None and level > model.max_classification:
+        governed.append(f"clearing it for {DataClassification(level).label} data "
+                        f"(now up to {model.max_classification.label})")
+    if (tier := changed.get("risk_tier")) is not None and tier < model.risk_tier:
+        governed.append(f"lowering its risk tier from {int(model.risk_tier)} to {int(tier)}")
+    if governed:
+        raise GovernedChange(" and ".join(governed).capitalize() + " needs a reason and a second reviewer or admin, "
+                             "so it is not a plain edit. Propose it as a risk change (Catalog operations → Risk "
+                             "changes). Nothing was saved.")
+
+
+def _stored(update: dict[str, Any]) -> dict[str, Any]:
+    """The update's values as the card stores them: modalities comma-separated, lower case, once each."""
+    for key in ("modalities_in", "modalities_out"):
+        if update.get(key) is not None:
+            update[key] = ",".join(dict.fromkeys(m.strip().lower() for m in update[key] if m.strip()))
+    return update
+
+
+def _compare_and_set(session: Session, model: CatalogModel, base_revision: int, values: dict[str, Any]) -> None:
+    """Write the values only if the row is still at `base_revision` (one UPDATE, so it holds on every database)."""
+    result = session.execute(
+        sa_update(CatalogModel).where(col(CatalogModel.id) == model.id, col(CatalogModel.revision) == base_revision)
+        .values(**values, revision=base_revision + 1).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        latest = session.execute(select(CatalogModel.revision).where(CatalogModel.id == model.id)).scalar_one()
+        raise CardEditConflict(name=model.name, base=base_revision, latest=latest)
+    session.refresh(model)
 
 
 def _validated(schema: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -258,6 +281,8 @@ def _validated(schema: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 

@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     CATALOG_IMPORTED = "catalog.imported"
     CATALOG_SYNCED = "catalog.synced"
     CATALOG_PROBED = "catalog.probed"
+    CATALOG_RISK_CHANGE_PROPOSED = "catalog.risk_change_proposed"
+    CATALOG_RISK_CHANGE_DECIDED = "catalog.risk_change_decided"
     SANDBOX_GUARDRAIL_FIRED = "sandbox.guardrail_fired"
     SANDBOX_CONVERSATION_RENAMED = "sandbox.conversation_renamed"
     SANDBOX_CONVERSATION_DELETED = "sandbox.conversation_deleted"

@@ -11,10 +11,9 @@ from portal.ui import open_picker, plain
 CARD_PAGE = "views/model_card.py"
 PAGE_SIZE = 25
 MODALITIES = ["text", "image", "audio"]
-HOSTING_LABELS = {Hosting.SELF_HOSTED: "self-hosted (gateway GPUs)", Hosting.THIRD_PARTY_API: "third-party API"}
+# The table's narrow column; everywhere else shows Hosting.label. The format functions below take plain
+# values too, as tests and URLs give them.
 HOSTING_SHORT = {Hosting.SELF_HOSTED: "self-hosted", Hosting.THIRD_PARTY_API: "API"}
-RISK_LABELS = {RiskTier.SELF_SERVICE: "1 — self-service", RiskTier.LIGHT_REVIEW: "2 — light review",
-               RiskTier.FULL_REVIEW: "3 — full review"}
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -40,19 +39,21 @@ def read_filters() -> CatalogFilter:
     provider = provider_col.selectbox("Provider", ["", *providers], format_func=lambda p: p or "any",
                                       key="catalog_provider")
     hosting = hosting_col.selectbox("Hosting", [None, *Hosting], key="catalog_hosting",
-                                    format_func=lambda h: HOSTING_LABELS[h] if h else "any")
-    mode = mode_col.selectbox("Mode", [None, *Mode], format_func=lambda m: m or "any", key="catalog_mode")
+                                    format_func=lambda h: Hosting(h).label if h else "any")
+    mode = mode_col.selectbox("Mode", [None, *Mode], format_func=lambda m: Mode(m).label if m else "any",
+                              key="catalog_mode")
     modality = modality_col.selectbox("Input modality", ["", *MODALITIES], format_func=lambda m: m or "any",
                                       key="catalog_modality")
     status_col, risk_col, cleared_col = st.columns([2, 1, 1])
     statuses = status_col.multiselect(
-        "Status", list(ModelStatus), default=list(USABLE_STATUSES), format_func=lambda s: s.label,
+        "Status", list(ModelStatus), default=list(USABLE_STATUSES), format_func=lambda s: ModelStatus(s).label,
         key="catalog_statuses", help="Approved, restricted and deprecated models are the ones staff may use. "
         "Clear the box to see every status.")
-    risk_tiers = risk_col.multiselect("Risk tier", list(RiskTier), format_func=RISK_LABELS.__getitem__,
+    risk_tiers = risk_col.multiselect("Risk tier", list(RiskTier), format_func=lambda r: RiskTier(r).label,
                                       key="catalog_risk")
     cleared = cleared_col.selectbox("Cleared for data classification", [None, *DataClassification],
-                                    format_func=lambda c: c.label if c else "any", key="catalog_cleared")
+                                    format_func=lambda c: DataClassification(c).label if c else "any",
+                                    key="catalog_cleared")
     context_col, in_price_col, out_price_col = st.columns(3)
     min_context = context_col.number_input("Context window at least (tokens)", min_value=0, value=None,
                                            step=1000, key="catalog_min_context")
@@ -61,7 +62,7 @@ def read_filters() -> CatalogFilter:
     max_out = out_price_col.number_input("Output price at most ($/M tokens)", min_value=0.0, value=None,
                                          step=0.1, key="catalog_max_output_price")
     return CatalogFilter(search=search, provider=provider, hosting=hosting, mode=mode, modality=modality,
-                         statuses=tuple(statuses), risk_tiers=tuple(int(r) for r in risk_tiers),
+                         statuses=tuple(statuses), risk_tiers=tuple(risk_tiers),
                          allowed_for=cleared, min_context=min_context, max_input_price=max_in,
                          max_output_price=max_out, sort=sort)
 
@@ -84,8 +85,8 @@ def catalog_table(models) -> None:
     price = st.column_config.NumberColumn(format="$%.2f", width="small")
     st.dataframe(
         [{"display name": m.display_name, "gateway name": m.name, "provider": m.provider,
-          "hosting": HOSTING_SHORT.get(m.hosting, m.hosting), "status": ModelStatus(m.status).label,
-          "risk tier": m.risk_tier, "cleared up to": DataClassification(m.max_classification).label,
+          "hosting": HOSTING_SHORT[m.hosting], "status": m.status.label,
+          "risk tier": int(m.risk_tier), "cleared up to": m.max_classification.label,
           "context": m.max_input_tokens, "$ in / M": m.input_price_per_mtok, "$ out / M": m.output_price_per_mtok,
           "served": served_label(m.served)} for m in models],
         hide_index=True, width="stretch",
@@ -142,10 +143,9 @@ def compare_fields(m) -> list[tuple[str, str]]:
         return "yes" if flag else "no"
 
     return [
-        ("Provider", plain(m.provider or "—")), ("Hosting", HOSTING_LABELS.get(m.hosting, plain(m.hosting))),
-        ("Status", ModelStatus(m.status).label), ("Risk tier", RISK_LABELS.get(m.risk_tier, str(m.risk_tier))),
-        ("Cleared up to", DataClassification(m.max_classification).label),
-        ("Mode", plain(m.mode)), ("Input", plain(", ".join(m.input_modalities) or "—")),
+        ("Provider", plain(m.provider or "—")), ("Hosting", m.hosting.label),
+        ("Status", m.status.label), ("Risk tier", m.risk_tier.label), ("Cleared up to", m.max_classification.label),
+        ("Mode", m.mode.label), ("Input", plain(", ".join(m.input_modalities) or "—")),
         ("Context window", tokens(m.max_input_tokens)), ("Max output", tokens(m.max_output_tokens)),
         ("Tools / vision / JSON", " / ".join(yes_no(f) for f in (m.supports_tools, m.supports_vision,
                                                                     m.supports_json_output))),

@@ -3,11 +3,13 @@
 import streamlit as st
 
 from catalog.health import probe_models, register_from_gateway, sync_with_gateway
-from catalog.models import ModelStatus
+from catalog.models import CatalogModel, DataClassification, ModelStatus, RiskTier
+from catalog.risk_changes import decide_risk_change, pending_risk_changes, propose_risk_change, risk_change_summary
 from catalog.service import CatalogFilter, browse_catalog
 from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
+from portal.core.users import describe_user
 from portal.ui import plain
 
 CARD_PAGE = "views/model_card.py"
@@ -40,7 +42,7 @@ def review_queue() -> None:
                                                             if page.total > QUEUE_LIMIT else ""))
     for m in page.models:
         team = f" for {m.request_team}" if m.request_team else ""
-        card_link(m.name, f"{plain(m.display_name)} ({plain(m.name)}) — {ModelStatus(m.status).label}{plain(team)}")
+        card_link(m.name, f"{plain(m.display_name)} ({plain(m.name)}) — {m.status.label}{plain(team)}")
 
 
 def sync_section() -> None:
@@ -118,6 +120,72 @@ def show_probe_results(rows: list[dict]) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
+def risk_changes() -> None:
+    """Pending risk changes, each decided by someone other than its proposer, and the form to propose one."""
+    st.subheader("Risk changes")
+    st.caption("Clearing a model for more sensitive data or lowering its risk tier needs a reason and a second "
+               "reviewer or admin.")
+    with session_scope(context.engine) as session:
+        rows = [(change, session.get(CatalogModel, change.model_id).name,
+                 describe_user(session=session, user_id=change.proposed_by_id))
+                for change in pending_risk_changes(session=session)]
+    if not rows:
+        st.caption("No risk change waits for a decision.")
+    for change, name, proposer in rows:
+        with st.container(border=True):
+            st.markdown(f"**{plain(name)}**: {risk_change_summary(change)}  \nProposed by {plain(proposer)}: "
+                        f"{plain(change.reason)}")
+            if change.proposed_by_id == user.id:
+                st.caption("You proposed this; another reviewer or admin decides.")
+                continue
+            note = st.text_input("Note (required to reject)", key=f"risk_note_{change.id}")
+            approve_col, reject_col = st.columns(2)
+            if approve_col.button("Approve", key=f"risk_approve_{change.id}", type="primary"):
+                decide(change.id, name, True, note)
+            if reject_col.button("Reject", key=f"risk_reject_{change.id}"):
+                decide(change.id, name, False, note)
+    propose_form()
+
+
+def decide(change_id: int, name: str, approve: bool, note: str) -> None:
+    decided = False
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        decide_risk_change(session=session, actor=user, change_id=change_id, approve=approve, note=note)
+        decided = True
+    if decided:
+        st.session_state[FLASH] = f"{'Approved' if approve else 'Rejected'} the risk change of {plain(name)}."
+        st.rerun()
+
+
+def propose_form() -> None:
+    with session_scope(context.engine) as session:
+        cards = {m.name: m for m in browse_catalog(session=session, actor=user, filters=CatalogFilter(),
+                                                   limit=1000).models}
+    name = st.selectbox("Model", list(cards), index=None, key="risk_model", placeholder="Pick a model")
+    if name is None:
+        return
+    card = cards[name]
+    with st.form("risk_form"):
+        tier = st.selectbox("Risk tier", list(RiskTier), index=list(RiskTier).index(card.risk_tier),
+                            format_func=lambda r: r.label, key=f"risk_tier_{name}")
+        level = st.selectbox("Cleared up to", list(DataClassification), key=f"risk_cleared_{name}",
+                             index=list(DataClassification).index(card.max_classification),
+                             format_func=lambda c: c.label)
+        reason = st.text_area("Reason (goes into the audit log)", max_chars=1000, key=f"risk_reason_{name}")
+        submitted = st.form_submit_button("Propose", type="primary")
+    if not submitted:
+        return
+    proposed = False
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        propose_risk_change(session=session, actor=user, name=name, reason=reason, risk_tier=tier,
+                            max_classification=level)
+        proposed = True
+    if proposed:
+        st.session_state[FLASH] = f"Proposed a risk change of {plain(name)}; another reviewer or admin decides."
+        st.rerun()
+
+
 review_queue()
+risk_changes()
 if has_permission(user, Permission.MANAGE_CATALOG):
     sync_section()

@@ -7,8 +7,16 @@ import streamlit as st
 
 from catalog.health import probe_stats
 from catalog.lifecycle import APPROVING, TRANSITIONS, TransitionRequest, allowed_targets
-from catalog.models import USABLE_STATUSES, DataClassification, Hosting, Mode, ModelStatus, RiskTier
-from catalog.service import CatalogFilter, browse_catalog, get_model, is_available_to, transition_model, update_card
+from catalog.models import EDITABLE_FIELDS, USABLE_STATUSES, DataClassification, Hosting, Mode, ModelStatus, RiskTier
+from catalog.service import (
+    CardEditConflict,
+    CatalogFilter,
+    browse_catalog,
+    get_model,
+    is_available_to,
+    transition_model,
+    update_card,
+)
 from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
@@ -20,11 +28,8 @@ CATALOG_PAGE = "views/catalog.py"
 SANDBOX_PAGE = "views/sandbox.py"
 # The sandbox page reads (and removes) this key to preselect the model; views/sandbox.py uses the same name.
 SANDBOX_PRESELECT = "sandbox_model"
-FLASH = "model_card_flash"
+FLASH, FLASH_INFO = "model_card_flash", "model_card_edit_info"
 MODALITIES = ["text", "image", "audio"]
-HOSTING_LABELS = {Hosting.SELF_HOSTED: "self-hosted (gateway GPUs)", Hosting.THIRD_PARTY_API: "third-party API"}
-RISK_LABELS = {1: "1 — self-service with guardrails", 2: "2 — light-touch review", 3: "3 — full review"}
-# Features register what depends on a model here; none does yet (the sandbox, prompts and templates will).
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -83,12 +88,12 @@ if model is None:
     st.page_link(CATALOG_PAGE, label="Back to the model catalog", icon=":material/arrow_back:")
     st.stop()
 st.session_state["model_card_name"] = model.name
-status = ModelStatus(model.status)
+status = model.status
 
 st.page_link(CATALOG_PAGE, label="Model catalog", icon=":material/arrow_back:")
 st.title(plain(model.display_name))
-st.markdown(f"{plain(model.name)} · :blue-badge[{status.label}] · risk tier {model.risk_tier} · cleared up to "
-            f"**{DataClassification(model.max_classification).label}**")
+st.markdown(f"{plain(model.name)} · :blue-badge[{status.label}] · risk tier {int(model.risk_tier)} · cleared up to "
+            f"**{model.max_classification.label}**")
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash, icon=":material/check_circle:")
 if (status in USABLE_STATUSES and model.mode == Mode.CHAT and is_available_to(model, user)
@@ -105,7 +110,7 @@ def identity_and_capabilities() -> None:
         st.subheader("Identity")
         fields([("Gateway name", plain(model.name)), ("Provider", plain(model.provider or "—")),
                 ("Family", plain(model.family or "—")), ("Version", plain(model.version or "—")),
-                ("Hosting", HOSTING_LABELS.get(model.hosting, plain(model.hosting))),
+                ("Hosting", model.hosting.label),
                 ("Owner", plain(model.owner or "—")),
                 ("Released on", day(model.released_on))])
         st.subheader("Cost")
@@ -114,7 +119,7 @@ def identity_and_capabilities() -> None:
     with right:
         st.subheader("Capabilities")
         yes_no = {True: "yes", False: "no"}
-        fields([("Mode", plain(model.mode)), ("Input", plain(", ".join(model.input_modalities) or "—")),
+        fields([("Mode", model.mode.label), ("Input", plain(", ".join(model.input_modalities) or "—")),
                 ("Output", plain(", ".join(model.output_modalities) or "—")),
                 ("Context window", tokens(model.max_input_tokens)), ("Max output", tokens(model.max_output_tokens)),
                 ("Tool calling", yes_no[model.supports_tools]), ("Vision", yes_no[model.supports_vision]),
@@ -124,7 +129,7 @@ def identity_and_capabilities() -> None:
 def use_and_risk() -> None:
     st.subheader("Use and risk")
     cleared = ", ".join(c.label for c in model.allowed_classifications)
-    fields([("Risk tier", RISK_LABELS.get(model.risk_tier, str(model.risk_tier))),
+    fields([("Risk tier", model.risk_tier.label),
             ("Cleared for", cleared), ("License", plain(model.license or "—")),
             ("Guardrails", plain(", ".join(model.guardrails) or "—"))])
     uses, out = st.columns(2, gap="large")
@@ -219,7 +224,7 @@ if model.body_markdown.strip():
 
 def replacement_candidates() -> dict[str, str]:
     """Approved and restricted models of the same mode, other than this one, for the replacement drop-down."""
-    same_mode = CatalogFilter(statuses=APPROVING, mode=Mode(model.mode))
+    same_mode = CatalogFilter(statuses=APPROVING, mode=model.mode)
     with session_scope(context.engine) as session:
         page = browse_catalog(session=session, actor=user, filters=same_mode, limit=500)
     return {m.name: f"{m.display_name} ({m.name})" for m in page.models if m.name != model.name}
@@ -277,63 +282,114 @@ def transition_form() -> None:
         st.rerun()
 
 
+# The edit form's widget key suffixes, where they are not the card field's name.
+EDIT_KEYS = {"modalities_in": "in", "max_input_tokens": "context", "max_output_tokens": "max_output",
+             "input_price_per_mtok": "in_price", "output_price_per_mtok": "out_price", "risk_tier": "risk",
+             "max_classification": "cleared", "supports_tools": "tools", "supports_vision": "vision",
+             "supports_json_output": "json", "intended_uses": "uses", "out_of_scope": "out", "body_markdown": "body"}
+# The card's editable fields this form shows (output modalities and dates are edited in catalog files).
+EDITED = tuple(f for f in EDITABLE_FIELDS if f not in ("modalities_out", "next_review_on", "released_on"))
+
+
+def widget_key(key: str, field: str) -> str:
+    return f"{key}_{EDIT_KEYS.get(field, field)}"
+
+
+def form_values(card) -> dict:
+    """The edit form's widget values for a card."""
+    values = {field: getattr(card, field) for field in EDITED}
+    values["modalities_in"] = [m for m in card.input_modalities if m in MODALITIES]
+    values["guardrails"] = ", ".join(card.guardrails)
+    values["input_price_per_mtok"] = float(card.input_price_per_mtok)
+    values["output_price_per_mtok"] = float(card.output_price_per_mtok)
+    return values
+
+
+def editing_base(key: str) -> dict:
+    """The revision and values the form started from; a form not on screen (first visit, after a save) restarts."""
+    state = st.session_state
+    if f"{key}_base" not in state or widget_key(key, "display_name") not in state:
+        values = form_values(model)
+        state[f"{key}_base"] = {"revision": model.revision, "values": values}
+        for field, value in values.items():
+            state[widget_key(key, field)] = value
+    return state[f"{key}_base"]
+
+
+def take_latest(key: str, name: str) -> None:
+    """After a conflict: the fields the user left alone take the latest card's values; their edits stay."""
+    state, started_from = st.session_state, st.session_state[f"{key}_base"]["values"]
+    with session_scope(context.engine) as session:
+        latest = get_model(session=session, name=name)
+        state[f"{key}_base"] = {"revision": latest.revision, "values": form_values(latest)}
+    for field, value in state[f"{key}_base"]["values"].items():
+        if state.get(widget_key(key, field)) == started_from[field]:
+            state[widget_key(key, field)] = value
+    state[FLASH_INFO] = (f"The form now starts from revision {latest.revision}, with your changes kept. "
+                         "Check them, then save.")
+
+
+def edit_widgets(key: str) -> None:
+    left, right = st.columns(2)
+    left.text_input("Display name", key=widget_key(key, "display_name"))
+    right.text_input("Provider", key=widget_key(key, "provider"))
+    left.text_input("Family", key=widget_key(key, "family"))
+    right.text_input("Version", key=widget_key(key, "version"))
+    left.selectbox("Hosting", list(Hosting), format_func=lambda h: h.label, key=widget_key(key, "hosting"))
+    right.text_input("Owner", key=widget_key(key, "owner"))
+    left.selectbox("Mode", list(Mode), format_func=lambda m: m.label, key=widget_key(key, "mode"))
+    right.multiselect("Input modalities", MODALITIES, key=widget_key(key, "modalities_in"))
+    left.number_input("Context window (tokens)", min_value=1, step=1024, key=widget_key(key, "max_input_tokens"))
+    right.number_input("Max output (tokens)", min_value=1, step=1024, key=widget_key(key, "max_output_tokens"))
+    left.number_input("Input $ per M tokens", min_value=0.0, step=0.05, key=widget_key(key, "input_price_per_mtok"))
+    right.number_input("Output $ per M tokens", min_value=0.0, step=0.05,
+                       key=widget_key(key, "output_price_per_mtok"))
+    left.selectbox("Risk tier", list(RiskTier), format_func=lambda r: r.label, key=widget_key(key, "risk_tier"))
+    right.selectbox("Cleared up to", list(DataClassification), format_func=lambda c: c.label,
+                    key=widget_key(key, "max_classification"))
+    left.text_input("License", key=widget_key(key, "license"))
+    left.checkbox("Tool calling", key=widget_key(key, "supports_tools"))
+    left.checkbox("Vision", key=widget_key(key, "supports_vision"))
+    left.checkbox("JSON output", key=widget_key(key, "supports_json_output"))
+    right.text_input("Guardrails (comma-separated)", key=widget_key(key, "guardrails"))
+    st.text_area("Intended uses (Markdown)", key=widget_key(key, "intended_uses"))
+    st.text_area("Out of scope (Markdown)", key=widget_key(key, "out_of_scope"))
+    st.text_area("About this model (Markdown)", height=200, key=widget_key(key, "body_markdown"))
+
+
 def edit_form() -> None:
     """The admin's form for the card's descriptive fields; lifecycle fields change only through moves."""
     key = f"edit_{model.id}"
+    base = editing_base(key)
+    if info := st.session_state.pop(FLASH_INFO, None):
+        st.info(info, icon=":material/merge_type:")
     with st.expander("Edit card", icon=":material/edit:"), st.form(f"{key}_form"):
-        left, right = st.columns(2)
-        values = {
-            "display_name": left.text_input("Display name", value=model.display_name, key=f"{key}_display_name"),
-            "provider": right.text_input("Provider", value=model.provider, key=f"{key}_provider"),
-            "family": left.text_input("Family", value=model.family, key=f"{key}_family"),
-            "version": right.text_input("Version", value=model.version, key=f"{key}_version"),
-            "hosting": left.selectbox("Hosting", list(Hosting), index=list(Hosting).index(Hosting(model.hosting)),
-                                      format_func=HOSTING_LABELS.__getitem__, key=f"{key}_hosting"),
-            "owner": right.text_input("Owner", value=model.owner, key=f"{key}_owner"),
-            "mode": left.selectbox("Mode", list(Mode), index=list(Mode).index(Mode(model.mode)), key=f"{key}_mode"),
-            "modalities_in": right.multiselect("Input modalities", MODALITIES, key=f"{key}_in",
-                                               default=[m for m in model.input_modalities if m in MODALITIES]),
-            "max_input_tokens": left.number_input("Context window (tokens)", min_value=1, value=model.max_input_tokens,
-                                                  step=1024, key=f"{key}_context"),
-            "max_output_tokens": right.number_input("Max output (tokens)", min_value=1, step=1024,
-                                                    value=model.max_output_tokens, key=f"{key}_max_output"),
-            "input_price_per_mtok": left.number_input("Input $ per M tokens", min_value=0.0, step=0.05,
-                                                      value=float(model.input_price_per_mtok), key=f"{key}_in_price"),
-            "output_price_per_mtok": right.number_input("Output $ per M tokens", min_value=0.0, step=0.05,
-                                                        value=float(model.output_price_per_mtok),
-                                                        key=f"{key}_out_price"),
-            "risk_tier": left.selectbox("Risk tier", list(RiskTier), index=model.risk_tier - 1,
-                                        format_func=lambda r: RISK_LABELS[int(r)], key=f"{key}_risk"),
-            "max_classification": right.selectbox("Cleared up to", list(DataClassification),
-                                                  index=model.max_classification - 1, key=f"{key}_cleared",
-                                                  format_func=lambda c: c.label),
-            "license": left.text_input("License", value=model.license, key=f"{key}_license"),
-            "supports_tools": left.checkbox("Tool calling", value=model.supports_tools, key=f"{key}_tools"),
-            "supports_vision": left.checkbox("Vision", value=model.supports_vision, key=f"{key}_vision"),
-            "supports_json_output": left.checkbox("JSON output", value=model.supports_json_output,
-                                                  key=f"{key}_json"),
-            "guardrails": names_from(right.text_input("Guardrails (comma-separated)", key=f"{key}_guardrails",
-                                                      value=", ".join(model.guardrails))),
-            "intended_uses": st.text_area("Intended uses (Markdown)", value=model.intended_uses,
-                                          key=f"{key}_uses"),
-            "out_of_scope": st.text_area("Out of scope (Markdown)", value=model.out_of_scope, key=f"{key}_out"),
-            "body_markdown": st.text_area("About this model (Markdown)", value=model.body_markdown, height=200,
-                                          key=f"{key}_body"),
-        }
+        edit_widgets(key)
         submitted = st.form_submit_button("Save card", type="primary")
     if not submitted:
         return
-    current = {field: getattr(model, field) for field in values}
-    current["modalities_in"] = model.input_modalities
-    changes = {field: value for field, value in values.items() if value != current[field]}
+    # Changes are what the user changed since the form opened, so fields they left alone never undo others' edits.
+    values = {field: st.session_state[widget_key(key, field)] for field in EDITED}
+    changes = {field: value for field, value in values.items() if value != base["values"][field]}
+    if "guardrails" in changes:
+        changes["guardrails"] = names_from(changes["guardrails"])
     if not changes:
         st.info("Nothing changed.")
         return
     saved = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        update_card(session=session, actor=user, name=model.name, changes=changes)
-        saved = True
+    with deps.showing_errors():
+        try:
+            with session_scope(context.engine) as session:
+                update_card(session=session, actor=user, name=model.name, base_revision=base["revision"],
+                            changes=changes)
+            saved = True
+        except CardEditConflict as conflict:
+            st.error(conflict.message, icon=":material/merge_type:")
+            st.button("Take the latest card, keep my changes", key=f"{key}_take_latest", on_click=take_latest,
+                      args=(key, model.name))
     if saved:
+        for state_key in [f"{key}_base", *(widget_key(key, field) for field in EDITED)]:
+            st.session_state.pop(state_key, None)
         st.session_state[FLASH] = f"Saved the card: {', '.join(changes)}."
         st.rerun()
 

@@ -174,7 +174,8 @@ def test_an_entry_describes_the_whole_card_and_cards_missing_from_the_file_stay(
 def test_only_new_creates_missing_cards_and_keeps_an_admins_edits(session: Session, make_user) -> None:
     admin = make_user(Role.ADMIN)
     run_import(session)
-    update_card(session=session, actor=admin, name="acme/chat-8b", changes={"display_name": "Acme Chat (edited)"})
+    update_card(session=session, actor=admin, name="acme/chat-8b", base_revision=1,
+                changes={"display_name": "Acme Chat (edited)"})
     session.commit()
     extended = CATALOG + "  - name: acme/new\n    status: proposed\n"
 

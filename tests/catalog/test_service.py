@@ -136,7 +136,7 @@ def test_viewer_cannot_request(session, make_user) -> None:
 
 def test_admin_edits_a_card_and_the_audit_event_lists_the_changes(session, make_user, catalog) -> None:
     admin = make_user(Role.ADMIN)
-    model = update_card(session=session, actor=admin, name="llama-8b", changes={
+    model = update_card(session=session, actor=admin, name="llama-8b", base_revision=1, changes={
         "input_price_per_mtok": 0.06, "modalities_in": ["Text", "image", "text"], "max_classification": 2,
         "display_name": "Llama 3.1 8B Instruct"})
     session.commit()
@@ -155,10 +155,12 @@ def test_admin_edits_a_card_and_the_audit_event_lists_the_changes(session, make_
 ])
 def test_card_edits_cannot_bypass_the_lifecycle_or_break_fields(session, make_user, catalog, changes, message) -> None:
     with pytest.raises(InvalidInput, match=message):
-        update_card(session=session, actor=make_user(Role.ADMIN), name="llama-8b", changes=changes)
+        update_card(session=session, actor=make_user(Role.ADMIN), name="llama-8b", base_revision=1,
+                    changes=changes)
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.CONTRIBUTOR, Role.REVIEWER])
 def test_only_admins_edit_cards(session, make_user, catalog, role) -> None:
     with pytest.raises(PermissionDenied, match="edit model cards"):
-        update_card(session=session, actor=make_user(role), name="llama-8b", changes={"owner": "me"})
+        update_card(session=session, actor=make_user(role), name="llama-8b", base_revision=1,
+                    changes={"owner": "me"})

@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session, select
 
 from catalog.lifecycle import TransitionRequest
-from catalog.models import CatalogModel, DataClassification, ModelStatus, ProbeResult
-from catalog.service import transition_model
+from catalog.models import CatalogModel, CatalogRiskChange, DataClassification, ModelStatus, ProbeResult
+from catalog.service import transition_model, update_card
 from portal.core.audit import AuditEvent, utcnow
 from portal.core.auth import Role
 from portal.core.errors import PermissionDenied
@@ -358,6 +358,72 @@ def test_admin_edits_the_card(open_page, catalog, portal_db) -> None:
     with Session(portal_db) as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "catalog.card_edited")).one()
     assert event.after == {"license": "MIT", "input_price_per_mtok": 0.02}
+
+
+def test_a_stale_card_edit_is_refused_the_form_keeps_the_text_and_saves_on_top_of_the_latest(
+        open_page, catalog, portal_db, user_with_role) -> None:
+    model = catalog["bge-m3"]
+    at = open_page("admin", CARD, model=model.name)
+    key = f"edit_{model.id}"
+    at.text_input(key=f"{key}_license").input("MIT")
+    with Session(portal_db) as session:  # meanwhile, another admin saves the card
+        update_card(session=session, actor=user_with_role("admin"), name=model.name, base_revision=1,
+                    changes={"owner": "Search team"})
+        session.commit()
+    at.button(key=f"FormSubmitter:{key}_form-Save card").click().run()
+    assert not at.exception
+    assert errors(at) == ["Someone saved revision 2 of this card while you edited revision 1. Nothing was saved; "
+                          "your changes are still in the form: take the latest card, then save again."]
+    assert at.text_input(key=f"{key}_license").value == "MIT"
+    with Session(portal_db) as session:
+        stored = session.get(CatalogModel, model.id)
+        assert (stored.license, stored.owner, stored.revision) == ("", "Search team", 2)
+    at.button(key=f"{key}_take_latest").click().run()
+    assert (at.text_input(key=f"{key}_license").value, at.text_input(key=f"{key}_owner").value) == (
+        "MIT", "Search team")
+    at.button(key=f"FormSubmitter:{key}_form-Save card").click().run()
+    assert not at.exception and not errors(at)
+    assert "Saved the card: license." in shown(at)
+    with Session(portal_db) as session:
+        stored = session.get(CatalogModel, model.id)
+        assert (stored.license, stored.owner, stored.revision) == ("MIT", "Search team", 3)
+
+
+def test_raising_the_classification_on_the_card_form_points_to_the_risk_change(open_page, catalog,
+                                                                              portal_db) -> None:
+    model = catalog["gpt-4o"]
+    at = open_page("admin", CARD, model=model.name)
+    key = f"edit_{model.id}"
+    at.selectbox(key=f"{key}_cleared").set_value(C.CONFIDENTIAL)
+    at.button(key=f"FormSubmitter:{key}_form-Save card").click().run()
+    assert not at.exception
+    assert errors(at) == ["Clearing it for confidential data (now up to internal) needs a reason and a second "
+                          "reviewer or admin, so it is not a plain edit. Propose it as a risk change (Catalog "
+                          "operations → Risk changes). Nothing was saved."]
+    assert at.selectbox(key=f"{key}_cleared").value == C.CONFIDENTIAL
+    with Session(portal_db) as session:
+        assert session.get(CatalogModel, model.id).max_classification == C.INTERNAL
+
+
+def test_one_person_proposes_a_risk_change_and_another_approves_it(open_page, catalog, portal_db) -> None:
+    model = catalog["gpt-4o"]
+    at = open_page("admin", OPERATIONS)
+    at.selectbox(key="risk_model").set_value(model.name).run()
+    at.selectbox(key=f"risk_cleared_{model.name}").set_value(C.CONFIDENTIAL)
+    at.text_area(key=f"risk_reason_{model.name}").input("Vendor data processing agreement signed")
+    at.button(key="FormSubmitter:risk_form-Propose").click().run()
+    assert not at.exception and not errors(at)
+    assert "Proposed a risk change of" in shown(at) and "You proposed this" in shown(at)
+    with Session(portal_db) as session:
+        change = session.exec(select(CatalogRiskChange)).one()
+        assert session.get(CatalogModel, model.id).max_classification == C.INTERNAL
+    reviewer = open_page("reviewer", OPERATIONS)
+    assert "cleared up to internal → confidential" in shown(reviewer)
+    reviewer.button(key=f"risk_approve_{change.id}").click().run()
+    assert not reviewer.exception and not errors(reviewer)
+    assert "Approved the risk change of" in shown(reviewer)
+    with Session(portal_db) as session:
+        assert session.get(CatalogModel, model.id).max_classification == C.CONFIDENTIAL
 
 
 # --- request a model ----------------------------------------------------------------------------------------
