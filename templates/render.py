@@ -1,8 +1,9 @@
-"""Rendering a template version with copier, in-process, into a scratch folder the portal checks before use.
+"""Rendering a template version with copier, in a limited child process, into a scratch folder the portal checks.
 
 Copier gets an explicit, empty settings object: it then reads no settings file at all (neither the user's
 ~/.config/copier/settings.yml nor COPIER_SETTINGS_PATH), so no file on the server can widen trust. Whether a
-template's unsafe features may run is decided by the admin's `trusted` flag alone.
+template's unsafe features may run is decided by the admin's `trusted` flag alone. The render itself runs in
+templates.sandbox: no environment variables, no filters that read the host, and limits on time, memory and output.
 """
 
 from __future__ import annotations
@@ -10,21 +11,22 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import copier
 from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
+from jinja2 import TemplateError as JinjaError
 
 from portal.core.errors import InvalidInput
+from templates.safe_jinja import filter_hint
+from templates.sandbox import OutputTooLarge, RenderLimits, run_sandboxed
 from templates.source import UnsafeTemplate
 
 PREVIEW_FILE_BYTES = 64_000
-
-
-class OutputTooLarge(InvalidInput):
-    """The rendered project is bigger than the templates_max_output_bytes setting allows."""
 
 
 def pinned_copier_settings() -> copier.Settings:
@@ -41,7 +43,7 @@ class RenderRequest:
     answers: dict[str, Any]
     unsafe_features: tuple[str, ...] = ()
     trusted: bool = False
-    max_output_bytes: int = 20_000_000
+    limits: RenderLimits = RenderLimits()
 
 
 def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool) -> None:
@@ -52,21 +54,33 @@ def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool
 
 
 def render_project(request: RenderRequest, *, into: Path) -> Path:
-    """Render into `into`/project and check the result; the caller owns (and removes) `into`."""
+    """Render into `into`/project in a limited child process and check the result; the caller removes `into`."""
     refuse_untrusted(request.unsafe_features, request.trusted)
     project = into / "project"
-    try:
+    run_sandboxed(_copy, request, project, limits=request.limits, watch=into)
+    return project
+
+
+def _copy(request: RenderRequest, project: Path) -> None:
+    """copier's copy and the output checks; runs in the child process."""
+    with copier_errors_explained():
         copier.run_copy(str(request.mirror), project, data=request.answers, vcs_ref=request.ref, defaults=True,
                         unsafe=request.trusted, quiet=True, settings=pinned_copier_settings(),
                         cleanup_on_error=True)
+    check_output(project, max_bytes=request.limits.max_output_bytes)
+
+
+@contextmanager
+def copier_errors_explained(failure: str = "The template could not be rendered") -> Iterator[None]:
+    """Copier's and Jinja's errors as messages a template's author can act on."""
+    try:
+        yield
     except UnsafeTemplateError as exc:
         raise UnsafeTemplate(f"Refused: {exc}. An admin must mark the template trusted first.") from None
     except ForbiddenPathError as exc:
         raise UnsafeTemplate(f"Refused: the template would write outside the project ({exc}).") from None
-    except (CopierError, ValueError) as exc:
-        raise InvalidInput(f"The template could not be rendered: {exc}") from None
-    check_output(project, max_bytes=request.max_output_bytes)
-    return project
+    except (JinjaError, CopierError, ValueError) as exc:
+        raise InvalidInput(f"{failure}: {exc}{filter_hint(str(exc))}") from None
 
 
 def check_output(project: Path, *, max_bytes: int) -> None:
