@@ -23,6 +23,7 @@ from templates.sandbox import RenderLimits, run_sandboxed
 TYPES = ("str", "int", "float", "bool", "yaml", "json", "path")
 # A `when` is judged while the form is drawn: it gets less time than a render before the question is just shown.
 WHEN_LIMITS = RenderLimits(timeout_s=5.0, memory_mb=256, max_output_bytes=1_000_000)
+DEFAULT_LIMITS = RenderLimits()
 
 
 class InvalidAnswers(InvalidInput):
@@ -136,7 +137,7 @@ def _judge_when(text: str, answers: dict[str, Any]) -> bool:
 
 
 def default_answers(questions: list[Question], model_options: dict[str, list[str]] | None = None, *,
-                    limits: RenderLimits = RenderLimits()) -> dict[str, Any]:
+                    limits: RenderLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Each question's default, rendered in order (a default may use earlier answers); models from the options."""
     return run_sandboxed(_default_answers_here, questions, model_options, limits=limits)
 
@@ -164,13 +165,14 @@ def _empty(question: Question) -> Any:
 
 
 def check_answers(questions: list[Question], raw: dict[str, Any], model_options: dict[str, list[str]] | None = None,
-                  *, limits: RenderLimits = RenderLimits()) -> dict[str, Any]:
+                  *, limits: RenderLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Typed answers for every question asked, or InvalidAnswers naming each bad field; rendered in a child."""
-    return run_sandboxed(_check_answers_here, questions, raw, model_options, limits=limits)
+    return run_sandboxed(check_answers_here, questions, raw, model_options, limits=limits)
 
 
-def _check_answers_here(questions: list[Question], raw: dict[str, Any],
-                        model_options: dict[str, list[str]] | None) -> dict[str, Any]:
+def check_answers_here(questions: list[Question], raw: dict[str, Any],
+                       model_options: dict[str, list[str]] | None) -> dict[str, Any]:
+    """check_answers in this process: only for code already running in a render's child process."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for question in questions:

@@ -13,7 +13,7 @@ import os
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
 from jinja2 import TemplateError as JinjaError
 
 from portal.core.errors import InvalidInput
+from templates.questions import Question, check_answers_here
 from templates.safe_jinja import filter_hint
 from templates.sandbox import OutputTooLarge, RenderLimits, run_sandboxed
 from templates.source import UnsafeTemplate
@@ -40,10 +41,18 @@ class RenderRequest:
 
     mirror: Path
     ref: str
-    answers: dict[str, Any]
+    answers: dict[str, Any]  # as the person gave them when `questions` is set, else already checked
     unsafe_features: tuple[str, ...] = ()
     trusted: bool = False
-    limits: RenderLimits = RenderLimits()
+    limits: RenderLimits = field(default_factory=RenderLimits)
+    questions: tuple[Question, ...] = ()  # checked against in the same child process, before the render
+    model_options: dict[str, list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    project: Path
+    answers: dict[str, Any]  # typed and checked against the questions
 
 
 def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool) -> None:
@@ -53,21 +62,28 @@ def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool
                              "server; an admin must mark it trusted before anyone can fork it.")
 
 
-def render_project(request: RenderRequest, *, into: Path) -> Path:
-    """Render into `into`/project in a limited child process and check the result; the caller removes `into`."""
+def render_project(request: RenderRequest, *, into: Path) -> Rendered:
+    """Check the answers, render into `into`/project and check the result, in one limited child process.
+
+    InvalidAnswers names each bad answer; the caller removes `into` whatever happens.
+    """
     refuse_untrusted(request.unsafe_features, request.trusted)
     project = into / "project"
-    run_sandboxed(_copy, request, project, limits=request.limits, watch=into)
-    return project
+    answers = run_sandboxed(_check_and_copy, request, project, limits=request.limits, watch=into)
+    return Rendered(project=project, answers=answers)
 
 
-def _copy(request: RenderRequest, project: Path) -> None:
-    """copier's copy and the output checks; runs in the child process."""
+def _check_and_copy(request: RenderRequest, project: Path) -> dict[str, Any]:
+    """The answers checked, copier's copy and the output checks; runs in the child process."""
+    answers = request.answers
+    if request.questions:  # one child for both: a fork costs one process start, not two
+        answers = check_answers_here(list(request.questions), answers, request.model_options)
     with copier_errors_explained():
-        copier.run_copy(str(request.mirror), project, data=request.answers, vcs_ref=request.ref, defaults=True,
+        copier.run_copy(str(request.mirror), project, data=answers, vcs_ref=request.ref, defaults=True,
                         unsafe=request.trusted, quiet=True, settings=pinned_copier_settings(),
                         cleanup_on_error=True)
     check_output(project, max_bytes=request.limits.max_output_bytes)
+    return answers
 
 
 @contextmanager

@@ -1,35 +1,36 @@
 """Running an untrusted template's Jinja in a child process: clean environment, safe filters, and limits.
 
-Every render of a template (its question expressions, a fork, a preview, an update) runs in a process forked
-from a forkserver that has copier imported already (a fork costs milliseconds, not the half second of a fresh
-interpreter). The child forgets the portal's environment variables, resolves copier's Ansible filters to the
-allow-listed ones (templates.safe_jinja), caps its address space (RLIMIT_AS) and the size of any file it writes
-(RLIMIT_FSIZE); the parent kills it at the wall-clock limit or as soon as its output folder outgrows the limit.
+Every render of a template (its question expressions, a fork, a preview, an update) runs in a child of the
+render server (templates.render_server), a process this module starts once with none of the portal's
+environment variables and copier already imported. The child confines itself (address-space and file-size
+limits, copier's Ansible filters resolved to the allow-list); the portal kills it at the wall-clock limit or as
+soon as its output folder outgrows the limit, and turns each outcome into a message naming the limit.
 """
 
 from __future__ import annotations
 
-import errno
+import atexit
 import logging
-import multiprocessing
 import os
-import resource
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from portal.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ["templates.sandbox", "templates.safe_jinja", "copier", "jinja2_ansible_filters"]
-KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL")  # git needs PATH; nothing secret lives in these
-MEGABYTE = 1024 * 1024
+SERVER_VARIABLES = ("PATH", "LANG", "LC_ALL")  # what the render server gets of the portal's environment
+SERVER_START_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -64,61 +65,63 @@ def output_message(limits: RenderLimits) -> str:
             f"{limits.max_output_bytes:,}-byte limit, PORTAL_TEMPLATES_MAX_OUTPUT_BYTES).")
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)  # read only when the server starts: once per portal process
-    return context
-
-
 def run_sandboxed(job: Callable[..., Any], *args: Any, limits: RenderLimits, watch: Path | None = None) -> Any:
-    """job(*args) in a limited child process; its result, its InvalidInput, or RenderLimitExceeded naming the limit."""
-    receiver, sender = multiprocessing.Pipe(duplex=False)
+    """job(*args) in a limited child process; its result, its InvalidInput, or RenderLimitExceeded naming the limit.
+
+    `job` must be a module-level function (it is sent by reference); `watch` is the folder whose size is checked
+    against the output limit while the job runs.
+    """
     with tempfile.TemporaryDirectory(prefix="portal-render-") as scratch:
-        process = _context().Process(target=_child, args=(sender, job, args, limits, scratch), daemon=True)
-        process.start()
-        sender.close()
+        connection = _server.connect()
         try:
-            outcome = _wait(process, receiver, limits, watch)
+            child = connection.recv()
+            connection.send((job, args, limits, scratch))
+            outcome = _wait(connection, limits, watch)
+            if outcome[0] in ("timeout", "output"):
+                _kill(child)
         finally:
-            if process.is_alive():
-                process.kill()
-            process.join()
-            receiver.close()
+            connection.close()
     return _result(outcome, limits)
 
 
-def _wait(process: multiprocessing.process.BaseProcess, receiver: Connection, limits: RenderLimits,
-          watch: Path | None) -> tuple:
+def _wait(connection: Connection, limits: RenderLimits, watch: Path | None) -> tuple:
     deadline = time.monotonic() + limits.timeout_s
     interval = 0.005
     while True:
-        if receiver.poll(interval):
+        if connection.poll(interval):
             try:
-                return receiver.recv()
+                return connection.recv()
             except EOFError:  # the child died without a word (killed by the kernel, most likely for memory)
-                return ("died", process.exitcode)
+                return ("died",)
         if time.monotonic() > deadline:
-            return ("limit", timeout_message(limits))
+            return ("timeout",)
         if watch is not None and tree_size(watch) > limits.max_output_bytes:
-            return ("output", output_message(limits))
+            return ("output",)
         interval = min(interval * 2, 0.1)
 
 
+def _kill(child: int) -> None:
+    try:
+        os.killpg(child, signal.SIGKILL)  # the child and any git it started
+    except ProcessLookupError:  # it ended on its own meanwhile
+        pass
+
+
 def _result(outcome: tuple, limits: RenderLimits) -> Any:
-    kind, payload = outcome[0], outcome[1]
+    kind = outcome[0]
     if kind == "ok":
-        return payload
-    if kind == "limit":
-        raise RenderLimitExceeded(payload)
-    if kind == "output":
-        raise OutputTooLarge(payload)
+        return outcome[1]
     if kind == "refused":
-        raise payload from None
+        raise outcome[1] from None
+    if kind == "output":
+        raise OutputTooLarge(output_message(limits))
+    if kind in ("timeout", "memory"):
+        raise RenderLimitExceeded(timeout_message(limits) if kind == "timeout" else memory_message(limits))
     if kind == "died":
-        log.error("template render child ended with exit code %s", payload)
-        raise RenderLimitExceeded(f"Stopped: the template's render ended abruptly (exit code {payload}); it most "
-                                  f"likely needed more than {limits.memory_mb} MB of memory.")
-    log.error("template render failed in the child process:\n%s", payload)
+        log.error("a template render process ended without an answer")
+        raise RenderLimitExceeded(f"Stopped: the template's render ended abruptly; it most likely needed more "
+                                  f"than {limits.memory_mb} MB of memory (PORTAL_TEMPLATES_RENDER_MEMORY_MB).")
+    log.error("template render failed in its child process:\n%s", outcome[1])
     raise InvalidInput("The template could not be rendered; the error is in the portal's log.")
 
 
@@ -134,49 +137,40 @@ def tree_size(folder: Path) -> int:
     return total
 
 
-def _child(sender: Connection, job: Callable[..., Any], args: tuple, limits: RenderLimits, scratch: str) -> None:
-    """The child's whole life: confine itself, run the job, send back one outcome."""
-    from templates.safe_jinja import take_place_of_ansible_filters
+class _RenderServer:
+    """The one render server of this portal process: started on first use, started again if it went away."""
 
-    _confine(limits, scratch)
-    take_place_of_ansible_filters()
-    try:
-        outcome: tuple = ("ok", job(*args))
-    except MemoryError:
-        outcome = ("limit", memory_message(limits))
-    except OSError as exc:
-        outcome = (("output", output_message(limits)) if exc.errno == errno.EFBIG
-                   else ("failed", traceback.format_exc()))
-    except InvalidInput as exc:
-        outcome = ("refused", exc)
-    except BaseException:  # noqa: BLE001 - whatever it was, the parent logs it
-        outcome = ("failed", traceback.format_exc())
-    try:
-        sender.send(outcome)
-    except Exception:  # an answer that cannot be pickled: say so rather than hang the parent
-        sender.send(("failed", traceback.format_exc()))
-    sender.close()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._socket_path = ""
 
+    def connect(self) -> Connection:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(self._socket_path)
+        return Connection(sock.detach())
 
-def _confine(limits: RenderLimits, scratch: str) -> None:
-    """Forget the portal's environment, write temporary files in scratch, cap memory and file sizes."""
-    kept = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
-    os.environ.clear()
-    os.environ.update(kept, HOME=scratch, TMPDIR=scratch, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull,
-                      GIT_TERMINAL_PROMPT="0")
-    tempfile.tempdir = scratch
-    os.chdir(scratch)
-    # The limit counts what the render adds to the interpreter and copier already in memory.
-    ceiling = _address_space() + limits.memory_mb * MEGABYTE
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write then fails with EFBIG instead of killing us
-    size = limits.max_output_bytes + 1
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    def _start(self) -> None:
+        folder = tempfile.mkdtemp(prefix="coe-template-renderer-")  # 0700: only the portal's user can connect
+        self._socket_path = os.path.join(folder, "socket")
+        environment = {name: os.environ[name] for name in SERVER_VARIABLES if name in os.environ}
+        environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "templates.render_server", self._socket_path], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=environment, cwd=folder, text=True)
+        ready = self._process.stdout.readline().strip()  # after copier is imported and warmed up
+        if ready != "ready":
+            raise RuntimeError(f"the template render server did not start (it said {ready!r})")
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Close the server's standard input: it ends, and so does nothing else."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.stdin.close()
+            self._process.wait(timeout=10)
 
 
-def _address_space() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+_server = _RenderServer()

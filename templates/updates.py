@@ -20,7 +20,12 @@ from portal.core.users import User
 from templates.gitops import commit_all, current_branch, git
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
 from templates.registry import TemplateStore
-from templates.render import check_output, copier_errors_explained, pinned_copier_settings, refuse_untrusted
+from templates.render import (
+    check_output,
+    copier_errors_explained,
+    pinned_copier_settings,
+    refuse_untrusted,
+)
 from templates.sandbox import RenderLimits, run_sandboxed
 
 MAX_DIFF_CHARS = 200_000
