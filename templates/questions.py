@@ -122,14 +122,22 @@ def render(text: str, answers: dict[str, Any]) -> str:
 def is_asked(question: Question, answers: dict[str, Any]) -> bool:
     """False when the question's `when` says it does not apply to these answers."""
     if isinstance(question.when, str):
-        return _when_holds(question.when, json.dumps(answers, sort_keys=True, default=str))
+        judged = _when_judged(question.when, json.dumps(answers, sort_keys=True, default=str))
+        if isinstance(judged, str):
+            raise InvalidInput(judged)
+        return judged
     return bool(question.when)
 
 
 @lru_cache(maxsize=512)
-def _when_holds(text: str, answers_json: str) -> bool:
-    # Cached: the form asks again on every rerun with mostly the same answers, and each asking is a child process.
-    return run_sandboxed(_judge_when, text, json.loads(answers_json), limits=WHEN_LIMITS)
+def _when_judged(text: str, answers_json: str) -> bool | str:
+    """True or False, or why it could not be judged."""
+    # Cached, failures too: the form asks on every rerun with mostly the same answers, each asking is a child
+    # process, and a `when` that runs into the time limit must not cost that time on every rerun.
+    try:
+        return run_sandboxed(_judge_when, text, json.loads(answers_json), limits=WHEN_LIMITS)
+    except InvalidInput as exc:
+        return str(exc)
 
 
 def _judge_when(text: str, answers: dict[str, Any]) -> bool:

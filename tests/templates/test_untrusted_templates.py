@@ -6,6 +6,7 @@ import io
 import json
 import os
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -159,3 +160,14 @@ def project_files(result) -> dict[str, str]:
         with zipfile.ZipFile(io.BytesIO(result.zip_bytes)) as archive:
             return {n.split("/", 1)[1]: archive.read(n).decode() for n in archive.namelist()}
     return {p.name: p.read_text() for p in result.repo_path.iterdir() if p.is_file()}
+
+
+def test_a_when_that_runs_into_the_time_limit_costs_that_time_once(monkeypatch):
+    monkeypatch.setattr("templates.questions.WHEN_LIMITS", RenderLimits(timeout_s=1.0))
+    loops = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    [question] = parse_questions({"q": {"default": "x", "when": loops}})
+    for _ in range(2):
+        started = time.monotonic()
+        with pytest.raises(InvalidInput, match="longer than 1 s"):
+            is_asked(question, {"other": 1})
+    assert time.monotonic() - started < 0.5  # the second asking is answered from the cache
