@@ -97,6 +97,9 @@ def confine(limits, scratch: str) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write then fails with EFBIG instead of killing us
     size = limits.max_output_bytes + 1
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    # A backstop should the portal be gone and unable to stop us: the kernel ends a render past its CPU time.
+    cpu_seconds = int(limits.timeout_s) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
     take_place_of_ansible_filters()
 
 

@@ -73,13 +73,14 @@ def run_sandboxed(job: Callable[..., Any], *args: Any, limits: RenderLimits, wat
     """
     with tempfile.TemporaryDirectory(prefix="portal-render-") as scratch:
         connection = _server.connect()
+        child, outcome = None, ("unfinished",)
         try:
             child = connection.recv()
             connection.send((job, args, limits, scratch))
             outcome = _wait(connection, limits, watch)
-            if outcome[0] in ("timeout", "output"):
-                _kill(child)
         finally:
+            if child is not None and outcome[0] in ("timeout", "output", "unfinished"):
+                _kill(child)  # stopped at a limit, or we are interrupted: it must not run on unwatched
             connection.close()
     return _result(outcome, limits)
 

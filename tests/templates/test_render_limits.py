@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -98,3 +100,26 @@ def test_an_update_to_a_bomb_version_is_stopped_and_leaves_the_fork_as_it_was(se
                               check=True).stdout
     assert status == "" and branches.split() == ["*", "main"] and (repo / "hello.txt").read_text() == "hi\n"
     assert list((tmp_path / "tmp").glob("portal-render-*")) == []
+
+
+def spin() -> None:
+    """Runs in the render process: a loop with no end."""
+    while True:
+        pass
+
+
+def test_a_render_left_alone_is_ended_by_the_kernel_after_its_cpu_time(tmp_path):
+    from templates.render_server import confine
+    from templates.sandbox import RenderLimits
+
+    started = time.monotonic()
+    child = os.fork()
+    if child == 0:  # what a render child does, as if the portal that would stop it were gone
+        try:
+            confine(RenderLimits(timeout_s=1.0), str(tmp_path))
+            spin()
+        finally:
+            os._exit(1)  # never back into pytest
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)
+    assert time.monotonic() - started < 30
