@@ -17,7 +17,7 @@ from portal.core.auth import Permission, require
 from portal.core.users import User
 from templates.gitops import commit_all, init_repository
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
-from templates.questions import Question, check_answers
+from templates.questions import Question, without_secrets
 from templates.registry import TemplateStore, get_template
 from templates.render import (
     PreviewFile,
@@ -45,15 +45,13 @@ def questions_of(entry: TemplateEntry) -> list[Question]:
     return [Question.from_dict(q) for q in entry.questions]
 
 
-def checked_answers(*, session: Session, user: User, entry: TemplateEntry, answers: dict[str, Any]) -> dict[str, Any]:
-    """The answers typed and validated against the template's questions; InvalidAnswers names each bad field."""
-    return check_answers(questions_of(entry), answers, model_options_for(session=session, user=user))
-
-
-def _render_request(entry: TemplateEntry, store: TemplateStore, answers: dict[str, Any]) -> RenderRequest:
+def _render_request(*, session: Session, user: User, entry: TemplateEntry, store: TemplateStore,
+                    answers: dict[str, Any]) -> RenderRequest:
+    """The render of the entry with the person's answers, to be checked against its questions and the catalog."""
     return RenderRequest(mirror=store.mirror(entry.name), ref=entry.mirror_ref, answers=answers,
-                         unsafe_features=tuple(entry.unsafe_features), trusted=entry.trusted,
-                         max_output_bytes=store.max_output_bytes)
+                         unsafe_features=tuple(entry.unsafe_features), trusted=entry.trusted, limits=store.limits,
+                         questions=tuple(questions_of(entry)),
+                         model_options=model_options_for(session=session, user=user))
 
 
 def preview_fork(*, session: Session, actor: User, store: TemplateStore, template_name: str,
@@ -61,10 +59,10 @@ def preview_fork(*, session: Session, actor: User, store: TemplateStore, templat
     """The files the fork would hold, with their text, rendered and then thrown away."""
     require(actor, Permission.CONTRIBUTE)
     entry = get_template(session=session, name=template_name)
-    typed = checked_answers(session=session, user=actor, entry=entry, answers=answers)
+    request = _render_request(session=session, user=actor, entry=entry, store=store, answers=answers)
     work = scratch_dir(store.repos_dir)
     try:
-        return preview_files(render_project(_render_request(entry, store, typed), into=work))
+        return preview_files(render_project(request, into=work).project)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -82,11 +80,12 @@ def fork_template(*, session: Session, actor: User, store: TemplateStore, templa
     """Render the template with the answers into a zip or a new git repository, and record the fork, audited."""
     require(actor, Permission.CONTRIBUTE)
     entry = get_template(session=session, name=template_name)
-    typed = checked_answers(session=session, user=actor, entry=entry, answers=answers)
-    folder_name = project_folder_name(typed, fallback=entry.name)
+    request = _render_request(session=session, user=actor, entry=entry, store=store, answers=answers)
     work = scratch_dir(store.repos_dir)
     try:
-        project = render_project(_render_request(entry, store, typed), into=work)
+        rendered = render_project(request, into=work)
+        project, typed = rendered.project, rendered.answers
+        folder_name = project_folder_name(typed, fallback=entry.name)
         zip_bytes, repo = None, None
         if destination == ForkDestination.ZIP:
             zip_bytes = zip_project(project, folder_name=folder_name)
@@ -96,7 +95,8 @@ def fork_template(*, session: Session, actor: User, store: TemplateStore, templa
             repo = move_into_place(project, parent=store.repos_dir, name=folder_name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    fork = _record_fork(session=session, actor=actor, entry=entry, answers=typed, destination=destination,
+    kept = without_secrets(questions_of(entry), typed)  # a secret goes into the project, never into the portal
+    fork = _record_fork(session=session, actor=actor, entry=entry, answers=kept, destination=destination,
                         repo=repo, project_name=folder_name)
     return ForkResult(fork=fork, zip_bytes=zip_bytes, repo_path=repo, file_name=f"{folder_name}.zip")
 

@@ -1,4 +1,9 @@
-"""A template's copier questions as form fields: parsing, defaults, and checking answers field by field."""
+"""A template's copier questions as form fields: parsing, defaults, and checking answers field by field.
+
+A template's Jinja (defaults, validators, `when`) is untrusted: it renders with the allow-listed filters only
+(templates.safe_jinja), and in a limited child process (templates.sandbox), so that a default expanding to
+gigabytes or a validator looping 10^10 times stops with a message instead of taking the portal down.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,13 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from portal.core import safe_yaml
 from portal.core.errors import InvalidInput
+from templates.safe_jinja import AnsibleCoreFiltersExtension, filter_hint
+from templates.sandbox import RenderLimits, run_sandboxed
 
 TYPES = ("str", "int", "float", "bool", "yaml", "json", "path")
+# A `when` is judged while the form is drawn: it gets less time than a render before the question is just shown.
+WHEN_LIMITS = RenderLimits(timeout_s=5.0, memory_mb=256, max_output_bytes=1_000_000)
+DEFAULT_LIMITS = RenderLimits()
 
 
 class InvalidAnswers(InvalidInput):
@@ -22,6 +32,9 @@ class InvalidAnswers(InvalidInput):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("Check the answers: " + "; ".join(f"{name}: {msg}" for name, msg in errors.items()))
         self.errors = errors
+
+    def __reduce__(self) -> tuple:
+        return (InvalidAnswers, (self.errors,))  # so it crosses back from the child process whole
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class Question:
 def parse_questions(copier_config: dict[str, Any], model_questions: dict[str, str] | None = None) -> list[Question]:
     """The questions of a parsed copier.yml (keys not starting with '_'), in file order."""
     kinds = model_questions if model_questions is not None else {"model": "chat"}
+    secret_names = set(copier_config.get("_secret_questions") or [])  # copier's other way to mark a secret
     questions = []
     for name, spec in copier_config.items():
         if name.startswith("_"):
@@ -62,7 +76,7 @@ def parse_questions(copier_config: dict[str, Any], model_questions: dict[str, st
         questions.append(Question(
             name=name, type=kind, help=str(spec.get("help") or ""), default=spec.get("default"),
             choices=_choices(spec.get("choices")), multiselect=bool(spec.get("multiselect")),
-            multiline=bool(spec.get("multiline")), secret=bool(spec.get("secret")),
+            multiline=bool(spec.get("multiline")), secret=bool(spec.get("secret")) or name in secret_names,
             validator=str(spec.get("validator") or ""), when=spec.get("when", True),
             model_kind=kinds.get(name, "")))
     return questions
@@ -84,10 +98,17 @@ def _choices(raw: Any) -> list[tuple[str, Any]]:
             for item in raw]
 
 
+def without_secrets(questions: list[Question], answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers the portal may keep (fork rows, audit log): everything but the answers to secret questions."""
+    secret = {question.name for question in questions if question.secret}
+    return {name: value for name, value in answers.items() if name not in secret}
+
+
 @lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
-    # Sandboxed, with the filters copier itself loads, so defaults and validators mean what they mean in copier.
-    return SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+    # Sandboxed, with the allow-listed part of the filters copier loads: defaults and validators mean what they
+    # mean in copier, unless they reach for the server (expandvars, fileglob, ...).
+    return SandboxedEnvironment(extensions=[AnsibleCoreFiltersExtension])
 
 
 def render(text: str, answers: dict[str, Any]) -> str:
@@ -95,18 +116,41 @@ def render(text: str, answers: dict[str, Any]) -> str:
     try:
         return _environment().from_string(text).render(**answers)
     except JinjaError as exc:
-        raise InvalidInput(f"The template's expression {text[:80]!r} failed: {exc}") from None
+        raise InvalidInput(f"The template's expression {text[:80]!r} failed: {exc}{filter_hint(str(exc))}") from None
 
 
 def is_asked(question: Question, answers: dict[str, Any]) -> bool:
     """False when the question's `when` says it does not apply to these answers."""
     if isinstance(question.when, str):
-        return render(question.when, answers).strip().lower() not in ("", "false", "no", "0", "none")
+        judged = _when_judged(question.when, json.dumps(answers, sort_keys=True, default=str))
+        if isinstance(judged, str):
+            raise InvalidInput(judged)
+        return judged
     return bool(question.when)
 
 
-def default_answers(questions: list[Question], model_options: dict[str, list[str]] | None = None) -> dict[str, Any]:
+@lru_cache(maxsize=512)
+def _when_judged(text: str, answers_json: str) -> bool | str:
+    """True or False, or why it could not be judged."""
+    # Cached, failures too: the form asks on every rerun with mostly the same answers, each asking is a child
+    # process, and a `when` that runs into the time limit must not cost that time on every rerun.
+    try:
+        return run_sandboxed(_judge_when, text, json.loads(answers_json), limits=WHEN_LIMITS)
+    except InvalidInput as exc:
+        return str(exc)
+
+
+def _judge_when(text: str, answers: dict[str, Any]) -> bool:
+    return render(text, answers).strip().lower() not in ("", "false", "no", "0", "none")
+
+
+def default_answers(questions: list[Question], model_options: dict[str, list[str]] | None = None, *,
+                    limits: RenderLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Each question's default, rendered in order (a default may use earlier answers); models from the options."""
+    return run_sandboxed(_default_answers_here, questions, model_options, limits=limits)
+
+
+def _default_answers_here(questions: list[Question], model_options: dict[str, list[str]] | None) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for question in questions:
         answers[question.name] = default_for(question, answers, model_options)
@@ -128,13 +172,21 @@ def _empty(question: Question) -> Any:
     return [] if question.multiselect else {"bool": False, "int": 0, "float": 0.0}.get(question.type, "")
 
 
-def check_answers(questions: list[Question], raw: dict[str, Any],
-                  model_options: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """Typed answers for every question asked, or InvalidAnswers naming each bad field."""
+def check_answers(questions: list[Question], raw: dict[str, Any], model_options: dict[str, list[str]] | None = None,
+                  *, limits: RenderLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Typed answers for every question asked, or InvalidAnswers naming each bad field; rendered in a child."""
+    return run_sandboxed(check_answers_here, questions, raw, model_options, limits=limits)
+
+
+def check_answers_here(questions: list[Question], raw: dict[str, Any],
+                       model_options: dict[str, list[str]] | None) -> dict[str, Any]:
+    """check_answers in this process: only for code already running in a render's child process."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for question in questions:
-        if not is_asked(question, answers):
+        if isinstance(question.when, str) and not _judge_when(question.when, answers):
+            continue
+        if not question.when:
             continue
         try:
             if question.name in raw:

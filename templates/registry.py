@@ -15,6 +15,7 @@ from portal.core.principals import SYSTEM_SCHEDULER, Principal
 from portal.core.settings import Settings
 from portal.core.users import User
 from templates.models import TemplateEntry, TemplateSource
+from templates.sandbox import RenderLimits
 from templates.source import check_repository_url, content_hash, fetch_repository, is_slug, mirror_version, read_template, scratch_dir
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
@@ -22,17 +23,26 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
 @dataclass(frozen=True)
 class TemplateStore:
-    """Where templates and forks live on disk, and how big a rendered project may be."""
+    """Where templates and forks live on disk, and how big, slow and memory-hungry a render may be."""
 
     sources_dir: Path
     repos_dir: Path
     max_output_bytes: int = 20_000_000
+    render_timeout_s: float = 30.0
+    render_memory_mb: int = 512
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TemplateStore:
         return cls(sources_dir=settings.templates_sources_dir.resolve(),
                    repos_dir=settings.templates_repos_dir.resolve(),
-                   max_output_bytes=settings.templates_max_output_bytes)
+                   max_output_bytes=settings.templates_max_output_bytes,
+                   render_timeout_s=settings.templates_render_timeout_s,
+                   render_memory_mb=settings.templates_render_memory_mb)
+
+    @property
+    def limits(self) -> RenderLimits:
+        return RenderLimits(timeout_s=self.render_timeout_s, memory_mb=self.render_memory_mb,
+                            max_output_bytes=self.max_output_bytes)
 
     def mirror(self, name: str) -> Path:
         return self.sources_dir / name

@@ -1,8 +1,9 @@
-"""Rendering a template version with copier, in-process, into a scratch folder the portal checks before use.
+"""Rendering a template version with copier, in a limited child process, into a scratch folder the portal checks.
 
 Copier gets an explicit, empty settings object: it then reads no settings file at all (neither the user's
 ~/.config/copier/settings.yml nor COPIER_SETTINGS_PATH), so no file on the server can widen trust. Whether a
-template's unsafe features may run is decided by the admin's `trusted` flag alone.
+template's unsafe features may run is decided by the admin's `trusted` flag alone. The render itself runs in
+templates.sandbox: no environment variables, no filters that read the host, and limits on time, memory and output.
 """
 
 from __future__ import annotations
@@ -10,21 +11,23 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import copier
 from copier.errors import CopierError, ForbiddenPathError, UnsafeTemplateError
+from jinja2 import TemplateError as JinjaError
 
 from portal.core.errors import InvalidInput
+from templates.questions import Question, check_answers_here
+from templates.safe_jinja import filter_hint
+from templates.sandbox import OutputTooLarge, RenderLimits, run_sandboxed
 from templates.source import UnsafeTemplate
 
 PREVIEW_FILE_BYTES = 64_000
-
-
-class OutputTooLarge(InvalidInput):
-    """The rendered project is bigger than the templates_max_output_bytes setting allows."""
 
 
 def pinned_copier_settings() -> copier.Settings:
@@ -38,10 +41,18 @@ class RenderRequest:
 
     mirror: Path
     ref: str
-    answers: dict[str, Any]
+    answers: dict[str, Any]  # as the person gave them when `questions` is set, else already checked
     unsafe_features: tuple[str, ...] = ()
     trusted: bool = False
-    max_output_bytes: int = 20_000_000
+    limits: RenderLimits = field(default_factory=RenderLimits)
+    questions: tuple[Question, ...] = ()  # checked against in the same child process, before the render
+    model_options: dict[str, list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    project: Path
+    answers: dict[str, Any]  # typed and checked against the questions
 
 
 def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool) -> None:
@@ -51,22 +62,41 @@ def refuse_untrusted(unsafe_features: tuple[str, ...] | list[str], trusted: bool
                              "server; an admin must mark it trusted before anyone can fork it.")
 
 
-def render_project(request: RenderRequest, *, into: Path) -> Path:
-    """Render into `into`/project and check the result; the caller owns (and removes) `into`."""
+def render_project(request: RenderRequest, *, into: Path) -> Rendered:
+    """Check the answers, render into `into`/project and check the result, in one limited child process.
+
+    InvalidAnswers names each bad answer; the caller removes `into` whatever happens.
+    """
     refuse_untrusted(request.unsafe_features, request.trusted)
     project = into / "project"
-    try:
-        copier.run_copy(str(request.mirror), project, data=request.answers, vcs_ref=request.ref, defaults=True,
+    answers = run_sandboxed(_check_and_copy, request, project, limits=request.limits, watch=into)
+    return Rendered(project=project, answers=answers)
+
+
+def _check_and_copy(request: RenderRequest, project: Path) -> dict[str, Any]:
+    """The answers checked, copier's copy and the output checks; runs in the child process."""
+    answers = request.answers
+    if request.questions:  # one child for both: a fork costs one process start, not two
+        answers = check_answers_here(list(request.questions), answers, request.model_options)
+    with copier_errors_explained():
+        copier.run_copy(str(request.mirror), project, data=answers, vcs_ref=request.ref, defaults=True,
                         unsafe=request.trusted, quiet=True, settings=pinned_copier_settings(),
                         cleanup_on_error=True)
+    check_output(project, max_bytes=request.limits.max_output_bytes)
+    return answers
+
+
+@contextmanager
+def copier_errors_explained(failure: str = "The template could not be rendered") -> Iterator[None]:
+    """Copier's and Jinja's errors as messages a template's author can act on."""
+    try:
+        yield
     except UnsafeTemplateError as exc:
         raise UnsafeTemplate(f"Refused: {exc}. An admin must mark the template trusted first.") from None
     except ForbiddenPathError as exc:
         raise UnsafeTemplate(f"Refused: the template would write outside the project ({exc}).") from None
-    except (CopierError, ValueError) as exc:
-        raise InvalidInput(f"The template could not be rendered: {exc}") from None
-    check_output(project, max_bytes=request.max_output_bytes)
-    return project
+    except (JinjaError, CopierError, ValueError) as exc:
+        raise InvalidInput(f"{failure}: {exc}{filter_hint(str(exc))}") from None
 
 
 def check_output(project: Path, *, max_bytes: int) -> None:

@@ -2,6 +2,7 @@
 
 The fork's own branch is never touched: the update lands on `template-update-<n>`, the diff is shown, and
 files where the user's changes and the template's changed the same lines keep both, between conflict markers.
+Copier's update renders the template, so it runs in a limited child process like every other render.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import copier
-from copier.errors import CopierError
 from sqlmodel import Session
 
 from portal.core.audit import AuditAction, record_event
@@ -20,7 +20,13 @@ from portal.core.users import User
 from templates.gitops import commit_all, current_branch, git
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
 from templates.registry import TemplateStore
-from templates.render import check_output, pinned_copier_settings, refuse_untrusted
+from templates.render import (
+    check_output,
+    copier_errors_explained,
+    pinned_copier_settings,
+    refuse_untrusted,
+)
+from templates.sandbox import RenderLimits, run_sandboxed
 
 MAX_DIFF_CHARS = 200_000
 CONFLICT_MARKER = "<<<<<<< "
@@ -91,12 +97,15 @@ def _free_branch_name(repo: Path, wanted: str) -> str:
 
 
 def _run_copier_update(repo: Path, entry: TemplateEntry, store: TemplateStore) -> None:
-    try:
-        copier.run_update(repo, vcs_ref=entry.mirror_ref, defaults=True, overwrite=True, skip_answered=True,
-                          conflict="inline", unsafe=entry.trusted, quiet=True, settings=pinned_copier_settings())
-    except CopierError as exc:
-        raise InvalidInput(f"The update could not run: {exc}") from None
-    check_output(repo, max_bytes=store.max_output_bytes)
+    run_sandboxed(_update_here, repo, entry.mirror_ref, entry.trusted, store.limits, limits=store.limits, watch=repo)
+
+
+def _update_here(repo: Path, ref: str, trusted: bool, limits: RenderLimits) -> None:
+    """copier's update and the output checks; runs in the child process."""
+    with copier_errors_explained(failure="The update could not run"):
+        copier.run_update(repo, vcs_ref=ref, defaults=True, overwrite=True, skip_answered=True,
+                          conflict="inline", unsafe=trusted, quiet=True, settings=pinned_copier_settings())
+    check_output(repo, max_bytes=limits.max_output_bytes)
 
 
 def _conflicted_files(repo: Path, changed: list[str]) -> list[str]:

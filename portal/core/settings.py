@@ -173,6 +173,14 @@ class Settings(BaseSettings):
         20_000_000, ge=10_000, description="Largest project a template may render, in bytes; a fork or preview "
         "beyond it is refused and nothing is written.",
     )
+    templates_render_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds a template may take to render (its questions, a fork, a "
+        "preview or an update) in its child process before it is stopped with a message naming this limit.",
+    )
+    templates_render_memory_mb: int = Field(
+        512, ge=64, description="Megabytes of memory a template's render may use in its child process, beyond "
+        "the renderer's own; past it the render is stopped with a message naming this limit.",
+    )
 
     @field_validator("role_group_mapping")
     @classmethod

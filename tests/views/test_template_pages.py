@@ -220,3 +220,29 @@ def test_an_outdated_git_fork_is_updated_from_the_page_and_the_conflict_reported
     assert not at.exception
     assert any("template-update-2" in w.value and "hello.txt" in w.value for w in at.warning)
     assert any("+added in the new version" in c.value for c in at.code)
+
+
+def test_a_template_reaching_for_the_server_or_looping_forever_gets_a_clear_message(open_page, isolated_portal,
+                                                                                    tmp_path, user_with_role,
+                                                                                    portal_db, monkeypatch):
+    monkeypatch.setenv("PORTAL_GATEWAY_API_KEY", "sk-view-canary-7")
+    monkeypatch.setenv("PORTAL_TEMPLATES_RENDER_TIMEOUT_S", "2")
+    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
+                          repos_dir=isolated_portal / "var" / "template-repos")
+    loops = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    bodies = {"leaky": "{{ '$PORTAL_GATEWAY_API_KEY' | expandvars }}", "looper": loops}
+    with Session(portal_db) as session:
+        for name, body in bodies.items():
+            repo = git_repo(write_template(tmp_path / name, SIMPLE, {"x.txt.jinja": body}), tag="1.0.0")
+            register_template(session=session, actor=user_with_role("admin"), store=store, url=str(repo))
+        session.commit()
+
+    at = open_page("contributor", DETAIL, template="leaky")
+    at.button(key=PREVIEW_BUTTON).click().run()
+    assert not at.exception and "sk-view-canary-7" not in " ".join(errors(at) + [shown(at)])
+    assert any("the portal leaves out 'expandvars'" in e for e in errors(at))
+    at = open_page("contributor", DETAIL, template="looper")
+    at.button(key=PREVIEW_BUTTON).click().run()
+    assert not at.exception
+    assert any("the template took longer than 2 s to render (PORTAL_TEMPLATES_RENDER_TIMEOUT_S)" in e
+               for e in errors(at))
