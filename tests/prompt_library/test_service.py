@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from portal.core.audit import AuditEvent
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from prompt_library.models import PromptStatus, PromptVersion, ReviewKind
+from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.review import decide_review, labels_of, move_label, request_review, review_queue
 from prompt_library.service import (
     EditConflict,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from sqlmodel import Session, select
@@ -12,7 +11,7 @@ from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.auth import Role
 from metering.models import UsageEvent
 from sandbox.models import ChatMessage, Conversation
-from tests.views.support import DRAFT, SANDBOX, chat, chat_requests, errors, rows, send, shown, unescaped
+from tests.views.support import DRAFT, chat, chat_requests, errors, rows, send, shown, unescaped
 
 CARD = "views/model_card.py"
 C = DataClassification
