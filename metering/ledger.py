@@ -97,14 +97,16 @@ def settle(*, engine: Engine, reservation: Reservation, usage: CallUsage) -> Usa
 
 
 def _lock_budgets(session: Session, payer: Payer, policy: BudgetPolicy) -> None:
-    """Take the lock rows of the budgets this call draws on; always the person's first, so two calls never wait
-    on each other in opposite order."""
-    keys = [f"user:{payer.user_id}"]
-    if payer.team and policy.monthly_usd_per_team:
+    """Take the lock rows of the budgets this call draws on (none when no limit applies); always the person's
+    first, so two calls never wait on each other in opposite order."""
+    keys = []
+    if policy.daily_tokens_per_user or (policy.monthly_usd_per_team and not payer.team):
+        keys.append(f"user:{payer.user_id}")
+    if policy.monthly_usd_per_team and payer.team:
         keys.append(f"team:{payer.team}")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for key in keys:
-        session.exec(insert(BudgetLock).values(key=key, reservations=0).on_conflict_do_nothing())
-        session.exec(update(BudgetLock).where(BudgetLock.key == key)
-                     .values(reservations=BudgetLock.reservations + 1))
+        bump = update(BudgetLock).where(BudgetLock.key == key).values(reservations=BudgetLock.reservations + 1)
+        if session.exec(bump).rowcount == 0:  # the budget's first reservation: its row is made once
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            session.exec(insert(BudgetLock).values(key=key, reservations=0).on_conflict_do_nothing())
+            session.exec(bump)
