@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import (  # noqa: E402
     catalog_cost,
     gateway_overhead,
+    guardrail_scan,
     page_cost,
     prompt_search,
     sandbox_overhead,
@@ -20,6 +21,7 @@ from bench import (  # noqa: E402
 BENCHMARKS = {
     "gateway overhead": gateway_overhead.run,
     "sandbox overhead": sandbox_overhead.run,
+    "guardrail scan": guardrail_scan.run,
     "page cost": page_cost.run,
     "catalog cost": catalog_cost.run,
     "usage dashboard": usage_dashboard.run,
