@@ -8,7 +8,6 @@ raises `BudgetExhausted` before anything is sent.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from portal.core.gateway import (
     MeasuredEmbeddings,
     estimate_prompt_tokens,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,11 +74,8 @@ class MeteredGateway:
         try:
             result = self.gateway.chat(model=model.name, messages=messages, caller=payer.caller,
                                        temperature=temperature, max_tokens=max_tokens)
-        except GatewayError as error:
+        except BaseException as error:  # settled at no cost, whatever stopped it
             self.settle(reservation, _failed(started, error))
-            raise
-        except BaseException:
-            self.settle(reservation, _failed(started, None))
             raise
         return MeteredAnswer(result=result, usage=self.settle(reservation, _finished(result)))
 
@@ -93,8 +87,8 @@ class MeteredGateway:
         try:
             measured: MeasuredEmbeddings = self.gateway.embed_measured(model=model.name, texts=texts,
                                                                        caller=payer.caller)
-        except BaseException as error:
-            self.settle(reservation, _failed(started, error if isinstance(error, GatewayError) else None))
+        except BaseException as error:  # settled at no cost, whatever stopped it
+            self.settle(reservation, _failed(started, error))
             raise
         # The gateway's own count when it gives one (OpenAI, LiteLLM and vLLM do); otherwise the estimate.
         counted = measured.prompt_tokens
@@ -157,6 +151,7 @@ def _finished(result: ChatResult) -> CallUsage:
                      latency_s=result.total_time_s, ttft_s=result.time_to_first_token_s, status=CallStatus.OK)
 
 
-def _failed(started: float, error: GatewayError | None) -> CallUsage:
+def _failed(started: float, error: BaseException) -> CallUsage:
+    why = error.message if isinstance(error, GatewayError) else "the call was stopped"
     return CallUsage(tokens_in=0, tokens_out=0, estimated=False, latency_s=time.perf_counter() - started,
-                     ttft_s=None, status=CallStatus.FAILED, error=error.message if error else "the call was stopped")
+                     ttft_s=None, status=CallStatus.FAILED, error=why)

@@ -37,7 +37,6 @@ class Reservation:
     event_id: int
     payer: Payer
     model: CatalogModel
-    source: UsageSource
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def reserve(*, engine: Engine, payer: Payer, model: CatalogModel, source: UsageS
         if now is not None:
             event.at = now
         session.flush()
-        return Reservation(event_id=event.id, payer=payer, model=model, source=source)
+        return Reservation(event_id=event.id, payer=payer, model=model)
 
 
 def settle(*, engine: Engine, reservation: Reservation, usage: CallUsage) -> UsageEvent:

@@ -27,20 +27,11 @@ def tokens_used_since(*, session: Session, user_id: int, since: datetime) -> int
     return int(total)
 
 
-def team_spend_since(*, session: Session, team: str, since: datetime) -> float:
-    """Dollars the team has spent since the given moment."""
-    total = session.exec(select(func.coalesce(func.sum(UsageEvent.cost_usd), 0.0))
-                         .where(UsageEvent.team == team, col(UsageEvent.at) >= since)).one()
-    return float(total)
-
-
 def payer_spend_since(*, session: Session, user_id: int, team: str, since: datetime) -> float:
     """Dollars spent from a payer's monthly budget: the team's, or the person's own calls when they have no team."""
-    if team:
-        return team_spend_since(session=session, team=team, since=since)
+    whose = (UsageEvent.team == team,) if team else (UsageEvent.user_id == user_id, UsageEvent.team == "")
     total = session.exec(select(func.coalesce(func.sum(UsageEvent.cost_usd), 0.0))
-                         .where(UsageEvent.user_id == user_id, UsageEvent.team == "",
-                                col(UsageEvent.at) >= since)).one()
+                         .where(*whose, col(UsageEvent.at) >= since)).one()
     return float(total)
 
 

@@ -219,7 +219,7 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_compare_call(*, side: SideProgress) -> SideResult:
+def side_result(*, side: SideProgress) -> SideResult:
     """What one side's column shows; its call's usage ("sandbox compare") was settled when its stream ended."""
     stream, prepared = side.stream, side.stream.prepared
     result, status, usage = stream.result, stream.status, stream.usage
@@ -240,7 +240,7 @@ def record_comparison(*, run: ComparisonRun) -> ComparisonRecord:
     if not run.finished:
         raise InvalidInput("The answers are still arriving; record the comparison when they are done.")
     prepared = run.prepared
-    sides = tuple(record_compare_call(side=side) for side in run.sides)
+    sides = tuple(side_result(side=side) for side in run.sides)
     return ComparisonRecord(comparison_id=uuid.uuid4().hex, user_id=prepared.turns[0].user.id,
                             classification=int(prepared.request.classification),
                             message_hash=sha256(prepared.sent_text), sides=sides)
