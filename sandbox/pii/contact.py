@@ -13,9 +13,23 @@ _EMAIL = compile_pattern(r"""
 _URL_USERINFO = re.compile(r"://[^\s/@]*$")
 
 
+# File extensions no registry delegates as a top-level domain: "icon@2x.png" names an image, not a mailbox.
+_FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp avif bmp ico tif tiff heic psd js mjs cjs jsx ts tsx css scss "
+                             "less json yaml yml toml xml html htm pdf csv txt log lock tar gz tgz bz2 xz whl jar exe "
+                             "dll msi dmg deb rpm pyc wasm map".split())
+# The conventional accounts of version-control hosts: git@github.com:org/repo.git is a repository, not a person.
+_SERVICE_ACCOUNTS = frozenset({"git", "hg", "svn"})
+_SCALE_OR_VERSION = re.compile(r"v?\d+x?", re.IGNORECASE)
+
+
 def _email_span(m: re.Match[str]) -> tuple[int, int] | None:
     local, domain = m.group().rsplit("@", 1)
     if ".." in local or local.endswith(".") or any(p.startswith("-") or p.endswith("-") for p in domain.split(".")):
+        return None
+    *names, top = domain.split(".")
+    if top.lower() in _FILE_EXTENSIONS or local.lower() in _SERVICE_ACCOUNTS:
+        return None
+    if all(_SCALE_OR_VERSION.fullmatch(name) for name in names):  # app@1.0.zip, logo@2x.zip: no host is named
         return None
     # In https://user:password@host or https://token@host the part before @ is a credential, not an address.
     if _URL_USERINFO.search(m.string, max(0, m.start() - 256), m.start()):
@@ -37,7 +51,7 @@ _PHONE_TRUNK = compile_pattern(r"""
     (?![\w]|[./-]\d)""")
 _PHONE_NANP = compile_pattern(r"""
     (?<![\w./+-])(?<!\d[ ]) (?:1[ .-]?)? (?:\([2-9]\d\d\)[ ]?|[2-9]\d\d[ .-]) \d{3}[ .-]\d{4}
-    (?![\w]|[./-]\d)""")
+    (?![\w]|[./-]\d|[ ]\d{3})""")  # a further group makes it a longer number, as in a row of figures
 _PHONE_LABELLED = labelled_number(r"phone|telephone|tel|mobile|mob|cell|cellphone|fax|sms|whatsapp"
                                   r"|(?:call|ring|text)(?:[ \t]+me)?", r"0\d{9,12}|[2-9]\d{9}")
 _DATE_FIRST = re.compile(r"\d{1,2}([./-])\d{1,2}\1(?:19|20)\d\d(?!\d)")

@@ -15,6 +15,9 @@ _PROVIDER_KEY = compile_pattern(r"""
         (?P<openai>sk-[A-Za-z0-9_-]{20,})
       | (?P<aws>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})
       | (?P<github>gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})
+      | (?P<gitlab>glpat-[A-Za-z0-9_-]{20,})
+      | (?P<stripe>[sr]k_live_[A-Za-z0-9]{20,})
+      | (?P<huggingface>hf_[A-Za-z0-9]{30,})
       | (?P<slack>xox[abposr]-[A-Za-z0-9-]{10,})
       | (?P<google>AIza[A-Za-z0-9_-]{35})
       | (?P<jwt>eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,})
@@ -27,6 +30,11 @@ _ASSIGNED_SECRET = compile_pattern(r"""(?i)
     ["']?[ \t]*(?::=|=>|[:=])[ \t]*["']?
     (?P<value>[^\s"'`,;<>()\[\]{}]{6,256})""")
 _URL_PASSWORD = compile_pattern(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:(?P<password>[^\s@/]{1,128})@")
+# A secret named in a sentence rather than assigned: "my token is …", "the webhook secret … leaked".
+_SECRET_IN_PROSE = compile_pattern(r"""(?i)
+    (?<![\w-]) (?P<name>api[ ]?key|secret|token|password|passphrase|passwd|pwd) s? (?=[ \t\n:=])
+    (?:[ \t]+(?:is|was|to|now|set[ \t]+to)){0,2} [ \t]*[:=]?[ \t]*\n?[ \t]* ["'`]?
+    (?P<value>[^\s"'`,;<>()\[\]{}]{6,256})""")
 _PRIVATE_KEY = compile_pattern(r"""
     -----BEGIN[ ](?:[A-Z0-9]+[ ]){0,3}PRIVATE[ ]KEY-----[A-Za-z0-9+/=\s]*
     (?:-----END[ ](?:[A-Z0-9]+[ ]){0,3}PRIVATE[ ]KEY-----)?""")
@@ -34,6 +42,9 @@ _PRIVATE_KEY = compile_pattern(r"""
 _NOT_A_VALUE = re.compile(r"(?i)(?:none|null|nil|true|false|undefined|changeme|redacted|example|secret|passw(?:or)?d"
                           r"|pwd|pass|token|api[_-]?key|your[_-].*|x+|\*+|\.+|-+)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _NEXT_QUERY_PARAMETER = re.compile(r"&\w+=")
+# Documentation writes the slot in words or fills it: "your-key-here", "YOUR_API_KEY", "change-me", "xxxx-xxxx".
+_PLACEHOLDER_WORD = re.compile(r"(?i)(?:^|[-_.])(?:your|here|placeholder|replace|changeme|change|insert|dummy|fake"
+                               r"|sample|redacted|xxx+|todo|fixme)(?:[-_.]|$)")
 
 
 def _entropy_bits(value: str) -> float:
@@ -47,6 +58,12 @@ def looks_random(value: str, min_length: int = 16) -> bool:
             and _entropy_bits(value) >= 3.0)
 
 
+def is_placeholder(value: str) -> bool:
+    """True for a documented stand-in: words naming the slot, or one character repeated (AKIAXXXXXXXXXXXXXXXX)."""
+    body = value.split("_", 1)[-1] if value[:4] in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_") else value
+    return _PLACEHOLDER_WORD.search(value) is not None or _entropy_bits(body.removeprefix("AKIA")) < 1.5
+
+
 def _trim_dots(m: re.Match[str], group: str) -> tuple[int, int]:
     # A sentence's full stop after a token belongs to the sentence.
     start, end = m.span(group)
@@ -56,6 +73,8 @@ def _trim_dots(m: re.Match[str], group: str) -> tuple[int, int]:
 
 
 def _provider_key_span(m: re.Match[str]) -> tuple[int, int] | None:
+    if is_placeholder(m.group()):
+        return None
     if m.group("openai") or m.group("slack"):
         return m.span() if looks_random(m.group().split("-", 1)[1], 10) else None
     if m.group("jwt"):
@@ -77,13 +96,18 @@ def _assigned_secret_span(m: re.Match[str]) -> tuple[int, int] | None:
     start, end = _trim_dots(m, "value")
     end = start + len(_NEXT_QUERY_PARAMETER.split(m.string[start:end], 1)[0])  # ...token=abc&state=xyz
     value, name = m.string[start:end], m.group("name").lower()
-    if len(value) < 6 or value[0] in "$%{*#:" or _NOT_A_VALUE.fullmatch(value):
+    if len(value) < 6 or value[0] in "$%{*#:" or _NOT_A_VALUE.fullmatch(value) or is_placeholder(value):
         return None
     if "pass" in name or "pwd" in name:
         # A password may be short and unrandom, but letters alone are more often prose or an identifier in code.
         symbols = any(not ch.isalnum() and ch != "_" for ch in value)
         return (start, end) if symbols or any(ch.isdigit() for ch in value) else None
     return (start, end) if looks_random(value) else None
+
+
+def _secret_in_prose_span(m: re.Match[str]) -> tuple[int, int] | None:
+    # Without an = or a colon the value must look generated; a password must at least mix in digits or symbols.
+    return _assigned_secret_span(m)
 
 
 def _url_password_span(m: re.Match[str]) -> tuple[int, int] | None:
@@ -102,6 +126,7 @@ SECRET_DETECTORS: tuple[Detector, ...] = (
     Detector(PiiKind.SECRET, _PROVIDER_KEY, _provider_key_span),
     Detector(PiiKind.SECRET, _BEARER, _bearer_span),
     Detector(PiiKind.SECRET, _ASSIGNED_SECRET, _assigned_secret_span),
+    Detector(PiiKind.SECRET, _SECRET_IN_PROSE, _secret_in_prose_span),
     Detector(PiiKind.SECRET, _URL_PASSWORD, _url_password_span, needs="://"),
     Detector(PiiKind.SECRET, _PRIVATE_KEY, _private_key_span, needs="PRIVATE KEY"),
 )

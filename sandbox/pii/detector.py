@@ -47,7 +47,8 @@ def whole_match_if(check: Callable[[str], bool]) -> Confirm:
 def labelled_number(labels: str, number: str) -> re.Pattern[str]:
     """Digits without separators count only right after a label saying what they are ("mobile: 07700900123")."""
     return compile_pattern(rf"""(?i)
-        (?<![a-z]) (?:{labels}) \.? [ \t]* (?:\#|no\.?|nr\.?|number)? [ \t]* [:=]? [ \t]* (?:(?:is|on|at)[ \t]+)?
+        (?<![a-z]) (?:{labels}) \.? ["']? [ \t]* (?:\#|no\.?|nr\.?|number)? [ \t]* [:=,-]? [ \t]* ["']? [ \t]*
+        (?:(?:is|was|on|at)[ \t]+)?
         (?P<number>{number}) (?![\w]|[./-]\d)""")
 
 
@@ -55,7 +56,8 @@ def labelled_number(labels: str, number: str) -> re.Pattern[str]:
 _REFERENCE_LABEL = re.compile(
     r"(?i)(?<![a-z])(?:order|invoice|inv|ref|reference|sku|part|item|product|model|serial|tracking|shipment|"
     r"parcel|isbn|issn|ean|upc|ticket|case|po|batch|lot|account|acct|version|ver|release|build|section|"
-    r"chapter|clause|step|v)_*\.?[ \t]*(?:no\.?|nr\.?|num(?:ber)?|id|code|\#)?[ \t]*[:\#=]?[ \t]*[\"']?$")
+    r"chapter|clause|step|incident|inc|request|req|change|chg|task|bug|issue|job|booking|confirmation|claim|"
+    r"imei|v)_*\.?[ \t]*(?:no\.?|nr\.?|num(?:ber)?|id|code|\#)?[ \t]*[:\#=]?[ \t]*[\"']?$")
 
 
 def after_reference_label(m: re.Match[str]) -> bool:
