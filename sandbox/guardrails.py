@@ -40,8 +40,11 @@ _PRECEDENCE = {kind: rank for rank, kind in enumerate([
 def scan(text: str, detectors: tuple[Detector, ...] = DETECTORS) -> list[Finding]:
     """Every confirmed value in `text`, ordered by position, none overlapping."""
     candidates = []
+    lowered = text.lower()
     for detector in detectors:
         if detector.needs and detector.needs not in text:
+            continue
+        if detector.needs_any and not any(word in lowered for word in detector.needs_any):
             continue
         for match in detector.pattern.finditer(text):
             span = detector.confirm(match)

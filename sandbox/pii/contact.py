@@ -104,5 +104,6 @@ CONTACT_DETECTORS: tuple[Detector, ...] = (
     Detector(PiiKind.PHONE, _PHONE_INTERNATIONAL, _phone_span, needs="+"),
     Detector(PiiKind.PHONE, _PHONE_TRUNK, _phone_span, needs="0"),
     Detector(PiiKind.PHONE, _PHONE_NANP, _phone_span),
-    Detector(PiiKind.PHONE, _PHONE_LABELLED, lambda m: m.span("number")),
+    Detector(PiiKind.PHONE, _PHONE_LABELLED, lambda m: m.span("number"),
+             needs_any=("phone", "tel", "mob", "cell", "fax", "sms", "whatsapp", "call", "ring", "text")),
 )

@@ -33,7 +33,7 @@ _URL_PASSWORD = compile_pattern(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:
 # A secret named in a sentence rather than assigned: "my token is …", "the webhook secret … leaked".
 _SECRET_IN_PROSE = compile_pattern(r"""(?i)
     (?<![\w-]) (?P<name>api[ ]?key|secret|token|password|passphrase|passwd|pwd) s? (?=[ \t\n:=])
-    (?:[ \t]+(?:is|was|to|now|set[ \t]+to)){0,2} [ \t]*[:=]?[ \t]*\n?[ \t]* ["'`]?
+    (?:[ \t]+(?:is|was|to|now|set[ \t]+to|(?:for|of|in)[ \t]+[\w-]{1,32})){0,2} [ \t]*[:=]?[ \t]*\n?[ \t]* ["'`]?
     (?P<value>[^\s"'`,;<>()\[\]{}]{6,256})""")
 _PRIVATE_KEY = compile_pattern(r"""
     -----BEGIN[ ](?:[A-Z0-9]+[ ]){0,3}PRIVATE[ ]KEY-----[A-Za-z0-9+/=\s]*
@@ -122,11 +122,14 @@ def _private_key_span(m: re.Match[str]) -> tuple[int, int] | None:
     return (m.start(), m.start() + len(text)) if len("".join(body.split())) >= 16 else None
 
 
+# Every name the two patterns above accept holds one of these.
+_SECRET_NAME_PARTS = ("key", "secret", "token", "pass", "pwd")
+
 SECRET_DETECTORS: tuple[Detector, ...] = (
     Detector(PiiKind.SECRET, _PROVIDER_KEY, _provider_key_span),
-    Detector(PiiKind.SECRET, _BEARER, _bearer_span),
-    Detector(PiiKind.SECRET, _ASSIGNED_SECRET, _assigned_secret_span),
-    Detector(PiiKind.SECRET, _SECRET_IN_PROSE, _secret_in_prose_span),
+    Detector(PiiKind.SECRET, _BEARER, _bearer_span, needs_any=("bearer",)),
+    Detector(PiiKind.SECRET, _ASSIGNED_SECRET, _assigned_secret_span, needs_any=_SECRET_NAME_PARTS),
+    Detector(PiiKind.SECRET, _SECRET_IN_PROSE, _secret_in_prose_span, needs_any=_SECRET_NAME_PARTS),
     Detector(PiiKind.SECRET, _URL_PASSWORD, _url_password_span, needs="://"),
     Detector(PiiKind.SECRET, _PRIVATE_KEY, _private_key_span, needs="PRIVATE KEY"),
 )

@@ -32,6 +32,7 @@ class Detector:
     pattern: re.Pattern[str]
     confirm: Confirm
     needs: str = ""  # the text must contain this, so most messages skip the pattern entirely
+    needs_any: tuple[str, ...] = ()  # or, lower-cased, one of these: case-insensitive patterns are costly to run
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:

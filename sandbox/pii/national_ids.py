@@ -39,6 +39,6 @@ def _nino_span(m: re.Match[str]) -> tuple[int, int] | None:
 
 NATIONAL_ID_DETECTORS: tuple[Detector, ...] = (
     Detector(PiiKind.US_SSN, _US_SSN, _ssn_span),
-    Detector(PiiKind.US_SSN, _US_SSN_LABELLED, _labelled_ssn_span),
+    Detector(PiiKind.US_SSN, _US_SSN_LABELLED, _labelled_ssn_span, needs_any=("ssn", "social")),
     Detector(PiiKind.UK_NINO, _UK_NINO, _nino_span),
 )

@@ -26,8 +26,10 @@ _ADDRESS_WORDS = frozenset("""ip ipv4 addr address addresses host hosts hostname
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 # "## [1.4.2.0]" heads a changelog entry; "Chrome/120.0.0.0" and "mylib-1.2.3.4" name a product's version.
 _VERSION_BEFORE = re.compile(r"(?:^|\n)\#+[ ]*\[$|[A-Za-z][/-]$")
-# "1.2.3.4-beta", "5.1.0.2-1 (Debian)", "1.2.3.4.tar.gz", "6.7.2.4 or older" are versions; "10.0.0.1-10.0.0.9" a range.
-_VERSION_AFTER = re.compile(r"-(?:[A-Za-z]|\d+(?![\d.]))|\.[A-Za-z]|[ ]+or[ ]+(?:older|newer|later|earlier|above|below)")
+# "1.2.3.4-beta", "5.1.0.2-1 (Debian)", "1.2.3.4.tar.gz", "6.7.2.4 or older", "4.1.2.1 (Build 57)" are versions;
+# "10.0.0.1-10.0.0.9" is a range of addresses.
+_VERSION_AFTER = re.compile(r"""(?ix) -(?:[a-z]|\d+(?![\d.])) | \.[a-z]
+    | [ ]+or[ ]+(?:older|newer|later|earlier|above|below) | [ ]+\(?(?:build|release|version|update)\b""")
 
 
 def _named_as_version(m: re.Match[str]) -> bool:

@@ -115,6 +115,15 @@ def test_the_corpus_is_the_same_every_run() -> None:
     (K.SECRET, 'api_key = "9f86d081884c7d659a2feaa0c55ad015"', "9f86d081884c7d659a2feaa0c55ad015"),
     (K.SECRET, "password: Hunter2!", "Hunter2!"),
     (K.SECRET, "postgres://app:s3cr3t-pw@db.example.com/app", "s3cr3t-pw"),
+    # the misses an independent scoring found (issue 12)
+    (K.UK_NINO, "ni: ab123456c", "ab123456c"),
+    (K.US_SSN, '{"ssn": "123456789"}', "123456789"),
+    (K.IP_ADDRESS, "inet6 2A00:1450:4001:82B::200E", "2A00:1450:4001:82B::200E"),
+    (K.IP_ADDRESS, "fe80::1ff:fe23:4567:890a%eth0", "fe80::1ff:fe23:4567:890a"),
+    (K.SECRET, "my token is 4f9c2a7be01d8c3f5a6b9e0d2c4f7a1b", "4f9c2a7be01d8c3f5a6b9e0d2c4f7a1b"),
+    (K.SECRET, "the webhook secret Zq81kLm02PxT7vBn4cWd9eRf leaked", "Zq81kLm02PxT7vBn4cWd9eRf"),
+    (K.SECRET, "new password is Kx7#mQ2!", "Kx7#mQ2!"),
+    (K.SECRET, "GITLAB_TOKEN=glpat-Ab3dE5gH7jK9mN1pQ3rS", "glpat-Ab3dE5gH7jK9mN1pQ3rS"),
     (K.SECRET, "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5\n-----END EC PRIVATE KEY-----",
      "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5\n-----END EC PRIVATE KEY-----"),
 ])
@@ -151,6 +160,12 @@ def test_detector_finds(kind: PiiKind, text: str, value: str) -> None:
     "Use Bearer authentication.", "secret: ********", "password: changeme", "eyJ alone", "AKIA is a prefix",
     'PASSWORD = "challengePassword"', 'if line.startswith("-----BEGIN RSA PRIVATE KEY-----"):',
     "scheme://[user:passwd@]proxy", "postgres://user:password@db/app",
+    # the false positives an independent scoring found (issue 12), and their kin
+    "Installed version 4.2.1.0 on all agents.", "## [1.4.2.0] - 2024-05-01", "Chrome/120.0.0.0", "mylib-1.2.3.4.tar.gz",
+    "Ticket #5120: app crashes after update to 13.20.38.247", "icon@2x.png", "url(img/hero@3x.webp)", "app@1.0.zip",
+    "git clone git@github.com:org/repo.git", "npm i -D @babel/core", "AKIAXXXXXXXXXXXXXXXX", "ghp_" + "x" * 36,
+    "OPENAI_API_KEY=sk-...your-key-here", "api_key: your-api-key-here", "password_min_length=12",
+    "Part no. 123-45-6789", "Incident 212-555-0147 resolved", "matrix 501 713 9560 485",
     # everyday identifiers
     "123e4567-e89b-12d3-a456-426614174000", "commit 9fceb02d0ae598e95dc970b74767f19372d61af8", "#1a2b3c",
     "$1,299.99", "€4.500,00", "https://example.com:8443/path", "postgres://app:<password>@db/app",

@@ -10,6 +10,7 @@ import json
 import random
 from pathlib import Path
 
+from tests.sandbox.pii_corpus import hand_written
 from tests.sandbox.pii_corpus.negatives import negative_samples
 from tests.sandbox.pii_corpus.positives import positive_samples
 
@@ -22,7 +23,11 @@ def build(seed: int = SEED) -> list[dict]:
     rng = random.Random(seed)
     records = [{"text": text, "expected": [[kind.value, value] for kind, value in expected]}
                for text, expected in positive_samples(rng)]
-    records += [{"text": text, "expected": []} for text in negative_samples(rng)]
+    by_text: dict[str, list] = {}
+    for text, kind, value in hand_written.POSITIVES:
+        by_text.setdefault(text, []).append([kind.value, value])
+    records += [{"text": text, "expected": expected} for text, expected in by_text.items()]
+    records += [{"text": text, "expected": []} for text in negative_samples(rng) + hand_written.NEGATIVES]
     seen: set[str] = set()
     unique = []
     for record in records:
