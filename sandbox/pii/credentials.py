@@ -23,6 +23,7 @@ _PROVIDER_KEY = compile_pattern(r"""
       | (?P<jwt>eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,})
     ) (?![A-Za-z0-9_-])""")
 _BEARER = compile_pattern(r"(?i)(?<![\w-]) bearer[ \t]+ (?P<token>[A-Za-z0-9._~+/-]{16,}=*)")
+_BASIC = compile_pattern(r"(?i)(?<![\w-]) basic[ \t]+ (?P<token>[A-Za-z0-9+/]{8,}={0,2}) (?![\w+/=])")
 _ASSIGNED_SECRET = compile_pattern(r"""(?i)
     (?<![a-z0-9]) (?P<name>(?:[a-z0-9]+[_.-]){0,3}
         (?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?(?:key|token)|auth[_-]?token
@@ -92,6 +93,17 @@ def _bearer_span(m: re.Match[str]) -> tuple[int, int] | None:
     return (start, end) if looks_random(m.string[start:end]) else None
 
 
+def _basic_span(m: re.Match[str]) -> tuple[int, int] | None:
+    # HTTP Basic credentials are base64 of "user:password"; "Basic authentication" decodes to nothing of the kind.
+    token = m.group("token")
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode()
+    except ValueError:
+        return None
+    user, _, password = decoded.partition(":")
+    return m.span("token") if user and password and decoded.isprintable() else None
+
+
 def _assigned_secret_span(m: re.Match[str]) -> tuple[int, int] | None:
     start, end = _trim_dots(m, "value")
     end = start + len(_NEXT_QUERY_PARAMETER.split(m.string[start:end], 1)[0])  # ...token=abc&state=xyz
@@ -128,6 +140,7 @@ _SECRET_NAME_PARTS = ("key", "secret", "token", "pass", "pwd")
 SECRET_DETECTORS: tuple[Detector, ...] = (
     Detector(PiiKind.SECRET, _PROVIDER_KEY, _provider_key_span),
     Detector(PiiKind.SECRET, _BEARER, _bearer_span, needs_any=("bearer",)),
+    Detector(PiiKind.SECRET, _BASIC, _basic_span, needs_any=("basic",)),
     Detector(PiiKind.SECRET, _ASSIGNED_SECRET, _assigned_secret_span, needs_any=_SECRET_NAME_PARTS),
     Detector(PiiKind.SECRET, _SECRET_IN_PROSE, _secret_in_prose_span, needs_any=_SECRET_NAME_PARTS),
     Detector(PiiKind.SECRET, _URL_PASSWORD, _url_password_span, needs="://"),

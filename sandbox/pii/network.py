@@ -15,7 +15,7 @@ _IPV6 = compile_pattern(rf"""
 
 _CONSTRAINTS = frozenset({">=", "<=", "==", "~=", "!=", "=>"})
 # Four-part versions (1.2.3.4, 10.0.2.15) are valid IPv4 addresses: the words before one say which it is.
-# Whichever kind of word comes last before the number wins; with neither, it is an address.
+# Whichever kind of word comes last before the number, among the four nearest, wins; with neither, an address.
 _VERSION_WORDS = frozenset("""version versions ver release releases released build builds firmware fw update
     updated updating upgrade upgraded upgrading downgrade downgraded bump bumped bumps patch patched hotfix fixed since
     changelog dependency dependencies requires installed pinned sdk driver tagged assemblyversion fileversion""".split())
@@ -36,7 +36,7 @@ def _named_as_version(m: re.Match[str]) -> bool:
     text, start = m.string, m.start()
     line_start = text.rfind("\n", 0, start) + 1
     window_start = max(line_start, start - 64)
-    for word in reversed(_WORD.findall(text, window_start, start)):
+    for word in reversed(_WORD.findall(text, window_start, start)[-4:]):  # the nearest few words speak for it
         word = word.lower()
         if word in _VERSION_WORDS:
             return True
@@ -48,6 +48,9 @@ def _named_as_version(m: re.Match[str]) -> bool:
 def _ipv4_span(m: re.Match[str]) -> tuple[int, int] | None:
     # 0.x and 127.x identify nobody (and 0.1.2.3 is a version); after >= or == it is a version constraint.
     if m.group().startswith(("0.", "127.")) or m.string[max(0, m.start() - 2):m.start()] in _CONSTRAINTS:
+        return None
+    # x.y.0.0 names a network, never a host, unless a prefix length follows; "Chrome 120.0.0.0" is a version.
+    if m.group().endswith(".0.0") and m.string[m.end():m.end() + 1] != "/":
         return None
     return None if after_reference_label(m) or _named_as_version(m) else m.span()
 

@@ -43,6 +43,7 @@ POSITIVES: list[tuple[str, PiiKind, str]] = [
     ("inet6 2A00:1450:4001:82B::200E prefixlen 64", A, "2A00:1450:4001:82B::200E"),
     ("my laptop is fe80::3c4a:92ff:fe1b:7d2e%wlan0", A, "fe80::3c4a:92ff:fe1b:7d2e"),
     ("they pinged from 1.2.3.4 last night", A, "1.2.3.4"),
+    ("Since 09:00 we have seen traffic from 45.33.32.156 only", A, "45.33.32.156"),
     ("Authorization: token 6f1a9c2e4b7d8f0a3c5e7b9d1f2a4c6e8b0d2f4a", K, "6f1a9c2e4b7d8f0a3c5e7b9d1f2a4c6e8b0d2f4a"),
     ("The Stripe key sk_live_4eC39HqLyjWDarjtT1zdp7dc got pushed", K, "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
     ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", K, "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"),
@@ -50,6 +51,12 @@ POSITIVES: list[tuple[str, PiiKind, str]] = [
     ("secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY9'", K, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY9"),
     ("export NPM_TOKEN=npm_a8Bc9De0Fg1Hi2Jk3Lm4No5Pq6Rs7Tu8Vw9Xy", K, "npm_a8Bc9De0Fg1Hi2Jk3Lm4No5Pq6Rs7Tu8Vw9Xy"),
     ("new password is Kx7#mQ2!", K, "Kx7#mQ2!"),
+    ("Authorization: Basic amFuZTpTM2NyZXQhMjAyNA==", K, "amFuZTpTM2NyZXQhMjAyNA=="),
+    ("machine api.example.com login jane password Xy7!kq9Lm", K, "Xy7!kq9Lm"),
+    ("secret: 550e8400-e29b-41d4-a716-446655440000", K, "550e8400-e29b-41d4-a716-446655440000"),
+    ("SSN: 123 45 6789", S, "123 45 6789"), ("GET https://192.0.2.44:8443/api 502", A, "192.0.2.44"),
+    ("peer [::ffff:10.1.2.3]:5060", A, "::ffff:10.1.2.3"), ("+44 (0) 7700 900123 is my mobile", P,
+                                                              "+44 (0) 7700 900123"),
     ("the API key for staging: 3c6e0b8a9c15224a8228b9a98ca1531d", K, "3c6e0b8a9c15224a8228b9a98ca1531d"),
 ]
 
@@ -96,6 +103,11 @@ NEGATIVES: list[str] = [
     "nonce=8d1f2a3b4c5d6e7f", "cache key v2:users:42:profile", "etag W/\"0815\"",
     "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa\n-----END CERTIFICATE-----",
     "password reset token expired after 15 minutes", "token: refreshed at 2024-03-15T10:00:00Z",
+    "User-Agent: Mozilla/5.0 Chrome 120.0.0.0 Edge 122.0.0.0", "Compatible with Office 16.0.0.0 and later",
+    "secret_arn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf",
+    "token_url=https://login.example.com/oauth2/v2.0/token", "x-api-key: {{apiKey}}", "password: [REDACTED]",
+    "Authorization: Bearer {{token}}", "client_id=1234567890-abc123def456.apps.googleusercontent.com",
+    "Authorization: Basic <base64 of user:password>", "token_id: 550e8400-e29b-41d4-a716-446655440000",
     # prose with numbers
     "Q3 revenue: $4.2M, up 12% from 3.75M", "We hired 14 people in 2 offices (Berlin, Lisbon).",
     "The meeting moved to 15.03. at 10:30 in room 2.014.", "Standard deviation 0.0231, n=1204",
