@@ -32,7 +32,8 @@ from catalog.card_file import (
 )
 from catalog.models import CatalogModel, DataClassification
 from portal.core import safe_yaml
-from portal.core.audit import AuditAction, record_event, utcnow
+from catalog.events import CatalogImported
+from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.principals import Principal
 
@@ -113,11 +114,8 @@ def _record_import(session: Session, actor: Principal, source: str, result: Cata
     ignored: dict[str, dict[str, Any]] = {}
     for note in result.not_applied:
         ignored.setdefault(note.name, {})[note.field] = _audited(note.in_file)
-    record_event(session, actor=actor, action=AuditAction.CATALOG_IMPORTED, entity_type="catalog",
-                 entity_id=source if len(source) <= 120 else "…" + source[-119:],
-                 summary=f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged",
-                 before={"changes": before}, after={"created": created, "updated": list(after), "changes": after,
-                                                    **({"not_applied": ignored} if ignored else {})})
+    record(session, actor, CatalogImported(source=source, created=created, unchanged=result.unchanged,
+                                           changes_before=before, changes_after=after, not_applied=ignored))
 
 
 def _describing_values(spec: ModelCardSpec) -> dict[str, Any]:

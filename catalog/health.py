@@ -10,7 +10,8 @@ from sqlalchemy import Float, and_, case, cast, func
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ModelStatus, ProbeResult, USABLE_STATUSES
-from portal.core.audit import AuditAction, record_event, utcnow
+from catalog.events import CatalogProbed, CatalogSynced, ModelRegistered
+from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
 from portal.core.gateway import GatewayClient, GatewayError
@@ -46,9 +47,8 @@ def sync_with_gateway(*, session: Session, actor: Principal, gateway: GatewayCli
         unregistered=sorted(served_ids - known),
         unavailable=sorted(m.name for m in models if not m.served and ModelStatus(m.status) in USABLE_STATUSES),
     )
-    record_event(session, actor=actor, action=AuditAction.CATALOG_SYNCED, entity_type="catalog",
-                 entity_id="gateway", summary=f"{len(report.served)} served, {len(report.unregistered)} "
-                 f"unregistered, {len(report.unavailable)} unavailable", after=report.__dict__)
+    record(session, actor, CatalogSynced(served=report.served, unregistered=report.unregistered,
+                                         unavailable=report.unavailable))
     session.flush()
     return report
 
@@ -71,8 +71,7 @@ def register_from_gateway(*, session: Session, actor: User, name: str, gateway: 
                          request_use_case="Registered from the gateway's model list.")
     session.add(model)
     session.flush()
-    record_event(session, actor=actor, action=AuditAction.CATALOG_MODEL_REGISTERED, entity_type="catalog_model",
-                 entity_id=name, summary="registered from the gateway", after=model.snapshot())
+    record(session, actor, ModelRegistered(model=name, card=model.snapshot()))
     return model
 
 
@@ -91,9 +90,7 @@ def probe_models(*, session: Session, actor: Principal, gateway: GatewayClient) 
     outcomes = [ProbeOutcome(model_name=model.name, result=probe_one(model, gateway)) for model in models]
     session.add_all([outcome.result for outcome in outcomes])
     failed = sorted(o.model_name for o in outcomes if not o.result.success)
-    record_event(session, actor=actor, action=AuditAction.CATALOG_PROBED, entity_type="catalog",
-                 entity_id="gateway", summary=f"{len(outcomes)} probed, {len(failed)} failed",
-                 after={"probed": sorted(o.model_name for o in outcomes), "failed": failed})
+    record(session, actor, CatalogProbed(probed=sorted(o.model_name for o in outcomes), failed=failed))
     session.flush()
     return outcomes
 

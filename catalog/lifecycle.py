@@ -20,7 +20,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ModelStatus
-from portal.core.audit import AuditAction, record_event, utcnow
+from catalog.events import ModelTransitioned
+from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, PermissionDenied, PortalError
 from portal.core.principals import Principal
@@ -82,9 +83,8 @@ def apply_transition(*, session: Session, actor: Principal, model: CatalogModel,
     model.status = request.target
     model.updated_at = utcnow()
     session.add(model)
-    record_event(session, actor=actor, action=AuditAction.CATALOG_MODEL_TRANSITIONED, entity_type="catalog_model",
-                 entity_id=model.name, summary=f"{source.label} → {request.target.label}: {reason}",
-                 before=before, after=model.snapshot())
+    record(session, actor, ModelTransitioned(model=model.name, from_status=source, to_status=request.target,
+                                             reason=reason, old=before, new=model.snapshot()))
     session.flush()
     return model
 

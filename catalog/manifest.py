@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from sqlmodel import Session
+
 from catalog import models
+from catalog.events import CATALOG_EVENTS
 from portal.core.auth import Permission
-from portal.core.features import FeatureManifest, PageSpec, Section
+from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
+from portal.core.principals import Principal
+from portal.core.settings import Settings
 
 SECTION = "Models"
 
@@ -15,6 +20,12 @@ def _register_commands(commands: argparse._SubParsersAction) -> None:
     from catalog import commands as catalog_commands
 
     catalog_commands.register(commands)
+
+
+def _seed_catalog(*, session: Session, actor: Principal, settings: Settings) -> str:
+    from catalog.seed import seed_catalog
+
+    return f"catalog: {seed_catalog(session=session, actor=actor).created} model(s) added"
 
 
 MANIFEST = FeatureManifest(
@@ -33,4 +44,6 @@ MANIFEST = FeatureManifest(
     ),
     commands=(_register_commands,),
     table_modules=(models,),
+    audit_events=CATALOG_EVENTS,
+    seed_steps=(SeedStep("catalog", _seed_catalog),),
 )

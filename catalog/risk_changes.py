@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from catalog.lifecycle import checked_reason
 from catalog.models import CatalogModel, CatalogRiskChange, DataClassification, RiskChangeState, RiskTier
 from catalog.service import CardEditConflict, get_model
-from portal.core.audit import AuditAction, record_event, utcnow
+from catalog.events import RiskChangeDecided, RiskChangeProposed
+from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.users import User
@@ -50,9 +51,8 @@ def propose_risk_change(*, session: Session, actor: User, name: str, reason: str
                                from_classification=model.max_classification, to_classification=level)
     session.add(change)
     session.flush()
-    record_event(session, actor=actor, action=AuditAction.CATALOG_RISK_CHANGE_PROPOSED, entity_type="catalog_model",
-                 entity_id=model.name, summary=f"proposed {risk_change_summary(change)}: {reason}",
-                 after={"change_id": change.id})
+    record(session, actor, RiskChangeProposed(model=model.name, change_id=change.id,
+                                              change=risk_change_summary(change), reason=reason))
     return change
 
 
@@ -82,13 +82,10 @@ def decide_risk_change(*, session: Session, actor: User, change_id: int, approve
     session.add(change)
     if approve:
         _apply(session, model, change)
-    record_event(session, actor=actor, action=AuditAction.CATALOG_RISK_CHANGE_DECIDED, entity_type="catalog_model",
-                 entity_id=model.name, summary=f"{change.state.label} {risk_change_summary(change)}"
-                 + (f": {note}" if note else ""),
-                 before={"change_id": change.id, "risk_tier": int(change.from_risk_tier),
-                         "max_classification": int(change.from_classification)},
-                 after={"change_id": change.id, "state": change.state.value,
-                        "risk_tier": int(model.risk_tier), "max_classification": int(model.max_classification)})
+    record(session, actor, RiskChangeDecided(
+        model=model.name, change_id=change.id, change=risk_change_summary(change), state=change.state, note=note,
+        from_risk_tier=change.from_risk_tier, from_classification=change.from_classification,
+        to_risk_tier=model.risk_tier, to_classification=model.max_classification))
     session.flush()
     return change
 

@@ -26,7 +26,8 @@ from catalog.models import (
     ModelStatus,
     RiskTier,
 )
-from portal.core.audit import AuditAction, record_event, utcnow
+from catalog.events import CardEdited, ModelRequested
+from portal.core.audit import record, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
@@ -180,9 +181,8 @@ def request_model(*, session: Session, actor: User, request: dict[str, Any]) -> 
                          request_justification=data.justification, request_team=data.team)
     session.add(model)
     session.flush()
-    record_event(session, actor=actor, action=AuditAction.CATALOG_MODEL_REQUESTED, entity_type="catalog_model",
-                 entity_id=model.name, summary=f"requested for {data.team}: {data.use_case[:200]}",
-                 after=model.snapshot())
+    record(session, actor, ModelRequested(model=model.name, team=data.team, use_case=data.use_case,
+                                          card=model.snapshot()))
     return model
 
 
@@ -227,9 +227,8 @@ def update_card(*, session: Session, actor: User, name: str, base_revision: int,
     _refuse_governed(model, changed)
     before = {key: _jsonable(getattr(model, key)) for key in changed}
     _compare_and_set(session, model, base_revision, {**changed, "updated_at": utcnow()})
-    record_event(session, actor=actor, action=AuditAction.CATALOG_CARD_EDITED, entity_type="catalog_model",
-                 entity_id=model.name, summary="edited " + ", ".join(changed), before=before,
-                 after={key: _jsonable(value) for key, value in changed.items()})
+    record(session, actor, CardEdited(model=model.name, old=before,
+                                      new={key: _jsonable(value) for key, value in changed.items()}))
     session.flush()
     return model
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from metering import models
+from metering.events import METERING_EVENTS
 from metering.usage import usage_dependents
 from portal.core.features import FeatureManifest
 
@@ -10,4 +11,5 @@ MANIFEST = FeatureManifest(
     name="metering",
     table_modules=(models,),
     model_dependents=(usage_dependents,),
+    audit_events=METERING_EVENTS,
 )

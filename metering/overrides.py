@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import MAX_ORG_UNIT_LENGTH, User
+from metering.events import BudgetOverrideCleared, BudgetOverrideSet
 from metering.models import BudgetOverride, BudgetScope
 
 
@@ -49,9 +50,8 @@ def set_budget_override(*, session: Session, actor: User, scope: BudgetScope | s
     override.set_by, override.updated_at = actor.id, utcnow()
     session.add(override)
     session.flush()
-    record_event(session, actor=actor, action=AuditAction.SANDBOX_BUDGET_OVERRIDE_SET, entity_type="budget_override",
-                 entity_id=f"{scope.value}:{key}", summary=f"{scope.value} {key}: {_describe(override)}",
-                 before=before, after=_snapshot(override))
+    record(session, actor, BudgetOverrideSet(scope=scope, key=key, daily_tokens=override.daily_tokens,
+                                             monthly_usd=override.monthly_usd, previous=before))
     return override
 
 
@@ -63,9 +63,7 @@ def clear_budget_override(*, session: Session, actor: User, scope: BudgetScope |
     if override is None:
         raise NotFound(f"There is no budget override for {scope.value} '{key}'.")
     session.delete(override)
-    record_event(session, actor=actor, action=AuditAction.SANDBOX_BUDGET_OVERRIDE_CLEARED,
-                 entity_type="budget_override", entity_id=f"{scope.value}:{key}",
-                 summary=f"{scope.value} {key}: back to the configured budget", before=_snapshot(override))
+    record(session, actor, BudgetOverrideCleared(scope=scope, key=key, removed=_snapshot(override)))
 
 
 def list_budget_overrides(*, session: Session, actor: HasRole) -> list[BudgetOverrideRow]:
@@ -99,9 +97,3 @@ def _find(session: Session, scope: BudgetScope, key: str) -> BudgetOverride | No
 
 def _snapshot(override: BudgetOverride) -> dict[str, int | float | None]:
     return {"daily_tokens": override.daily_tokens, "monthly_usd": override.monthly_usd}
-
-
-def _describe(override: BudgetOverride) -> str:
-    if override.scope == BudgetScope.USER:
-        return f"{override.daily_tokens:,} tokens a day" if override.daily_tokens else "no daily quota"
-    return f"${override.monthly_usd:,.2f} a month" if override.monthly_usd else "no monthly cap"

@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None, features: Sequence[FeatureManifest] 
 
 def _parser(features: Sequence[FeatureManifest]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coe-portal", description=__doc__)
+    parser.set_defaults(features=tuple(features))  # `coe-portal seed` runs the seed steps these declare
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_commands(features, commands)
     return parser

@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from prompt_library import commands as prompt_commands
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
 from portal.core.settings import Settings, describe_settings
@@ -59,36 +58,22 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate, then create the demo users, catalog models and prompts that do not exist yet, and the courses."""
-    from portal.core.principals import SYSTEM_SEED
-    from portal.core.seed import seed_demo_users
+    """Migrate, then run the installed features' seed steps (see their manifests) as the seed's principal.
 
-    from catalog.seed import seed_catalog
-    from prompt_library.as_code import SEED_PROMPTS
-    from training.sync import sync_courses
+    Each step commits on its own: a step that fails keeps what the steps before it added, and since every step
+    adds only what is missing, running the seed again finishes the job.
+    """
+    from portal.core.features import seed_order
+    from portal.core.principals import SYSTEM_SEED
 
     cmd_migrate(args, settings)
-    with session_scope(make_engine(settings.database_url)) as session:
-        created = seed_demo_users(session)
-        catalog = seed_catalog(session=session, actor=SYSTEM_SEED)
-        prompts, _ = prompt_commands.load_prompts(session, SEED_PROMPTS, actor=SYSTEM_SEED)
-        courses = sync_courses(session=session, actor=SYSTEM_SEED)
-    indexed = _index_prompts(settings)
-    print(f"Demo data: {len(created)} user(s) created; catalog: {catalog.created} model(s) added; "
-          f"prompts: {len(prompts)} added ({indexed}); training: {courses.summary()}.")
+    engine = make_engine(settings.database_url)
+    done = []
+    for step in seed_order(args.features):  # portal/cli.py hands the installed features to every command
+        with session_scope(engine) as session:
+            done.append(step.run(session=session, actor=SYSTEM_SEED, settings=settings))
+    print("Demo data: " + "; ".join(done) + ".")
     return 0
-
-
-def _index_prompts(settings: Settings) -> str:
-    """Embed the published prompts for semantic search; without embeddings, keyword search still works."""
-    from portal.core.embeddings import EmbeddingsUnavailable
-
-    try:
-        with session_scope(make_engine(settings.database_url)) as session:
-            report = prompt_commands.prompt_index(settings).sync(session)
-    except EmbeddingsUnavailable as exc:
-        return f"search index not built: {exc}"
-    return f"search index: {report.embedded} embedded, {report.unchanged} unchanged"
 
 
 def cmd_model_server(_args: argparse.Namespace, settings: Settings) -> int:

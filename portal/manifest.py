@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from portal import commands
-from portal.core import audit, users
+from portal.core import audit, seed, users
 from portal.core.auth import Permission
-from portal.core.features import Audience, FeatureManifest, PageSpec, Section
+from portal.core.features import Audience, FeatureManifest, PageSpec, SeedStep, Section
+from portal.core.user_events import USER_EVENTS
 
 
 MANIFEST = FeatureManifest(
@@ -19,4 +20,6 @@ MANIFEST = FeatureManifest(
     ),
     commands=(commands.register,),
     table_modules=(audit, users),
+    audit_events=USER_EVENTS,
+    seed_steps=(SeedStep("demo users", seed.seed_step),),
 )

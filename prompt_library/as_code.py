@@ -29,7 +29,8 @@ from sqlmodel import Session, col, select
 from catalog.models import DataClassification
 from portal.core import safe_yaml
 from portal.core.safe_yaml import line_of
-from portal.core.audit import AuditAction, record_event
+from portal.core.audit import record
+from prompt_library.events import PromptsImported
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
 from portal.core.principals import Principal
@@ -141,8 +142,7 @@ def import_prompts(*, session: Session, actor: Principal, specs: list[PromptSpec
         if spec.slug not in existing:
             _create(session, spec, owners.get(spec.owner, fallback_owner))
             created.append(spec.slug)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_IMPORTED, entity_type="prompt",
-                 entity_id="*", summary=f"{len(created)} prompt(s) imported, {len(existing)} already there")
+    record(session, actor, PromptsImported(created=len(created), already_there=len(existing)))
     return PromptImport(created=created, skipped=sorted(existing))
 
 

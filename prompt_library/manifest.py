@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 
 from portal.core.auth import Permission
-from portal.core.features import FeatureManifest, PageSpec, Section
+from sqlmodel import Session
+
+from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
+from portal.core.principals import Principal
+from portal.core.settings import Settings
 from prompt_library import keyword_index, models
 from prompt_library.dependents import prompt_dependents
+from prompt_library.events import PROMPT_EVENTS
 
 SECTION = "Prompts"
 
@@ -26,6 +31,27 @@ def _attach_keyword_index() -> None:
 def _is_keyword_index(type_: str, name: str | None) -> bool:
     """The full-text structures SQLAlchemy cannot describe: autogenerate leaves them alone."""
     return type_ in ("table", "index") and keyword_index.is_keyword_index_object(name)
+
+
+def _seed_prompts(*, session: Session, actor: Principal, settings: Settings) -> str:
+    """The seed prompts whose slug is new; they need an admin to own them and the catalog models they recommend."""
+    from prompt_library import commands as prompt_commands
+    from prompt_library.as_code import SEED_PROMPTS
+
+    created, _ = prompt_commands.load_prompts(session, SEED_PROMPTS, actor=actor)
+    return f"prompts: {len(created)} added"
+
+
+def _index_prompts(*, session: Session, actor: Principal, settings: Settings) -> str:
+    """Embed the published prompts for semantic search; without embeddings, keyword search still works."""
+    from portal.core.embeddings import EmbeddingsUnavailable
+    from prompt_library import commands as prompt_commands
+
+    try:
+        report = prompt_commands.prompt_index(settings).sync(session)
+    except EmbeddingsUnavailable as exc:
+        return f"prompt search index not built: {exc}"
+    return f"prompt search index: {report.embedded} embedded, {report.unchanged} unchanged"
 
 
 MANIFEST = FeatureManifest(
@@ -48,4 +74,7 @@ MANIFEST = FeatureManifest(
     schema_hooks=(_attach_keyword_index,),
     unmanaged_schema_objects=(_is_keyword_index,),
     model_dependents=(prompt_dependents,),
+    audit_events=PROMPT_EVENTS,
+    seed_steps=(SeedStep("prompts", _seed_prompts, after=("demo users", "catalog")),
+                SeedStep("prompt search index", _index_prompts, after=("prompts",))),
 )

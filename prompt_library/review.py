@@ -10,7 +10,8 @@ import re
 
 from sqlmodel import Session, col, select
 
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
+from prompt_library.events import PromptLabelMoved, PromptUnpublished, ReviewDecided, ReviewRequested
 from portal.core.auth import Permission, require
 from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -64,10 +65,8 @@ def _point(session: Session, actor: User, prompt: Prompt, label: str, target: Pr
         before = session.get(PromptVersion, row.version_id).number
         row.version_id, row.moved_by_id, row.moved_at = target.id, actor.id, utcnow()
     session.add(row)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_LABEL_MOVED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"{label}: v{before} → v{target.number}" if before
-                 else f"{label} → v{target.number}", before={"label": label, "version": before},
-                 after={"label": label, "version": target.number})
+    record(session, actor, PromptLabelMoved(slug=prompt.slug, label=label, from_version=before,
+                                            to_version=target.number))
     session.flush()
     return row
 
@@ -98,8 +97,7 @@ def request_review(*, session: Session, actor: User, prompt_id: int, kind: Revie
         prompt.status = PromptStatus.IN_REVIEW.value
         session.add(prompt)
     session.flush()
-    record_event(session, actor=actor, action=AuditAction.PROMPT_REVIEW_REQUESTED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"{kind.value} v{target.number}")
+    record(session, actor, ReviewRequested(slug=prompt.slug, kind=kind.value, version=target.number))
     return review
 
 
@@ -122,8 +120,8 @@ def decide_review(*, session: Session, actor: User, review_id: int, approve: boo
     session.add_all([review, prompt])
     if comment:
         session.add(PromptComment(version_id=target.id, author_id=actor.id, body=comment))
-    record_event(session, actor=actor, action=AuditAction.PROMPT_REVIEW_DECIDED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"{review.kind} v{target.number} {review.state}: {comment}"[:500])
+    record(session, actor, ReviewDecided(slug=prompt.slug, kind=review.kind, version=target.number,
+                                         state=review.state, comment=comment))
     session.flush()
     return review
 
@@ -188,7 +186,5 @@ def unpublish(*, session: Session, actor: User, prompt_id: int) -> Prompt:
     before = prompt.status
     prompt.status, prompt.visibility = PromptStatus.ARCHIVED.value, Visibility.PRIVATE.value
     session.add(prompt)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_UNPUBLISHED, entity_type="prompt",
-                 entity_id=prompt.slug, summary="unpublished", before={"status": before},
-                 after={"status": prompt.status})
+    record(session, actor, PromptUnpublished(slug=prompt.slug, from_status=before, to_status=prompt.status))
     return prompt

@@ -20,7 +20,9 @@ from catalog.service import usable_models_for
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
 from metering.models import UsageEvent, UsageSource
-from portal.core.audit import AuditAction, AuditEvent, record_event
+from catalog.events import ModelTransitioned
+from portal.core.audit import AuditEvent, record
+from prompt_library.events import PromptTestCasesSaved, PromptTestsRun
 from portal.core.errors import InvalidInput
 from portal.core.gateway import GatewayError
 from portal.core.users import User
@@ -58,8 +60,7 @@ def save_test_cases(*, session: Session, actor: User, prompt_id: int, cases: lis
     for row in rows:
         row.prompt_id = prompt.id
         session.add(row)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_TEST_CASES_SAVED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"{len(rows)} test case(s)")
+    record(session, actor, PromptTestCasesSaved(slug=prompt.slug, cases=len(rows)))
     session.flush()
     return rows
 
@@ -114,9 +115,8 @@ def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, mo
     judge_model = _judge_model(usable, context.judge_model, cases)
     runs = [_run_on(actor, target, cases, model, context, judge_model) for model in models]
     session.add_all(runs)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_TESTS_RUN, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"v{target.number} on " + ", ".join(
-                     f"{r.model_name} {r.passed}/{r.cases}" for r in runs))
+    record(session, actor, PromptTestsRun(slug=prompt.slug, version=target.number,
+                                          results=[(r.model_name, r.passed, r.cases) for r in runs]))
     session.flush()
     return runs
 
@@ -220,7 +220,7 @@ def matrix_out_of_date(*, session: Session, version_id: int,
     if not runs:
         return []
     since = min(run.finished_at for run in runs.values())
-    events = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.CATALOG_MODEL_TRANSITIONED.value,
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == ModelTransitioned.action,
                                                    col(AuditEvent.at) > since)
                           .order_by(col(AuditEvent.at))).all()
     changes = []

@@ -10,7 +10,8 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
+from prompt_library.events import PromptCreated, PromptDeleted, PromptForked, PromptTrustChanged, PromptVersionSaved
 from portal.core.auth import Permission, has_permission, require
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
 from portal.core.users import User
@@ -86,8 +87,7 @@ def create_prompt(*, session: Session, actor: User, draft: PromptDraft, slug: st
     session.add(prompt)
     session.flush()
     version = _add_version(session, prompt, actor, draft)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_CREATED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"created '{prompt.title}'", after={"version": version.number})
+    record(session, actor, PromptCreated(slug=prompt.slug, title=prompt.title, version=version.number))
     return prompt
 
 
@@ -106,9 +106,8 @@ def save_version(*, session: Session, actor: User, prompt_id: int, draft: Prompt
         raise InvalidInput("Nothing changed in the messages or variables since the latest version.")
     _apply_card(prompt, draft)
     version = _add_version(session, prompt, actor, draft)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_VERSION_SAVED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"v{version.number}: {version.change_note}"[:500],
-                 before={"version": latest.number}, after={"version": version.number})
+    record(session, actor, PromptVersionSaved(slug=prompt.slug, version=version.number,
+                                              change_note=version.change_note, previous_version=latest.number))
     return version
 
 
@@ -221,8 +220,7 @@ def fork_prompt(*, session: Session, actor: User, prompt_id: int, title: str = "
                            "Ask an admin to fork it.")
     fork = create_prompt(session=session, actor=actor, draft=draft)
     fork.forked_from_id = source.id
-    record_event(session, actor=actor, action=AuditAction.PROMPT_FORKED, entity_type="prompt", entity_id=fork.slug,
-                 summary=f"forked from {source.slug} v{latest.number}")
+    record(session, actor, PromptForked(slug=fork.slug, source=source.slug, source_version=latest.number))
     return fork
 
 
@@ -322,9 +320,7 @@ def set_trusted(*, session: Session, actor: User, prompt_id: int, trusted: bool)
     prompt = visible_prompt(session=session, actor=actor, prompt_id=prompt_id)
     before, prompt.trusted = prompt.trusted, trusted
     session.add(prompt)
-    record_event(session, actor=actor, action=AuditAction.PROMPT_TRUST_CHANGED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"trusted: {trusted}", before={"trusted": before},
-                 after={"trusted": trusted})
+    record(session, actor, PromptTrustChanged(slug=prompt.slug, was_trusted=before, trusted=trusted))
     return prompt
 
 
@@ -346,8 +342,7 @@ def delete_prompt(*, session: Session, actor: User, prompt_id: int) -> None:
         session.exec(delete(table).where(table.prompt_id == prompt.id))
     session.exec(update(Prompt).where(col(Prompt.forked_from_id) == prompt.id).values(forked_from_id=None))
     session.exec(delete(PromptVersion).where(col(PromptVersion.prompt_id) == prompt.id))
-    record_event(session, actor=actor, action=AuditAction.PROMPT_DELETED, entity_type="prompt",
-                 entity_id=prompt.slug, summary=f"deleted '{prompt.title}'",
-                 before={"title": prompt.title, "status": prompt.status, "versions": prompt.latest_version})
+    record(session, actor, PromptDeleted(slug=prompt.slug, title=prompt.title, status=prompt.status,
+                                         versions=prompt.latest_version))
     session.delete(prompt)
     session.flush()

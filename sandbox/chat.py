@@ -20,7 +20,8 @@ from catalog.service import usable_models_for
 from metering.budgets import BudgetExhausted, BudgetPolicy, Payer, check_budgets, effective_budget
 from metering.gateway import MeteredGateway, MeteredStream
 from metering.models import CallStatus, UsageEvent, UsageSource
-from portal.core.audit import AuditAction, record_event, utcnow
+from sandbox.events import GuardrailFired
+from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
@@ -118,10 +119,8 @@ def record_guardrail_finding(session: Session, prepared: PreparedTurn) -> None:
     """Audit that a guardrail fired on the turn's message: type, count and action — never the content."""
     outcome, request = prepared.guardrails, prepared.request
     if outcome.findings:
-        record_event(session, actor=prepared.user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="sandbox",
-                     entity_id=prepared.model.name, summary=f"{outcome.action.value}: {outcome.summary()}",
-                     after={"action": outcome.action.value, "counts": outcome.summary(),
-                            "classification": request.classification.label})
+        record(session, prepared.user, GuardrailFired(subject=prepared.model.name, outcome=outcome,
+                                                      classification=request.classification))
 
 
 def _offered_model(session: Session, user: User, request: TurnRequest) -> CatalogModel:

@@ -9,7 +9,8 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
-from portal.core.audit import AuditAction, record_event
+from sandbox.events import ConversationDeleted, ConversationRenamed
+from portal.core.audit import record
 from portal.core.errors import InvalidInput
 from portal.core.users import User
 from sandbox.chat import conversation_history, own_conversation
@@ -45,8 +46,7 @@ def rename_conversation(*, session: Session, user: User, conversation_id: int, t
     before = conversation.title
     conversation.title = title
     session.add(conversation)
-    record_event(session, actor=user, action=AuditAction.SANDBOX_CONVERSATION_RENAMED, entity_type="conversation",
-                 entity_id=conversation.id, before={"title": before}, after={"title": title})
+    record(session, user, ConversationRenamed(conversation_id=conversation.id, old_title=before, new_title=title))
     return conversation
 
 
@@ -61,8 +61,7 @@ def delete_conversation(*, session: Session, user: User, conversation_id: int,
     session.exec(delete(ConversationShare).where(col(ConversationShare.conversation_id) == conversation.id))
     session.exec(delete(ChatMessage).where(col(ChatMessage.conversation_id) == conversation.id))
     session.delete(conversation)
-    record_event(session, actor=user, action=AuditAction.SANDBOX_CONVERSATION_DELETED, entity_type="conversation",
-                 entity_id=conversation.id, before={"title": conversation.title})
+    record(session, user, ConversationDeleted(conversation_id=conversation.id, title=conversation.title))
 
 
 def export_conversation(*, session: Session, user: User, conversation_id: int, fmt: str) -> str:

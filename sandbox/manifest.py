@@ -5,6 +5,7 @@ from __future__ import annotations
 from portal.core.auth import Permission
 from portal.core.features import FeatureManifest, PageSpec, Section
 from sandbox import models
+from sandbox.events import SANDBOX_EVENTS
 from sandbox.documents import models as document_models
 
 SECTION = "Sandbox"
@@ -24,4 +25,5 @@ MANIFEST = FeatureManifest(
                  permission=Permission.USE_SANDBOX),
     ),
     table_modules=(models, document_models),
+    audit_events=SANDBOX_EVENTS,
 )

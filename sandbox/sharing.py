@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
-from portal.core.audit import AuditAction, record_event
+from sandbox.events import ConversationShareRevoked, ConversationShared
+from portal.core.audit import record
 from portal.core.auth import Permission, require
 from portal.core.capabilities import Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -86,8 +87,7 @@ def share_conversation(*, session: Session, user: User, conversation_id: int, wi
     share = ConversationShare(conversation_id=conversation.id, shared_with_user_id=colleague.id, shared_by=user.id)
     session.add(share)
     session.flush()
-    record_event(session, actor=user, action=AuditAction.SANDBOX_CONVERSATION_SHARED, entity_type="conversation",
-                 entity_id=conversation.id, summary=f"shared read-only with {email}", after={"shared_with": email})
+    record(session, user, ConversationShared(conversation_id=conversation.id, email=email))
     return share
 
 
@@ -100,9 +100,7 @@ def revoke_share(*, session: Session, user: User, conversation_id: int, shared_w
     colleague = session.get(User, shared_with_user_id)
     email = colleague.email if colleague else str(shared_with_user_id)
     session.delete(share)
-    record_event(session, actor=user, action=AuditAction.SANDBOX_CONVERSATION_SHARE_REVOKED,
-                 entity_type="conversation", entity_id=conversation.id, summary=f"no longer shared with {email}",
-                 before={"shared_with": email})
+    record(session, user, ConversationShareRevoked(conversation_id=conversation.id, email=email))
     return True
 
 

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, Mode, USABLE_STATUSES
 from catalog.service import is_available_to
-from portal.core.audit import AuditAction, record_event
+from portal.core.audit import record
+from templates.events import TemplateForked
 from portal.core.auth import Permission, require
 from portal.core.users import User
 from templates.gitops import commit_all, init_repository
@@ -115,10 +116,7 @@ def _record_fork(*, session: Session, actor: User, entry: TemplateEntry, answers
                         destination=destination.value, repo_path=str(repo or ""))
     session.add(fork)
     session.flush()
-    where = str(repo) if repo else "a zip download"
-    record_event(session, actor=actor, action=AuditAction.TEMPLATE_FORKED, entity_type="template_fork",
-                 entity_id=fork.id, summary=f"{entry.name} {entry.version} -> {where}",
-                 after={"template": entry.name, "version": entry.version, "destination": destination.value,
-                        "repo_path": fork.repo_path, "answers": answers})
+    record(session, actor, TemplateForked(fork_id=fork.id, template=entry.name, version=entry.version,
+                                          destination=destination, repo_path=fork.repo_path, answers=answers))
     return fork
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from portal.core.auth import Permission
 from portal.core.features import FeatureManifest, PageSpec, Section
 from templates import models
+from templates.events import TEMPLATE_EVENTS
 from templates.lineage import template_dependents
 
 SECTION = "Templates"
@@ -23,4 +24,5 @@ MANIFEST = FeatureManifest(
     ),
     table_modules=(models,),
     model_dependents=(template_dependents,),
+    audit_events=TEMPLATE_EVENTS,
 )

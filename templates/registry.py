@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
+from templates.events import TemplateRegistered, TemplateTrustChanged, TemplateUpdated
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.principals import SYSTEM_SCHEDULER, Principal
@@ -111,9 +112,9 @@ def _store_version(*, session: Session, store: TemplateStore, actor: Principal, 
         entry.trusted = False  # trust covered the features an admin saw, not ones a new version brings
     session.add(entry)
     session.flush()
-    action = AuditAction.TEMPLATE_UPDATED if before else AuditAction.TEMPLATE_REGISTERED
-    record_event(session, actor=actor, action=action, entity_type="template", entity_id=name,
-                 summary=f"{name} version {version} from {source_url}", before=before, after=entry.snapshot())
+    record(session, actor, TemplateUpdated(name=name, version=version, source_url=source_url, old=before,
+                                           new=entry.snapshot()) if before else
+           TemplateRegistered(name=name, version=version, source_url=source_url, entry=entry.snapshot()))
     return entry
 
 
@@ -125,8 +126,6 @@ def set_trusted(*, session: Session, actor: User, name: str, trusted: bool) -> T
     entry.trusted, entry.trusted_by_id = trusted, actor.id if trusted else None
     entry.updated_at = utcnow()
     session.add(entry)
-    record_event(session, actor=actor, action=AuditAction.TEMPLATE_TRUST_CHANGED, entity_type="template",
-                 entity_id=name, summary=f"{name} {'trusted' if trusted else 'no longer trusted'}",
-                 before=before, after=entry.snapshot())
+    record(session, actor, TemplateTrustChanged(name=name, trusted=trusted, old=before, new=entry.snapshot()))
     return entry
 

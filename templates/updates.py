@@ -13,7 +13,8 @@ from pathlib import Path
 import copier
 from sqlmodel import Session
 
-from portal.core.audit import AuditAction, record_event
+from portal.core.audit import record
+from templates.events import ForkUpdated
 from portal.core.auth import Permission, has_permission, require
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
@@ -128,7 +129,5 @@ def _record_update(*, session: Session, actor: User, fork: TemplateFork, entry: 
                    conflicts: list[str]) -> None:
     fork.update_branch, fork.update_version = branch, entry.version
     session.add(fork)
-    record_event(session, actor=actor, action=AuditAction.TEMPLATE_FORK_UPDATED, entity_type="template_fork",
-                 entity_id=fork.id, summary=f"{entry.name} {fork.template_version} -> {entry.version} on {branch}"
-                 + (f"; conflicts in {', '.join(conflicts)}" if conflicts else ""),
-                 after={"branch": branch, "version": entry.version, "conflicts": conflicts})
+    record(session, actor, ForkUpdated(fork_id=fork.id, template=entry.name, from_version=fork.template_version,
+                                       to_version=entry.version, branch=branch, conflicts=conflicts))

@@ -8,10 +8,11 @@ from datetime import date
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import User
+from training.events import AssignmentRemoved, CourseAssigned
 from training.models import Assignment, Course, CourseVersion, Enrolment, TargetKind
 
 
@@ -41,10 +42,8 @@ def assign_course(*, session: Session, actor: User, slug: str, target_kind: Targ
     assignment.due_on, assignment.assigned_by, assignment.assigned_at = due_on, actor.id, utcnow()
     session.add(assignment)
     session.flush()
-    record_event(session, actor=actor, action=AuditAction.TRAINING_ASSIGNED, entity_type="assignment",
-                 entity_id=assignment.id, summary=f"{slug} to {kind.value} {target}, due {due_on:%Y-%m-%d}",
-                 before=before, after={"course": slug, "target_kind": kind.value, "target": target,
-                                       "due_on": due_on.isoformat()})
+    record(session, actor, CourseAssigned(assignment_id=assignment.id, course=slug, target_kind=kind, target=target,
+                                          due_on=due_on, previous=before))
     return assignment
 
 
@@ -70,9 +69,9 @@ def remove_assignment(*, session: Session, actor: User, assignment_id: int) -> N
     if assignment is None:
         raise NotFound("That assignment does not exist (any more).")
     session.delete(assignment)
-    record_event(session, actor=actor, action=AuditAction.TRAINING_ASSIGNMENT_REMOVED, entity_type="assignment",
-                 entity_id=assignment_id, summary=f"{assignment.target_kind} {assignment.target}",
-                 before={"course_id": assignment.course_id, "due_on": assignment.due_on.isoformat()})
+    record(session, actor, AssignmentRemoved(assignment_id=assignment_id, target_kind=assignment.target_kind,
+                                             target=assignment.target, course_id=assignment.course_id,
+                                             due_on=assignment.due_on))
 
 
 def assignments_for(*, session: Session, user: User) -> dict[int, date]:

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import User
+from training.events import CertificateIssued
 from training.models import Certificate, Course, CourseVersion, Enrolment
 
 EXPIRY_WARNING = timedelta(days=30)
@@ -33,10 +34,8 @@ def issue_certificate(session: Session, *, user: User, enrolment: Enrolment, ver
                               enrolment_id=enrolment.id, issued_at=issued, expires_at=expires)
     session.add(certificate)
     session.flush()
-    record_event(session, actor=user, action=AuditAction.TRAINING_CERTIFICATE_ISSUED, entity_type="certificate",
-                 entity_id=certificate.code, summary=f"{user.email} completed {course.slug} v{version.version}",
-                 after={"course": course.slug, "version": version.version,
-                        "expires_at": expires.isoformat() if expires else None})
+    record(session, user, CertificateIssued(code=certificate.code, email=user.email, course=course.slug,
+                                            version=version.version, expires_at=expires))
     return certificate
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 
 from portal.core.auth import Permission
-from portal.core.features import FeatureManifest, PageSpec, Section
+from sqlmodel import Session
+
+from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
+from portal.core.principals import Principal
+from portal.core.settings import Settings
 from training import models
+from training.events import TRAINING_EVENTS
 
 SECTION = "Training"
 
@@ -15,6 +20,12 @@ def _register_commands(commands: argparse._SubParsersAction) -> None:
     from training import commands as training_commands
 
     training_commands.register(commands)
+
+
+def _sync_courses(*, session: Session, actor: Principal, settings: Settings) -> str:
+    from training.sync import sync_courses
+
+    return f"training: {sync_courses(session=session, actor=actor).summary()}"
 
 
 MANIFEST = FeatureManifest(
@@ -36,4 +47,6 @@ MANIFEST = FeatureManifest(
     ),
     commands=(_register_commands,),
     table_modules=(models,),
+    audit_events=TRAINING_EVENTS,
+    seed_steps=(SeedStep("courses", _sync_courses),),
 )

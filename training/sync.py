@@ -7,9 +7,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from portal.core.audit import AuditAction, record_event
+from portal.core.audit import record
 from portal.core.auth import Permission, require
 from portal.core.principals import Principal
+from training.events import CoursesSynced
 from training.course_files import COURSES_DIR, CourseFileError, CourseFolder, read_course_folders
 from training.models import Course, CourseVersion, Lab, Lesson, Question
 
@@ -39,9 +40,8 @@ def sync_courses(*, session: Session, actor: Principal, root: Path = COURSES_DIR
     for folder in folders:
         _sync_one(session, folder, root, report)
     if report.changed:
-        record_event(session, actor=actor, action=AuditAction.TRAINING_SYNCED, entity_type="training",
-                     entity_id=str(root)[-120:], summary=report.summary(),
-                     after={"created": report.created, "new_versions": report.new_versions})
+        record(session, actor, CoursesSynced(root=str(root), created=report.created,
+                                             new_versions=report.new_versions, unchanged=len(report.unchanged)))
     session.flush()
     return report
 

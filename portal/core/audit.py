@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import JSON, Column, func
 from sqlalchemy.orm import defer
@@ -18,54 +18,6 @@ from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 def utcnow() -> datetime:
     """Now, as an aware UTC datetime (SQLModel stores and returns every timestamp in UTC)."""
     return datetime.now(UTC)
-
-
-class AuditAction(StrEnum):
-    """What happened; features add their own actions to this one list so the log stays filterable."""
-
-    USER_CREATED = "user.created"
-    USER_SIGNED_IN = "user.signed_in"
-    USER_ROLE_CHANGED = "user.role_changed"
-    USER_PROFILE_CHANGED = "user.profile_changed"
-    CATALOG_MODEL_REQUESTED = "catalog.model_requested"
-    CATALOG_MODEL_REGISTERED = "catalog.model_registered"
-    CATALOG_MODEL_TRANSITIONED = "catalog.model_transitioned"
-    CATALOG_CARD_EDITED = "catalog.card_edited"
-    CATALOG_IMPORTED = "catalog.imported"
-    CATALOG_SYNCED = "catalog.synced"
-    CATALOG_PROBED = "catalog.probed"
-    CATALOG_RISK_CHANGE_PROPOSED = "catalog.risk_change_proposed"
-    CATALOG_RISK_CHANGE_DECIDED = "catalog.risk_change_decided"
-    SANDBOX_GUARDRAIL_FIRED = "sandbox.guardrail_fired"
-    SANDBOX_CONVERSATION_RENAMED = "sandbox.conversation_renamed"
-    SANDBOX_CONVERSATION_DELETED = "sandbox.conversation_deleted"
-    SANDBOX_CONVERSATION_SHARED = "sandbox.conversation_shared"
-    SANDBOX_CONVERSATION_SHARE_REVOKED = "sandbox.conversation_share_revoked"
-    SANDBOX_BUDGET_OVERRIDE_SET = "sandbox.budget_override_set"
-    SANDBOX_BUDGET_OVERRIDE_CLEARED = "sandbox.budget_override_cleared"
-    SANDBOX_DOCUMENT_ADDED = "sandbox.document_added"
-    SANDBOX_DOCUMENT_REMOVED = "sandbox.document_removed"
-    TRAINING_SYNCED = "training.synced"
-    TRAINING_ASSIGNED = "training.assigned"
-    TRAINING_ASSIGNMENT_REMOVED = "training.assignment_removed"
-    TRAINING_CERTIFICATE_ISSUED = "training.certificate_issued"
-    TEMPLATE_REGISTERED = "template.registered"
-    TEMPLATE_UPDATED = "template.updated"
-    TEMPLATE_TRUST_CHANGED = "template.trust_changed"
-    TEMPLATE_FORKED = "template.forked"
-    TEMPLATE_FORK_UPDATED = "template.fork_updated"
-    PROMPT_CREATED = "prompt.created"
-    PROMPT_VERSION_SAVED = "prompt.version_saved"
-    PROMPT_FORKED = "prompt.forked"
-    PROMPT_LABEL_MOVED = "prompt.label_moved"
-    PROMPT_REVIEW_REQUESTED = "prompt.review_requested"
-    PROMPT_REVIEW_DECIDED = "prompt.review_decided"
-    PROMPT_UNPUBLISHED = "prompt.unpublished"
-    PROMPT_DELETED = "prompt.deleted"
-    PROMPT_TRUST_CHANGED = "prompt.trust_changed"
-    PROMPT_TEST_CASES_SAVED = "prompt.test_cases_saved"
-    PROMPT_TESTS_RUN = "prompt.tests_run"
-    PROMPT_IMPORTED = "prompt.imported"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -95,32 +47,48 @@ class Actor(Protocol):
     def email(self) -> str: ...
 
 
-def record_event(
-    session: Session,
-    *,
-    actor: Actor,
-    action: AuditAction,
-    entity_type: str,
-    entity_id: str | int,
-    summary: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add an audit event to the session; it commits (or rolls back) with the change it describes."""
+JSONDict = dict[str, Any]
+
+
+class Event:
+    """An audit event type: a frozen dataclass of typed facts that names its action and entity type.
+
+    Subclasses set `action` (the string stored and filtered on) and `entity_type` as class constants, and derive
+    the entity id, summary and before/after JSON from their fields. A feature lists its event types in its manifest.
+    """
+
+    action: ClassVar[str]
+    entity_type: ClassVar[str]
+
+    def entity_id(self) -> str | int:
+        raise NotImplementedError(f"{type(self).__name__} must say which entity it is about")
+
+    def summary(self) -> str:
+        return ""
+
+    def before(self) -> JSONDict | None:
+        return None
+
+    def after(self) -> JSONDict | None:
+        return None
+
+
+def record(session: Session, actor: Actor, event: Event) -> AuditEvent:
+    """Add the event to the session; it commits (or rolls back) with the change it describes."""
     if actor is None:  # every change has a principal: a user, or a named system principal
-        raise TypeError("record_event needs the principal who acted, not None")
-    event = AuditEvent(
+        raise TypeError("record needs the principal who acted, not None")
+    row = AuditEvent(
         actor_id=actor.id,  # None for a system principal: it is not a portal_user row
         actor_email=actor.email,
-        action=action.value,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        summary=summary[:500],
-        before=before,
-        after=after,
+        action=event.action,
+        entity_type=event.entity_type,
+        entity_id=str(event.entity_id()),
+        summary=event.summary()[:500],
+        before=event.before(),
+        after=event.after(),
     )
-    session.add(event)
-    return event
+    session.add(row)
+    return row
 
 
 @dataclass(frozen=True)
@@ -166,11 +134,16 @@ def browse_audit_log(
     return AuditPage(events=list(rows), total=min(total, AUDIT_COUNT_CAP), total_is_capped=total > AUDIT_COUNT_CAP)
 
 
-def audit_facets(*, session: Session, actor: HasRole) -> tuple[list[str], list[str]]:
-    """The distinct actions and entity types in the log, for the filter drop-downs."""
+def audit_facets(*, session: Session, actor: HasRole,
+                 declared: Iterable[type[Event]] = ()) -> tuple[list[str], list[str]]:
+    """The actions and entity types for the filter drop-downs: the declared event types', and any in the log."""
     require(actor, Permission.VIEW_AUDIT_LOG)
+    declared = list(declared)
     columns = AuditEvent.__table__.c
-    return distinct_values(session, columns.action), distinct_values(session, columns.entity_type)
+    # The log may hold actions of event types no installed feature declares any more: they stay filterable.
+    actions = {event.action for event in declared} | set(distinct_values(session, columns.action))
+    entity_types = {event.entity_type for event in declared} | set(distinct_values(session, columns.entity_type))
+    return sorted(actions), sorted(entity_types)
 
 
 def _conditions(filters: AuditFilter) -> list[Any]:

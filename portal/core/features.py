@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from portal.core.audit import Event
 from portal.core.auth import HasRole, Permission, has_permission
 
 VIEWS_DIR = Path(__file__).resolve().parent.parent / "views"
@@ -25,6 +26,8 @@ RegisterCommands = Callable[[argparse._SubParsersAction], None]
 DependentsProvider = Callable[..., list[Any]]
 # `(object type, name) -> True` for schema objects Alembic's autogenerate must leave alone.
 UnmanagedSchemaObject = Callable[[str, str | None], bool]
+# `seeder(*, session, actor, settings) -> str`: adds a feature's demo data as `actor`; returns what it did, in a line.
+Seeder = Callable[..., str]
 
 
 class Audience(StrEnum):
@@ -67,6 +70,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class SeedStep:
+    """One step of `coe-portal seed`, run in a transaction of its own after the steps it names (of any feature)."""
+
+    name: str
+    run: Seeder
+    after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FeatureManifest:
     """Everything one feature package adds to the portal."""
 
@@ -78,6 +90,8 @@ class FeatureManifest:
     schema_hooks: tuple[Callable[[], None], ...] = ()  # run once the tables exist (e.g. attach DDL to a table)
     unmanaged_schema_objects: tuple[UnmanagedSchemaObject, ...] = ()
     model_dependents: tuple[DependentsProvider, ...] = ()
+    audit_events: tuple[type[Event], ...] = ()  # every event type the feature records, for the log's filters
+    seed_steps: tuple[SeedStep, ...] = ()  # its demo data, for `coe-portal seed`
 
 
 class ManifestError(ValueError):
@@ -106,6 +120,29 @@ def check_features(features: Sequence[FeatureManifest]) -> None:
         defaults = [page.title for _, page in all_pages(features) if page.audience == audience and page.default]
         if len(defaults) != 1:
             raise ManifestError(f"exactly one {audience} page must be the default, found {defaults}")
+    _check_audit_events(features)
+    seed_order(features)
+
+
+def _check_audit_events(features: Sequence[FeatureManifest]) -> None:
+    """Each action belongs to one event type (a subclass may narrow its entity type), listed by one feature."""
+    listed: dict[type[Event], str] = {}
+    owners: dict[str, type[Event]] = {}
+    for feature in features:
+        for event in feature.audit_events:
+            if event in listed:
+                raise ManifestError(f"{feature.name}: audit event {event.__name__} is already declared by "
+                                    f"{listed[event]}")
+            listed[event] = feature.name
+            owner = action_owner(event)
+            if owners.setdefault(event.action, owner) is not owner:
+                raise ManifestError(f"{feature.name}: audit event {event.__name__} records {event.action!r}, "
+                                    f"the action of {owners[event.action].__name__}")
+
+
+def action_owner(event: type[Event]) -> type[Event]:
+    """The event type that declares `event`'s action: itself, or the type it narrows."""
+    return next(cls for cls in event.__mro__ if "action" in vars(cls))
 
 
 def all_pages(features: Sequence[FeatureManifest]) -> list[tuple[FeatureManifest, PageSpec]]:
@@ -174,3 +211,28 @@ def run_schema_hooks(features: Sequence[FeatureManifest]) -> None:
 def is_unmanaged(features: Sequence[FeatureManifest], type_: str, name: str | None) -> bool:
     """True for a schema object a feature manages outside SQLAlchemy, which autogenerate must not compare."""
     return any(unmanaged(type_, name) for feature in features for unmanaged in feature.unmanaged_schema_objects)
+
+
+def audit_event_types(features: Sequence[FeatureManifest]) -> list[type[Event]]:
+    """Every installed feature's audit event types, in installed order."""
+    return [event for feature in features for event in feature.audit_events]
+
+
+def seed_order(features: Sequence[FeatureManifest]) -> list[SeedStep]:
+    """The seed steps in the order they run: installed order, each after the steps it names."""
+    steps = [step for feature in features for step in feature.seed_steps]
+    names = [step.name for step in steps]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"two seed steps share a name: {sorted({n for n in names if names.count(n) > 1})}")
+    for step in steps:
+        if missing := [name for name in step.after if name not in names]:
+            raise ManifestError(f"seed step {step.name!r} runs after {missing}, which no installed feature declares")
+    ordered: list[SeedStep] = []
+    while len(ordered) < len(steps):
+        done = {step.name for step in ordered}
+        ready = next((step for step in steps if step.name not in done and set(step.after) <= done), None)
+        if ready is None:
+            raise ManifestError("seed steps wait on each other: "
+                                f"{sorted(step.name for step in steps if step.name not in done)}")
+        ordered.append(ready)
+    return ordered

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from portal.core.audit import AuditAction, record_event
+from portal.core.audit import record
 from portal.core.auth import Permission, Role, require
-from portal.core.principals import SYSTEM_SEED
+from portal.core.principals import SYSTEM_SEED, Principal
+from portal.core.user_events import UserCreated
+from portal.core.settings import Settings
 from portal.core.users import User
 
 
@@ -33,9 +35,9 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
-def seed_demo_users(session: Session) -> list[User]:
+def seed_demo_users(session: Session, *, actor: Principal = SYSTEM_SEED) -> list[User]:
     """Create the demo users that do not exist yet, as the seed's principal; existing users are left as they are."""
-    require(SYSTEM_SEED, Permission.MANAGE_USERS)
+    require(actor, Permission.MANAGE_USERS)
     created = []
     existing = set(session.exec(select(User.email)).all())
     for demo in DEMO_USERS:
@@ -45,7 +47,11 @@ def seed_demo_users(session: Session) -> list[User]:
                     role=demo.role.value)
         session.add(user)
         session.flush()
-        record_event(session, actor=SYSTEM_SEED, action=AuditAction.USER_CREATED, entity_type="user",
-                     entity_id=user.id, summary=f"demo user {demo.email}", after=user.snapshot())
+        record(session, actor, UserCreated(user_id=user.id, email=demo.email, profile=user.snapshot(), demo=True))
         created.append(user)
     return created
+
+
+def seed_step(*, session: Session, actor: Principal, settings: Settings) -> str:
+    """The portal's seed step (portal/manifest.py): the demo users."""
+    return f"{len(seed_demo_users(session, actor=actor))} user(s) created"

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from portal.core.audit import AuditAction, record_event, utcnow
+from portal.core.audit import record, utcnow
 from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 from portal.core.auth import HasRole, Permission, Role, require, role_from_groups
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+from portal.core.user_events import UserCreated, UserProfileChanged, UserRoleChanged, UserSignedIn
 
 MAX_NAME_LENGTH = 200
 MAX_ORG_UNIT_LENGTH = 120
@@ -67,8 +68,7 @@ def sign_in_from_claims(*, session: Session, claims: Mapping[str, Any], claim_na
         user = User(email=email, **fresh)
         session.add(user)
         session.flush()
-        record_event(session, actor=user, action=AuditAction.USER_CREATED, entity_type="user",
-                     entity_id=user.id, summary=f"created from identity claims: {email}", after=user.snapshot())
+        record(session, user, UserCreated(user_id=user.id, email=email, profile=user.snapshot()))
     else:
         _refresh_from_claims(session, user, fresh)
     if not user.active:
@@ -89,7 +89,7 @@ def dev_sign_in(*, session: Session, user_id: int) -> User:
 def _mark_signed_in(session: Session, user: User) -> User:
     user.last_sign_in_at = utcnow()
     session.add(user)
-    record_event(session, actor=user, action=AuditAction.USER_SIGNED_IN, entity_type="user", entity_id=user.id)
+    record(session, user, UserSignedIn(user_id=user.id))
     session.flush()
     return user
 
@@ -115,9 +115,8 @@ def _refresh_from_claims(session: Session, user: User, fresh: dict[str, Any]) ->
         if value:
             setattr(user, key, value)
     if user.snapshot() != before:
-        record_event(session, actor=user, action=AuditAction.USER_PROFILE_CHANGED, entity_type="user",
-                     entity_id=user.id, summary="updated from identity claims", before=before,
-                     after=user.snapshot())
+        record(session, user, UserProfileChanged(user_id=user.id, email=user.email, old=before, new=user.snapshot(),
+                                                 from_claims=True))
 
 
 @dataclass(frozen=True)
@@ -191,10 +190,8 @@ def update_user(
     if user.snapshot() == before:
         return user
     session.add(user)
-    action = AuditAction.USER_ROLE_CHANGED if before["role"] != user.role else AuditAction.USER_PROFILE_CHANGED
-    record_event(session, actor=actor, action=action, entity_type="user", entity_id=user.id,
-                 summary=f"{user.email}: " + _describe_change(before, user.snapshot()),
-                 before=before, after=user.snapshot())
+    changed = UserRoleChanged if before["role"] != user.role else UserProfileChanged
+    record(session, actor, changed(user_id=user.id, email=user.email, old=before, new=user.snapshot()))
     session.flush()
     return user
 
@@ -212,7 +209,3 @@ def _org_unit(value: str, label: str) -> str:
     if len(value) > MAX_ORG_UNIT_LENGTH:
         raise InvalidInput(f"{label} is {len(value)} characters long; at most {MAX_ORG_UNIT_LENGTH} fit.")
     return value
-
-
-def _describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {before[key]!r} → {after[key]!r}" for key in after if before[key] != after[key])

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from portal import deps
+from portal import deps, installed
 from portal.core.audit import AuditFilter, audit_facets, browse_audit_log
 from portal.core.auth import Role
+from portal.core.features import audit_event_types
 from portal.core.db import session_scope
 from portal.core.users import departments, list_users, update_user
 from portal.ui import plain
@@ -92,7 +93,8 @@ def users_section() -> None:
 def audit_section() -> None:
     """Browse the audit log with filters, newest first."""
     with session_scope(context.engine) as session:
-        actions, entity_types = audit_facets(session=session, actor=admin)
+        actions, entity_types = audit_facets(session=session, actor=admin,
+                                             declared=audit_event_types(installed.INSTALLED_FEATURES))
     a_col, e_col, id_col = st.columns(3)
     actor_filter = a_col.text_input("Actor e-mail contains", key="audit_actor")
     entity_filter = e_col.selectbox("Entity", ["", *entity_types], format_func=lambda e: e or "any",

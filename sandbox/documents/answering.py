@@ -17,7 +17,8 @@ from langchain_core.embeddings import Embeddings
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
-from portal.core.audit import AuditAction, record_event
+from sandbox.events import DocumentGuardrailFired
+from portal.core.audit import record
 from portal.core.errors import InvalidInput
 from portal.core.users import User
 from metering.gateway import MeteredGateway
@@ -148,11 +149,9 @@ def _guarded_passages(session: Session, turn: DocumentTurn, chunks: list[Documen
         return [c.text for c in chunks]
     outcome = replace(outcome, findings=passage_findings)
     turn.passage_guardrails = outcome
-    record_event(session, actor=turn.prepared.user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED,
-                 entity_type="document", entity_id=request.conversation_id or "",
-                 summary=f"{outcome.action.value}: {outcome.summary()}",
-                 after={"action": outcome.action.value, "counts": outcome.summary(),
-                        "classification": request.classification.label, "source": "document passages"})
+    record(session, turn.prepared.user, DocumentGuardrailFired(
+        subject=request.conversation_id or "", outcome=outcome, classification=request.classification,
+        source="document passages"))
     if outcome.blocked:
         return []
     sent = (outcome.text_to_send or "").split(separator)

@@ -17,7 +17,8 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
-from portal.core.audit import AuditAction, record_event, utcnow
+from sandbox.events import DocumentAdded, DocumentGuardrailFired, DocumentRemoved
+from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.embeddings import embedding_space
 from portal.core.errors import NotFound
@@ -108,10 +109,9 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
     collection.add(ids=[vector_id(document.key, p.position) for p in passages],
                    embeddings=kept if kept is not None else embedded.vectors,
                    metadatas=[{"document": document.key, "position": p.position} for p in passages])
-    record_event(session, actor=user, action=AuditAction.SANDBOX_DOCUMENT_ADDED, entity_type="document",
-                 entity_id=document.id, summary=f"{len(passages)} passages",
-                 after={"conversation_id": conversation.id, "type": kind, "size_bytes": len(request.data),
-                        "classification": request.classification.label, "passages": len(passages)})
+    record(session, user, DocumentAdded(document_id=document.id, conversation_id=conversation.id, file_type=kind,
+                                        size_bytes=len(request.data), classification=request.classification,
+                                        passages=len(passages)))
     return UploadOutcome(document=document, conversation_id=conversation.id, guardrails=outcome,
                          vectors_reused=kept is not None)
 
@@ -158,10 +158,8 @@ def _guarded(segments: list[Segment], policy: SandboxPolicy,
 
 def _audit_guardrails(session: Session, user: User, outcome: GuardrailOutcome, request: UploadRequest) -> None:
     """Type, count and action only: never the values, nor the file's content."""
-    record_event(session, actor=user, action=AuditAction.SANDBOX_GUARDRAIL_FIRED, entity_type="document",
-                 entity_id=request.conversation_id or "new", summary=f"{outcome.action.value}: {outcome.summary()}",
-                 after={"action": outcome.action.value, "counts": outcome.summary(),
-                        "classification": request.classification.label, "source": "document upload"})
+    record(session, user, DocumentGuardrailFired(subject=request.conversation_id or "new", outcome=outcome,
+                                                 classification=request.classification, source="document upload"))
 
 
 def _conversation_for(session: Session, user: User, conversation: Conversation | None,
@@ -210,8 +208,7 @@ def delete_document(*, session: Session, user: User, document_id: int, vectors: 
         vectors.get_collection(name).delete(where={"document": document.key})
     session.exec(delete(DocumentChunk).where(col(DocumentChunk.document_id) == document.id))
     session.delete(document)
-    record_event(session, actor=user, action=AuditAction.SANDBOX_DOCUMENT_REMOVED, entity_type="document",
-                 entity_id=document.id, before={"conversation_id": document.conversation_id})
+    record(session, user, DocumentRemoved(document_id=document.id, conversation_id=document.conversation_id))
 
 
 def delete_conversation_documents(*, session: Session, user: User, conversation_id: int,

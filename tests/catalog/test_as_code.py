@@ -18,7 +18,8 @@ from catalog.lifecycle import TransitionRequest
 from catalog.models import CatalogModel, DataClassification, Hosting, Mode, ModelStatus
 from catalog.seed import SEED_REASON, seed_catalog
 from catalog.service import get_model, request_model, transition_model, update_card
-from portal.core.audit import AuditAction, AuditEvent
+from catalog.events import CatalogImported, ModelTransitioned
+from portal.core.audit import AuditEvent
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER, SYSTEM_SEED
@@ -90,7 +91,7 @@ def run_seed(session: Session, text: str | None = None, tmp_path: Path | None = 
 
 
 def import_events(session: Session) -> list[AuditEvent]:
-    return list(session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.CATALOG_IMPORTED.value)
+    return list(session.exec(select(AuditEvent).where(AuditEvent.action == CatalogImported.action)
                              .order_by(AuditEvent.id)).all())
 
 
@@ -481,7 +482,7 @@ def test_a_new_card_starts_as_proposed_whatever_the_file_says(session: Session, 
     assert import_events(session)[-1].after["not_applied"] == {"acme/newcomer": {
         field: value.isoformat() if isinstance(value, dt.date) else value for field, value in reported.items()}}
     assert not session.exec(select(AuditEvent).where(
-        AuditEvent.action == AuditAction.CATALOG_MODEL_TRANSITIONED.value)).all()
+        AuditEvent.action == ModelTransitioned.action)).all()
 
 
 def file_with(session: Session, **fields) -> str:
@@ -534,7 +535,7 @@ def test_the_seed_reaches_each_files_state_through_the_lifecycle(session: Sessio
     assert (old.status, old.replacement_name, old.deprecated_on) == ("deprecated", "acme/chat-8b", dt.date(2026, 9, 1))
     pilot = get_model(session=session, name="acme/pilot")
     assert (pilot.status, pilot.restricted_teams) == ("restricted", ["Data Platform", "Model Risk"])
-    moves = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.CATALOG_MODEL_TRANSITIONED.value)
+    moves = session.exec(select(AuditEvent).where(AuditEvent.action == ModelTransitioned.action)
                          .order_by(AuditEvent.id)).all()
     assert [(m.entity_id, m.after["status"]) for m in moves] == [
         ("acme/chat-8b", "under_review"), ("acme/chat-8b", "approved"), ("acme/pilot", "under_review"),

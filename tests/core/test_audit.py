@@ -5,11 +5,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from portal.core.audit import AuditAction, AuditEvent, AuditFilter, audit_facets, browse_audit_log, record_event
+from catalog.events import ModelTransitioned
+from portal.core.audit import AuditEvent, AuditFilter, audit_facets, browse_audit_log, record
 from portal.core.auth import Role
 from portal.core.db import session_scope
 from portal.core.errors import PermissionDenied
 from portal.core.principals import SYSTEM_SEED
+from portal.core.user_events import UserCreated, UserProfileChanged, UserRoleChanged, UserSignedIn
 from portal.core.users import User, update_user
 
 
@@ -29,13 +31,13 @@ def logged(session: Session, make_user):
     admin = make_user(Role.ADMIN, email="ada@example.com")
     other = make_user(Role.REVIEWER, email="ravi@example.com")
     now = datetime.now(UTC)
-    for days_ago, actor, action, entity in [
-        (0, admin, AuditAction.USER_ROLE_CHANGED, "user"),
-        (1, other, AuditAction.USER_SIGNED_IN, "user"),
-        (10, admin, AuditAction.USER_PROFILE_CHANGED, "user"),
-        (11, SYSTEM_SEED, AuditAction.USER_CREATED, "user"),
+    for days_ago, actor, typed in [
+        (0, admin, UserRoleChanged(user_id=7, email="x@example.com", old={"role": "viewer"}, new={"role": "admin"})),
+        (1, other, UserSignedIn(user_id=7)),
+        (10, admin, UserProfileChanged(user_id=7, email="x@example.com", old={}, new={}, from_claims=True)),
+        (11, SYSTEM_SEED, UserCreated(user_id=7, email="x@example.com", profile={})),
     ]:
-        event = record_event(session, actor=actor, action=action, entity_type=entity, entity_id=7)
+        event = record(session, actor, typed)
         event.at = now - timedelta(days=days_ago)
     session.commit()
     return admin
@@ -81,7 +83,7 @@ def test_count_stops_at_the_cap_and_says_so(session: Session, make_user, monkeyp
 
     admin = make_user(Role.ADMIN)
     for i in range(7):
-        record_event(session, actor=admin, action=AuditAction.USER_SIGNED_IN, entity_type="user", entity_id=i)
+        record(session, admin, UserSignedIn(user_id=i))
     session.commit()
     monkeypatch.setattr(audit_module, "AUDIT_COUNT_CAP", 5)
     capped = browse_audit_log(session=session, actor=admin, filters=AuditFilter(), limit=2)
@@ -91,7 +93,7 @@ def test_count_stops_at_the_cap_and_says_so(session: Session, make_user, monkeyp
 
 
 def test_a_system_principals_event_names_it_and_points_at_no_user(session: Session) -> None:
-    event = record_event(session, actor=SYSTEM_SEED, action=AuditAction.USER_CREATED, entity_type="user", entity_id=1)
+    event = record(session, SYSTEM_SEED, UserCreated(user_id=1, email="x@example.com", profile={}))
     session.commit()
     session.expire_all()
     stored = session.get(AuditEvent, event.id)
@@ -100,4 +102,25 @@ def test_a_system_principals_event_names_it_and_points_at_no_user(session: Sessi
 
 def test_an_event_without_a_principal_is_refused(session: Session) -> None:
     with pytest.raises(TypeError, match="principal"):
-        record_event(session, actor=None, action=AuditAction.USER_CREATED, entity_type="user", entity_id=1)
+        record(session, None, UserCreated(user_id=1, email="x@example.com", profile={}))
+
+
+def test_an_event_types_facts_become_the_stored_row(session: Session, make_user) -> None:
+    admin = make_user(Role.ADMIN, email="ada@example.com")
+    event = record(session, admin, UserRoleChanged(user_id=7, email="vera@example.com",
+                                                   old={"role": "viewer", "team": "A"},
+                                                   new={"role": "reviewer", "team": "A"}))
+    session.commit()
+    stored = session.get(AuditEvent, event.id)
+    assert (stored.action, stored.entity_type, stored.entity_id) == ("user.role_changed", "user", "7")
+    assert stored.summary == "vera@example.com: role 'viewer' → 'reviewer'"
+    assert (stored.before, stored.after) == ({"role": "viewer", "team": "A"}, {"role": "reviewer", "team": "A"})
+
+
+def test_the_filters_offer_every_declared_action_and_any_older_one_in_the_log(session: Session, logged) -> None:
+    session.add(AuditEvent(action="legacy.action", entity_type="legacy", entity_id="1"))
+    session.commit()
+    actions, entity_types = audit_facets(session=session, actor=logged, declared=[UserSignedIn, ModelTransitioned])
+    assert actions == ["catalog.model_transitioned", "legacy.action", "user.created", "user.profile_changed",
+                       "user.role_changed", "user.signed_in"]
+    assert entity_types == ["catalog_model", "legacy", "user"]

@@ -1,0 +1,129 @@
+"""Solution templates' audit events: registered or updated, trust changed, forked, forks updated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from portal.core.audit import Event, JSONDict
+from templates.models import ForkDestination
+
+
+@dataclass(frozen=True)
+class TemplateRegistered(Event):
+    """A template's first version was registered (the registry row after it)."""
+
+    action: ClassVar[str] = "template.registered"
+    entity_type: ClassVar[str] = "template"
+    name: str
+    version: str
+    source_url: str
+    entry: JSONDict
+
+    def entity_id(self) -> str:
+        return self.name
+
+    def summary(self) -> str:
+        return f"{self.name} version {self.version} from {self.source_url}"
+
+    def after(self) -> JSONDict:
+        return self.entry
+
+
+@dataclass(frozen=True)
+class TemplateUpdated(Event):
+    """A registered template got a new version (the registry row before and after)."""
+
+    action: ClassVar[str] = "template.updated"
+    entity_type: ClassVar[str] = "template"
+    name: str
+    version: str
+    source_url: str
+    old: JSONDict
+    new: JSONDict
+
+    def entity_id(self) -> str:
+        return self.name
+
+    def summary(self) -> str:
+        return f"{self.name} version {self.version} from {self.source_url}"
+
+    def before(self) -> JSONDict:
+        return self.old
+
+    def after(self) -> JSONDict:
+        return self.new
+
+
+@dataclass(frozen=True)
+class TemplateTrustChanged(Event):
+    action: ClassVar[str] = "template.trust_changed"
+    entity_type: ClassVar[str] = "template"
+    name: str
+    trusted: bool
+    old: JSONDict
+    new: JSONDict
+
+    def entity_id(self) -> str:
+        return self.name
+
+    def summary(self) -> str:
+        return f"{self.name} {'trusted' if self.trusted else 'no longer trusted'}"
+
+    def before(self) -> JSONDict:
+        return self.old
+
+    def after(self) -> JSONDict:
+        return self.new
+
+
+@dataclass(frozen=True)
+class TemplateForked(Event):
+    """Someone forked a template: which version, where to, and the answers (secret ones already left out)."""
+
+    action: ClassVar[str] = "template.forked"
+    entity_type: ClassVar[str] = "template_fork"
+    fork_id: int
+    template: str
+    version: str
+    destination: ForkDestination
+    repo_path: str
+    answers: dict[str, Any]
+
+    def entity_id(self) -> int:
+        return self.fork_id
+
+    def summary(self) -> str:
+        return f"{self.template} {self.version} -> {self.repo_path or 'a zip download'}"
+
+    def after(self) -> JSONDict:
+        return {"template": self.template, "version": self.version, "destination": self.destination.value,
+                "repo_path": self.repo_path, "answers": self.answers}
+
+
+@dataclass(frozen=True)
+class ForkUpdated(Event):
+    """A fork's repository got a branch updating it to a newer template version, with any conflicting files."""
+
+    action: ClassVar[str] = "template.fork_updated"
+    entity_type: ClassVar[str] = "template_fork"
+    fork_id: int
+    template: str
+    from_version: str
+    to_version: str
+    branch: str
+    conflicts: list[str]
+
+    def entity_id(self) -> int:
+        return self.fork_id
+
+    def summary(self) -> str:
+        return (f"{self.template} {self.from_version} -> {self.to_version} on {self.branch}"
+                + (f"; conflicts in {', '.join(self.conflicts)}" if self.conflicts else ""))
+
+    def after(self) -> JSONDict:
+        return {"branch": self.branch, "version": self.to_version, "conflicts": self.conflicts}
+
+
+TEMPLATE_EVENTS: tuple[type[Event], ...] = (TemplateRegistered, TemplateUpdated, TemplateTrustChanged,
+                                            TemplateForked, ForkUpdated)
