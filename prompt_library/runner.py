@@ -20,6 +20,7 @@ from catalog.service import usable_models_for
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
 from metering.models import UsageEvent, UsageSource
+from metering.turn import Call, whole_answer
 from portal.core.audit import AuditAction, AuditEvent, record_event
 from portal.core.errors import InvalidInput
 from portal.core.gateway import GatewayError
@@ -162,8 +163,8 @@ def _run_case(actor: User, version: PromptVersion, case: PromptTestCase, model: 
     except InvalidInput as error:
         return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
     try:
-        answer = context.gateway.chat(payer=payer, model=model, source=UsageSource.PROMPT_TEST, messages=messages,
-                                      max_tokens=CASE_MAX_TOKENS)
+        answer = whole_answer(Call(payer=payer, model=model, source=UsageSource.PROMPT_TEST, messages=messages,
+                                   max_tokens=CASE_MAX_TOKENS), context.gateway)
     except GatewayError as error:  # settled at no cost by the metered path
         return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
     _add_usage(run, answer.usage)
