@@ -136,7 +136,8 @@ def sandbox_policy(settings: Settings) -> SandboxPolicy:
     """The budgets, message size, guardrail actions and course requirements a sandbox turn obeys, from the settings."""
     return SandboxPolicy(budgets=budget_policy(settings), max_message_chars=settings.sandbox_max_message_chars,
                          guardrail_actions=dict(settings.guardrail_actions),
-                         capabilities=capability_gate(settings))
+                         capabilities=capability_gate(settings),
+                         max_system_prompt_chars=settings.sandbox_max_system_prompt_chars)
 
 
 def document_limits(settings: Settings) -> DocumentLimits:

@@ -1,36 +1,44 @@
-"""A sandbox chat turn: check, guard, stream, record.
+"""A sandbox chat turn: check, guard, stream, record — `ChatTurn`, one implementation of metering.turn.Turn.
 
-A turn runs in three steps so a page can stream the answer between them:
-`prepare_turn` checks the model is offered to this user for this data, the budgets, and the guardrails
-(recording that a guardrail fired); `TurnStream` streams the answer through the metered gateway (which reserves
-the call's worst case, then settles its usage) and keeps whatever arrived, even when the gateway fails part-way;
-`record_turn` stores the messages.
+A turn runs in steps so a page can stream the answer between them:
+`prepare_turn` checks the model is offered to this user for this data, the budgets, the message's and the system
+prompt's size, and runs both through the guardrails (recording that a guardrail fired); `TurnStream`
+(metering/turn.py) streams the answer through the metered gateway (which reserves the call's worst case, then
+settles its usage) and keeps whatever arrived, even when the gateway fails part-way; `record_turn` stores the
+messages; `guardrail_notice` says what the guardrails did.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, DataClassification
 from catalog.service import usable_models_for
-from metering.budgets import BudgetExhausted, BudgetPolicy, Payer, check_budgets, effective_budget
-from metering.gateway import MeteredGateway, MeteredStream
-from metering.models import CallStatus, UsageEvent, UsageSource
-from sandbox.events import GuardrailFired
+from metering.budgets import BudgetPolicy, Payer, check_budgets, effective_budget
+from metering.gateway import MeteredGateway
+from metering.models import CallStatus, UsageSource
+from metering.turn import Call, Recorded, TurnNotice, TurnStream
 from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
-from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
-from portal.core.gateway import ChatResult
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
-from sandbox.guardrails import GuardrailAction, GuardrailOutcome, apply_guardrails
+from sandbox.events import GuardrailFired
+from sandbox.guardrails import (
+    GuardrailAction,
+    GuardrailOutcome,
+    apply_guardrails,
+    describe,
+    guard_alongside,
+)
 from sandbox.models import ChatMessage, Conversation
 
 TITLE_LENGTH = 60
+SYSTEM_PROMPT = "the system prompt"
+__all__ = ["ChatTurn", "PreparedTurn", "RecordedTurn", "SandboxPolicy", "TurnNotice", "TurnRequest", "TurnStream",
+           "guardrail_notice", "offered_models", "prepare_turn", "record_guardrail_finding", "record_turn"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class SandboxPolicy:
     guardrail_actions: dict[str, str]
     # who may use confidential data: the caller hands in training's CourseGate (PORTAL_TRAINING_REQUIRED_COURSES)
     capabilities: CapabilityGate = NOTHING_REQUIRED
+    max_system_prompt_chars: int = 4_000  # PORTAL_SANDBOX_MAX_SYSTEM_PROMPT_CHARS
 
     def guardrail_action(self, classification: DataClassification) -> GuardrailAction:
         return GuardrailAction(self.guardrail_actions[classification.label])
@@ -63,7 +72,8 @@ class TurnRequest:
 
 @dataclass
 class PreparedTurn:
-    """A checked turn: what will be sent, to which model, and what the guardrails did."""
+    """A checked turn: what will be sent, to which model, and what the guardrails did to the message and to
+    the system prompt (None when there is none or nothing was found in it)."""
 
     user: User
     model: CatalogModel
@@ -71,10 +81,48 @@ class PreparedTurn:
     guardrails: GuardrailOutcome
     messages: list[dict[str, str]] = field(default_factory=list)
     source: UsageSource = UsageSource.SANDBOX_CHAT  # what its usage is reported under
+    system_guardrails: GuardrailOutcome | None = None
+    error: str = ""  # a plain chat turn fails only at the call, never before it
 
     @property
     def blocked(self) -> bool:
-        return self.guardrails.blocked
+        return self.guardrails.blocked or bool(self.system_guardrails and self.system_guardrails.blocked)
+
+    @property
+    def blocked_message(self) -> str:
+        """Why nothing is sent: what the guardrails found where; empty when the turn may go."""
+        if self.guardrails.blocked:
+            return describe(self.guardrails)
+        if self.system_guardrails is not None and self.system_guardrails.blocked:
+            return f"In {SYSTEM_PROMPT}: " + describe(self.system_guardrails, what="this message with its system prompt")
+        return ""
+
+    @property
+    def question(self) -> str:
+        """The person's message as sent (after any redaction): what the page shows and the conversation keeps."""
+        return self.messages[-1]["content"] if self.messages else ""
+
+    @property
+    def call(self) -> Call:
+        request = self.request
+        return Call(payer=Payer.of(self.user), model=self.model, source=self.source, messages=self.messages,
+                    temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens)
+
+    def notice(self) -> TurnNotice:
+        """What the guardrails did to the message and, after it, to the system prompt."""
+        notice = guardrail_notice(self.guardrails)
+        if self.system_guardrails is not None:
+            notice = notice.joined(guardrail_notice(self.system_guardrails, where=SYSTEM_PROMPT))
+        return notice
+
+
+def guardrail_notice(outcome: GuardrailOutcome, *, where: str = "") -> TurnNotice:
+    """The notice for one guardrail outcome (nothing to say when nothing was found); `where` names the text."""
+    if not outcome.findings:
+        return TurnNotice()
+    said = describe(outcome)
+    return TurnNotice(guardrail=f"In {where}: {said}" if where else said, action=outcome.action.value,
+                      replacements=list(outcome.replacements))
 
 
 def offered_models(*, session: Session, user: User, classification: DataClassification) -> list[CatalogModel]:
@@ -90,11 +138,7 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     """
     require(user, Permission.USE_SANDBOX)
     message = request.message.strip()
-    if not message:
-        raise InvalidInput("Type a message first.")
-    if len(message) > policy.max_message_chars:
-        raise InvalidInput(f"Your message is {len(message):,} characters long; at most "
-                           f"{policy.max_message_chars:,} fit. Shorten it or split it.")
+    _check_sizes(message, request.system_prompt, policy)
     conversation = None
     if request.conversation_id is not None:
         conversation = own_conversation(session=session, user=user, conversation_id=request.conversation_id)
@@ -106,21 +150,46 @@ def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request
     model = _offered_model(session, user, request)
     budgets = effective_budget(session=session, user=user, defaults=policy.budgets)
     check_budgets(session=session, user=user, policy=budgets)
-    outcome = apply_guardrails(message, policy.guardrail_action(request.classification))
-    prepared = PreparedTurn(user=user, model=model, request=request, guardrails=outcome, source=source)
+    action = policy.guardrail_action(request.classification)
+    outcome = apply_guardrails(message, action)
+    # The system prompt goes to the model too: the same rules, with the message's placeholders taken so each
+    # placeholder sent stands for one value.
+    system, sendable = guard_alongside(outcome.text_to_send or message, [request.system_prompt], action)
+    prepared = PreparedTurn(user=user, model=model, request=request, guardrails=outcome, source=source,
+                            system_guardrails=system)
     if audit_guardrails:
         record_guardrail_finding(session, prepared)
-    if not outcome.blocked:
-        prepared.messages = _messages(session, conversation, request, outcome.text_to_send or message)
+    if not prepared.blocked:
+        prepared.messages = _messages(session, conversation, sendable[0], outcome.text_to_send or message)
     return prepared
 
 
-def record_guardrail_finding(session: Session, prepared: PreparedTurn) -> None:
-    """Audit that a guardrail fired on the turn's message: type, count and action — never the content."""
-    outcome, request = prepared.guardrails, prepared.request
-    if outcome.findings:
-        record(session, prepared.user, GuardrailFired(subject=prepared.model.name, outcome=outcome,
-                                                      classification=request.classification))
+def _check_sizes(message: str, system_prompt: str, policy: SandboxPolicy) -> None:
+    if not message:
+        raise InvalidInput("Type a message first.")
+    if len(message) > policy.max_message_chars:
+        raise InvalidInput(f"Your message is {len(message):,} characters long; at most "
+                           f"{policy.max_message_chars:,} fit. Shorten it or split it.")
+    if len(system_prompt) > policy.max_system_prompt_chars:
+        raise InvalidInput(f"The system prompt is {len(system_prompt):,} characters long; at most "
+                           f"{policy.max_system_prompt_chars:,} fit. Shorten it — your message is kept.")
+
+
+def record_guardrail_finding(session: Session, prepared: PreparedTurn, *, message: bool = True,
+                             system_prompt: bool = True) -> None:
+    """Audit that a guardrail fired on the turn's message and on its system prompt (a comparison audits its one
+    message and each distinct system prompt once): type, count and action — never the content."""
+    if message:
+        _audit_finding(session, prepared, prepared.guardrails)
+    if system_prompt and prepared.system_guardrails is not None:
+        _audit_finding(session, prepared, prepared.system_guardrails, source=SYSTEM_PROMPT)
+
+
+def _audit_finding(session: Session, prepared: PreparedTurn, outcome: GuardrailOutcome, source: str = "") -> None:
+    if not outcome.findings:
+        return
+    record(session, prepared.user, GuardrailFired(subject=prepared.model.name, outcome=outcome,
+                                                  classification=prepared.request.classification, source=source))
 
 
 def _offered_model(session: Session, user: User, request: TurnRequest) -> CatalogModel:
@@ -132,10 +201,10 @@ def _offered_model(session: Session, user: User, request: TurnRequest) -> Catalo
                            "to other teams. Pick one of the models listed.")
 
 
-def _messages(session: Session, conversation: Conversation | None, request: TurnRequest,
+def _messages(session: Session, conversation: Conversation | None, system_prompt: str,
               text: str) -> list[dict[str, str]]:
-    """System prompt, the conversation so far, and the new message, as the gateway expects them."""
-    messages = [{"role": "system", "content": request.system_prompt}] if request.system_prompt.strip() else []
+    """System prompt (as guarded), the conversation so far, and the new message, as the gateway expects them."""
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
     if conversation is not None:
         history = conversation_history(session, conversation.id)
         if _is_retry(history, text):
@@ -156,63 +225,8 @@ def _is_retry(history: list[ChatMessage], text: str) -> bool:
             and history[-2].role == "user" and history[-2].content == text)
 
 
-class TurnStream:
-    """Iterate for the answer's text; afterwards `result`, or `error` and the `partial` text that arrived, and
-    `usage`, the call's settled usage event (None when the budgets refused the call before it was made)."""
-
-    def __init__(self, prepared: PreparedTurn, metered: MeteredGateway) -> None:
-        self.prepared = prepared
-        self._metered = metered
-        self._call: MeteredStream | None = None
-        self.refused: BudgetExhausted | None = None
-        self.started = time.perf_counter()
-        self.finished: float | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        request, prepared = self.prepared.request, self.prepared
-        self.started = time.perf_counter()  # when the call starts, not when the stream object was made
-        try:
-            self._call = self._metered.stream_chat(
-                payer=Payer.of(prepared.user), model=prepared.model, source=prepared.source, messages=prepared.messages,
-                temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens)
-            yield from self._call
-        except BudgetExhausted as exc:  # parallel calls spent the budget since the turn was prepared
-            self.refused = exc
-        finally:
-            self.finished = time.perf_counter()
-
-    @property
-    def result(self) -> ChatResult | None:
-        return self._call.result if self._call else None
-
-    @property
-    def error(self) -> PortalError | None:
-        return self._call.error if self._call else self.refused
-
-    @property
-    def partial(self) -> str:
-        return self._call.partial if self._call else ""
-
-    @property
-    def first_token_s(self) -> float | None:
-        return self._call.first_token_s if self._call else None
-
-    @property
-    def usage(self) -> UsageEvent | None:
-        return self._call.usage if self._call else None
-
-    @property
-    def elapsed_s(self) -> float:
-        return (self.finished or time.perf_counter()) - self.started
-
-    @property
-    def status(self) -> CallStatus:
-        return self._call.status if self._call else CallStatus.FAILED
-
-
 @dataclass(frozen=True)
-class RecordedTurn:
-    conversation_id: int | None
+class RecordedTurn(Recorded):
     answer: ChatMessage | None  # None when no answer arrived at all
 
 
@@ -223,7 +237,7 @@ def record_turn(*, session: Session, stream: TurnStream, question: str | None = 
     (a document question is sent with its passages).
     """
     prepared, result, usage = stream.prepared, stream.result, stream.usage
-    question = prepared.messages[-1]["content"] if question is None else question
+    question = prepared.question if question is None else question
     if usage is None or stream.status == CallStatus.FAILED:
         return RecordedTurn(conversation_id=prepared.request.conversation_id, answer=None)
     conversation = _conversation_for(session, prepared, question)
@@ -254,7 +268,9 @@ def _conversation_for(session: Session, prepared: PreparedTurn, question: str) -
         conversation = Conversation(owner_id=prepared.user.id, title=title, model_name=prepared.model.name,
                                     classification=int(request.classification))
     conversation.classification = max(conversation.classification, int(request.classification))
-    conversation.model_name, conversation.system_prompt = prepared.model.name, request.system_prompt
+    # The system prompt as sent, like the message: a redacted value is not kept (nor shared) in the clear.
+    system_prompt = next((m["content"] for m in prepared.messages if m["role"] == "system"), "")
+    conversation.model_name, conversation.system_prompt = prepared.model.name, system_prompt
     conversation.temperature, conversation.top_p = request.temperature, request.top_p
     conversation.max_tokens = request.max_tokens
     session.add(conversation)
@@ -268,3 +284,31 @@ def own_conversation(*, session: Session, user: User, conversation_id: int) -> C
     if conversation is None or conversation.owner_id != user.id:
         raise NotFound("That conversation does not exist or is not yours.")
     return conversation
+
+
+@dataclass
+class ChatTurn:
+    """A plain sandbox chat turn (metering.turn.Turn): the page prepares, streams, records and tells it."""
+
+    user: User
+    policy: SandboxPolicy
+    request: TurnRequest
+    prepared: PreparedTurn | None = None
+
+    def prepare(self, session: Session) -> PreparedTurn:
+        self.prepared = prepare_turn(session=session, user=self.user, policy=self.policy, request=self.request)
+        return self.prepared
+
+    def stream(self, metered: MeteredGateway) -> TurnStream:
+        return TurnStream(self._prepared(), metered)
+
+    def record(self, session: Session, stream: TurnStream) -> RecordedTurn:
+        return record_turn(session=session, stream=stream)
+
+    def notice(self) -> TurnNotice:
+        return self._prepared().notice()
+
+    def _prepared(self) -> PreparedTurn:
+        if self.prepared is None:
+            raise RuntimeError("Prepare the turn before streaming it.")
+        return self.prepared

@@ -24,8 +24,17 @@ from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, PermissionDenied, PortalError
 from metering.gateway import MeteredGateway
 from portal.core.users import User
-from sandbox.chat import PreparedTurn, SandboxPolicy, TurnRequest, TurnStream, prepare_turn
-from sandbox.guardrails import GuardrailOutcome
+from metering.turn import TurnNotice
+from sandbox.chat import (
+    PreparedTurn,
+    SandboxPolicy,
+    TurnRequest,
+    TurnStream,
+    guardrail_notice,
+    prepare_turn,
+    record_guardrail_finding,
+)
+from sandbox.guardrails import GuardrailOutcome, describe
 from metering.models import CallStatus, UsageSource
 from sandbox.models import ComparisonVote
 
@@ -71,12 +80,45 @@ class PreparedComparison:
 
     @property
     def blocked(self) -> bool:
-        return self.guardrails.blocked
+        """Nothing is sent when the guardrails block the message or any side's system prompt."""
+        return any(turn.blocked for turn in self.turns)
+
+    @property
+    def blocked_message(self) -> str:
+        if self.guardrails.blocked:
+            return describe(self.guardrails)
+        for index, turn in self.distinct_prompts():
+            if turn.system_guardrails is not None and turn.system_guardrails.blocked:
+                return f"In {self._prompt_name(index)}: " + describe(
+                    turn.system_guardrails, what="this message with its system prompts")
+        return ""
 
     @property
     def sent_text(self) -> str:
         """What the models get as the user's message (after any redaction)."""
-        return self.turns[0].messages[-1]["content"]
+        return self.turns[0].question
+
+    def notice(self) -> TurnNotice:
+        """What the guardrails did to the message, then to each distinct system prompt."""
+        notice = guardrail_notice(self.guardrails)
+        for index, turn in self.distinct_prompts():
+            if turn.system_guardrails is not None:
+                notice = notice.joined(guardrail_notice(turn.system_guardrails, where=self._prompt_name(index)))
+        return notice
+
+    def distinct_prompts(self) -> list[tuple[int, PreparedTurn]]:
+        """Each side whose system prompt no side before it has (one per prompt when the models share it)."""
+        seen: set[str] = set()
+        distinct = []
+        for index, turn in enumerate(self.turns):
+            if turn.request.system_prompt not in seen:
+                seen.add(turn.request.system_prompt)
+                distinct.append((index, turn))
+        return distinct
+
+    def _prompt_name(self, index: int) -> str:
+        shared = len({turn.request.system_prompt for turn in self.turns}) == 1
+        return "the system prompt" if shared else f"system prompt {SIDES[index].upper()}"
 
 
 def prepare_comparison(*, session: Session, user: User, policy: SandboxPolicy,
@@ -84,15 +126,19 @@ def prepare_comparison(*, session: Session, user: User, policy: SandboxPolicy,
     """Check the sides, then each turn as the sandbox does; nothing is sent here."""
     require(user, Permission.USE_SANDBOX)
     _check_sides(request.sides)
-    # One message, so one guardrail finding: audited with the first side only.
-    turns = [prepare_turn(session=session, user=user, policy=policy, audit_guardrails=index == 0,
+    turns = [prepare_turn(session=session, user=user, policy=policy, audit_guardrails=False,
                           source=UsageSource.SANDBOX_COMPARE,
                           request=TurnRequest(
                               message=request.message, model_name=side.model_name,
                               classification=request.classification, system_prompt=side.system_prompt,
                               temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens))
-             for index, side in enumerate(request.sides)]
-    return PreparedComparison(request=request, turns=turns)
+             for side in request.sides]
+    prepared = PreparedComparison(request=request, turns=turns)
+    # One message, so one message finding (with the first side); each distinct system prompt's finding once.
+    distinct = {index for index, _ in prepared.distinct_prompts()}
+    for index, turn in enumerate(turns):
+        record_guardrail_finding(session, turn, message=index == 0, system_prompt=index in distinct)
+    return prepared
 
 
 def _check_sides(sides: tuple[CompareSide, ...]) -> None:

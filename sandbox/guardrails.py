@@ -18,7 +18,7 @@ from sandbox.pii.detector import Detector, PiiKind
 from sandbox.pii.registry import DETECTORS
 
 __all__ = ["Finding", "GuardrailAction", "GuardrailError", "GuardrailOutcome", "PiiKind", "RedactionResult",
-           "apply_guardrails", "describe", "placeholder_for", "redact", "require_sendable", "scan"]
+           "apply_guardrails", "describe", "guard_alongside", "placeholder_for", "redact", "require_sendable", "scan"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,29 @@ def apply_guardrails(text: str, action: GuardrailAction | str) -> GuardrailOutco
         return GuardrailOutcome(action=action, findings=findings, text_to_send=redacted.text, blocked=False,
                                 replacements=redacted.replacements)
     return GuardrailOutcome(action=action, findings=findings, text_to_send=text, blocked=False)
+
+
+def guard_alongside(sent: str, others: Sequence[str], action: GuardrailAction | str,
+                    ) -> tuple[GuardrailOutcome | None, list[str]]:
+    """Guard texts that go with an already guarded one (a system prompt, passages, document names): what was found
+    in `others` alone (None when nothing) and `others` as they may be sent (none when blocked). The placeholders
+    `sent` holds go first, so none of them is reused for another value (and `sent` is not scanned again)."""
+    separator = "\f"  # never in a guarded text (reading.py removes it), and no placeholder contains it
+    taken = " ".join(sorted(set(_PLACEHOLDER.findall(sent))))
+    outcome = apply_guardrails(separator.join([taken, *others]), action)
+    findings = [f for f in outcome.findings if f.start > len(taken)]
+    if not findings:
+        return None, list(others)
+    originals = {f.text for f in findings}
+    outcome = GuardrailOutcome(action=outcome.action, findings=findings, text_to_send=outcome.text_to_send,
+                               blocked=outcome.blocked,
+                               replacements=[r for r in outcome.replacements if r[1] in originals])
+    if outcome.blocked:
+        return outcome, []
+    guarded = (outcome.text_to_send or "").split(separator)
+    if len(guarded) != len(others) + 1:  # a value ran across two texts: guard each on its own
+        return outcome, [apply_guardrails(t, outcome.action).text_to_send or "" for t in others]
+    return outcome, guarded[1:]
 
 
 def require_sendable(outcome: GuardrailOutcome) -> str:

@@ -1,12 +1,13 @@
 """Labs: the learner's prompt runs on an approved model through the gateway, and output checks grade the answer.
 
-A lab is a sandbox turn: the same model visibility, budgets and guardrails, with usage recorded as
-source "training lab". A failed gateway call is recorded once as usage (at no cost) and is not an attempt.
+A lab is a sandbox turn (metering.turn): the same model visibility, budgets and guardrails (on the learner's
+prompt and the lab's system prompt), with usage recorded as source "training lab", and the same `TurnNotice`
+for what the guardrails did. A failed gateway call is recorded once as usage (at no cost) and is not an attempt.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session
 
@@ -15,6 +16,7 @@ from portal.core.errors import InvalidInput, NotFound
 from portal.core.users import User
 from prompt_library.assertions import CheckOutcome, OutputCheck, evaluate_all
 from metering.gateway import MeteredGateway
+from metering.turn import TurnNotice
 from sandbox.chat import (
     SandboxPolicy,
     TurnRequest,
@@ -43,6 +45,7 @@ class LabRun:
     outcomes: list[CheckOutcome] = field(default_factory=list)
     error: str = ""
     certificate: Certificate | None = None
+    notice: TurnNotice = field(default_factory=TurnNotice)  # what the guardrails did to the prompt
 
 
 def lab_models(*, session: Session, user: User) -> list[CatalogModel]:
@@ -75,14 +78,14 @@ def run_lab(*, session: Session, user: User, gateway: MeteredGateway, policy: Sa
     if prepared.blocked:
         raise InvalidInput("The guardrails blocked this prompt: it holds personal or secret data. Remove it and "
                            "run the lab again.")
-    stream = TurnStream(prepared, gateway)
-    for _ in stream:
-        pass
+    stream = TurnStream(prepared, gateway).run()
     record_guardrail_finding(session, prepared)
     if stream.status != CallStatus.OK:
         reason = stream.error.message if stream.error else "the answer stopped part-way"
-        return LabRun(error=f"The model did not answer in full: {reason} Nothing was graded; run it again.")
-    return _grade(session, user, enrolment, lab, prepared.model.name, text, stream.partial)
+        return LabRun(error=f"The model did not answer in full: {reason} Nothing was graded; run it again.",
+                      notice=prepared.notice())
+    run = _grade(session, user, enrolment, lab, prepared.model.name, text, stream.partial)
+    return replace(run, notice=prepared.notice())
 
 
 def _grade(session: Session, user: User, enrolment, lab: Lab, model_name: str, prompt: str, output: str) -> LabRun:

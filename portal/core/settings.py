@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     sandbox_max_message_chars: int = Field(
         20_000, ge=100, le=1_000_000, description="Longest message a user may send in the sandbox, in characters."
     )
+    sandbox_max_system_prompt_chars: int = Field(
+        4_000, ge=100, le=1_000_000, description="Longest system prompt a sandbox turn or comparison may send, in "
+        "characters (labs' system prompts too); a longer one is refused and the message kept."
+    )
     guardrail_actions: dict[str, str] = Field(
         default_factory=lambda: {"public": "redact", "internal": "redact", "confidential": "warn",
                                  "restricted": "warn"},

@@ -13,26 +13,25 @@ from chromadb.api import ClientAPI
 
 from catalog.models import DataClassification
 from metering.gateway import MeteredGateway
+from metering.turn import Turn
 from portal import deps
-from portal.core.db import Engine, Session, session_scope
+from portal.core.db import Engine, session_scope
 from portal.core.users import User
 from portal.ui import plain
-from portal.views._sandbox_messages import TurnNotice, as_text, guardrail_notice
+from portal.views._sandbox_messages import TurnNotice, as_text, show_notice
 from langchain_core.embeddings import Embeddings
 
-from sandbox.chat import RecordedTurn, SandboxPolicy, TurnRequest, TurnStream
+from sandbox.chat import ChatTurn, SandboxPolicy, TurnRequest
 from sandbox.documents.answering import (
     Citation,
-    DocumentTurn,
+    DocumentChatTurn,
     cited_passages,
     message_citations,
-    prepare_document_turn,
-    record_document_turn,
 )
 from sandbox.documents.library import UploadRequest, delete_document, list_documents, upload_document
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.documents.reading import DocumentLimits
-from sandbox.guardrails import GuardrailAction, describe
+from sandbox.guardrails import describe
 from sandbox.models import ChatMessage, Conversation
 
 C = DataClassification
@@ -165,46 +164,16 @@ def _upload_message(outcome, name: str) -> TurnNotice:
 
 def show_upload_notice() -> None:
     """What the last upload did, once, after its rerun."""
-    notice: TurnNotice | None = st.session_state.pop("sandbox_documents_flash", None)
-    if notice is None:
-        return
-    if notice.action == GuardrailAction.REDACT:
-        st.info(plain(notice.guardrail), icon=":material/visibility_off:")
-        st.dataframe([{"indexed and sent as": p, "in your file": o} for p, o in notice.replacements],
-                     hide_index=True)
-    elif notice.action == GuardrailAction.WARN:
-        st.warning(plain(notice.guardrail), icon=":material/warning:")
-    else:
-        st.success(plain(notice.guardrail), icon=":material/check_circle:")
+    show_notice(st.session_state.pop("sandbox_documents_flash", None), columns=("indexed and sent as", "in your file"))
 
 
-def prepare(ctx: DocumentsContext, session: Session, request: TurnRequest) -> DocumentTurn:
-    return prepare_document_turn(session=session, user=ctx.user, policy=ctx.policy, request=request,
-                                 embeddings=ctx.make_embeddings(), vectors=ctx.vectors, top_k=ctx.top_k,
-                                 metered=ctx.metered)
-
-
-def record(session: Session, turn: DocumentTurn, stream: TurnStream) -> RecordedTurn:
-    return record_document_turn(session=session, turn=turn, stream=stream)
-
-
-def turn_notice(turn: DocumentTurn) -> TurnNotice:
-    """What the guardrails did to the question and, under this turn's rules, to its passages."""
-    notice = guardrail_notice(turn.prepared.guardrails)
-    passages = turn.passage_guardrails
-    if passages is None or not passages.findings:
-        return notice
-    said = f"In the passages: {describe(passages)}"
-    notice.guardrail = f"{notice.guardrail} {said}".strip()
-    notice.action = notice.action or passages.action.value
-    notice.replacements += list(passages.replacements)
-    return notice
-
-
-def blocked_message(turn: DocumentTurn) -> str:
-    if turn.prepared.blocked:
-        return describe(turn.prepared.guardrails)
-    return describe(turn.passage_guardrails, what="the question with these passages")
+def turn_for(ctx: DocumentsContext, *, use_documents: bool) -> Callable[[TurnRequest], Turn]:
+    """How the page answers its next message: from the conversation's documents, or as a plain chat turn."""
+    if use_documents:
+        return lambda request: DocumentChatTurn(user=ctx.user, policy=ctx.policy, request=request,
+                                                embeddings=ctx.make_embeddings(), vectors=ctx.vectors,
+                                                top_k=ctx.top_k, metered=ctx.metered)
+    return lambda request: ChatTurn(user=ctx.user, policy=ctx.policy, request=request)
 
 
 def passages_of(ctx: DocumentsContext, conversation: Conversation | None,

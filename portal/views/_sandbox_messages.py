@@ -1,29 +1,21 @@
 """How the sandbox page shows messages (as typed, with each answer's facts) and what the guardrails did.
 
-Not a page: portal/views/sandbox.py and its other parts import it.
+Not a page: portal/views/sandbox.py and its other parts import it, and so do the compare and lab pages:
+`show_notice` is the one renderer of a turn's (or an upload's) `TurnNotice`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import streamlit as st
 
+from metering.turn import TurnNotice
 from portal.ui import plain
-from sandbox.guardrails import GuardrailAction, GuardrailOutcome, describe
+from sandbox.guardrails import GuardrailAction
 from sandbox.models import ChatMessage
 
-
-@dataclass
-class TurnNotice:
-    """What the last turn left to say: what the guardrails did, and the failure with the message to retry."""
-
-    guardrail: str = ""
-    action: str = ""
-    replacements: list[tuple[str, str]] = field(default_factory=list)
-    error: str = ""
-    retry_message: str = ""
+__all__ = ["TurnNotice", "answer_facts", "as_text", "show_messages", "show_notice"]
 
 
 def as_text(value: str) -> str:
@@ -55,20 +47,18 @@ def show_messages(messages: list[ChatMessage], *,
                     under_answer(message)
 
 
-def guardrail_notice(outcome: GuardrailOutcome) -> TurnNotice:
-    if not outcome.findings:
-        return TurnNotice()
-    return TurnNotice(guardrail=describe(outcome), action=outcome.action.value,
-                      replacements=list(outcome.replacements))
-
-
-def show_guardrail_notice(notice: TurnNotice) -> None:
-    if not notice.guardrail:
+def show_notice(notice: TurnNotice | None, *, columns: tuple[str, str] = ("sent to the model", "your text")) -> None:
+    """What a turn or an upload did: redacted (with what was sent instead of what), sent with a warning, blocked,
+    or a plain confirmation. `columns` name the replacement table's two sides."""
+    if notice is None or not notice.guardrail:
         return
     if notice.action == GuardrailAction.REDACT:
         st.info(plain(notice.guardrail), icon=":material/visibility_off:")
-        # Each original is the user's own text, shown back to them only: what the model got instead of what.
-        st.dataframe([{"sent to the model": p, "your text": o} for p, o in notice.replacements],
-                     hide_index=True)
-    else:
+        # Each original is the person's own text, shown back to them only: what the model got instead of what.
+        st.dataframe([{columns[0]: p, columns[1]: o} for p, o in notice.replacements], hide_index=True)
+    elif notice.action == GuardrailAction.WARN:
         st.warning(plain(notice.guardrail), icon=":material/warning:")
+    elif notice.action == GuardrailAction.BLOCK:
+        st.error(plain(notice.guardrail), icon=":material/block:")
+    else:
+        st.success(plain(notice.guardrail), icon=":material/check_circle:")

@@ -75,7 +75,9 @@ def settings_panel(*, engine: Engine, user: User, policy: SandboxPolicy,
         st.caption(f"This conversation started with {floor.label} data, so it goes on at that level or above.")
     model = _pick_model(classification, engine=engine, user=user)
     system_prompt = st.text_area("System prompt", key=SYSTEM_PROMPT, height=100,
-                                 placeholder="Optional: how the model should behave, e.g. 'Answer in one sentence.'")
+                                 placeholder="Optional: how the model should behave, e.g. 'Answer in one sentence.'",
+                                 help=f"Up to {policy.max_system_prompt_chars:,} characters. It goes through the "
+                                      "same guardrails as your message.")
     if model is None:
         return None
     temperature, top_p, max_tokens = _generation_settings(model)

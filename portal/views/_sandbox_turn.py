@@ -1,29 +1,34 @@
 """The sandbox page's message form and one turn: checked, streamed live, recorded, its guardrails or failure told.
 
-Not a page: portal/views/sandbox.py imports it. The services in sandbox.chat (and, for a question about the
-conversation's documents, sandbox.documents.answering) do the work.
+Not a page: portal/views/sandbox.py imports it and hands in how a message becomes a turn (a chat turn, or a
+question answered from the conversation's documents). Any metering.turn.Turn runs here the same way: prepare,
+stream through the metered gateway, record, notice. The services in sandbox.chat and
+sandbox.documents.answering do the work.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from collections.abc import Callable
+
+from metering.turn import Turn
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import plain
 from portal.views import _sandbox_documents as docs
 from portal.views._sandbox_conversations import CONVERSATION, NOTICE
-from portal.views._sandbox_messages import TurnNotice, as_text, guardrail_notice, show_guardrail_notice
+from portal.views._sandbox_messages import TurnNotice, as_text, show_notice
 from portal.views._sandbox_settings import ChatSettings
-from sandbox.chat import TurnRequest, TurnStream, prepare_turn, record_turn
-from sandbox.guardrails import describe
+from sandbox.chat import TurnRequest
 
 DRAFT = "sandbox_draft"
 CLEAR_DRAFT = "sandbox_clear_draft"  # set after a turn that got a whole answer: the next run empties the draft
 state = st.session_state  # a proxy: each run reads and writes its own session's state
 
 
-def message_form(ctx: docs.DocumentsContext, settings: ChatSettings | None, *, use_documents: bool) -> None:
+def message_form(ctx: docs.DocumentsContext, settings: ChatSettings | None, *,
+                 make_turn: Callable[[TurnRequest], Turn]) -> None:
     """The last turn's notice and the message form; a sent message streams its turn above the form."""
     notice_slot = st.empty()
     with notice_slot.container():
@@ -38,7 +43,7 @@ def message_form(ctx: docs.DocumentsContext, settings: ChatSettings | None, *, u
     message = state[NOTICE].retry_message if retry else state.get(DRAFT, "")
     state.pop(NOTICE, None)
     notice_slot.empty()
-    _run_turn(ctx, message, settings, live, from_documents=use_documents)
+    _run_turn(ctx, message, settings, live, make_turn)
 
 
 def _show_notice() -> bool:
@@ -46,7 +51,7 @@ def _show_notice() -> bool:
     notice: TurnNotice | None = state.get(NOTICE)
     if notice is None:
         return False
-    show_guardrail_notice(notice)
+    show_notice(notice)
     if not notice.error:
         return False
     st.error(plain(notice.error), icon=":material/cloud_off:")
@@ -54,38 +59,35 @@ def _show_notice() -> bool:
                      help="Send the same message again.")
 
 
-def _run_turn(ctx: docs.DocumentsContext, message: str, settings: ChatSettings, live, *,
-              from_documents: bool) -> None:
+def _run_turn(ctx: docs.DocumentsContext, message: str, settings: ChatSettings, live,
+              make_turn: Callable[[TurnRequest], Turn]) -> None:
     """Check, stream and record one turn into `live`; the draft is emptied only when a whole answer arrived."""
     request = TurnRequest(message=message, model_name=settings.model.name, classification=settings.classification,
                           conversation_id=state.get(CONVERSATION), system_prompt=settings.system_prompt,
                           temperature=settings.temperature, top_p=settings.top_p, max_tokens=settings.max_tokens)
-    turn = None
+    turn = prepared = None
     with live, deps.showing_errors(), session_scope(ctx.engine) as session:
-        turn = (docs.prepare(ctx, session, request) if from_documents
-                else prepare_turn(session=session, user=ctx.user, policy=ctx.policy, request=request))
-    if turn is None:
+        turn = make_turn(request)
+        prepared = turn.prepare(session)
+    if prepared is None:
         return
-    prepared = turn.prepared if from_documents else turn
-    if from_documents and turn.error:  # the question could not be embedded; the failed call is recorded
-        state[NOTICE] = TurnNotice(error=turn.error, retry_message=message)
+    if prepared.error:  # it failed before the call (a document question could not be embedded); that is recorded
+        state[NOTICE] = TurnNotice(error=prepared.error, retry_message=message)
         st.rerun()
-    if turn.blocked:
-        blocked = docs.blocked_message(turn) if from_documents else describe(prepared.guardrails)
-        live.error(plain(blocked), icon=":material/block:")
+    if prepared.blocked_message:
+        live.error(plain(prepared.blocked_message), icon=":material/block:")
         return
-    notice = docs.turn_notice(turn) if from_documents else guardrail_notice(prepared.guardrails)
+    notice = turn.notice()
     with live:
-        show_guardrail_notice(notice)
+        show_notice(notice)
         with st.chat_message("user"):
-            st.markdown(as_text(turn.question if from_documents else prepared.messages[-1]["content"]))
-        stream = TurnStream(prepared, ctx.metered)
+            st.markdown(as_text(prepared.question))
+        stream = turn.stream(ctx.metered)
         with st.chat_message("assistant"):
             st.write_stream(as_text(delta) for delta in stream)
     recorded = None
     with live, deps.showing_errors(), session_scope(ctx.engine) as session:
-        recorded = (docs.record(session, turn, stream) if from_documents
-                    else record_turn(session=session, stream=stream))
+        recorded = turn.record(session, stream)
     if recorded is None:
         return
     if recorded.conversation_id is not None:

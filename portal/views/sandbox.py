@@ -98,8 +98,8 @@ def chat_panel(settings: ChatSettings | None) -> None:
                                      classification=state[CLASSIFICATION],
                                      model_name=settings.model.name if settings else None)
     show_history()
-    message_form(documents_context, settings,
-                 use_documents=bool(documents) and state.get(docs.USE_DOCUMENTS, True))
+    message_form(documents_context, settings, make_turn=docs.turn_for(
+        documents_context, use_documents=bool(documents) and state.get(docs.USE_DOCUMENTS, True)))
 
 
 with st.sidebar:

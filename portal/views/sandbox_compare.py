@@ -8,6 +8,7 @@ from catalog.models import CatalogModel, DataClassification
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import plain
+from portal.views._sandbox_messages import show_notice
 from sandbox.chat import offered_models
 from sandbox.compare import (
     ALL_BAD,
@@ -22,7 +23,6 @@ from sandbox.compare import (
     record_comparison,
     vote_on_comparison,
 )
-from sandbox.guardrails import GuardrailAction, describe
 
 C = DataClassification
 CLASSIFICATION, MODE, MODELS, ONE_MODEL = "compare_classification", "compare_mode", "compare_models", "compare_model"
@@ -36,6 +36,8 @@ context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
 policy = deps.sandbox_policy(context.settings)
+PROMPT_HELP = (f"Up to {policy.max_system_prompt_chars:,} characters. It goes through the same guardrails as the "
+               "message.")
 state = st.session_state
 state.setdefault(CLASSIFICATION, C.INTERNAL)
 state.setdefault(MODE, MODELS_MODE)
@@ -61,8 +63,8 @@ def pick_sides(models: list[CatalogModel]) -> list[CompareSide]:
             state[ONE_MODEL] = names[0]
         name = st.selectbox("Model", names, format_func=labels.__getitem__, key=ONE_MODEL)
         left, right = st.columns(2)
-        first = left.text_area("System prompt A", key=PROMPT_A, height=90)
-        second = right.text_area("System prompt B", key=PROMPT_B, height=90)
+        first = left.text_area("System prompt A", key=PROMPT_A, height=90, help=PROMPT_HELP)
+        second = right.text_area("System prompt B", key=PROMPT_B, height=90, help=PROMPT_HELP)
         return [CompareSide(name, first), CompareSide(name, second)]
     kept = [n for n in state.get(MODELS, []) if n in names]
     if state.get(MODELS_FOR) != names:  # other models on offer: keep what still is, and fill up to two
@@ -72,7 +74,8 @@ def pick_sides(models: list[CatalogModel]) -> list[CompareSide]:
     chosen = st.multiselect("Models (two or three)", names, format_func=labels.__getitem__, key=MODELS,
                             max_selections=len(SIDES), help="The models approved for this data that the gateway "
                             "serves to you.")
-    prompt = st.text_area("System prompt (the same for every model)", key=SYSTEM_PROMPT, height=90)
+    prompt = st.text_area("System prompt (the same for every model)", key=SYSTEM_PROMPT, height=90,
+                          help=PROMPT_HELP)
     return [CompareSide(name, prompt) for name in chosen]
 
 
@@ -113,7 +116,7 @@ def run_comparison(message: str, classification: DataClassification, sides: list
     if prepared is None:
         return
     if prepared.blocked:
-        st.error(plain(describe(prepared.guardrails)), icon=":material/block:")
+        st.error(plain(prepared.blocked_message), icon=":material/block:")
         return
     run = ComparisonRun(prepared, context.metered)
     placeholders = []
@@ -125,17 +128,13 @@ def run_comparison(message: str, classification: DataClassification, sides: list
         for placeholder, text in zip(placeholders, texts, strict=True):
             placeholder.markdown(as_text(text))
     record = record_comparison(run=run)
-    outcome = prepared.guardrails
-    state[NOTICE] = (outcome.action.value, describe(outcome)) if outcome.findings else None
+    state[NOTICE] = prepared.notice()
     state[RESULT], state[VOTED] = record, None
     st.rerun()
 
 
 def show_result(record: ComparisonRecord) -> None:
-    if notice := state.get(NOTICE):
-        action, text = notice
-        show = st.info if action == GuardrailAction.REDACT else st.warning
-        show(plain(text), icon=":material/visibility_off:")
+    show_notice(state.get(NOTICE))
     for index, (column, side) in enumerate(zip(st.columns(len(record.sides), gap="medium"), record.sides)):
         with column:
             st.markdown(side_label(index, record.sides))

@@ -5,6 +5,7 @@ import streamlit as st
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import plain
+from portal.views._sandbox_messages import show_notice
 from portal.views._training import course_links, require_course_slug
 from training.labs import LabRun, lab_checks, lab_models, run_lab
 from training.learning import progress
@@ -54,7 +55,8 @@ prompt = st.text_area("Your prompt", key=f"lab_prompt_{lab.id}", height=160,
 
 
 def show_run(run: LabRun) -> None:
-    """The model's answer and each check's verdict."""
+    """What the guardrails did, the model's answer and each check's verdict."""
+    show_notice(run.notice)
     if run.error:
         st.error(run.error, icon=":material/cloud_off:")
         return

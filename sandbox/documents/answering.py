@@ -1,8 +1,10 @@
 """Answering from a conversation's documents: retrieve passages, send them numbered, keep the citations.
 
-`prepare_document_turn` runs the chat checks on the question (model, classification, budgets, guardrails),
-embeds it, takes the nearest passages, guards them for this turn's data, and builds the prompt;
-the page streams it with `TurnStream`, and `record_document_turn` stores the answer with its citations.
+`DocumentChatTurn` is the document implementation of metering.turn.Turn: `prepare_document_turn` runs the chat
+checks on the question (model, classification, budgets, guardrails on the question and the system prompt),
+embeds it, takes the nearest passages, guards them with their document names and headings for this turn's data,
+and builds the prompt; the page streams it with `TurnStream`, and `record_document_turn` stores the answer with
+its citations.
 """
 
 from __future__ import annotations
@@ -17,18 +19,19 @@ from langchain_core.embeddings import Embeddings
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
-from sandbox.events import DocumentGuardrailFired
+from metering.gateway import MeteredGateway
+from metering.models import UsageSource
+from metering.turn import TurnNotice
 from portal.core.audit import record
 from portal.core.errors import InvalidInput
 from portal.core.users import User
-from metering.gateway import MeteredGateway
-from metering.models import UsageSource
 from sandbox.chat import (
     PreparedTurn,
     RecordedTurn,
     SandboxPolicy,
     TurnRequest,
     TurnStream,
+    guardrail_notice,
     prepare_turn,
     record_guardrail_finding,
     record_turn,
@@ -36,7 +39,8 @@ from sandbox.chat import (
 from sandbox.documents.embedding_calls import embed_texts, embedding_card
 from sandbox.documents.library import conversation_collection, list_documents
 from sandbox.documents.models import DocumentChunk, SandboxDocument
-from sandbox.guardrails import GuardrailOutcome, apply_guardrails
+from sandbox.events import DocumentGuardrailFired
+from sandbox.guardrails import GuardrailOutcome, describe, guard_alongside
 
 INSTRUCTIONS = ("Answer the question using the numbered passages from the user's documents below. Cite each "
                 "passage you use by its number in square brackets, like [1]. If the passages do not hold the "
@@ -80,6 +84,20 @@ class DocumentTurn:
     def blocked(self) -> bool:
         return self.prepared.blocked or bool(self.passage_guardrails and self.passage_guardrails.blocked)
 
+    @property
+    def blocked_message(self) -> str:
+        """Why nothing is sent: the question or system prompt, else the passages with their names."""
+        if self.prepared.blocked or not self.blocked:
+            return self.prepared.blocked_message
+        return describe(self.passage_guardrails, what="the question with these passages")
+
+    def notice(self) -> TurnNotice:
+        """What the guardrails did to the question, the system prompt and, under this turn's rules, the passages."""
+        notice = self.prepared.notice()
+        if self.passage_guardrails is not None:
+            notice = notice.joined(guardrail_notice(self.passage_guardrails, where="the passages"))
+        return notice
+
 
 def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest,
                           embeddings: Embeddings, vectors: ClientAPI, top_k: int,
@@ -96,7 +114,7 @@ def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy
     # transactions of its own, which must not wait on a write of this one.
     prepared = prepare_turn(session=session, user=user, policy=policy, request=request, audit_guardrails=False,
                             source=UsageSource.SANDBOX_DOCUMENTS)
-    turn = DocumentTurn(prepared=prepared, question=prepared.messages[-1]["content"] if prepared.messages else "")
+    turn = DocumentTurn(prepared=prepared, question=prepared.question)
     if prepared.blocked:
         record_guardrail_finding(session, prepared)
         return turn
@@ -109,14 +127,11 @@ def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy
         return turn
     chunks = _nearest(session, documents, vectors, user=user, embeddings=embeddings, vector=embedded.vectors[0],
                       top_k=top_k)
-    passages = _guarded_passages(session, turn, chunks, policy, request)
+    blocks = _guarded_passages(session, turn, chunks, policy, request, {d.id: d for d in documents})
     if turn.blocked:
+        turn.citations = []
         return turn
-    by_id = {d.id: d for d in documents}
-    turn.citations = [Citation(number=n, document_key=by_id[c.document_id].key, position=c.position,
-                               file_name=by_id[c.document_id].file_name, page=c.page, section=c.section)
-                      for n, c in enumerate(chunks, start=1)]
-    prepared.messages[-1] = {"role": "user", "content": _prompt(turn.citations, passages, turn.question)}
+    prepared.messages[-1] = {"role": "user", "content": _prompt(blocks, turn.question)}
     return turn
 
 
@@ -138,31 +153,25 @@ def _nearest(session: Session, documents: list[SandboxDocument], vectors: Client
 
 
 def _guarded_passages(session: Session, turn: DocumentTurn, chunks: list[DocumentChunk], policy: SandboxPolicy,
-                      request: TurnRequest) -> list[str]:
-    """The passages as this turn's data rules allow: they were guarded at upload, perhaps under a looser rule."""
-    separator = "\f"  # never in a passage (reading.py removes it), and no placeholder contains it
-    # The question goes first so the passages' placeholders never reuse one the question already holds.
-    text = separator.join([turn.question, *(c.text for c in chunks)])
-    outcome = apply_guardrails(text, policy.guardrail_action(request.classification))
-    passage_findings = [f for f in outcome.findings if f.start > len(turn.question)]
-    if not passage_findings:
-        return [c.text for c in chunks]
-    outcome = replace(outcome, findings=passage_findings)
+                      request: TurnRequest, by_id: dict[int, SandboxDocument]) -> list[str]:
+    """The numbered passages, each under its document's name and heading, as this turn's data rules allow: they
+    were guarded at upload, perhaps under a looser rule (or, for names and headings, before they were guarded)."""
+    turn.citations = [Citation(number=n, document_key=by_id[c.document_id].key, position=c.position,
+                               file_name=by_id[c.document_id].file_name, page=c.page, section=c.section)
+                      for n, c in enumerate(chunks, start=1)]
+    blocks = [f"{c.label}\n{chunk.text}" for c, chunk in zip(turn.citations, chunks, strict=True)]
+    outcome, sendable = guard_alongside(turn.question, blocks, policy.guardrail_action(request.classification))
+    if outcome is None:
+        return blocks
     turn.passage_guardrails = outcome
     record(session, turn.prepared.user, DocumentGuardrailFired(
         subject=request.conversation_id or "", outcome=outcome, classification=request.classification,
         source="document passages"))
-    if outcome.blocked:
-        return []
-    sent = (outcome.text_to_send or "").split(separator)
-    if len(sent) != len(chunks) + 1:  # a value ran across two passages: guard each passage on its own
-        return [apply_guardrails(c.text, outcome.action).text_to_send or "" for c in chunks]
-    return sent[1:]
+    return sendable
 
 
-def _prompt(citations: list[Citation], passages: list[str], question: str) -> str:
+def _prompt(blocks: list[str], question: str) -> str:
     """The instructions, the numbered passages with where they come from, and the question."""
-    blocks = [f"{c.label}\n{text}" for c, text in zip(citations, passages, strict=True)]
     return "\n\n".join([INSTRUCTIONS, *blocks, f"Question: {question}"])
 
 
@@ -197,3 +206,37 @@ def cited_passages(*, session: Session, user: User, conversation_id: int,
     rows = session.exec(query).all()
     found = {(keys[r.document_id], r.position): r for r in rows}
     return found if wanted is None else {key: chunk for key, chunk in found.items() if key in wanted}
+
+
+@dataclass
+class DocumentChatTurn:
+    """A question answered from the conversation's documents (metering.turn.Turn), run by the page like a chat."""
+
+    user: User
+    policy: SandboxPolicy
+    request: TurnRequest
+    embeddings: Embeddings
+    vectors: ClientAPI
+    top_k: int
+    metered: MeteredGateway  # the question's embedding is a metered call of its own, made while preparing
+    prepared: DocumentTurn | None = None
+
+    def prepare(self, session: Session) -> DocumentTurn:
+        self.prepared = prepare_document_turn(session=session, user=self.user, policy=self.policy,
+                                              request=self.request, embeddings=self.embeddings,
+                                              vectors=self.vectors, top_k=self.top_k, metered=self.metered)
+        return self.prepared
+
+    def stream(self, metered: MeteredGateway) -> TurnStream:
+        return TurnStream(self._prepared().prepared, metered)  # the chat turn inside, its question with passages
+
+    def record(self, session: Session, stream: TurnStream) -> RecordedTurn:
+        return record_document_turn(session=session, turn=self._prepared(), stream=stream)
+
+    def notice(self) -> TurnNotice:
+        return self._prepared().notice()
+
+    def _prepared(self) -> DocumentTurn:
+        if self.prepared is None:
+            raise RuntimeError("Prepare the turn before streaming it.")
+        return self.prepared

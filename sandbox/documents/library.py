@@ -79,7 +79,7 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
     if conversation is not None and (known := _same_file(session, conversation.id, digest)) is not None:
         return UploadOutcome(document=known, conversation_id=conversation.id, already_there=True)
     segments = read_segments(request.file_name, kind, request.data, limits)
-    segments, outcome = _guarded(segments, policy, request.classification)
+    file_name, segments, outcome = _guarded(request.file_name, segments, policy, request.classification)
     if outcome.blocked:
         _audit_guardrails(session, user, outcome, request)
         return UploadOutcome(document=None, conversation_id=request.conversation_id, guardrails=outcome)
@@ -94,9 +94,9 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
         _audit_guardrails(session, user, outcome, request)
     if embedded is not None and embedded.error is not None:
         return UploadOutcome(document=None, conversation_id=request.conversation_id, error=embedded.error.message)
-    conversation = _conversation_for(session, user, conversation, request)
+    conversation = _conversation_for(session, user, conversation, request, title=file_name)
     document = SandboxDocument(
-        key=uuid.uuid4().hex, conversation_id=conversation.id, owner_id=user.id, file_name=request.file_name[:255],
+        key=uuid.uuid4().hex, conversation_id=conversation.id, owner_id=user.id, file_name=file_name[:255],
         file_type=kind, size_bytes=len(request.data), content_hash=digest, classification=int(request.classification),
         pages=max((s.page or 0) for s in segments), chunk_count=len(passages),
         redactions=len(outcome.replacements), embedding_space=embedding_space(embeddings))
@@ -143,17 +143,21 @@ def _same_file(session: Session, conversation_id: int, digest: str) -> SandboxDo
                                                       SandboxDocument.content_hash == digest)).first()
 
 
-def _guarded(segments: list[Segment], policy: SandboxPolicy,
-             classification: DataClassification) -> tuple[list[Segment], GuardrailOutcome]:
-    """The segments as they may be embedded and sent; one scan of the whole text so placeholders stay consistent."""
+def _guarded(file_name: str, segments: list[Segment], policy: SandboxPolicy,
+             classification: DataClassification) -> tuple[str, list[Segment], GuardrailOutcome]:
+    """The file name and segments (text and heading) as they may be stored, embedded and sent with a passage;
+    one scan of them all so placeholders stay consistent."""
     action = policy.guardrail_action(classification)
-    outcome = apply_guardrails(SEPARATOR.join(s.text for s in segments), action)
+    pieces = [file_name, *(s.section for s in segments), *(s.text for s in segments)]
+    outcome = apply_guardrails(SEPARATOR.join(pieces), action)
     if outcome.blocked or not outcome.findings:
-        return segments, outcome
-    texts = (outcome.text_to_send or "").split(SEPARATOR)
-    if len(texts) != len(segments):  # a value ran across a page break: guard each page on its own instead
-        texts = [apply_guardrails(s.text, action).text_to_send or "" for s in segments]
-    return [Segment(text, s.page, s.section) for text, s in zip(texts, segments, strict=True)], outcome
+        return file_name, segments, outcome
+    guarded = (outcome.text_to_send or "").split(SEPARATOR)
+    if len(guarded) != len(pieces):  # a value ran across a page break: guard each piece on its own instead
+        guarded = [apply_guardrails(piece, action).text_to_send or "" for piece in pieces]
+    sections, texts = guarded[1:1 + len(segments)], guarded[1 + len(segments):]
+    return guarded[0], [Segment(text, s.page, section)
+                        for text, section, s in zip(texts, sections, segments, strict=True)], outcome
 
 
 def _audit_guardrails(session: Session, user: User, outcome: GuardrailOutcome, request: UploadRequest) -> None:
@@ -163,10 +167,10 @@ def _audit_guardrails(session: Session, user: User, outcome: GuardrailOutcome, r
 
 
 def _conversation_for(session: Session, user: User, conversation: Conversation | None,
-                      request: UploadRequest) -> Conversation:
+                      request: UploadRequest, *, title: str) -> Conversation:
     """The conversation the document joins, raised to its classification: its passages go with every answer."""
     if conversation is None:
-        conversation = Conversation(owner_id=user.id, title=request.file_name[:60], model_name=request.model_name,
+        conversation = Conversation(owner_id=user.id, title=title[:60], model_name=request.model_name,
                                     classification=int(request.classification))
     conversation.classification = max(conversation.classification, int(request.classification))
     conversation.updated_at = utcnow()

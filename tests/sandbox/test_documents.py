@@ -412,3 +412,72 @@ def test_only_the_cited_passages_are_loaded_for_opening(session, make_user, uplo
     one = cited_passages(session=session, user=user, conversation_id=outcome.conversation_id, citations=[citation])
     assert len(everything) == 2 and one == {(key, position): chunk}
     assert cited_passages(session=session, user=user, conversation_id=outcome.conversation_id, citations=[]) == {}
+
+
+# --- names and headings through the guardrails ------------------------------------------------------------------
+
+def test_a_file_name_and_headings_are_guarded_when_added(session, make_user, upload, gateway, embeddings, vectors,
+                                                         fake_gateway) -> None:
+    user = make_user()
+    data = b"# Contact jane.doe@example.com\n\nBook trains through the travel desk.\n"
+    outcome = upload(user, data, "notes for bob@example.com.md")
+    document = session.get(SandboxDocument, outcome.document.id)
+    assert "bob@example.com" not in document.file_name and "<EMAIL_" in document.file_name
+    chunk = session.exec(select(DocumentChunk).where(DocumentChunk.document_id == document.id)).first()
+    assert "jane.doe" not in chunk.section and "<EMAIL_" in chunk.section
+    assert "bob@example.com" not in session.get(Conversation, outcome.conversation_id).title
+    assert outcome.guardrails.summary()["email"] >= 2
+    turn, _, _ = ask(session, gateway, embeddings, vectors, user, "How do I book trains?", outcome.conversation_id)
+    sent = fake_gateway.last_request.body["messages"][-1]["content"]
+    assert "bob@example.com" not in sent and "jane.doe" not in sent
+
+
+def test_a_file_name_the_guardrails_block_stops_the_upload(session, make_user, upload) -> None:
+    outcome = upload(make_user(), b"Harmless text.", "card 4111 1111 1111 1111.txt", classification=C.PUBLIC)
+    assert outcome.document is None and outcome.guardrails.blocked
+    assert session.exec(select(SandboxDocument)).all() == []
+
+
+def test_names_and_headings_are_guarded_again_when_sent(session, make_user, upload, gateway, embeddings, vectors,
+                                                        fake_gateway, make_model, models) -> None:
+    user = make_user()
+    models["embed"].max_classification = int(C.RESTRICTED)
+    session.add(models["embed"])
+    session.commit()
+    # Stored under confidential's "warn", the name and heading keep the address ...
+    cid = upload(user, b"# Ask ops.lead@example.com\n\nEscalations go to the duty desk.\n",
+                 "from ann@example.com.md", classification=C.CONFIDENTIAL).conversation_id
+    chunk = session.exec(select(DocumentChunk)).first()
+    assert "ops.lead@example.com" in chunk.section
+    make_model(S.APPROVED, name="fake-large", served=True, max_classification=int(C.RESTRICTED))
+    strict = replace(POLICY, guardrail_actions={**POLICY.guardrail_actions, "restricted": "redact"})
+    turn = prepare_document_turn(session=session, user=user, policy=strict, embeddings=embeddings, vectors=vectors,
+                                 metered=metered(embeddings.gateway, session), top_k=4, request=TurnRequest(
+                                     message="Who handles escalations?", model_name="fake-large",
+                                     classification=C.RESTRICTED, conversation_id=cid))
+    # ... but a restricted turn redacts them in the prompt the model gets; the citations keep them for the owner.
+    sent = turn.prepared.messages[-1]["content"]
+    assert "ann@example.com" not in sent and "ops.lead" not in sent and "<EMAIL_" in sent
+    assert turn.citations[0].file_name == "from ann@example.com.md"
+    assert turn.notice().guardrail.startswith("In the passages: Found")
+
+
+def test_a_document_question_runs_through_the_turn_protocol(session, make_user, upload, gateway, embeddings,
+                                                            vectors, fake_gateway) -> None:
+    from sandbox.documents.answering import DocumentChatTurn
+
+    user = make_user()
+    cid = upload(user).conversation_id
+    turn = DocumentChatTurn(user=user, policy=POLICY, embeddings=embeddings, vectors=vectors, top_k=4,
+                            metered=metered(gateway, session), request=TurnRequest(
+                                message="How much for meals?", model_name="fake-small",
+                                classification=C.INTERNAL, conversation_id=cid))
+    prepared = turn.prepare(session)
+    session.commit()
+    assert prepared.question == "How much for meals?" and not prepared.blocked_message and not prepared.error
+    stream = turn.stream(metered(gateway, session))
+    "".join(stream)
+    recorded = turn.record(session, stream)
+    session.commit()
+    assert recorded.conversation_id == cid and message_citations(recorded.answer)
+    assert turn.notice().guardrail == ""

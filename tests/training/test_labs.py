@@ -119,3 +119,11 @@ def test_passing_every_lab_after_lessons_and_quiz_completes_the_course(session, 
     assert run(session, fake_gateway, lab, GOOD).certificate is None
     last = run(session, fake_gateway, lab, "Reply with Category: billing or Category: account.", index=1)
     assert last.passed and last.certificate is not None
+
+
+def test_a_redacted_prompt_tells_the_learner_with_the_turn_notice(session, fake_gateway, lab) -> None:
+    result = run(session, fake_gateway, lab, GOOD + " Send it to jane.doe@example.com.")
+    assert "jane.doe" not in fake_gateway.last_request.body["messages"][-1]["content"]
+    assert result.notice.action == "redact" and result.notice.guardrail == (
+        "Found 1 e-mail address: redacted before sending.")
+    assert result.notice.replacements == [("<EMAIL_1>", "jane.doe@example.com")]

@@ -156,6 +156,31 @@ def test_warn_sends_the_message_as_written_and_says_what_was_in_it(open_sandbox,
     assert not at.dataframe
 
 
+def test_the_system_prompt_is_redacted_and_the_notice_says_so(open_sandbox, fake_gateway) -> None:
+    at = open_sandbox()
+    at.text_area(key="sandbox_system_prompt").input("You write for jane.doe@example.com.")
+    send(at, "Draft a greeting")
+    system = chat_requests(fake_gateway)[-1].body["messages"][0]
+    assert system == {"role": "system", "content": "You write for <EMAIL_1>."}
+    assert [unescaped(i.value) for i in at.info] == [
+        "In the system prompt: Found 1 e-mail address: redacted before sending."]
+    table = at.dataframe[0].value
+    assert list(zip(table["sent to the model"], table["your text"])) == [("<EMAIL_1>", "jane.doe@example.com")]
+
+
+def test_a_system_prompt_over_the_limit_is_refused_and_nothing_is_lost(open_sandbox, fake_gateway,
+                                                                       monkeypatch) -> None:
+    monkeypatch.setenv("PORTAL_SANDBOX_MAX_SYSTEM_PROMPT_CHARS", "100")
+    at = open_sandbox()
+    at.text_area(key="sandbox_system_prompt").input("s" * 101)
+    send(at, "Hello there")
+    assert errors(at) == ["The system prompt is 101 characters long; at most 100 fit. Shorten it — your message "
+                          "is kept."]
+    assert chat_requests(fake_gateway) == []
+    assert at.text_area(key=DRAFT).value == "Hello there"
+    assert at.text_area(key="sandbox_system_prompt").value == "s" * 101
+
+
 # --- failures -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("failure", "says"), [
