@@ -62,7 +62,7 @@ def safe_markdown(text: str, *, heading_offset: int = HEADING_OFFSET) -> str:
     tokens = _PARSER.parse(text)
     if _too_deep(tokens):
         return plain_text(text)
-    return "\n".join(_Writer(heading_offset).blocks(SyntaxTreeNode(tokens).children, tight=False)) + "\n"
+    return "\n".join(_Writer(heading_offset).blocks(SyntaxTreeNode(tokens).children, tight=False))
 
 
 def _too_deep(tokens: list[Token]) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from portal.ui import plain
+from portal.ui import as_typed, plain, untrusted_markdown
 from sandbox.guardrails import GuardrailAction, GuardrailOutcome, describe
 from sandbox.models import ChatMessage
 
@@ -27,8 +27,8 @@ class TurnNotice:
 
 
 def as_text(value: str) -> str:
-    """Text for st.markdown shown as typed: no formatting, links, images or HTML; line breaks kept."""
-    return plain(value).replace("\n", "  \n")
+    """Text for st.markdown shown as typed: no formatting, links, images, icons or HTML; line breaks kept."""
+    return as_typed(value)
 
 
 def answer_facts(message: ChatMessage) -> str:
@@ -48,11 +48,13 @@ def show_messages(messages: list[ChatMessage], *,
     """The conversation's messages as chat bubbles, oldest first; `under_answer` adds to each answer (citations)."""
     for message in messages:
         with st.chat_message("user" if message.role == "user" else "assistant"):
-            st.markdown(as_text(message.content))  # model output too: no Markdown images or links to follow
-            if message.role == "assistant":
-                st.caption(answer_facts(message))
-                if under_answer is not None:
-                    under_answer(message)
+            if message.role != "assistant":
+                st.markdown(as_text(message.content))
+                continue
+            untrusted_markdown(message.content)  # Markdown, but nothing loads, runs or links unmarked
+            st.caption(answer_facts(message))
+            if under_answer is not None:
+                under_answer(message)
 
 
 def guardrail_notice(outcome: GuardrailOutcome) -> TurnNotice:

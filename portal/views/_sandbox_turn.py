@@ -10,7 +10,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, streamed_text
 from portal.views import _sandbox_documents as docs
 from portal.views._sandbox_conversations import CONVERSATION, NOTICE
 from portal.views._sandbox_messages import TurnNotice, as_text, guardrail_notice, show_guardrail_notice
@@ -81,7 +81,7 @@ def _run_turn(ctx: docs.DocumentsContext, message: str, settings: ChatSettings, 
             st.markdown(as_text(turn.question if from_documents else prepared.messages[-1]["content"]))
         stream = TurnStream(prepared, ctx.metered)
         with st.chat_message("assistant"):
-            st.write_stream(as_text(delta) for delta in stream)
+            st.write_stream(streamed_text(stream))  # as typed while it streams; Markdown once recorded
     recorded = None
     with live, deps.showing_errors(), session_scope(ctx.engine) as session:
         recorded = (docs.record(session, turn, stream) if from_documents
