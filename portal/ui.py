@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 import streamlit as st
+
+from portal.core.safe_markdown import HEADING_OFFSET, plain_chunks, plain_text, safe_markdown
 
 # Characters Markdown gives meaning to; escaped so a name like "[x](javascript:..)" stays plain text.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -13,6 +16,22 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 def plain(text: object) -> str:
     """User-supplied text made safe to place inside st.markdown: no links, no formatting, no HTML."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def untrusted_markdown(text: str, *, heading_offset: int = HEADING_OFFSET, container=None) -> None:
+    """Model output or third-party Markdown (answers, READMEs, model cards) shown as Markdown that cannot load,
+    run or link unmarked: the one way pages show such text (see portal/core/safe_markdown.py)."""
+    (container or st).markdown(safe_markdown(text, heading_offset=heading_offset))
+
+
+def as_typed(text: str) -> str:
+    """Text for st.markdown shown exactly as typed, line breaks kept (a user's message, an answer mid-stream)."""
+    return plain_text(text)
+
+
+def streamed_text(chunks: Iterable[str]) -> Iterator[str]:
+    """An answer streaming in, for st.write_stream: shown as typed until it is whole, then as untrusted_markdown."""
+    return plain_chunks(chunks)
 
 
 def open_picker(labels: dict[str, str], *, label: str, placeholder: str, key: str, button: str,

@@ -9,7 +9,7 @@ from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
 from portal.core.users import User, emails_of
-from portal.ui import plain
+from portal.ui import plain, untrusted_markdown
 from prompt_library.as_code import cases_as_text, cases_from_text
 from prompt_library.models import PRODUCTION, STAGING, Prompt, PromptVersion, ReviewKind
 from prompt_library.review import comments_by_version, move_label, request_review
@@ -117,6 +117,9 @@ def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, versi
         for model, case in failures[:10]:
             details = "; ".join(f"{x['check']}: {x['detail']}" for x in case["checks"] if not x["passed"])
             st.caption(f"✗ {plain(model)} — {plain(case['case'])}: {plain(case['error'] or details)}")
+            if case.get("output"):
+                with st.expander(f"The answer of {plain(model)} to {plain(case['case'])}"):
+                    untrusted_markdown(case["output"])
     elif cases:
         st.info("The tests have not been run on this version yet.")
     if editable:

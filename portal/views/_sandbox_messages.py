@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from metering.turn import TurnNotice
-from portal.ui import plain
+from portal.ui import as_typed, plain, untrusted_markdown
 from sandbox.guardrails import GuardrailAction
 from sandbox.models import ChatMessage
 
@@ -19,8 +19,8 @@ __all__ = ["TurnNotice", "answer_facts", "as_text", "show_messages", "show_notic
 
 
 def as_text(value: str) -> str:
-    """Text for st.markdown shown as typed: no formatting, links, images or HTML; line breaks kept."""
-    return plain(value).replace("\n", "  \n")
+    """Text for st.markdown shown as typed: no formatting, links, images, icons or HTML; line breaks kept."""
+    return as_typed(value)
 
 
 def answer_facts(message: ChatMessage) -> str:
@@ -40,11 +40,13 @@ def show_messages(messages: list[ChatMessage], *,
     """The conversation's messages as chat bubbles, oldest first; `under_answer` adds to each answer (citations)."""
     for message in messages:
         with st.chat_message("user" if message.role == "user" else "assistant"):
-            st.markdown(as_text(message.content))  # model output too: no Markdown images or links to follow
-            if message.role == "assistant":
-                st.caption(answer_facts(message))
-                if under_answer is not None:
-                    under_answer(message)
+            if message.role != "assistant":
+                st.markdown(as_text(message.content))
+                continue
+            untrusted_markdown(message.content)  # Markdown, but nothing loads, runs or links unmarked
+            st.caption(answer_facts(message))
+            if under_answer is not None:
+                under_answer(message)
 
 
 def show_notice(notice: TurnNotice | None, *, columns: tuple[str, str] = ("sent to the model", "your text")) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from metering.turn import Turn
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, streamed_text
 from portal.views import _sandbox_documents as docs
 from portal.views._sandbox_conversations import CONVERSATION, NOTICE
 from portal.views._sandbox_messages import TurnNotice, as_text, show_notice
@@ -84,7 +84,7 @@ def _run_turn(ctx: docs.DocumentsContext, message: str, settings: ChatSettings, 
             st.markdown(as_text(prepared.question))
         stream = turn.stream(ctx.metered)
         with st.chat_message("assistant"):
-            st.write_stream(as_text(delta) for delta in stream)
+            st.write_stream(streamed_text(stream))  # as typed while it streams; Markdown once recorded
     recorded = None
     with live, deps.showing_errors(), session_scope(ctx.engine) as session:
         recorded = turn.record(session, stream)

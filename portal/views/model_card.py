@@ -1,6 +1,5 @@
 """Model card: every field of one model, its health and dependents, and the lifecycle and edit forms."""
 
-import re
 from datetime import date
 
 import streamlit as st
@@ -21,7 +20,7 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.users import describe_user
-from portal.ui import plain
+from portal.ui import plain, untrusted_markdown
 from sandbox.compare import vote_summary
 
 CATALOG_PAGE = "views/catalog.py"
@@ -51,18 +50,6 @@ def tokens(n: int | None) -> str:
 
 def day(d) -> str:
     return f"{d:%Y-%m-%d}" if d else "—"
-
-
-def demoted(markdown: str) -> str:
-    """The body with its headings two levels down, so its "## Limitations" sits under the card's headings."""
-    lines, fenced = [], False
-    for line in markdown.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        elif not fenced and re.match(r"#{1,4}\s", line):
-            line = "##" + line
-        lines.append(line)
-    return "\n".join(lines)
 
 
 def fields(rows: list[tuple[str, str]]) -> None:
@@ -134,9 +121,10 @@ def use_and_risk() -> None:
             ("Guardrails", plain(", ".join(model.guardrails) or "—"))])
     uses, out = st.columns(2, gap="large")
     uses.markdown("**Intended uses**")
-    uses.markdown(model.intended_uses or "—")  # Markdown by the CoE; raw HTML is not rendered
+    # Model cards come from imports and vendors' cards too: the same rule as a model's answer.
+    untrusted_markdown(model.intended_uses or "—", heading_offset=3, container=uses)
     out.markdown("**Out of scope**")
-    out.markdown(model.out_of_scope or "—")
+    untrusted_markdown(model.out_of_scope or "—", heading_offset=3, container=out)
     if model.evaluations:
         st.markdown("**Evaluations**")
         st.dataframe(model.evaluations, hide_index=True, width="stretch")
@@ -219,7 +207,7 @@ st.subheader("Depends on it")
 dependents_list()
 if model.body_markdown.strip():
     st.subheader("About this model")
-    st.markdown(demoted(model.body_markdown))  # Markdown only: raw HTML is shown as text, never rendered
+    untrusted_markdown(model.body_markdown)  # headings two levels down, under the card's own
 
 
 def replacement_candidates() -> dict[str, str]:

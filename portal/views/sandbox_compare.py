@@ -7,7 +7,7 @@ import streamlit as st
 from catalog.models import CatalogModel, DataClassification
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import as_typed, plain, untrusted_markdown
 from portal.views._sandbox_messages import show_notice
 from sandbox.chat import offered_models
 from sandbox.compare import (
@@ -44,8 +44,8 @@ state.setdefault(MODE, MODELS_MODE)
 
 
 def as_text(value: str) -> str:
-    """Text for st.markdown shown as typed (model output too): no formatting, links, images or HTML."""
-    return plain(value).replace("\n", "  \n")
+    """An answer mid-stream, for st.markdown: as typed, no formatting, links, images, icons or HTML."""
+    return as_typed(value)
 
 
 def offered(classification: DataClassification) -> list[CatalogModel]:
@@ -139,7 +139,7 @@ def show_result(record: ComparisonRecord) -> None:
         with column:
             st.markdown(side_label(index, record.sides))
             if side.text:
-                st.markdown(as_text(side.text))
+                untrusted_markdown(side.text)  # the whole answer: Markdown that cannot load, run or link
             if side.error:
                 st.error(plain(side.error), icon=":material/cloud_off:")
             st.caption(facts(side))

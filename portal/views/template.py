@@ -9,7 +9,7 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
-from portal.ui import plain
+from portal.ui import plain, untrusted_markdown
 from portal.views._template_form import draw_form, raw_answers
 from portal.views._template_lineage import draw_lineage
 from templates.forks import fork_template, model_options_for, preview_fork, questions_of
@@ -149,7 +149,10 @@ readme_col, form_col = st.columns(2)
 with readme_col:
     st.subheader("README")
     with st.container(height=560):
-        st.markdown(entry.readme or "_This template has no README._")
+        if entry.readme:
+            untrusted_markdown(entry.readme)  # a third-party template's README: nothing loads, runs or links unmarked
+        else:
+            st.markdown("_This template has no README._")
 with form_col:
     st.subheader("Fork it")
     if has_permission(user, Permission.CONTRIBUTE):

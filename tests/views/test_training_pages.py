@@ -11,7 +11,7 @@ from training.models import Certificate, LabAttempt, Question, QuizAttempt
 from training.sync import sync_courses
 from portal.core.principals import SYSTEM_CLI
 from tests.conftest import REPO_ROOT
-from tests.views.support import errors, rows, shown
+from tests.views.support import errors, rows, shown, unescaped
 
 COURSES, COURSE, QUIZ, LAB = ("views/training.py", "views/training_course.py", "views/training_quiz.py",
                               "views/training_lab.py")
@@ -144,7 +144,8 @@ def test_a_lab_runs_on_the_gateway_and_is_graded(open_page, courses, served_mode
     at.button(key="lab_run").click().run()
     assert not at.exception and not at.error, errors(at)
     assert "Passed." in shown(at)
-    assert at.code[0].value.startswith("Echo: Write a short onboarding checklist")
+    # The answer is shown as safe Markdown (portal.ui.untrusted_markdown), no longer as a code block.
+    assert any(unescaped(m.value).startswith("Echo: Write a short onboarding checklist") for m in at.markdown)
     assert [u.source for u in rows(courses, UsageEvent)] == ["training lab"]
 
 
