@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.service import DependentsRegistry
 from portal import installed  # read at call time: the installed features, as a test may extend them
+from portal.core import local_only
 from portal.core.db import make_engine, session_scope
 from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
@@ -232,7 +233,10 @@ def _identity(settings: Settings) -> str | None:
             return None
         return str(st.user.get("email") or "").lower() or None
     user_id = st.session_state.get(DEV_SIGN_IN_KEY)
-    return str(user_id) if user_id is not None else None
+    # Checked on every run, not only on the sign-in page: no page of a proxied session runs as a demo user.
+    if user_id is None or dev_sign_in_refusal() is not None:
+        return None
+    return str(user_id)
 
 
 def _sign_in(settings: Settings, session, identity: str) -> User:
@@ -252,10 +256,11 @@ def sign_out_dev() -> None:
         st.session_state.pop(key, None)
 
 
-def streamlit_listens_on_loopback() -> bool:
-    """True when this Streamlit server accepts connections from this machine only."""
-    address = str(st.get_option("server.address") or "")
-    return address.startswith(("127.", "::1", "localhost"))
+def dev_sign_in_refusal() -> str | None:
+    """Why the development sign-in is off for this browser session (listening address, proxy, Host, Origin)."""
+    headers = st.context.headers
+    pairs = [(name, value) for name in headers for value in headers.get_all(name)]
+    return local_only.dev_sign_in_refusal(str(st.get_option("server.address") or ""), pairs)
 
 
 @contextmanager

@@ -22,10 +22,10 @@ if context.settings.auth_mode == "oidc":
                "Try again, or ask the CoE team: the portal's log records the provider's reason.")
     st.stop()
 
-if not deps.streamlit_listens_on_loopback():
-    st.error("The development sign-in is switched off because this server listens on "
-             f"{st.get_option('server.address') or 'every network interface'}. Run it on 127.0.0.1 "
-             "(PORTAL_SERVER_ADDRESS) or configure OpenID Connect (PORTAL_AUTH_MODE=oidc).")
+refusal = deps.dev_sign_in_refusal()
+if refusal is not None:
+    st.subheader("Development sign-in is off")
+    st.error(refusal, icon=":material/block:")
     st.stop()
 
 st.subheader("Development sign-in")

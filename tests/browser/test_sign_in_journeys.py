@@ -6,7 +6,7 @@ import re
 import subprocess
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import auth_secrets_toml, coe_portal_command, free_port, portal_env
 
@@ -92,6 +92,26 @@ def test_development_sign_in_admin_page_and_sign_out(page: Page, start_portal, s
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
     settled(page)
     screenshot("dev-4-signed-out")
+
+
+@pytest.mark.browser
+def test_development_sign_in_is_off_behind_a_proxy_on_the_same_host(browser: Browser, start_portal, artifacts):
+    """A reverse proxy on this machine connects from 127.0.0.1 too; its X-Forwarded-For gives it away."""
+    portal = start_portal(auth_mode="dev")
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
+    try:
+        page = context.new_page()
+        page.goto(portal.url)
+        expect(page.get_by_role("heading", name="Development sign-in is off")).to_be_visible()
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
+            "this request came through a proxy (it carries X-Forwarded-For)")
+        expect(page.get_by_role("combobox", name="Sign in as")).to_have_count(0)
+        expect(page.get_by_role("button", name="Sign in", exact=True)).to_have_count(0)
+        settled(page)
+        page.screenshot(path=artifacts / "dev-5-off-behind-a-proxy.png", full_page=True)
+    finally:
+        context.close()
 
 
 @pytest.fixture
