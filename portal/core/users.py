@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.audit import AuditAction, record_event, utcnow
@@ -202,9 +202,24 @@ def update_user(
 def _refuse_demoting_last_admin(session: Session, user: User, new_role: Role) -> None:
     if user.role != Role.ADMIN.value or new_role == Role.ADMIN:
         return
-    admins = session.exec(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)).one()
-    if admins <= 1:
+    admin_ids = _lock_admins(session)
+    # Read again under the lock: another admin may have changed this user since it was loaded.
+    session.refresh(user)
+    if user.role == Role.ADMIN.value and len(admin_ids) <= 1:
         raise InvalidInput(f"{user.email} is the only admin; make someone else admin first.")
+
+
+def _lock_admins(session: Session) -> list[int]:
+    """Lock every admin's row and return their ids, as they are once any concurrent role change has committed.
+
+    A no-op UPDATE of the admin rows: on PostgreSQL it row-locks them (a concurrent demotion waits, then sees the
+    committed roles), on SQLite it takes the database's write lock. Two admins demoting each other at the same
+    moment are so serialised, and the second sees one admin left. SELECT ... FOR UPDATE would do on PostgreSQL
+    only; SQLite ignores it.
+    """
+    session.exec(update(User).where(col(User.role) == Role.ADMIN.value).values(role=User.role)
+                 .execution_options(synchronize_session=False))
+    return list(session.exec(select(User.id).where(User.role == Role.ADMIN.value)).all())
 
 
 def _org_unit(value: str, label: str) -> str:

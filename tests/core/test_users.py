@@ -1,5 +1,7 @@
 """Users: created from identity claims, managed by admins, every change audited in the same transaction."""
 
+import threading
+
 import pytest
 from sqlmodel import Session, select
 
@@ -143,3 +145,47 @@ def test_emails_of_names_just_the_users_asked_for(session: Session, make_user) -
     assert emails_of(session=session, user_ids=[author.id, commenter.id, author.id, None]) == {
         author.id: "a@example.com", commenter.id: "c@example.com"}
     assert emails_of(session=session, user_ids=[]) == {}
+
+
+def _demote_together(engine, pairs: list[tuple[User, User]]) -> list[object]:
+    """Each (actor, target) demotes target to viewer in its own session, all released at the same moment."""
+    from tests.catalog.test_concurrent_changes import run_together
+
+    start = threading.Barrier(len(pairs))
+
+    def demote(i: int) -> str:
+        actor, target = pairs[i]
+        with Session(engine, expire_on_commit=False) as own:
+            own.get(User, target.id)  # the admin page has loaded the user
+            start.wait()
+            update_user(session=own, actor=actor, user_id=target.id, role=Role.VIEWER)
+            own.commit()
+        return "demoted"
+
+    return run_together(len(pairs), demote)
+
+
+@pytest.mark.parametrize("rounds", range(5))
+@pytest.mark.parametrize("shape", ["each other", "themselves"])
+def test_two_admins_demoting_at_the_same_moment_leave_one_admin(engine, session: Session, make_user, shape: str,
+                                                                rounds: int) -> None:
+    first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    pairs = [(first, second), (second, first)] if shape == "each other" else [(first, first), (second, second)]
+    results = _demote_together(engine, pairs)
+    assert results.count("demoted") == 1, results
+    (refused,) = [r for r in results if r != "demoted"]
+    assert isinstance(refused, InvalidInput) and "is the only admin" in refused.message, results
+    session.expire_all()
+    admins = session.exec(select(User).where(User.role == "admin")).all()
+    assert len(admins) == 1
+    assert len(events(session, "user.role_changed")) == 1
+
+
+def test_many_admins_demoting_each_other_at_once_never_leave_none(engine, session: Session, make_user) -> None:
+    admins = [make_user(Role.ADMIN) for _ in range(6)]
+    pairs = [(admins[i], admins[(i + 1) % len(admins)]) for i in range(len(admins))]
+    results = _demote_together(engine, pairs)
+    assert all(r == "demoted" or isinstance(r, InvalidInput) for r in results), results
+    session.expire_all()
+    left = session.exec(select(User).where(User.role == "admin")).all()
+    assert len(left) == 1 and results.count("demoted") == len(admins) - 1
