@@ -231,7 +231,8 @@ def _identity(settings: Settings) -> str | None:
     if settings.auth_mode == "oidc":
         if not st.user.is_logged_in:
             return None
-        return str(st.user.get("email") or "").lower() or None
+        # The provider's issuer + subject name the person (their e-mail may change or be reassigned).
+        return f"{st.user.get('iss') or ''} {st.user.get('sub') or ''}"
     user_id = st.session_state.get(DEV_SIGN_IN_KEY)
     # Checked on every run, not only on the sign-in page: no page of a proxied session runs as a demo user.
     if user_id is None or dev_sign_in_refusal() is not None:

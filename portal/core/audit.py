@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     USER_SIGNED_IN = "user.signed_in"
     USER_ROLE_CHANGED = "user.role_changed"
     USER_PROFILE_CHANGED = "user.profile_changed"
+    USER_IDENTITY_LINKED = "user.identity_linked"
     CATALOG_MODEL_REQUESTED = "catalog.model_requested"
     CATALOG_MODEL_REGISTERED = "catalog.model_registered"
     CATALOG_MODEL_TRANSITIONED = "catalog.model_transitioned"

@@ -11,6 +11,14 @@ st.title("CoE Portal")
 st.write("The AI Center of Excellence's portal: approved models, a safe sandbox, shared prompts, "
          "solution templates and training.")
 
+if context.settings.auth_mode == "oidc" and st.user.is_logged_in:
+    # The provider signed this person in but the portal refused them (the message above says why): offer the
+    # way out, as signing in again would only bring back the same identity.
+    st.subheader("Signed in at the identity provider, not in the portal")
+    if st.button("Sign out", key="oidc_refused_sign_out"):
+        st.logout()
+    st.stop()
+
 if context.settings.auth_mode == "oidc":
     st.subheader("Sign in")
     if st.button("Sign in with your company account", key="oidc_sign_in", type="primary"):

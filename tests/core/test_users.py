@@ -22,13 +22,17 @@ CLAIMS = ClaimNames(department="dept", team="team", groups="groups",
                     role_group_mapping={"coe-reviewers": "reviewer", "coe-admins": "admin"})
 
 
+# What every real OpenID provider's ID token carries besides the profile: who issued it and whom it names.
+IDP = {"iss": "https://idp.example.com"}
+
+
 def events(session: Session, action: str) -> list[AuditEvent]:
     return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
 def test_first_sign_in_creates_the_user_from_claims(session: Session) -> None:
-    claims = {"email": "Maria.Lopez@Example.com", "name": "María López", "dept": "Finance", "team": "FP&A",
-              "groups": ["coe-reviewers"]}
+    claims = {**IDP, "sub": "maria", "email": "Maria.Lopez@Example.com", "name": "María López", "dept": "Finance",
+              "team": "FP&A", "groups": ["coe-reviewers"]}
     user = sign_in_from_claims(session=session, claims=claims, claim_names=CLAIMS)
     session.commit()
     stored = session.exec(select(User).where(User.email == "maria.lopez@example.com")).one()
@@ -40,12 +44,12 @@ def test_first_sign_in_creates_the_user_from_claims(session: Session) -> None:
 
 def test_later_sign_in_updates_from_claims_but_keeps_an_admin_role_override(session: Session, make_user) -> None:
     admin = make_user(Role.ADMIN)
-    user = sign_in_from_claims(session=session, claims={"email": "a@example.com", "dept": "Sales"},
-                               claim_names=CLAIMS)
+    user = sign_in_from_claims(session=session, claims={**IDP, "sub": "a", "email": "a@example.com",
+                                                        "dept": "Sales"}, claim_names=CLAIMS)
     update_user(session=session, actor=admin, user_id=user.id, role=Role.CONTRIBUTOR)
     session.commit()
-    again = sign_in_from_claims(session=session, claims={"email": "a@example.com", "dept": "Legal", "groups": []},
-                                claim_names=CLAIMS)
+    again = sign_in_from_claims(session=session, claims={**IDP, "sub": "a", "email": "a@example.com",
+                                                         "dept": "Legal", "groups": []}, claim_names=CLAIMS)
     session.commit()
     assert (again.department, again.role) == ("Legal", "contributor")
     assert len(events(session, "user.signed_in")) == 2
@@ -63,7 +67,8 @@ def test_deactivated_user_cannot_sign_in(session: Session, make_user) -> None:
     session.add(user)
     session.commit()
     with pytest.raises(PermissionDenied, match="deactivated"):
-        sign_in_from_claims(session=session, claims={"email": "gone@example.com"}, claim_names=CLAIMS)
+        sign_in_from_claims(session=session, claims={**IDP, "sub": "gone", "email": "gone@example.com"},
+                            claim_names=CLAIMS)
 
 
 def test_dev_sign_in_of_unknown_user_says_how_to_create_demo_users(session: Session) -> None:
