@@ -111,7 +111,7 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
     """Settings, engine and gateway client, built once per distinct configuration, not on every rerun."""
     settings = load_settings()
     configure_logging(level=settings.log_level, log_file=settings.log_file,
-                      secrets=[settings.gateway_api_key.get_secret_value()])
+                      secrets=settings.secret_values)
     engine, gateway = make_engine(settings.database_url), gateway_for(settings)
     return Infrastructure(settings=settings, engine=engine, gateway=gateway,
                           metered=MeteredGateway(gateway=gateway, engine=engine, budgets=budget_policy(settings)))
@@ -152,12 +152,28 @@ def document_limits(settings: Settings) -> DocumentLimits:
                           chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2))
 
 
+def vector_store(settings: Settings) -> ClientAPI:
+    """The Chroma client for these settings, made once per process (an embedded store must not be opened twice);
+    a Chroma server that refuses the portal stops the page with its reason."""
+    from portal.core.vector_index import ChromaRefused
+
+    try:
+        return _vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port,
+                             settings.chroma_token.get_secret_value(), settings.chroma_token_header)
+    except ChromaRefused as refused:
+        st.error(refused.message, icon=":material/block:")
+        st.stop()
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def vector_store(chroma_path: str, chroma_host: str, chroma_port: int) -> ClientAPI:
-    """The Chroma client for these settings, made once per process (an embedded store must not be opened twice)."""
+def _vector_store(chroma_path: str, chroma_host: str, chroma_port: int, chroma_token: str,
+                  chroma_token_header: str) -> ClientAPI:
+    from pydantic import SecretStr
+
     from portal.core.vector_index import chroma_client
 
-    return chroma_client(Settings(chroma_path=Path(chroma_path), chroma_host=chroma_host, chroma_port=chroma_port))
+    return chroma_client(Settings(chroma_path=Path(chroma_path), chroma_host=chroma_host, chroma_port=chroma_port,
+                                  chroma_token=SecretStr(chroma_token), chroma_token_header=chroma_token_header))
 
 
 def embeddings_for_user(context: PortalContext, user: User) -> Embeddings:
@@ -199,7 +215,8 @@ def _prompt_index(fingerprint: tuple):
     infra = _infrastructure(fingerprint)
     settings = infra.settings
     # The sandbox's documents use the same store: one client per process for it, never a second one.
-    client = vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port)
+    client = _vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port,
+                           settings.chroma_token.get_secret_value(), settings.chroma_token_header)
     return PromptIndex(client=client, embeddings=embeddings_for(settings, gateway=infra.gateway))
 
 

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         "", description="Host of a Chroma server (production); empty = embedded Chroma in chroma_path."
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    chroma_token: SecretStr = Field(
+        SecretStr(""), description="Token the portal presents to the Chroma server through Chroma's own token "
+        "auth (masked in every output); empty = none. Chroma 1.x's `chroma run` enforces no auth itself: put "
+        "the check in front of it (a proxy or Chroma's hosted service).",
+    )
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="How the Chroma token travels: 'Authorization' (as a Bearer token) or "
+        "'X-Chroma-Token'.",
+    )
     embedding_source: Literal["local", "gateway"] = Field(
         "local",
         description="'local' = all-MiniLM-L6-v2 on the CPU (the 'local' extra; nothing downloaded); "
@@ -254,6 +263,12 @@ class Settings(BaseSettings):
     def effective_gateway_url(self) -> str:
         """The gateway the portal talks to: the configured one, or the local model server."""
         return self.gateway_url or self.local_model_url
+
+    @property
+    def secret_values(self) -> list[str]:
+        """The configured secrets, for the log's masking filter."""
+        return [secret.get_secret_value() for secret in (self.gateway_api_key, self.chroma_token)
+                if secret.get_secret_value()]
 
     @property
     def listens_on_loopback(self) -> bool:
