@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None, features: Sequence[FeatureManifest] 
     try:
         settings = load_settings()
         configure_logging(level=settings.log_level, log_file=settings.log_file,
-                          secrets=[settings.gateway_api_key.get_secret_value()])
+                          secrets=settings.secret_values)
         return args.handler(args, settings)
     except PortalError as exc:
         print(f"coe-portal: {exc.message}", file=sys.stderr)

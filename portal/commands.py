@@ -132,11 +132,7 @@ def _exit_on_sigterm(_signum: int, _frame: object) -> None:
 
 
 def _refuse_unsafe_sign_in(settings: Settings) -> None:
-    if settings.auth_mode == "dev" and not settings.listens_on_loopback:
-        raise PortalError(
-            f"PORTAL_SERVER_ADDRESS: the development sign-in only runs on a loopback address (got "
-            f"{settings.server_address!r}); use 127.0.0.1, or set PORTAL_AUTH_MODE=oidc."
-        )
+    # The development sign-in on a non-loopback address never gets this far: the settings refuse it.
     if settings.auth_mode == "oidc" and not _has_auth_secrets():
         raise PortalError(
             "PORTAL_AUTH_MODE=oidc needs an [auth] section in .streamlit/secrets.toml "

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.service import DependentsRegistry
 from portal import installed  # read at call time: the installed features, as a test may extend them
+from portal.core import local_only
 from portal.core.db import make_engine, session_scope
 from portal.core.auth import Permission, require
 from portal.core.errors import PortalError
@@ -110,7 +111,7 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
     """Settings, engine and gateway client, built once per distinct configuration, not on every rerun."""
     settings = load_settings()
     configure_logging(level=settings.log_level, log_file=settings.log_file,
-                      secrets=[settings.gateway_api_key.get_secret_value()])
+                      secrets=settings.secret_values)
     engine, gateway = make_engine(settings.database_url), gateway_for(settings)
     return Infrastructure(settings=settings, engine=engine, gateway=gateway,
                           metered=MeteredGateway(gateway=gateway, engine=engine, budgets=budget_policy(settings)))
@@ -152,12 +153,28 @@ def document_limits(settings: Settings) -> DocumentLimits:
                           chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2))
 
 
+def vector_store(settings: Settings) -> ClientAPI:
+    """The Chroma client for these settings, made once per process (an embedded store must not be opened twice);
+    a Chroma server that refuses the portal stops the page with its reason."""
+    from portal.core.vector_index import ChromaRefused
+
+    try:
+        return _vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port,
+                             settings.chroma_token.get_secret_value(), settings.chroma_token_header)
+    except ChromaRefused as refused:
+        st.error(refused.message, icon=":material/block:")
+        st.stop()
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
-def vector_store(chroma_path: str, chroma_host: str, chroma_port: int) -> ClientAPI:
-    """The Chroma client for these settings, made once per process (an embedded store must not be opened twice)."""
+def _vector_store(chroma_path: str, chroma_host: str, chroma_port: int, chroma_token: str,
+                  chroma_token_header: str) -> ClientAPI:
+    from pydantic import SecretStr
+
     from portal.core.vector_index import chroma_client
 
-    return chroma_client(Settings(chroma_path=Path(chroma_path), chroma_host=chroma_host, chroma_port=chroma_port))
+    return chroma_client(Settings(chroma_path=Path(chroma_path), chroma_host=chroma_host, chroma_port=chroma_port,
+                                  chroma_token=SecretStr(chroma_token), chroma_token_header=chroma_token_header))
 
 
 def embeddings_for_user(context: PortalContext, user: User) -> Embeddings:
@@ -199,7 +216,8 @@ def _prompt_index(fingerprint: tuple):
     infra = _infrastructure(fingerprint)
     settings = infra.settings
     # The sandbox's documents use the same store: one client per process for it, never a second one.
-    client = vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port)
+    client = _vector_store(str(settings.chroma_path), settings.chroma_host, settings.chroma_port,
+                           settings.chroma_token.get_secret_value(), settings.chroma_token_header)
     return PromptIndex(client=client, embeddings=embeddings_for(settings, gateway=infra.gateway))
 
 
@@ -231,9 +249,13 @@ def _identity(settings: Settings) -> str | None:
     if settings.auth_mode == "oidc":
         if not st.user.is_logged_in:
             return None
-        return str(st.user.get("email") or "").lower() or None
+        # The provider's issuer + subject name the person (their e-mail may change or be reassigned).
+        return f"{st.user.get('iss') or ''} {st.user.get('sub') or ''}"
     user_id = st.session_state.get(DEV_SIGN_IN_KEY)
-    return str(user_id) if user_id is not None else None
+    # Checked on every run, not only on the sign-in page: no page of a proxied session runs as a demo user.
+    if user_id is None or dev_sign_in_refusal() is not None:
+        return None
+    return str(user_id)
 
 
 def _sign_in(settings: Settings, session, identity: str) -> User:
@@ -253,10 +275,11 @@ def sign_out_dev() -> None:
         st.session_state.pop(key, None)
 
 
-def streamlit_listens_on_loopback() -> bool:
-    """True when this Streamlit server accepts connections from this machine only."""
-    address = str(st.get_option("server.address") or "")
-    return address.startswith(("127.", "::1", "localhost"))
+def dev_sign_in_refusal() -> str | None:
+    """Why the development sign-in is off for this browser session (listening address, proxy, Host, Origin)."""
+    headers = st.context.headers
+    pairs = [(name, value) for name in headers for value in headers.get_all(name)]
+    return local_only.dev_sign_in_refusal(str(st.get_option("server.address") or ""), pairs)
 
 
 @contextmanager

@@ -7,15 +7,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 from portal.core.capabilities import Capability
 from portal.core.errors import SettingsError
+from portal.core.local_only import is_loopback_address
 
 ENV_PREFIX = "PORTAL_"
-LOOPBACK_ADDRESSES = ("127.", "::1", "localhost")
 
 
 class Settings(BaseSettings):
@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         "", description="Host of a Chroma server (production); empty = embedded Chroma in chroma_path."
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    chroma_token: SecretStr = Field(
+        SecretStr(""), description="Token the portal presents to the Chroma server through Chroma's own token "
+        "auth (masked in every output); empty = none. Chroma 1.x's `chroma run` enforces no auth itself: put "
+        "the check in front of it (a proxy or Chroma's hosted service).",
+    )
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="How the Chroma token travels: 'Authorization' (as a Bearer token) or "
+        "'X-Chroma-Token'.",
+    )
     embedding_source: Literal["local", "gateway"] = Field(
         "local",
         description="'local' = all-MiniLM-L6-v2 on the CPU (the 'local' extra; nothing downloaded); "
@@ -76,16 +85,18 @@ class Settings(BaseSettings):
     local_model_start_timeout_s: float = Field(
         60.0, gt=0, description="Seconds to wait for the local model server to answer after starting it."
     )
-    server_address: str = Field(
-        "127.0.0.1",
-        description="Address Streamlit listens on. The development sign-in only runs on a loopback address.",
-    )
-    server_port: int = Field(8501, ge=1, le=65535, description="Port Streamlit listens on.")
+    # Before server_address, whose check reads it.
     auth_mode: Literal["dev", "oidc"] = Field(
         "dev",
         description="'dev' = development sign-in (pick a demo user; loopback only); 'oidc' = OpenID Connect "
         "through st.login, configured in .streamlit/secrets.toml [auth].",
     )
+    server_address: str = Field(
+        "127.0.0.1",
+        description="Address Streamlit listens on. With auth_mode 'dev' only a loopback address (127.0.0.1, ::1, "
+        "localhost) is accepted: the portal refuses to start otherwise.",
+    )
+    server_port: int = Field(8501, ge=1, le=65535, description="Port Streamlit listens on.")
     oidc_department_claim: str = Field(
         "department", description="Identity-token claim holding the user's department."
     )
@@ -226,6 +237,15 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL, or empty for the local model server")
         return url.rstrip("/")
 
+    @field_validator("server_address")
+    @classmethod
+    def _dev_sign_in_only_on_loopback(cls, address: str, info: ValidationInfo) -> str:
+        # The development sign-in is the default: it must never be what a server open to the network gets.
+        if info.data.get("auth_mode") == "dev" and not is_loopback_address(address):
+            raise ValueError("the development sign-in only runs on a loopback address; use 127.0.0.1, or set "
+                             "PORTAL_AUTH_MODE=oidc")
+        return address
+
     @field_validator("database_url")
     @classmethod
     def _database_is_supported(cls, url: str) -> str:
@@ -249,9 +269,15 @@ class Settings(BaseSettings):
         return self.gateway_url or self.local_model_url
 
     @property
+    def secret_values(self) -> list[str]:
+        """The configured secrets, for the log's masking filter."""
+        return [secret.get_secret_value() for secret in (self.gateway_api_key, self.chroma_token)
+                if secret.get_secret_value()]
+
+    @property
     def listens_on_loopback(self) -> bool:
         """True when Streamlit only accepts connections from this machine."""
-        return self.server_address.startswith(LOOPBACK_ADDRESSES)
+        return is_loopback_address(self.server_address)
 
 
 def load_settings(**overrides: Any) -> Settings:

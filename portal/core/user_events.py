@@ -95,4 +95,31 @@ class UserRoleChanged(Event):
         return self.new
 
 
-USER_EVENTS: tuple[type[Event], ...] = (UserCreated, UserSignedIn, UserProfileChanged, UserRoleChanged)
+@dataclass(frozen=True)
+class UserIdentityLinked(Event):
+    """An existing account (its e-mail verified by the provider) was linked to an OpenID identity at first sign-in."""
+
+    action: ClassVar[str] = "user.identity_linked"
+    entity_type: ClassVar[str] = "user"
+    user_id: int
+    email: str
+    issuer: str
+    subject: str
+
+    def entity_id(self) -> int:
+        return self.user_id
+
+    def summary(self) -> str:
+        return f"{self.email} linked to {self.subject} at {self.issuer}"
+
+
+@dataclass(frozen=True)
+class UserEmailFollowed(UserProfileChanged):
+    """The provider's verified e-mail for a known identity changed, and the account followed it."""
+
+    def summary(self) -> str:
+        return f"e-mail {self.old['email']} → {self.new['email']} from identity claims"
+
+
+USER_EVENTS: tuple[type[Event], ...] = (UserCreated, UserSignedIn, UserProfileChanged, UserRoleChanged,
+                                        UserIdentityLinked)

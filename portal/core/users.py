@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import Index, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from portal.core.audit import record, utcnow
 from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
 from portal.core.auth import HasRole, Permission, Role, require, role_from_groups
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from portal.core.user_events import UserCreated, UserProfileChanged, UserRoleChanged, UserSignedIn
+from portal.core.user_events import (
+    UserCreated,
+    UserEmailFollowed,
+    UserIdentityLinked,
+    UserProfileChanged,
+    UserRoleChanged,
+    UserSignedIn,
+)
+
+log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 200
 MAX_ORG_UNIT_LENGTH = 120
+MAX_ISSUER_LENGTH = 500
+MAX_SUBJECT_LENGTH = 255
 
 
 class User(SQLModel, table=True):
@@ -25,9 +37,14 @@ class User(SQLModel, table=True):
 
     # "user" is a reserved word in PostgreSQL.
     __tablename__ = "portal_user"
+    __table_args__ = (Index("ix_portal_user_oidc_identity", "oidc_issuer", "oidc_subject", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)
+    # Who the identity provider says this is: the (issuer, subject) pair is what an OpenID sign-in matches on,
+    # never the e-mail alone (a provider may reassign an e-mail, or let anyone claim an unverified one).
+    oidc_issuer: str | None = Field(default=None, max_length=MAX_ISSUER_LENGTH)
+    oidc_subject: str | None = Field(default=None, max_length=MAX_SUBJECT_LENGTH)
     name: str = Field(default="", max_length=MAX_NAME_LENGTH)
     department: str = Field(default="", max_length=MAX_ORG_UNIT_LENGTH, index=True)
     team: str = Field(default="", max_length=MAX_ORG_UNIT_LENGTH, index=True)
@@ -57,23 +74,84 @@ class ClaimNames:
     role_group_mapping: Mapping[str, str] = field(default_factory=dict)
 
 
+class IdentityConflict(PermissionDenied):
+    """An OpenID sign-in that must not reach the portal account its e-mail names."""
+
+
 def sign_in_from_claims(*, session: Session, claims: Mapping[str, Any], claim_names: ClaimNames) -> User:
-    """Create or refresh the user the identity claims describe, and record the sign-in."""
+    """Sign in the user whose identity (issuer + subject) the claims carry: create, link or refresh them."""
     email = str(claims.get("email") or "").strip().lower()
     if "@" not in email:
         raise InvalidInput("The identity provider sent no e-mail address; the portal needs one to sign you in.")
-    user = session.exec(select(User).where(User.email == email)).first()
+    issuer, subject = _identity(claims)
+    verified = not _email_unverified(claims)
     fresh = _profile_from_claims(claims, claim_names)
+    user = session.exec(select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)).first()
     if user is None:
-        user = User(email=email, **fresh)
-        session.add(user)
-        session.flush()
-        record(session, user, UserCreated(user_id=user.id, email=email, profile=user.snapshot()))
+        user = _link_or_create(session, issuer=issuer, subject=subject, email=email, verified=verified, fresh=fresh)
     else:
+        if verified:
+            _follow_email_change(session, user, email)
         _refresh_from_claims(session, user, fresh)
     if not user.active:
         raise PermissionDenied("Your portal account is deactivated. Ask a portal admin.")
     return _mark_signed_in(session, user)
+
+
+def _identity(claims: Mapping[str, Any]) -> tuple[str, str]:
+    issuer, subject = str(claims.get("iss") or "").strip(), str(claims.get("sub") or "").strip()
+    if not issuer or not subject:
+        raise InvalidInput("The identity provider sent no issuer (iss) or subject (sub) claim; the portal needs "
+                           "both to recognise you. Ask the CoE team to check the OpenID Connect set-up.")
+    if len(issuer) > MAX_ISSUER_LENGTH or len(subject) > MAX_SUBJECT_LENGTH:
+        raise InvalidInput(f"The identity provider's issuer or subject is too long (at most {MAX_ISSUER_LENGTH} "
+                           f"and {MAX_SUBJECT_LENGTH} characters).")
+    return issuer, subject
+
+
+def _email_unverified(claims: Mapping[str, Any]) -> bool:
+    # Absent = the provider vouches for its directory's addresses (Entra ID sends no email_verified); some
+    # providers send the flag as a string.
+    flag = claims.get("email_verified")
+    return flag is False or (isinstance(flag, str) and flag.strip().lower() == "false")
+
+
+def _link_or_create(session: Session, *, issuer: str, subject: str, email: str, verified: bool,
+                    fresh: dict[str, Any]) -> User:
+    """A first sign-in of this identity: link the unlinked account of its verified e-mail, or create one."""
+    if not verified:
+        raise IdentityConflict(f"Your identity provider has not verified the e-mail address {email}, and the "
+                               "portal signs in only verified addresses. Verify it with your identity provider "
+                               "(or ask your IT support), then sign in again.")
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None:
+        user = User(email=email, oidc_issuer=issuer, oidc_subject=subject, **fresh)
+        session.add(user)
+        session.flush()
+        record(session, user, UserCreated(user_id=user.id, email=email, profile=user.snapshot()))
+        return user
+    if user.oidc_subject is not None:
+        raise IdentityConflict(f"The portal account for {email} belongs to another sign-in identity, so this "
+                               "one cannot use it. Ask a portal admin.")
+    user.oidc_issuer, user.oidc_subject = issuer, subject
+    session.add(user)
+    record(session, user, UserIdentityLinked(user_id=user.id, email=email, issuer=issuer, subject=subject))
+    _refresh_from_claims(session, user, fresh)
+    return user
+
+
+def _follow_email_change(session: Session, user: User, email: str) -> None:
+    """The provider's verified e-mail changed: the account follows it, unless another account holds it."""
+    if email == user.email:
+        return
+    if session.exec(select(User.id).where(User.email == email)).first() is not None:
+        log.warning("user %s keeps e-mail %s: the provider's new %s belongs to another account",
+                    user.id, user.email, email)
+        return
+    record(session, user, UserEmailFollowed(user_id=user.id, email=email, old={"email": user.email},
+                                            new={"email": email}, from_claims=True))
+    user.email = email
+    session.add(user)
 
 
 def dev_sign_in(*, session: Session, user_id: int) -> User:
@@ -199,9 +277,24 @@ def update_user(
 def _refuse_demoting_last_admin(session: Session, user: User, new_role: Role) -> None:
     if user.role != Role.ADMIN.value or new_role == Role.ADMIN:
         return
-    admins = session.exec(select(func.count()).select_from(User).where(User.role == Role.ADMIN.value)).one()
-    if admins <= 1:
+    admin_ids = _lock_admins(session)
+    # Read again under the lock: another admin may have changed this user since it was loaded.
+    session.refresh(user)
+    if user.role == Role.ADMIN.value and len(admin_ids) <= 1:
         raise InvalidInput(f"{user.email} is the only admin; make someone else admin first.")
+
+
+def _lock_admins(session: Session) -> list[int]:
+    """Lock every admin's row and return their ids, as they are once any concurrent role change has committed.
+
+    A no-op UPDATE of the admin rows: on PostgreSQL it row-locks them (a concurrent demotion waits, then sees the
+    committed roles), on SQLite it takes the database's write lock. Two admins demoting each other at the same
+    moment are so serialised, and the second sees one admin left. SELECT ... FOR UPDATE would do on PostgreSQL
+    only; SQLite ignores it.
+    """
+    session.exec(update(User).where(col(User.role) == Role.ADMIN.value).values(role=User.role)
+                 .execution_options(synchronize_session=False))
+    return list(session.exec(select(User.id).where(User.role == Role.ADMIN.value)).all())
 
 
 def _org_unit(value: str, label: str) -> str:

@@ -15,23 +15,48 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
+from portal.core.errors import PortalError
 from portal.core.settings import Settings
 
 SPACE_KEY = "embedding_space"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")
 
 
+class ChromaRefused(PortalError):
+    """The Chroma server turned the portal's connection away (no token, or the wrong one)."""
+
+
 class EmbeddingSpaceMismatch(RuntimeError):
     """A collection was filled from a different embedding source than the one now configured."""
 
 
+TOKEN_AUTH_CLIENT = "chromadb.auth.token_authn.TokenAuthClientProvider"
+
+
 def chroma_client(settings: Settings) -> ClientAPI:
-    """A Chroma server when chroma_host is set, else the embedded store under chroma_path."""
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    """A Chroma server when chroma_host is set (with the token, when one is set), else the embedded store."""
     if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        return _server_client(settings)
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    return chromadb.PersistentClient(path=str(settings.chroma_path),
+                                     settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def _server_client(settings: Settings) -> ClientAPI:
+    token = settings.chroma_token.get_secret_value()
+    auth = {}
+    if token:  # Chroma's own client auth: it adds the header to every request, heartbeat included
+        auth = {"chroma_client_auth_provider": TOKEN_AUTH_CLIENT, "chroma_client_auth_credentials": token,
+                "chroma_auth_token_transport_header": settings.chroma_token_header}
+    try:  # the client checks its tenant and database at once: a refused token shows here
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                   settings=ChromaSettings(anonymized_telemetry=False, **auth))
+    except ValueError as error:
+        if "Unauthorized" not in str(error) and "Forbidden" not in str(error):
+            raise
+        why = "its token (PORTAL_CHROMA_TOKEN) was not accepted" if token else "it needs a token (PORTAL_CHROMA_TOKEN)"
+        raise ChromaRefused(f"The Chroma server at {settings.chroma_host}:{settings.chroma_port} refused the "
+                            f"portal: {why}.") from None
 
 
 def collection_name(*parts: str | int) -> str:

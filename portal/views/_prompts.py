@@ -10,7 +10,7 @@ from portal import deps
 from portal.core.db import session_scope
 from portal.core.embeddings import EmbeddingsUnavailable
 from portal.core.gateway import GatewayError
-from portal.core.vector_index import EmbeddingSpaceMismatch
+from portal.core.vector_index import ChromaRefused, EmbeddingSpaceMismatch
 
 log = logging.getLogger(__name__)
 LIBRARY_PAGE = "views/prompts.py"
@@ -20,7 +20,7 @@ REVIEW_PAGE = "views/prompt_reviews.py"
 LIBRARY_FLASH = "prompts_flash"  # what the library says once on its next run (after a prompt was deleted)
 OPEN_PROMPT = "prompt_open_slug"  # the prompt page falls back to this when the URL names none
 EDIT_PROMPT = "prompt_edit_id"  # the editor edits this prompt; absent = a new prompt
-INDEX_ERRORS = (EmbeddingsUnavailable, GatewayError, EmbeddingSpaceMismatch)
+INDEX_ERRORS = (EmbeddingsUnavailable, GatewayError, EmbeddingSpaceMismatch, ChromaRefused)
 
 
 def open_prompt(slug: str) -> None:

@@ -52,9 +52,10 @@ def read_filters() -> PromptFilter:
 
 def search(filters: PromptFilter):
     """Hybrid search; when the embedding source is down, keyword search alone (and the page says so)."""
-    index = deps.prompt_index(context) if filters.query.strip() else None
     with session_scope(context.engine) as session:
         try:
+            # Inside the try: building the index connects to Chroma, which may refuse the portal's token.
+            index = deps.prompt_index(context) if filters.query.strip() else None
             return search_prompts(session=session, actor=user, filters=filters, index=index, limit=PAGE_SIZE)
         except INDEX_ERRORS as exc:
             st.caption(f"Semantic search is unavailable ({exc}); showing keyword matches only.")

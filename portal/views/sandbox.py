@@ -46,8 +46,7 @@ policy = deps.sandbox_policy(context.settings)
 state = st.session_state
 documents_context = docs.DocumentsContext(
     engine=context.engine, metered=context.metered, user=user, policy=policy, make_embeddings=lambda: deps.embeddings_for_user(context, user),
-    vectors=deps.vector_store(str(context.settings.chroma_path), context.settings.chroma_host,
-                              context.settings.chroma_port),
+    vectors=deps.vector_store(context.settings),
     limits=deps.document_limits(context.settings), top_k=context.settings.documents_top_k)
 
 

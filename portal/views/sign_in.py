@@ -11,6 +11,14 @@ st.title("CoE Portal")
 st.write("The AI Center of Excellence's portal: approved models, a safe sandbox, shared prompts, "
          "solution templates and training.")
 
+if context.settings.auth_mode == "oidc" and st.user.is_logged_in:
+    # The provider signed this person in but the portal refused them (the message above says why): offer the
+    # way out, as signing in again would only bring back the same identity.
+    st.subheader("Signed in at the identity provider, not in the portal")
+    if st.button("Sign out", key="oidc_refused_sign_out"):
+        st.logout()
+    st.stop()
+
 if context.settings.auth_mode == "oidc":
     st.subheader("Sign in")
     if st.button("Sign in with your company account", key="oidc_sign_in", type="primary"):
@@ -22,10 +30,10 @@ if context.settings.auth_mode == "oidc":
                "Try again, or ask the CoE team: the portal's log records the provider's reason.")
     st.stop()
 
-if not deps.streamlit_listens_on_loopback():
-    st.error("The development sign-in is switched off because this server listens on "
-             f"{st.get_option('server.address') or 'every network interface'}. Run it on 127.0.0.1 "
-             "(PORTAL_SERVER_ADDRESS) or configure OpenID Connect (PORTAL_AUTH_MODE=oidc).")
+refusal = deps.dev_sign_in_refusal()
+if refusal is not None:
+    st.subheader("Development sign-in is off")
+    st.error(refusal, icon=":material/block:")
     st.stop()
 
 st.subheader("Development sign-in")

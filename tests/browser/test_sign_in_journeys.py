@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import auth_secrets_toml, coe_portal_command, free_port, portal_env
 
@@ -92,6 +93,26 @@ def test_development_sign_in_admin_page_and_sign_out(page: Page, start_portal, s
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
     settled(page)
     screenshot("dev-4-signed-out")
+
+
+@pytest.mark.browser
+def test_development_sign_in_is_off_behind_a_proxy_on_the_same_host(browser: Browser, start_portal, artifacts):
+    """A reverse proxy on this machine connects from 127.0.0.1 too; its X-Forwarded-For gives it away."""
+    portal = start_portal(auth_mode="dev")
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
+    try:
+        page = context.new_page()
+        page.goto(portal.url)
+        expect(page.get_by_role("heading", name="Development sign-in is off")).to_be_visible()
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
+            "this request came through a proxy (it carries X-Forwarded-For)")
+        expect(page.get_by_role("combobox", name="Sign in as")).to_have_count(0)
+        expect(page.get_by_role("button", name="Sign in", exact=True)).to_have_count(0)
+        settled(page)
+        page.screenshot(path=artifacts / "dev-5-off-behind-a-proxy.png", full_page=True)
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -194,3 +215,69 @@ def test_dev_sign_in_refuses_to_listen_on_every_interface(tmp_path):
     assert "PORTAL_SERVER_ADDRESS" in message
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "portal.db").exists(), "refused before creating the database"
+
+
+def oidc_sign_in(browser: Browser, portal_url: str, sub: str) -> tuple[BrowserContext, Page]:
+    """A fresh browser (no cookies at the portal or the provider) that signs in at the provider as `sub`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(portal_url)
+    page.get_by_role("button", name="Sign in with your company account").click()
+    expect(page.get_by_role("heading", name="Authorize Client")).to_be_visible()
+    page.get_by_placeholder("sub").fill(sub)
+    page.get_by_role("button", name="Authorize").click()
+    return context, page
+
+
+def oidc_identities(portal) -> dict[str, tuple]:
+    """e-mail -> (id, issuer, subject) of every portal user."""
+    with sqlite3.connect(portal.database) as db:
+        rows = db.execute("SELECT email, id, oidc_issuer, oidc_subject FROM portal_user").fetchall()
+    return {email: (user_id, issuer, subject) for email, user_id, issuer, subject in rows}
+
+
+@pytest.mark.browser
+def test_oidc_accounts_follow_issuer_and_subject_not_the_email(browser: Browser, oidc_portal, oidc_provider,
+                                                               artifacts):
+    shot = lambda page, name: page.screenshot(path=artifacts / f"{name}.png", full_page=True)  # noqa: E731
+    oidc_provider.set_user("fiona-1", OIDC_USER)
+    context, page = oidc_sign_in(browser, oidc_portal.url, "fiona-1")
+    expect(page.get_by_role("heading", name="Welcome, Fiona Fischer")).to_be_visible()
+    context.close()
+    first = oidc_identities(oidc_portal)["fiona.fischer@example.com"]
+    assert first[1:] == (oidc_provider.issuer, "fiona-1")
+
+    # Her e-mail changes at the provider: the same account, now with the new address.
+    oidc_provider.set_user("fiona-1", {**OIDC_USER, "email": "fiona.fox@example.com", "name": "Fiona Fox"})
+    context, page = oidc_sign_in(browser, oidc_portal.url, "fiona-1")
+    expect(page.get_by_role("heading", name="Welcome, Fiona Fox")).to_be_visible()
+    expect(page.get_by_test_id("stMain")).to_contain_text("fiona.fox@example.com")
+    settled(page)
+    shot(page, "oidc-7-same-subject-new-email")
+    context.close()
+    identities = oidc_identities(oidc_portal)
+    assert identities["fiona.fox@example.com"] == first and "fiona.fischer@example.com" not in identities
+
+    # Another subject claiming her (verified) address does not get her account.
+    oidc_provider.set_user("mallory", {**OIDC_USER, "email": "fiona.fox@example.com", "name": "Mallory"})
+    context, page = oidc_sign_in(browser, oidc_portal.url, "mallory")
+    expect(page.get_by_text("belongs to another sign-in identity")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    settled(page)
+    shot(page, "oidc-8-other-subject-same-email-refused")
+    context.close()
+
+    # An unverified address never links to the seeded account that holds it.
+    oidc_provider.set_user("eve", {"email": "ada.admin@example.com", "email_verified": False, "name": "Eve"})
+    context, page = oidc_sign_in(browser, oidc_portal.url, "eve")
+    expect(page.get_by_text("has not verified the e-mail address ada.admin@example.com")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_have_count(0)
+    settled(page)
+    shot(page, "oidc-9-unverified-email-refused")
+    context.close()
+
+    identities = oidc_identities(oidc_portal)
+    assert identities["fiona.fox@example.com"] == first
+    assert identities["ada.admin@example.com"][1:] == (None, None)
+    assert not any(subject in ("mallory", "eve") for _, _, subject in identities.values())

@@ -1,5 +1,7 @@
 """Users: created from identity claims, managed by admins, every change audited in the same transaction."""
 
+import threading
+
 import pytest
 from sqlmodel import Session, select
 
@@ -20,13 +22,17 @@ CLAIMS = ClaimNames(department="dept", team="team", groups="groups",
                     role_group_mapping={"coe-reviewers": "reviewer", "coe-admins": "admin"})
 
 
+# What every real OpenID provider's ID token carries besides the profile: who issued it and whom it names.
+IDP = {"iss": "https://idp.example.com"}
+
+
 def events(session: Session, action: str) -> list[AuditEvent]:
     return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
 
 
 def test_first_sign_in_creates_the_user_from_claims(session: Session) -> None:
-    claims = {"email": "Maria.Lopez@Example.com", "name": "María López", "dept": "Finance", "team": "FP&A",
-              "groups": ["coe-reviewers"]}
+    claims = {**IDP, "sub": "maria", "email": "Maria.Lopez@Example.com", "name": "María López", "dept": "Finance",
+              "team": "FP&A", "groups": ["coe-reviewers"]}
     user = sign_in_from_claims(session=session, claims=claims, claim_names=CLAIMS)
     session.commit()
     stored = session.exec(select(User).where(User.email == "maria.lopez@example.com")).one()
@@ -38,12 +44,12 @@ def test_first_sign_in_creates_the_user_from_claims(session: Session) -> None:
 
 def test_later_sign_in_updates_from_claims_but_keeps_an_admin_role_override(session: Session, make_user) -> None:
     admin = make_user(Role.ADMIN)
-    user = sign_in_from_claims(session=session, claims={"email": "a@example.com", "dept": "Sales"},
-                               claim_names=CLAIMS)
+    user = sign_in_from_claims(session=session, claims={**IDP, "sub": "a", "email": "a@example.com",
+                                                        "dept": "Sales"}, claim_names=CLAIMS)
     update_user(session=session, actor=admin, user_id=user.id, role=Role.CONTRIBUTOR)
     session.commit()
-    again = sign_in_from_claims(session=session, claims={"email": "a@example.com", "dept": "Legal", "groups": []},
-                                claim_names=CLAIMS)
+    again = sign_in_from_claims(session=session, claims={**IDP, "sub": "a", "email": "a@example.com",
+                                                         "dept": "Legal", "groups": []}, claim_names=CLAIMS)
     session.commit()
     assert (again.department, again.role) == ("Legal", "contributor")
     assert len(events(session, "user.signed_in")) == 2
@@ -61,7 +67,8 @@ def test_deactivated_user_cannot_sign_in(session: Session, make_user) -> None:
     session.add(user)
     session.commit()
     with pytest.raises(PermissionDenied, match="deactivated"):
-        sign_in_from_claims(session=session, claims={"email": "gone@example.com"}, claim_names=CLAIMS)
+        sign_in_from_claims(session=session, claims={**IDP, "sub": "gone", "email": "gone@example.com"},
+                            claim_names=CLAIMS)
 
 
 def test_dev_sign_in_of_unknown_user_says_how_to_create_demo_users(session: Session) -> None:
@@ -143,3 +150,47 @@ def test_emails_of_names_just_the_users_asked_for(session: Session, make_user) -
     assert emails_of(session=session, user_ids=[author.id, commenter.id, author.id, None]) == {
         author.id: "a@example.com", commenter.id: "c@example.com"}
     assert emails_of(session=session, user_ids=[]) == {}
+
+
+def _demote_together(engine, pairs: list[tuple[User, User]]) -> list[object]:
+    """Each (actor, target) demotes target to viewer in its own session, all released at the same moment."""
+    from tests.catalog.test_concurrent_changes import run_together
+
+    start = threading.Barrier(len(pairs))
+
+    def demote(i: int) -> str:
+        actor, target = pairs[i]
+        with Session(engine, expire_on_commit=False) as own:
+            own.get(User, target.id)  # the admin page has loaded the user
+            start.wait()
+            update_user(session=own, actor=actor, user_id=target.id, role=Role.VIEWER)
+            own.commit()
+        return "demoted"
+
+    return run_together(len(pairs), demote)
+
+
+@pytest.mark.parametrize("rounds", range(5))
+@pytest.mark.parametrize("shape", ["each other", "themselves"])
+def test_two_admins_demoting_at_the_same_moment_leave_one_admin(engine, session: Session, make_user, shape: str,
+                                                                rounds: int) -> None:
+    first, second = make_user(Role.ADMIN), make_user(Role.ADMIN)
+    pairs = [(first, second), (second, first)] if shape == "each other" else [(first, first), (second, second)]
+    results = _demote_together(engine, pairs)
+    assert results.count("demoted") == 1, results
+    (refused,) = [r for r in results if r != "demoted"]
+    assert isinstance(refused, InvalidInput) and "is the only admin" in refused.message, results
+    session.expire_all()
+    admins = session.exec(select(User).where(User.role == "admin")).all()
+    assert len(admins) == 1
+    assert len(events(session, "user.role_changed")) == 1
+
+
+def test_many_admins_demoting_each_other_at_once_never_leave_none(engine, session: Session, make_user) -> None:
+    admins = [make_user(Role.ADMIN) for _ in range(6)]
+    pairs = [(admins[i], admins[(i + 1) % len(admins)]) for i in range(len(admins))]
+    results = _demote_together(engine, pairs)
+    assert all(r == "demoted" or isinstance(r, InvalidInput) for r in results), results
+    session.expire_all()
+    left = session.exec(select(User).where(User.role == "admin")).all()
+    assert len(left) == 1 and results.count("demoted") == len(admins) - 1
