@@ -60,6 +60,8 @@ class UserProfileChanged(Event):
         return self.user_id
 
     def summary(self) -> str:
+        if self.from_claims and set(self.new) == {"email"}:  # the provider's verified e-mail moved
+            return f"e-mail {self.old['email']} → {self.new['email']} from identity claims"
         if self.from_claims:
             return "updated from identity claims"
         return f"{self.email}: {describe_change(self.old, self.new)}"
@@ -111,14 +113,6 @@ class UserIdentityLinked(Event):
 
     def summary(self) -> str:
         return f"{self.email} linked to {self.subject} at {self.issuer}"
-
-
-@dataclass(frozen=True)
-class UserEmailFollowed(UserProfileChanged):
-    """The provider's verified e-mail for a known identity changed, and the account followed it."""
-
-    def summary(self) -> str:
-        return f"e-mail {self.old['email']} → {self.new['email']} from identity claims"
 
 
 USER_EVENTS: tuple[type[Event], ...] = (UserCreated, UserSignedIn, UserProfileChanged, UserRoleChanged,

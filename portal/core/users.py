@@ -17,7 +17,6 @@ from portal.core.auth import HasRole, Permission, Role, require, role_from_group
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.user_events import (
     UserCreated,
-    UserEmailFollowed,
     UserIdentityLinked,
     UserProfileChanged,
     UserRoleChanged,
@@ -148,7 +147,7 @@ def _follow_email_change(session: Session, user: User, email: str) -> None:
         log.warning("user %s keeps e-mail %s: the provider's new %s belongs to another account",
                     user.id, user.email, email)
         return
-    record(session, user, UserEmailFollowed(user_id=user.id, email=email, old={"email": user.email},
+    record(session, user, UserProfileChanged(user_id=user.id, email=email, old={"email": user.email},
                                             new={"email": email}, from_claims=True))
     user.email = email
     session.add(user)
