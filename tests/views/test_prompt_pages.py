@@ -4,6 +4,8 @@ the review queue, test runs, and hostile text shown as text."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from catalog.models import CatalogModel, DataClassification
@@ -187,6 +189,38 @@ def test_a_concurrent_edit_is_a_conflict_with_the_diff_and_both_texts(open_page,
     at.button(key="editor_rebase").click().run()
     at.button(key="editor_save").click().run()
     assert not errors(at) and prompt_row(library, "standup").latest_version == 3
+
+
+def test_a_save_landing_at_the_same_moment_is_the_same_conflict_and_keeps_the_draft(open_page, library,
+                                                                                   user_with_role) -> None:
+    owner = user_with_role("contributor")
+    with session_scope(library) as session:
+        prompt = create_prompt(session=session, actor=session.get(User, owner.id), draft=PromptDraft(
+            title="Standup summary", messages=[Message("user", "Summarise: {notes}")]), slug="standup")
+    at = open_page(owner, PROMPT, prompt="standup")
+    at.button(key="prompt_edit").click().run()
+    at.switch_page(EDITOR).run()
+    at.text_area(key="editor_user").input("Mine: {notes}")
+    landed: list[int] = []
+
+    def other_editor_saves_first(_conn, _cursor, statement: str, *_args) -> None:
+        """Another editor's save commits after this page's checks passed, just before its first write."""
+        if landed or not statement.startswith(("UPDATE prompt SET", "INSERT INTO prompt_version")):
+            return
+        landed.append(1)
+        with session_scope(library) as session:
+            save_version(session=session, actor=session.get(User, owner.id), prompt_id=prompt.id, base_version=1,
+                         draft=PromptDraft(title="Standup summary", messages=[Message("user", "Theirs: {notes}")]))
+
+    event.listen(Engine, "before_cursor_execute", other_editor_saves_first)
+    try:
+        at.button(key="editor_save").click().run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", other_editor_saves_first)
+    assert landed and not at.exception, at.exception
+    assert "Someone saved version 2 while you edited version 1" in errors(at)[0]
+    assert at.text_area(key="editor_user").value == "Mine: {notes}"
+    assert prompt_row(library, "standup").latest_version == 2
 
 
 def test_versions_tab_shows_a_diff_between_any_two_versions(open_page, library) -> None:
