@@ -36,6 +36,7 @@ from portal.core.errors import InvalidInput
 from portal.core.principals import Principal
 from portal.core.users import User
 from prompt_library.models import (
+    PRODUCTION,
     Prompt,
     PromptLabel,
     PromptStatus,
@@ -79,6 +80,8 @@ class PromptSpec(BaseModel):
     status: PromptStatus = PromptStatus.DRAFT
     trusted: bool = False
     labels: dict[str, int] = Field(default_factory=dict)
+    # The newest version a reviewer approved; written only when it is not what `_approved_by_default` gives.
+    approved_version: int | None = Field(default=None, ge=0)
     versions: list[VersionSpec] = Field(min_length=1)
     test_cases: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -168,6 +171,11 @@ def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
     session.flush()
     prompt.latest_version, prompt.content_hash = len(versions), versions[-1].content_hash
     prompt.search_text = search_text(prompt, versions[-1])
+    prompt.approved_version = (spec.approved_version if spec.approved_version is not None
+                               else _approved_by_default(spec.status, spec.labels, len(versions)))
+    if prompt.approved_version > len(versions):
+        raise PromptFileError(f"{spec.slug}: approved_version is v{prompt.approved_version}, which the file does "
+                              "not hold.")
     for name, number in spec.labels.items():
         if not 1 <= number <= len(versions):
             raise PromptFileError(f"{spec.slug}: label {name} points at v{number}, which the file does not hold.")
@@ -183,16 +191,24 @@ def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
     return prompt
 
 
+def _approved_by_default(status: str, labels: dict[str, int], versions: int) -> int:
+    """A file without approved_version: a published prompt's readers get its last version, else production's."""
+    return versions if status == PromptStatus.PUBLISHED else labels.get(PRODUCTION, 0)
+
+
 def export_prompt(*, session: Session, prompt: Prompt) -> dict[str, Any]:
     """One prompt as its YAML document (plain data), every version oldest first."""
     owner = session.get(User, prompt.owner_id)
     versions = list(reversed(list_versions(session=session, prompt_id=prompt.id)))
+    labels = labels_of(session=session, prompt_id=prompt.id)
+    approved = ({} if prompt.approved_version == _approved_by_default(prompt.status, labels, len(versions))
+                else {"approved_version": prompt.approved_version})
     return {
         "slug": prompt.slug, "title": prompt.title, "description": prompt.description, "category": prompt.category,
         "department": prompt.department, "tags": list(prompt.tags),
         "classification": DataClassification(prompt.classification).label,
         "recommended_models": list(prompt.recommended_models), "owner": owner.email if owner else "",
-        "status": prompt.status, "trusted": prompt.trusted, "labels": labels_of(session=session, prompt_id=prompt.id),
+        "status": prompt.status, "trusted": prompt.trusted, "labels": labels, **approved,
         "versions": [{"change_note": v.change_note, "template_format": v.template_format,
                       "messages": [dict(m) for m in v.messages], "variables": [dict(x) for x in v.variables]}
                      for v in versions],
@@ -225,13 +241,14 @@ def cases_from_text(text: str) -> list[CaseInput]:
 
 
 def export_folder(*, session: Session, folder: Path) -> int:
-    """Write every prompt as `<slug>.yaml` and its latest template as `langchain/<slug>.json`."""
+    """Write every prompt as `<slug>.yaml` and the template applications get (`latest`) as `langchain/<slug>.json`."""
     (folder / "langchain").mkdir(parents=True, exist_ok=True)
     prompts = session.exec(select(Prompt).order_by(Prompt.slug)).all()
     for prompt in prompts:
         (folder / f"{prompt.slug}.yaml").write_text(dump_yaml(export_prompt(session=session, prompt=prompt)),
                                                      encoding="utf-8")
-        latest = list_versions(session=session, prompt_id=prompt.id)[0]
+        versions = list_versions(session=session, prompt_id=prompt.id)
+        latest = next(v for v in versions if v.number == (prompt.approved_version or prompt.latest_version))
         serialised = dumpd(build_template(messages_of(latest), latest.template_format))
         (folder / "langchain" / f"{prompt.slug}.json").write_text(json.dumps(serialised, indent=2), encoding="utf-8")
     return len(prompts)

@@ -11,6 +11,8 @@ import jsonschema
 import regex
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
+from prompt_library.timed_schema import PatternTimeout, schema_errors, untimed_keywords
+
 MAX_PATTERN_CHARS = 500
 # A hostile pattern must not hang a worker: the `regex` module can stop a match after a time limit.
 REGEX_TIMEOUT_S = 0.5
@@ -138,7 +140,7 @@ def _regex(check: OutputCheck, output: str) -> tuple[bool, str]:
     try:
         match = _compile(check.value).search(output, timeout=REGEX_TIMEOUT_S)
     except TimeoutError:
-        return False, f"the pattern took longer than {REGEX_TIMEOUT_S} s and was stopped"
+        return False, f"the pattern took longer than the time limit of {REGEX_TIMEOUT_S} s and was stopped"
     return match is not None, f"matched {match.group(0)[:60]!r}" if match else "no match"
 
 
@@ -160,7 +162,12 @@ def _json_schema(check: OutputCheck, output: str) -> tuple[bool, str]:
         document = json.loads(strip_code_fence(output))
     except ValueError as error:
         return False, f"not JSON: {error}"
-    problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(check.value).iter_errors(document))
+    try:
+        errors = schema_errors(check.value, document, time_limit_s=REGEX_TIMEOUT_S)
+    except PatternTimeout:
+        return False, (f"the schema's regular expressions took longer than the time limit of {REGEX_TIMEOUT_S} s "
+                       "and were stopped")
+    problem = jsonschema.exceptions.best_match(iter(errors))
     if problem is None:
         return True, "matches the schema"
     where = "/".join(str(part) for part in problem.absolute_path) or "the document"
@@ -205,3 +212,6 @@ def _check_schema(schema: dict[str, Any]) -> None:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.exceptions.SchemaError as error:
         raise ValueError(f"the JSON schema is invalid: {error.message}") from error
+    if untimed_keywords(schema):
+        raise ValueError("the JSON schema combines unevaluatedProperties with patternProperties, whose patterns "
+                         "would then run without a time limit; use additionalProperties instead")

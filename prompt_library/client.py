@@ -27,7 +27,7 @@ from prompt_library.service import messages_of
 from prompt_library.templates import build_template
 
 log = logging.getLogger(__name__)
-LATEST = "latest"  # not a stored label: the newest version
+LATEST = "latest"  # not a stored label: the newest approved version
 
 
 @dataclass
@@ -112,7 +112,9 @@ class PromptClient:
 def _labelled_version(session: Session, prompt: Prompt, label: str) -> PromptVersion:
     if label == LATEST:
         query = select(PromptVersion).where(PromptVersion.prompt_id == prompt.id,
-                                            PromptVersion.number == prompt.latest_version)
+                                            # The newest a reviewer approved, never an unreviewed save.
+                                            PromptVersion.number == (prompt.approved_version
+                                                                     or prompt.latest_version))
     else:
         query = (select(PromptVersion).join(PromptLabel, PromptLabel.version_id == PromptVersion.id)
                  .where(PromptLabel.prompt_id == prompt.id, PromptLabel.name == label))

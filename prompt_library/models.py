@@ -74,6 +74,9 @@ class Prompt(SQLModel, table=True):
     trusted: bool = False  # an admin allowed jinja2 templates
     forked_from_id: int | None = Field(default=None, foreign_key="prompt.id")
     latest_version: int = 0
+    # The newest version a reviewer other than its author approved (0: none yet). Readers and applications get
+    # this one, so a save after approval changes nothing they see until the new version is reviewed too.
+    approved_version: int = 0
     content_hash: str = Field(default="", max_length=64)  # of the latest version; the search index compares it
     # What keyword search reads: title, description, tags, category and the latest messages.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

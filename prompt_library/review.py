@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from portal.core.audit import record, utcnow
 from prompt_library.events import PromptLabelMoved, PromptUnpublished, ReviewDecided, ReviewRequested
 from portal.core.auth import Permission, require
 from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
-from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
 from portal.core.users import User
 from prompt_library.models import (
     PRODUCTION,
@@ -29,7 +30,7 @@ from prompt_library.models import (
     Visibility,
 )
 from prompt_library.runner import production_gate_problems
-from prompt_library.service import editable_prompt, version_by_number, visible_prompt
+from prompt_library.service import editable_prompt, search_text, version_by_number, visible_prompt
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_COMMENT = 2000
@@ -101,6 +102,15 @@ def request_review(*, session: Session, actor: User, prompt_id: int, kind: Revie
     return review
 
 
+class ReviewDecidedMeanwhile(PortalError):
+    """Another reviewer decided the request after this reviewer opened it: nothing changed."""
+
+    def __init__(self, *, state: str) -> None:
+        super().__init__(f"Another reviewer {state} this request while you were deciding on it. Nothing was "
+                         "changed; open the queue again to see where it stands.")
+        self.state = state
+
+
 def decide_review(*, session: Session, actor: User, review_id: int, approve: bool, comment: str) -> PromptReview:
     """Approve or reject a request; the author of the version or the requester never decides it."""
     require(actor, Permission.REVIEW)
@@ -111,12 +121,13 @@ def decide_review(*, session: Session, actor: User, review_id: int, approve: boo
     if actor.id in (review.requested_by_id, target.author_id, prompt.owner_id):
         raise PermissionDenied("You wrote or requested this, so another reviewer must decide it (four eyes).")
     comment = _checked(comment, required=not approve)
+    if approve and review.kind == ReviewKind.PRODUCTION:
+        _refuse_failing(session, prompt, target)  # before the claim: a refusal leaves the request pending
+    _claim(session, review, actor, ReviewState.APPROVED if approve else ReviewState.REJECTED, comment)
     if approve:
         _carry_out(session, actor, review, prompt, target)
     elif review.kind == ReviewKind.PUBLISH and prompt.status == PromptStatus.IN_REVIEW:
         prompt.status = PromptStatus.DRAFT.value
-    review.state = (ReviewState.APPROVED if approve else ReviewState.REJECTED).value
-    review.reviewer_id, review.decided_at, review.comment = actor.id, utcnow(), comment
     session.add_all([review, prompt])
     if comment:
         session.add(PromptComment(version_id=target.id, author_id=actor.id, body=comment))
@@ -126,12 +137,39 @@ def decide_review(*, session: Session, actor: User, review_id: int, approve: boo
     return review
 
 
+def _claim(session: Session, review: PromptReview, actor: User, state: ReviewState, comment: str) -> None:
+    """Decide the request only if it is still pending: approve and reject at the same moment cannot both win."""
+    decided_at = utcnow()
+    # One guarded UPDATE, this transaction's first write: PostgreSQL re-checks the condition after waiting on the
+    # row lock, SQLite serialises writers, so the loser sees zero rows on both.
+    with session.no_autoflush:
+        claimed = session.execute(
+            update(PromptReview).where(col(PromptReview.id) == review.id,
+                                       col(PromptReview.state) == ReviewState.PENDING.value)
+            .values(state=state.value, reviewer_id=actor.id, decided_at=decided_at, comment=comment)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            current = session.execute(select(PromptReview.state).where(PromptReview.id == review.id)).scalar_one()
+            session.expire(review)
+            raise ReviewDecidedMeanwhile(state=current)
+    review.state, review.reviewer_id, review.decided_at, review.comment = state.value, actor.id, decided_at, comment
+
+
 def _carry_out(session: Session, actor: User, review: PromptReview, prompt: Prompt, target: PromptVersion) -> None:
     if review.kind == ReviewKind.PRODUCTION:
         _refuse_failing(session, prompt, target)  # tests may have been re-run since the request
         _point(session, actor, prompt, PRODUCTION, target)
     else:
         prompt.status, prompt.visibility = PromptStatus.PUBLISHED.value, Visibility.ORGANISATION.value
+    _approve_version(session, prompt, target)
+
+
+def _approve_version(session: Session, prompt: Prompt, version: PromptVersion) -> None:
+    """A reviewer approved this version: readers, search and `latest` move to it when it is the newest approved."""
+    if version.number > prompt.approved_version:
+        prompt.approved_version = version.number
+        prompt.search_text = search_text(prompt, version)
+        session.add(prompt)
 
 
 def _refuse_failing(session: Session, prompt: Prompt, target: PromptVersion) -> None:

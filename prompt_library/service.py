@@ -99,16 +99,37 @@ def save_version(*, session: Session, actor: User, prompt_id: int, draft: Prompt
     validate(draft.messages, draft.template_format, draft.variables, trusted=prompt.trusted)
     latest = version_by_number(session=session, prompt_id=prompt.id, number=prompt.latest_version)
     if base_version != latest.number:
-        raise EditConflict(base=base_version, latest=latest, draft=draft,
-                           diff=diff_texts(version_text(latest), draft_text(draft), f"v{latest.number} (saved)",
-                                           "your draft"))
+        raise _conflict(base_version, latest, draft)
     if _hash(draft) == latest.content_hash:
         raise InvalidInput("Nothing changed in the messages or variables since the latest version.")
+    _claim_next_number(session, prompt, base_version, draft)
     _apply_card(prompt, draft)
     version = _add_version(session, prompt, actor, draft)
     record(session, actor, PromptVersionSaved(slug=prompt.slug, version=version.number,
                                               change_note=version.change_note, previous_version=latest.number))
     return version
+
+
+def _conflict(base: int, latest: PromptVersion, draft: PromptDraft) -> EditConflict:
+    return EditConflict(base=base, latest=latest, draft=draft,
+                        diff=diff_texts(version_text(latest), draft_text(draft), f"v{latest.number} (saved)",
+                                        "your draft"))
+
+
+def _claim_next_number(session: Session, prompt: Prompt, base: int, draft: PromptDraft) -> None:
+    """Take the next version number only if the prompt is still at `base`: of two saves at once, one wins and the
+    other gets the editor's conflict (never a unique-constraint error)."""
+    # One guarded UPDATE as this transaction's first write: PostgreSQL re-checks the condition after waiting on
+    # the row lock, SQLite serialises writers, so the later save sees zero rows on both.
+    with session.no_autoflush:
+        claimed = session.execute(update(Prompt).where(col(Prompt.id) == prompt.id, col(Prompt.latest_version) == base)
+                                  .values(latest_version=base + 1).execution_options(synchronize_session=False))
+        if claimed.rowcount == 1:
+            return
+        number = session.execute(select(Prompt.latest_version).where(Prompt.id == prompt.id)).scalar_one()
+        latest = version_by_number(session=session, prompt_id=prompt.id, number=number)
+    session.expire(prompt)
+    raise _conflict(base, latest, draft)
 
 
 def _hash(draft: PromptDraft) -> str:
@@ -152,7 +173,8 @@ def _add_version(session: Session, prompt: Prompt, actor: User, draft: PromptDra
                             content_hash=_hash(draft), author_id=actor.id)
     session.add(version)
     prompt.latest_version, prompt.content_hash = version.number, version.content_hash
-    prompt.search_text = search_text(prompt, version)
+    if not prompt.approved_version:  # once approved, search reads the approved text until the next approval
+        prompt.search_text = search_text(prompt, version)
     session.add(prompt)
     session.flush()
     return version
@@ -199,16 +221,18 @@ def diff_texts(before: str, after: str, before_name: str, after_name: str) -> st
 
 def diff_versions(*, session: Session, actor: User, prompt_id: int, older: int, newer: int) -> str:
     """The unified diff between two versions of a prompt the actor can see."""
-    visible_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    prompt = visible_prompt(session=session, actor=actor, prompt_id=prompt_id)
+    if max(older, newer) > newest_openable(prompt, actor):
+        raise NotFound(f"Version {max(older, newer)} of this prompt does not exist.")
     a = version_by_number(session=session, prompt_id=prompt_id, number=older)
     b = version_by_number(session=session, prompt_id=prompt_id, number=newer)
     return diff_texts(version_text(a), version_text(b), f"v{a.number}", f"v{b.number}")
 
 
 def fork_prompt(*, session: Session, actor: User, prompt_id: int, title: str = "") -> Prompt:
-    """A private copy of the latest version, owned by the actor, remembering where it came from."""
+    """A private copy of the version the actor reads, owned by the actor, remembering where it came from."""
     source = visible_prompt(session=session, actor=actor, prompt_id=prompt_id)
-    latest = version_by_number(session=session, prompt_id=source.id, number=source.latest_version)
+    latest = version_by_number(session=session, prompt_id=source.id, number=readable_version(source, actor))
     draft = PromptDraft(title=title or f"{source.title} (fork)", messages=messages_of(latest),
                         template_format=latest.template_format, variables=variables_of(latest),
                         description=source.description, category=source.category, department=actor.department,
@@ -233,6 +257,29 @@ def can_see(prompt: Prompt, actor: User) -> bool:
 def can_edit(prompt: Prompt, actor: User) -> bool:
     return (prompt.owner_id == actor.id and has_permission(actor, Permission.CONTRIBUTE)) or has_permission(
         actor, Permission.MANAGE_PROMPTS)
+
+
+def sees_drafts(prompt: Prompt, actor: User) -> bool:
+    """Its editors and reviewers see versions no reviewer has approved yet; other readers do not."""
+    return can_edit(prompt, actor) or has_permission(actor, Permission.REVIEW)
+
+
+def readable_version(prompt: Prompt, actor: User) -> int:
+    """The version a reader is shown: the latest to its editors, to others the newest approved one."""
+    if can_edit(prompt, actor) or not prompt.approved_version:
+        return prompt.latest_version
+    return prompt.approved_version
+
+
+def newest_openable(prompt: Prompt, actor: User) -> int:
+    """The newest version number the actor may open."""
+    return prompt.latest_version if sees_drafts(prompt, actor) else readable_version(prompt, actor)
+
+
+def readable_versions(*, session: Session, actor: User, prompt: Prompt) -> list[PromptVersion]:
+    """The versions the actor may open, newest first: later, unreviewed ones only for editors and reviewers."""
+    newest = newest_openable(prompt, actor)
+    return [v for v in list_versions(session=session, prompt_id=prompt.id) if v.number <= newest]
 
 
 def can_delete(prompt: Prompt, actor: User) -> bool:

@@ -22,7 +22,7 @@ from prompt_library.runner import (
     save_test_cases,
     test_cases_of,
 )
-from prompt_library.service import diff_versions, list_versions
+from prompt_library.service import diff_versions, readable_versions
 
 state = st.session_state
 
@@ -42,7 +42,7 @@ def messages_section(version: PromptVersion) -> None:
 def versions_section(context: deps.PortalContext, user: User, prompt: Prompt, labels: dict[str, int],
                      editable: bool) -> None:
     with session_scope(context.engine) as session:
-        versions = list_versions(session=session, prompt_id=prompt.id)
+        versions = readable_versions(session=session, actor=user, prompt=prompt)
         by_version = comments_by_version(session=session, prompt_id=prompt.id)
         people = {v.author_id for v in versions} | {c.author_id for cs in by_version.values() for c in cs}
         authors = emails_of(session=session, user_ids=people)
@@ -53,6 +53,8 @@ def versions_section(context: deps.PortalContext, user: User, prompt: Prompt, la
                  hide_index=True, width="stretch")
     diff_section(context, user, prompt, [v.number for v in versions])
     for number, comments in by_version.items():
+        if number not in pointing:  # a version this reader may not open yet
+            continue
         for comment in comments:
             st.caption(f"v{number} — {plain(authors.get(comment.author_id, '?'))}: {plain(comment.body)}")
     if editable:

@@ -20,6 +20,7 @@ from prompt_library.service import (
     is_favourite,
     messages_of,
     rate_prompt,
+    readable_version,
     record_use,
     set_trusted,
     toggle_favourite,
@@ -50,7 +51,7 @@ def load():
     with session_scope(context.engine) as session:
         prompt = visible_prompt(session=session, actor=user, slug=slug)
         labels = labels_of(session=session, prompt_id=prompt.id)
-        number = labels.get("production", prompt.latest_version)
+        number = labels.get("production", readable_version(prompt, user))
         version = version_by_number(session=session, prompt_id=prompt.id, number=number)
         favourite = is_favourite(session=session, actor=user, prompt_id=prompt.id)
     return prompt, labels, version, favourite
@@ -91,6 +92,8 @@ def actions() -> None:
                                capabilities=deps.capability_gate(context.settings))
             state["prompt_flash"] = "Publication requested; a reviewer will look at it."
             st.rerun()
+    if editable and prompt.status == PromptStatus.PUBLISHED and prompt.latest_version > prompt.approved_version:
+        request_version_review()
     if editable and prompt.status == PromptStatus.PUBLISHED and publish_col.button(
             "Unpublish", key="prompt_unpublish", icon=":material/unpublished:",
             help="Take it out of the library; its history stays, and applications stop receiving it."):
@@ -113,6 +116,20 @@ def actions() -> None:
         st.rerun()
     if can_delete(prompt, user):
         delete_popover(delete_col)
+
+
+def request_version_review() -> None:
+    """A save after approval waits for a reviewer before readers and applications get it."""
+    st.info(f"Readers and applications get v{prompt.approved_version}; v{prompt.latest_version} is yours until "
+            "a reviewer other than its author approves it.", icon=":material/rate_review:")
+    if st.button(f"Request review of v{prompt.latest_version}", key="prompt_request_version_review",
+                 icon=":material/rate_review:"):
+        with deps.showing_errors():
+            with session_scope(context.engine) as session:
+                request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PUBLISH,
+                               version=prompt.latest_version)
+            state["prompt_flash"] = f"Review of v{prompt.latest_version} requested."
+            st.rerun()
 
 
 def delete_popover(container) -> None:

@@ -6,7 +6,7 @@ from portal import deps
 from portal.core.db import session_scope
 from portal.ui import plain
 from portal.views._prompts import open_prompt, sync_index
-from prompt_library.models import ReviewKind
+from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.review import decide_review, review_queue
 from prompt_library.service import diff_versions, version_text
 
@@ -45,7 +45,8 @@ def decide(review_id: int, prompt_id: int, approve: bool) -> None:
 
 
 for review, prompt, version, diff, text in shown:
-    what = "Publish to the organisation" if review.kind == ReviewKind.PUBLISH else "Label production"
+    what = ("Label production" if review.kind == ReviewKind.PRODUCTION else "Publish to the organisation"
+            if prompt.status != PromptStatus.PUBLISHED else "Give readers and applications this version")
     with st.container(border=True):
         st.markdown(f"**{plain(prompt.title)}** — {what}, version {version.number}")
         st.caption(f"Change note: {plain(version.change_note)}" + (f" · request: {plain(review.comment)}"

@@ -4,6 +4,8 @@ the review queue, test runs, and hostile text shown as text."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from catalog.models import CatalogModel, DataClassification
@@ -11,7 +13,8 @@ from portal.core.auth import Role
 from portal.core.db import session_scope
 from portal.core.users import User
 from prompt_library.as_code import SEED_PROMPTS, import_prompts, parse_prompt_file
-from prompt_library.models import Prompt, PromptReview, PromptTestRun
+from prompt_library.models import Prompt, PromptReview, PromptTestRun, PromptVersion
+from prompt_library.review import decide_review, request_review
 from prompt_library.runner import CaseInput, save_test_cases
 from prompt_library.service import PromptDraft, create_prompt, save_version
 from prompt_library.templates import Message, Variable
@@ -188,6 +191,38 @@ def test_a_concurrent_edit_is_a_conflict_with_the_diff_and_both_texts(open_page,
     assert not errors(at) and prompt_row(library, "standup").latest_version == 3
 
 
+def test_a_save_landing_at_the_same_moment_is_the_same_conflict_and_keeps_the_draft(open_page, library,
+                                                                                   user_with_role) -> None:
+    owner = user_with_role("contributor")
+    with session_scope(library) as session:
+        prompt = create_prompt(session=session, actor=session.get(User, owner.id), draft=PromptDraft(
+            title="Standup summary", messages=[Message("user", "Summarise: {notes}")]), slug="standup")
+    at = open_page(owner, PROMPT, prompt="standup")
+    at.button(key="prompt_edit").click().run()
+    at.switch_page(EDITOR).run()
+    at.text_area(key="editor_user").input("Mine: {notes}")
+    landed: list[int] = []
+
+    def other_editor_saves_first(_conn, _cursor, statement: str, *_args) -> None:
+        """Another editor's save commits after this page's checks passed, just before its first write."""
+        if landed or not statement.startswith(("UPDATE prompt SET", "INSERT INTO prompt_version")):
+            return
+        landed.append(1)
+        with session_scope(library) as session:
+            save_version(session=session, actor=session.get(User, owner.id), prompt_id=prompt.id, base_version=1,
+                         draft=PromptDraft(title="Standup summary", messages=[Message("user", "Theirs: {notes}")]))
+
+    event.listen(Engine, "before_cursor_execute", other_editor_saves_first)
+    try:
+        at.button(key="editor_save").click().run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", other_editor_saves_first)
+    assert landed and not at.exception, at.exception
+    assert "Someone saved version 2 while you edited version 1" in errors(at)[0]
+    assert at.text_area(key="editor_user").value == "Mine: {notes}"
+    assert prompt_row(library, "standup").latest_version == 2
+
+
 def test_versions_tab_shows_a_diff_between_any_two_versions(open_page, library) -> None:
     refund = prompt_row(library, "refund-reply")
     with session_scope(library) as session:
@@ -195,9 +230,36 @@ def test_versions_tab_shows_a_diff_between_any_two_versions(open_page, library) 
         save_version(session=session, actor=owner, prompt_id=refund.id, base_version=1, draft=PromptDraft(
             title=refund.title, messages=[Message("system", "Be kind."), Message("user", "{message}")],
             variables=[Variable("message")], change_note="simpler"))
+        # Readers get a version once a reviewer other than its author approved it.
+        review = request_review(session=session, actor=owner, prompt_id=refund.id, kind="publish", version=2)
+        reviewer = session.exec(select(User).where(User.role == "reviewer")).first()
+        decide_review(session=session, actor=reviewer, review_id=review.id, approve=True, comment="")
     at = open_page("viewer", PROMPT, prompt="refund-reply")
     diff = next(c.value for c in at.code if c.language == "diff")
     assert "+Be kind." in diff and diff.startswith("--- v1")
+
+
+def test_an_unreviewed_save_after_approval_stays_with_its_author_until_reviewed(open_page, library) -> None:
+    refund = prompt_row(library, "refund-reply")
+    with session_scope(library) as session:
+        save_version(session=session, actor=session.get(User, refund.owner_id), prompt_id=refund.id, base_version=1,
+                     draft=PromptDraft(title=refund.title, messages=[Message("user", "Unreviewed: {message}")],
+                                       variables=[Variable("message")], change_note="unreviewed"))
+    at = open_page("viewer", PROMPT, prompt="refund-reply")
+    assert "Unreviewed" not in shown(at) + "".join(c.value for c in at.code) and "showing v1" in shown(at)
+    at = open_page(user_of(library, refund.owner_id), PROMPT, prompt="refund-reply")
+    assert "showing v1" in shown(at) and "Readers and applications get v1" in shown(at)  # production is v1
+    at.button(key="prompt_request_version_review").click().run()
+    assert "Review of v2 requested." in shown(at)
+    with Session(library) as session:
+        review = session.exec(select(PromptReview)).one()
+    assert (review.kind, review.state, session.get(PromptVersion, review.version_id).number) == ("publish",
+                                                                                                "pending", 2)
+
+
+def user_of(engine, user_id: int) -> User:
+    with Session(engine) as session:
+        return session.get(User, user_id)
 
 
 def test_reviewer_approves_publication_from_the_queue(open_page, library, user_with_role) -> None:
