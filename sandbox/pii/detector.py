@@ -54,12 +54,15 @@ def labelled_number(labels: str, number: str) -> re.Pattern[str]:
 
 
 # A number right after one of these labels is a reference, version or section, not a phone or an address.
-_REFERENCE_LABEL = re.compile(
-    r"(?i)(?<![a-z])(?:order|invoice|inv|ref|reference|sku|part|item|product|model|serial|tracking|shipment|"
-    r"parcel|isbn|issn|ean|upc|ticket|case|po|batch|lot|account|acct|version|ver|release|build|section|"
-    r"chapter|clause|step|incident|inc|request|req|change|chg|task|bug|issue|job|booking|confirmation|claim|"
-    r"imei|v)_*\.?[ \t]*(?:no\.?|nr\.?|num(?:ber)?|id|code|\#)?[ \t]*[:\#=]?[ \t]*[\"']?$")
+_REFERENCE_LABELS = frozenset("""order invoice inv ref reference sku part item product model serial tracking shipment
+    parcel isbn issn ean upc ticket case po batch lot account acct version ver release build section chapter clause
+    step incident inc request req change chg task bug issue job booking confirmation claim imei v""".split())
+# The last word before the number, then what may sit between a label and its number ("no.", "#", ":", a quote).
+# A plain letter run, then a set look-up: an alternation of every label tried at each position cost 0.1 ms a number.
+_LABEL_BEFORE = re.compile(
+    r"(?i)(?<![a-z])(?P<label>[a-z]+)_*\.?[ \t]*(?:no\.?|nr\.?|num(?:ber)?|id|code|\#)?[ \t]*[:\#=]?[ \t]*[\"']?$")
 
 
 def after_reference_label(m: re.Match[str]) -> bool:
-    return _REFERENCE_LABEL.search(m.string, max(0, m.start() - 32), m.start()) is not None
+    before = _LABEL_BEFORE.search(m.string, max(0, m.start() - 32), m.start())
+    return before is not None and before.group("label").lower() in _REFERENCE_LABELS
