@@ -1,6 +1,8 @@
 """Test cases and the runner: every case on every chosen approved model, a matrix per version.
 
-Each gateway call, the judge's too, goes through the metered path (source "prompt test"): its worst case is
+A case is a turn answered whole (metering.turn.whole_answer of a `Call`; no sandbox guardrails: the prompt's
+classification picks the models). Each gateway call, the judge's too, goes through the metered path (source
+"prompt test"): its worst case is
 reserved against the runner's budgets before it is made, its usage settled after. A run writes its rows at the end,
 so the database's write lock is never held while a model answers.
 A matrix is out of date when a model was approved, restricted, deprecated or retired after the run.
