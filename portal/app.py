@@ -35,7 +35,8 @@ def navigation(user: User | None):
     return built[role]
 
 
-st.set_page_config(page_title="CoE Portal", page_icon=":material/hub:", layout="wide")
+# An emoji favicon is drawn in the browser; a :material/...: one is fetched from fonts.gstatic.com.
+st.set_page_config(page_title="CoE Portal", page_icon="🧭", layout="wide")
 context = deps.shell_context()
 
 if context.settings.auth_mode == "dev":

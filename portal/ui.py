@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import streamlit as st
 
-from portal.core.safe_markdown import HEADING_OFFSET, plain_chunks, plain_text, safe_markdown
+from portal.core.safe_markdown import HEADING_OFFSET, plain_chunks, plain_text, safe_markdown, too_big
 
 # Characters Markdown gives meaning to; escaped so a name like "[x](javascript:..)" stays plain text.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -21,6 +21,11 @@ def plain(text: object) -> str:
 def untrusted_markdown(text: str, *, heading_offset: int = HEADING_OFFSET, container=None) -> None:
     """Model output or third-party Markdown (answers, READMEs, model cards) shown as Markdown that cannot load,
     run or link unmarked: the one way pages show such text (see portal/core/safe_markdown.py)."""
+    if too_big(text):
+        # Plain text with no Markdown parser at all: the browser took over 20 s to parse a megabyte of escaped
+        # Markdown, and st.text shows the same characters at once.
+        (container or st).text(text)
+        return
     (container or st).markdown(safe_markdown(text, heading_offset=heading_offset))
 
 

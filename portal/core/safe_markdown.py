@@ -56,13 +56,18 @@ _UNSAFE_IN_HREF = {" ": "%20", "<": "%3C", ">": "%3E", "\\": "%5C", "\n": "", "\
 def safe_markdown(text: str, *, heading_offset: int = HEADING_OFFSET) -> str:
     """Markdown for st.markdown: the author's structure kept, nothing that loads, runs or links unmarked."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if (len(text) > MAX_MARKDOWN_CHARS or text.count("\n") >= MAX_LINES
-            or any(text.count(ch) > limit for ch, limit in MAX_COUNTS.items())):
+    if too_big(text):
         return plain_text(text)
     tokens = _PARSER.parse(text)
     if _too_deep(tokens):
         return plain_text(text)
     return "\n".join(_Writer(heading_offset).blocks(SyntaxTreeNode(tokens).children, tight=False))
+
+
+def too_big(text: str) -> bool:
+    """True when the text is past the limits above: shown as plain text, never parsed as Markdown."""
+    return (len(text) > MAX_MARKDOWN_CHARS or text.count("\n") >= MAX_LINES
+            or any(text.count(ch) > limit for ch, limit in MAX_COUNTS.items()))
 
 
 def _too_deep(tokens: list[Token]) -> bool:
