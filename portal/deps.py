@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,12 +259,15 @@ def streamlit_listens_on_loopback() -> bool:
 
 
 @contextmanager
-def showing_errors() -> Iterator[None]:
-    """Show a PortalError's message; log anything else with a reference the user can quote."""
+def showing_errors(*, shown_as: Callable[[str], str] = str) -> Iterator[None]:
+    """Show a PortalError's message; log anything else with a reference the user can quote.
+
+    shown_as=portal.ui.plain when the message may carry a value from the address bar: shown as typed, not as
+    Markdown."""
     try:
         yield
     except PortalError as exc:
-        st.error(exc.message, icon="⚠️")
+        st.error(shown_as(exc.message), icon="⚠️")
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("unexpected error (reference %s)", reference)

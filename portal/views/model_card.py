@@ -78,7 +78,7 @@ if not name:
     st.stop()
 
 model = None
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain), session_scope(context.engine) as session:
     model = get_model(session=session, name=name)
     stats = probe_stats(session=session, model_id=model.id)
     requester, approver = person(session, model.requested_by_id), person(session, model.approved_by_id)

@@ -59,7 +59,7 @@ def load():
 try:
     prompt, labels, version, favourite = load()
 except NotFound as exc:
-    st.error(exc.message)
+    st.error(plain(exc.message))  # it may name the value from the address bar
     st.page_link(LIBRARY_PAGE, label="Back to the library", icon=":material/library_books:")
     st.stop()
 state[OPEN_PROMPT] = prompt.slug

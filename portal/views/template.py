@@ -39,7 +39,7 @@ try:
         model_options = model_options_for(session=session, user=user)
 except NotFound as exc:
     st.title("Solution template")
-    st.error(exc.message)
+    st.error(plain(exc.message))  # it may name the value from the address bar
     st.page_link(LIST_PAGE, label="Back to the templates", icon=":material/arrow_back:")
     st.stop()
 if st.session_state.get("tpl_current") != name:  # another template: forget the last one's preview and result

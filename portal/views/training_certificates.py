@@ -42,6 +42,6 @@ with st.form("verify_form"):
     code = st.text_input("Verification code", key="verify_code", value=st.query_params.get("code", ""),
                          placeholder="CERT-XXXX-XXXX-XXXX")
     checked = st.form_submit_button("Verify")
-if checked:
-    with deps.showing_errors(), session_scope(context.engine) as session:
+if checked:  # the code may come from the address bar (?code=)
+    with deps.showing_errors(shown_as=plain), session_scope(context.engine) as session:
         show(verify_certificate(session=session, actor=user, code=code))

@@ -15,7 +15,7 @@ deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found, models = None, []
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain), session_scope(context.engine) as session:
     found = progress(session=session, user=user, slug=slug)
     models = lab_models(session=session, user=user)
 if found is None:

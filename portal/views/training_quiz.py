@@ -17,7 +17,7 @@ deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found = sheet = None
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain), session_scope(context.engine) as session:
     found = progress(session=session, user=user, slug=slug)
     if found.enrolment is not None:
         sheet = quiz_sheet(session=session, user=user, enrolment_id=found.enrolment.id)
