@@ -148,7 +148,9 @@ def document_limits(settings: Settings) -> DocumentLimits:
                           max_pages=settings.documents_max_pages, max_chunks=settings.documents_max_chunks,
                           chunk_chars=settings.documents_chunk_chars,
                           # The splitter refuses an overlap as long as the passage itself.
-                          chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2))
+                          chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2),
+                          parse_timeout_s=settings.documents_parse_timeout_s,
+                          parse_memory_mb=settings.documents_parse_memory_mb)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
