@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from portal.core.audit import utcnow
+from portal.core.auth import SystemPrincipal
 from portal.core.errors import PortalError
 from portal.core.gateway import Caller
 from portal.core.users import User
@@ -37,21 +38,30 @@ class BudgetPolicy:
     monthly_usd_per_team: float
 
 
+NO_BUDGETS = BudgetPolicy(daily_tokens_per_user=0, monthly_usd_per_team=0)
+
+
 @dataclass(frozen=True)
 class Payer:
     """Who pays for a call: the person, and the team whose monthly budget it comes from — the person alone when
     they have no team, so nobody escapes a cap by having none. `use_case` names the use case when there is one."""
 
-    user_id: int
+    user_id: int | None
     email: str
     team: str = ""
     department: str = ""
     use_case: str = ""
+    principal: str = ""  # a system principal's name when one pays (then there is no user)
 
     @classmethod
     def of(cls, user: User, *, use_case: str = "") -> Payer:
         return cls(user_id=user.id, email=user.email, team=user.team or "", department=user.department or "",
                    use_case=use_case)
+
+    @classmethod
+    def system(cls, principal: SystemPrincipal) -> Payer:
+        """A system principal paying for the portal's own calls (probes): recorded as its, no person's budget."""
+        return cls(user_id=None, email=principal.name, principal=principal.name)
 
     @property
     def caller(self) -> Caller:
@@ -61,6 +71,8 @@ class Payer:
 
 def effective_budget(*, session: Session, user: User | Payer, defaults: BudgetPolicy) -> BudgetPolicy:
     """The budgets in force for this user: the defaults, with the user's and the team's overrides applied."""
+    if isinstance(user, Payer) and user.principal:
+        return NO_BUDGETS  # the portal's own calls (probes) draw on no person's or team's budget
     user_id = user.user_id if isinstance(user, Payer) else user.id
     wanted = [and_(col(BudgetOverride.scope) == BudgetScope.USER.value, col(BudgetOverride.key) == str(user_id))]
     if user.team:

@@ -59,7 +59,8 @@ DEPENDENTS_WINDOW = timedelta(days=90)
 def usage_dependents(*, session: Session, model_name: str) -> list[Dependent]:
     """Who used the model through the portal in the last 90 days: people and teams, counted in SQL."""
     since = utcnow() - DEPENDENTS_WINDOW
-    window = (UsageEvent.model_name == model_name, col(UsageEvent.at) >= since)
+    # The portal's own probes (paid for by a system principal) depend on nothing: only people count.
+    window = (UsageEvent.model_name == model_name, col(UsageEvent.at) >= since, UsageEvent.principal == "")
     calls, people = session.exec(select(func.count(), func.count(func.distinct(UsageEvent.user_id)))
                                  .where(*window)).one()
     if not calls:

@@ -264,7 +264,7 @@ def streamlit_listens_on_loopback() -> bool:
 def showing_errors(*, shown_as: Callable[[str], str] = str) -> Iterator[None]:
     """Show a PortalError's message; log anything else with a reference the user can quote.
 
-    shown_as=portal.ui.plain when the message may carry a value from the address bar: shown as typed, not as
+    shown_as=portal.ui.plain_message when the message may carry a value from the address bar: shown as typed, not as
     Markdown."""
     try:
         yield

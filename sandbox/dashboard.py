@@ -170,10 +170,13 @@ def _ranked_groups(buckets: list[UsageBucket]) -> list[RankedUsage]:
 
 
 def _top_users(session: Session, where: tuple) -> list[RankedUsage]:
+    """The top payers by cost: people by e-mail, system principals (the probes) by name."""
     cost = func.sum(UsageEvent.cost_usd)
-    per_user = (select(*_sums(UsageEvent.user_id)).where(*where).group_by(UsageEvent.user_id)
-                .order_by(cost.desc(), UsageEvent.user_id).limit(TOP).subquery())
-    rows = session.exec(select(User.email, *list(per_user.c)[1:])
-                        .join(per_user, col(User.id) == per_user.c.user_id)
-                        .order_by(list(per_user.c)[-1].desc(), User.email)).all()
-    return [RankedUsage(name=email, totals=_totals(*sums)) for email, *sums in rows]
+    per_payer = (select(*_sums(UsageEvent.user_id, UsageEvent.principal)).where(*where)
+                 .group_by(UsageEvent.user_id, UsageEvent.principal)
+                 .order_by(cost.desc(), UsageEvent.user_id, UsageEvent.principal).limit(TOP).subquery())
+    name = func.coalesce(User.email, per_payer.c.principal)
+    rows = session.exec(select(name, *list(per_payer.c)[2:])
+                        .select_from(per_payer).outerjoin(User, col(User.id) == per_payer.c.user_id)
+                        .order_by(list(per_payer.c)[-1].desc(), name)).all()
+    return [RankedUsage(name=payer, totals=_totals(*sums)) for payer, *sums in rows]

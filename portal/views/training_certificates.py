@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from training.certificates import CertificateView, expiry_notices, my_certificates, verify_certificate
 
 context = deps.portal_context()
@@ -43,5 +43,5 @@ with st.form("verify_form"):
                          placeholder="CERT-XXXX-XXXX-XXXX")
     checked = st.form_submit_button("Verify")
 if checked:  # the code may come from the address bar (?code=)
-    with deps.showing_errors(shown_as=plain), session_scope(context.engine) as session:
+    with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
         show(verify_certificate(session=session, actor=user, code=code))

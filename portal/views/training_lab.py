@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from portal.views._training import course_links, require_course_slug
 from training.labs import LabRun, lab_checks, lab_models, run_lab
 from training.learning import progress
@@ -15,7 +15,7 @@ deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found, models = None, []
-with deps.showing_errors(shown_as=plain), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
     found = progress(session=session, user=user, slug=slug)
     models = lab_models(session=session, user=user)
 if found is None:
