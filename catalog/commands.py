@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
 
 from portal.core.db import make_engine, session_scope
 from portal.core.gateway import gateway_for
 from portal.core.principals import SYSTEM_CLI
 from portal.core.settings import Settings
 
+if TYPE_CHECKING:
+    from catalog.health import ProbeCall
 
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add the `catalog` command and its subcommands to the coe-portal parser."""
+
+# Who pays for probes is decided above the catalog (metering); the command that wires the catalog in hands this
+# over: settings and engine in, the call each probe makes out.
+ProbeCallFor = Callable[[Settings, Engine], "ProbeCall"]
+
+
+def register(commands: argparse._SubParsersAction, *, probe_call_for: ProbeCallFor) -> None:
+    """Add the `catalog` command and its subcommands to the coe-portal parser; probes make `probe_call_for`'s call."""
     catalog = commands.add_parser("catalog", help="the model catalog: sync, probe, import, export")
     sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="SUBCOMMAND")
     sub.add_parser("sync", help="mark each card served or not from the gateway's model list"
                    ).set_defaults(handler=cmd_sync)
     sub.add_parser("probe", help="send a tiny request to each served approved model and store its timing"
-                   ).set_defaults(handler=cmd_probe)
+                   ).set_defaults(handler=functools.partial(cmd_probe, probe_call_for=probe_call_for))
     importer = sub.add_parser("import", help="load a catalog YAML file (validated first, idempotent; new cards start "
                               "as proposed, lifecycle states are never taken from the file)")
     importer.add_argument("file", type=Path)
@@ -40,11 +53,12 @@ def cmd_sync(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_probe(_args: argparse.Namespace, settings: Settings) -> int:
+def cmd_probe(_args: argparse.Namespace, settings: Settings, *, probe_call_for: ProbeCallFor) -> int:
     from catalog.health import probe_models
 
-    with session_scope(make_engine(settings.database_url)) as session:
-        outcomes = probe_models(session=session, actor=SYSTEM_CLI, gateway=gateway_for(settings))
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        outcomes = probe_models(session=session, actor=SYSTEM_CLI, call=probe_call_for(settings, engine))
         for o in outcomes:
             said = f"ok in {o.result.latency_s:.2f}s" if o.result.success else f"FAILED: {o.result.error}"
             print(f"{o.model_name}: {said}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timedelta
 
 from sqlalchemy import Float, and_, case, cast, func
@@ -14,7 +15,7 @@ from catalog.events import CatalogProbed, CatalogSynced, ModelRegistered
 from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput
-from portal.core.gateway import GatewayClient, GatewayError
+from portal.core.gateway import ChatResult, GatewayClient, GatewayError
 from portal.core.principals import Principal
 from portal.core.users import User
 
@@ -81,13 +82,24 @@ class ProbeOutcome:
     result: ProbeResult
 
 
-def probe_models(*, session: Session, actor: Principal, gateway: GatewayClient) -> list[ProbeOutcome]:
-    """Send a tiny request to each served, usable chat model and store how it went, audited."""
+class ProbeCall(Protocol):
+    """Sends one probe request to the model and returns its answer; raises GatewayError when the call fails.
+
+    The command or page that probes hands one in: the metered gateway path paid for by the system:probe principal
+    (metering.probes), so every probe is reserved, settled and recorded as usage like any other call."""
+
+    def __call__(self, model: CatalogModel, *, messages: list[dict[str, str]], max_tokens: int) -> ChatResult: ...
+
+
+def probe_models(*, session: Session, actor: Principal, call: ProbeCall) -> list[ProbeOutcome]:
+    """Send a tiny request to each served, usable chat model and store how it went, audited.
+
+    Only reads come before the calls, so no write transaction is open while the metered path records them."""
     require(actor, Permission.MANAGE_CATALOG)
     models = session.exec(select(CatalogModel).where(
         col(CatalogModel.served), CatalogModel.mode == "chat",
         col(CatalogModel.status).in_([s.value for s in USABLE_STATUSES]))).all()
-    outcomes = [ProbeOutcome(model_name=model.name, result=probe_one(model, gateway)) for model in models]
+    outcomes = [ProbeOutcome(model_name=model.name, result=probe_one(model, call)) for model in models]
     session.add_all([outcome.result for outcome in outcomes])
     failed = sorted(o.model_name for o in outcomes if not o.result.success)
     record(session, actor, CatalogProbed(probed=sorted(o.model_name for o in outcomes), failed=failed))
@@ -95,11 +107,11 @@ def probe_models(*, session: Session, actor: Principal, gateway: GatewayClient) 
     return outcomes
 
 
-def probe_one(model: CatalogModel, gateway: GatewayClient) -> ProbeResult:
+def probe_one(model: CatalogModel, call: ProbeCall) -> ProbeResult:
     """One timed request; a failure is a result too, with the gateway's message."""
     started = time.perf_counter()
     try:
-        result = gateway.chat(model=model.name, messages=PROBE_MESSAGES, max_tokens=PROBE_MAX_TOKENS, temperature=0)
+        result = call(model, messages=PROBE_MESSAGES, max_tokens=PROBE_MAX_TOKENS)
     except GatewayError as exc:
         return ProbeResult(model_id=model.id, success=False, latency_s=time.perf_counter() - started,
                            error=exc.message[:500])

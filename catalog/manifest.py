@@ -1,8 +1,6 @@
-"""What the model catalog adds to the portal: its pages, the `catalog` command and its tables."""
+"""What the model catalog adds to the portal: its pages and its tables."""
 
 from __future__ import annotations
-
-import argparse
 
 from sqlmodel import Session
 
@@ -14,12 +12,6 @@ from portal.core.principals import Principal
 from portal.core.settings import Settings
 
 SECTION = "Models"
-
-
-def _register_commands(commands: argparse._SubParsersAction) -> None:
-    from catalog import commands as catalog_commands
-
-    catalog_commands.register(commands)
 
 
 def _seed_catalog(*, session: Session, actor: Principal, settings: Settings) -> str:
@@ -42,7 +34,8 @@ MANIFEST = FeatureManifest(
                  help="The review queue; for admins also gateway sync, registration and probes.",
                  permission=Permission.REVIEW),
     ),
-    commands=(_register_commands,),
+    # The `catalog` command (catalog/commands.py) is registered by portal.commands, which wires its probes to the
+    # metered gateway path: metering sits above the catalog, so the catalog cannot reach it itself.
     table_modules=(models,),
     audit_events=CATALOG_EVENTS,
     seed_steps=(SeedStep("catalog", _seed_catalog),),

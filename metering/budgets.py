@@ -13,11 +13,17 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from portal.core.audit import utcnow
+from portal.core.auth import SystemPrincipal
 from portal.core.errors import PortalError
 from portal.core.gateway import Caller
 from portal.core.users import User
 from metering.models import BudgetOverride, BudgetScope
-from metering.usage import payer_spend_since, tokens_used_since
+from metering.usage import (
+    payer_spend_and_in_flight_since,
+    payer_spend_since,
+    tokens_and_in_flight_since,
+    tokens_used_since,
+)
 
 
 class BudgetExhausted(PortalError):
@@ -32,21 +38,30 @@ class BudgetPolicy:
     monthly_usd_per_team: float
 
 
+NO_BUDGETS = BudgetPolicy(daily_tokens_per_user=0, monthly_usd_per_team=0)
+
+
 @dataclass(frozen=True)
 class Payer:
     """Who pays for a call: the person, and the team whose monthly budget it comes from — the person alone when
     they have no team, so nobody escapes a cap by having none. `use_case` names the use case when there is one."""
 
-    user_id: int
+    user_id: int | None
     email: str
     team: str = ""
     department: str = ""
     use_case: str = ""
+    principal: str = ""  # a system principal's name when one pays (then there is no user)
 
     @classmethod
     def of(cls, user: User, *, use_case: str = "") -> Payer:
         return cls(user_id=user.id, email=user.email, team=user.team or "", department=user.department or "",
                    use_case=use_case)
+
+    @classmethod
+    def system(cls, principal: SystemPrincipal) -> Payer:
+        """A system principal paying for the portal's own calls (probes): recorded as its, no person's budget."""
+        return cls(user_id=None, email=principal.name, principal=principal.name)
 
     @property
     def caller(self) -> Caller:
@@ -56,6 +71,8 @@ class Payer:
 
 def effective_budget(*, session: Session, user: User | Payer, defaults: BudgetPolicy) -> BudgetPolicy:
     """The budgets in force for this user: the defaults, with the user's and the team's overrides applied."""
+    if isinstance(user, Payer) and user.principal:
+        return NO_BUDGETS  # the portal's own calls (probes) draw on no person's or team's budget
     user_id = user.user_id if isinstance(user, Payer) else user.id
     wanted = [and_(col(BudgetOverride.scope) == BudgetScope.USER.value, col(BudgetOverride.key) == str(user_id))]
     if user.team:
@@ -109,6 +126,41 @@ def daily_quota(*, session: Session, user: User, defaults: BudgetPolicy, now: da
         return None
     used = tokens_used_since(session=session, user_id=user.id, since=day_start(now or utcnow()))
     return DailyQuota(used=used, quota=quota)
+
+
+@dataclass(frozen=True)
+class BudgetStanding:
+    """What is left of a person's budgets now; calls still running count at their reserved worst case."""
+
+    quota: int  # tokens a day; 0 = no quota
+    tokens_used: int  # today, calls in flight included
+    tokens_in_flight: int
+    cap: float  # the payer's dollars a month; 0 = no cap
+    spent: float  # this month, calls in flight included
+    spent_in_flight: float
+    team: str  # whose month it is; "" = the person's own
+
+    @property
+    def tokens_left(self) -> int:
+        return max(0, self.quota - self.tokens_used)
+
+    @property
+    def usd_left(self) -> float:
+        return max(0.0, self.cap - self.spent)
+
+
+def budget_standing(*, session: Session, user: User, defaults: BudgetPolicy, now: datetime | None = None
+                    ) -> BudgetStanding:
+    """The user's day and the payer's month against the budgets in force, reservations included, summed in SQL."""
+    now = now or utcnow()
+    policy = effective_budget(session=session, user=user, defaults=defaults)
+    payer = Payer.of(user)
+    used, used_in_flight = tokens_and_in_flight_since(session=session, user_id=payer.user_id, since=day_start(now))
+    spent, spent_in_flight = payer_spend_and_in_flight_since(session=session, user_id=payer.user_id, team=payer.team,
+                                                             since=month_start(now))
+    return BudgetStanding(quota=policy.daily_tokens_per_user, tokens_used=used, tokens_in_flight=used_in_flight,
+                          cap=policy.monthly_usd_per_team, spent=spent, spent_in_flight=spent_in_flight,
+                          team=payer.team)
 
 
 def _quota_message(quota: int, used: int, asked: int, now: datetime) -> str:

@@ -57,8 +57,9 @@ def record_usage(session: Session, *, user: User | Payer, model: CatalogModel, s
                  status: CallStatus, error: str = "") -> UsageEvent:
     """Add one usage event (it commits with the caller's transaction)."""
     payer = user if isinstance(user, Payer) else Payer.of(user)
-    event = UsageEvent(user_id=payer.user_id, team=payer.team, department=payer.department, model_name=model.name,
-                       source=source.value, tokens_in=tokens_in, tokens_out=tokens_out, usage_estimated=estimated,
+    event = UsageEvent(user_id=payer.user_id, principal=payer.principal, team=payer.team,
+                       department=payer.department, model_name=model.name, source=source.value,
+                       tokens_in=tokens_in, tokens_out=tokens_out, usage_estimated=estimated,
                        cost_usd=cost_usd(model, tokens_in=tokens_in, tokens_out=tokens_out), latency_s=latency_s,
                        time_to_first_token_s=ttft_s, status=status.value, error=error[:MAX_ERROR_CHARS])
     session.add(event)

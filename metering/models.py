@@ -19,6 +19,7 @@ class UsageSource(StrEnum):
     SANDBOX_DOCUMENTS = "sandbox documents"
     PROMPT_TEST = "prompt test"
     TRAINING_LAB = "training lab"
+    PROBE = "probe"  # the catalog's health probes, paid for by the system:probe principal
 
 
 class CallStatus(StrEnum):
@@ -42,7 +43,8 @@ class UsageEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
-    user_id: int = Field(foreign_key="portal_user.id")
+    user_id: int | None = Field(default=None, foreign_key="portal_user.id")  # None: a system principal paid
+    principal: str = Field(default="", max_length=80)  # the system principal that paid, e.g. "system:probe"
     team: str = Field(default="", max_length=120)
     department: str = Field(default="", max_length=120)
     model_name: str = Field(max_length=200, index=True)

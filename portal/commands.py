@@ -14,8 +14,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from catalog import commands as catalog_commands
+from catalog.health import ProbeCall
+from metering.budgets import NO_BUDGETS
+from metering.gateway import MeteredGateway
+from metering.probes import metered_probe_call
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
+from portal.core.gateway import gateway_for
 from portal.core.settings import Settings, describe_settings
 
 log = logging.getLogger("portal.commands")
@@ -35,6 +41,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                         ).set_defaults(handler=cmd_model_server)
     commands.add_parser("settings", help="print every setting, its value (secrets masked) and description"
                         ).set_defaults(handler=cmd_settings)
+
+
+def register_catalog(commands: argparse._SubParsersAction) -> None:
+    """The catalog's `catalog` command, its probes made on the metered gateway path (paid for by system:probe)."""
+    catalog_commands.register(commands, probe_call_for=metered_probes)
+
+
+def metered_probes(settings: Settings, engine) -> ProbeCall:
+    """Each probe reserved, sent, settled and recorded as system:probe's usage; no budget applies to it."""
+    return metered_probe_call(MeteredGateway(gateway=gateway_for(settings), engine=engine, budgets=NO_BUDGETS))
 
 
 def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +150,9 @@ def document_limits(settings: Settings) -> DocumentLimits:
                           max_pages=settings.documents_max_pages, max_chunks=settings.documents_max_chunks,
                           chunk_chars=settings.documents_chunk_chars,
                           # The splitter refuses an overlap as long as the passage itself.
-                          chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2))
+                          chunk_overlap=min(settings.documents_chunk_overlap, settings.documents_chunk_chars // 2),
+                          parse_timeout_s=settings.documents_parse_timeout_s,
+                          parse_memory_mb=settings.documents_parse_memory_mb)
 
 
 def vector_store(settings: Settings) -> ClientAPI:
@@ -283,12 +285,15 @@ def dev_sign_in_refusal() -> str | None:
 
 
 @contextmanager
-def showing_errors() -> Iterator[None]:
-    """Show a PortalError's message; log anything else with a reference the user can quote."""
+def showing_errors(*, shown_as: Callable[[str], str] = str) -> Iterator[None]:
+    """Show a PortalError's message; log anything else with a reference the user can quote.
+
+    shown_as=portal.ui.plain_message when the message may carry a value from the address bar: shown as typed, not as
+    Markdown."""
     try:
         yield
     except PortalError as exc:
-        st.error(exc.message, icon="⚠️")
+        st.error(shown_as(exc.message), icon="⚠️")
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("unexpected error (reference %s)", reference)

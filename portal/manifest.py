@@ -18,7 +18,7 @@ MANIFEST = FeatureManifest(
         PageSpec("admin.py", title="Admin", icon=":material/admin_panel_settings:", section="Administration",
                  permission=Permission.MANAGE_USERS),
     ),
-    commands=(commands.register,),
+    commands=(commands.register, commands.register_catalog),
     table_modules=(audit, users),
     audit_events=USER_EVENTS,
     seed_steps=(SeedStep("demo users", seed.seed_step),),

@@ -39,6 +39,16 @@ def streamed_text(chunks: Iterable[str]) -> Iterator[str]:
     return plain_chunks(chunks)
 
 
+# In a one-line message only what can make a link, an image, emphasis, code, HTML or maths needs escaping; a "-" or
+# "." means something only at the start of a line, so names like "gpt-4o.mini" stay as written in the source.
+_INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:])")
+
+
+def plain_message(text: object) -> str:
+    """A message that may carry user-supplied text (a value from the address bar) as one line of plain text."""
+    return _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
 def open_picker(labels: dict[str, str], *, label: str, placeholder: str, key: str, button: str,
                 icon: str) -> str | None:
     """Under a table: pick one of its rows by name and open it. Returns the picked key when the button is pressed.

@@ -24,13 +24,16 @@ TOP = 10
 
 @dataclass(frozen=True)
 class UsageTotals:
-    """Calls, failures, tokens and dollars over a set of usage events."""
+    """Calls, failures, tokens and dollars over a set of usage events; calls still running count at their
+    reserved worst case, and `in_flight`/`in_flight_usd` say how many and how much of the total that is."""
 
     calls: int = 0
     failures: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    in_flight: int = 0
+    in_flight_usd: float = 0.0
 
     @property
     def tokens(self) -> int:
@@ -38,7 +41,8 @@ class UsageTotals:
 
     def __add__(self, other: UsageTotals) -> UsageTotals:
         return UsageTotals(self.calls + other.calls, self.failures + other.failures, self.tokens_in + other.tokens_in,
-                           self.tokens_out + other.tokens_out, self.cost_usd + other.cost_usd)
+                           self.tokens_out + other.tokens_out, self.cost_usd + other.cost_usd,
+                           self.in_flight + other.in_flight, self.in_flight_usd + other.in_flight_usd)
 
 
 @dataclass(frozen=True)
@@ -116,14 +120,21 @@ def org_usage(*, session: Session, actor: User, days: int = 30, group_by: GroupB
 
 
 def _sums(*extra):
-    """The aggregate columns every query selects, after any grouping columns."""
+    """The aggregate columns every query selects, after any grouping columns; the cost comes last.
+
+    A reservation (a call still running) already holds its worst case in its tokens and cost, so it is summed
+    with the rest; it is also counted apart, so a page can say how much of the spend is still in flight."""
     failed = func.sum(case((UsageEvent.status == CallStatus.FAILED.value, 1), else_=0))
-    return (*extra, func.count(), failed, func.sum(UsageEvent.tokens_in), func.sum(UsageEvent.tokens_out),
-            func.sum(UsageEvent.cost_usd))
+    running = UsageEvent.status == CallStatus.RESERVED.value
+    in_flight, in_flight_usd = func.sum(case((running, 1), else_=0)), func.sum(case((running, UsageEvent.cost_usd),
+                                                                                   else_=0.0))
+    return (*extra, func.count(), failed, in_flight, in_flight_usd, func.sum(UsageEvent.tokens_in),
+            func.sum(UsageEvent.tokens_out), func.sum(UsageEvent.cost_usd))
 
 
-def _totals(calls, failures, tokens_in, tokens_out, cost) -> UsageTotals:
-    return UsageTotals(int(calls), int(failures or 0), int(tokens_in or 0), int(tokens_out or 0), float(cost or 0.0))
+def _totals(calls, failures, in_flight, in_flight_usd, tokens_in, tokens_out, cost) -> UsageTotals:
+    return UsageTotals(int(calls), int(failures or 0), int(tokens_in or 0), int(tokens_out or 0), float(cost or 0.0),
+                       int(in_flight or 0), float(in_flight_usd or 0.0))
 
 
 def _utc_day(session: Session):
@@ -159,10 +170,13 @@ def _ranked_groups(buckets: list[UsageBucket]) -> list[RankedUsage]:
 
 
 def _top_users(session: Session, where: tuple) -> list[RankedUsage]:
+    """The top payers by cost: people by e-mail, system principals (the probes) by name."""
     cost = func.sum(UsageEvent.cost_usd)
-    per_user = (select(*_sums(UsageEvent.user_id)).where(*where).group_by(UsageEvent.user_id)
-                .order_by(cost.desc(), UsageEvent.user_id).limit(TOP).subquery())
-    rows = session.exec(select(User.email, *list(per_user.c)[1:])
-                        .join(per_user, col(User.id) == per_user.c.user_id)
-                        .order_by(list(per_user.c)[-1].desc(), User.email)).all()
-    return [RankedUsage(name=email, totals=_totals(*sums)) for email, *sums in rows]
+    per_payer = (select(*_sums(UsageEvent.user_id, UsageEvent.principal)).where(*where)
+                 .group_by(UsageEvent.user_id, UsageEvent.principal)
+                 .order_by(cost.desc(), UsageEvent.user_id, UsageEvent.principal).limit(TOP).subquery())
+    name = func.coalesce(User.email, per_payer.c.principal)
+    rows = session.exec(select(name, *list(per_payer.c)[2:])
+                        .select_from(per_payer).outerjoin(User, col(User.id) == per_payer.c.user_id)
+                        .order_by(list(per_payer.c)[-1].desc(), name)).all()
+    return [RankedUsage(name=payer, totals=_totals(*sums)) for payer, *sums in rows]

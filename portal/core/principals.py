@@ -37,7 +37,14 @@ SYSTEM_SCHEDULER = SystemPrincipal(
     acts_for="start-up and scheduled jobs: the gateway sync when the portal starts, keeping the built-in "
              "templates in step with the repository",
 )
-SYSTEM_PRINCIPALS: tuple[SystemPrincipal, ...] = (SYSTEM_CLI, SYSTEM_SEED, SYSTEM_SCHEDULER)
+SYSTEM_PROBE = SystemPrincipal(
+    name="system:probe",
+    permissions=frozenset(),
+    acts_for="pays for the catalog's health probes: each probe goes through the metered gateway path and is "
+             "recorded as its usage (source `probe`), drawing on no person's or team's budget. It may change "
+             "nothing",
+)
+SYSTEM_PRINCIPALS: tuple[SystemPrincipal, ...] = (SYSTEM_CLI, SYSTEM_SEED, SYSTEM_SCHEDULER, SYSTEM_PROBE)
 
 
 def principal_table_markdown() -> str:

@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     documents_max_pages: int = Field(
         300, ge=1, le=10_000, description="Most pages an uploaded PDF may have."
     )
+    documents_parse_timeout_s: float = Field(
+        20.0, gt=0, le=600, description="Longest a PDF may take to read, in seconds; it is read in a separate "
+        "process, stopped at this limit.",
+    )
+    documents_parse_memory_mb: int = Field(
+        512, ge=64, le=16_384, description="Most memory reading one PDF may take, in megabytes (the reading "
+        "process' own limit; a decompression bomb stops here).",
+    )
     documents_max_chunks: int = Field(
         1000, ge=1, le=100_000, description="Most passages one document may be split into (each is embedded once)."
     )

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from catalog.health import probe_models, register_from_gateway, sync_with_gateway
+from metering.probes import metered_probe_call
 from catalog.models import CatalogModel, DataClassification, ModelStatus, RiskTier
 from catalog.risk_changes import decide_risk_change, pending_risk_changes, propose_risk_change, risk_change_summary
 from catalog.service import CatalogFilter, browse_catalog
@@ -103,7 +104,8 @@ def register(name: str, report: dict[str, list[str]]) -> None:
 
 def probe() -> None:
     with deps.showing_errors(), session_scope(context.engine) as session:
-        outcomes = probe_models(session=session, actor=user, gateway=context.gateway)
+        # Paid for by system:probe on the metered path: reserved, settled and recorded as usage (source "probe").
+        outcomes = probe_models(session=session, actor=user, call=metered_probe_call(context.metered))
         st.session_state[PROBE_RESULTS] = [
             {"model": o.model_name, "ok": o.result.success, "latency (s)": o.result.latency_s,
              "time to first token (s)": o.result.time_to_first_token_s, "tokens/s": o.result.tokens_per_second,

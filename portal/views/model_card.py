@@ -20,7 +20,7 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.users import describe_user
-from portal.ui import plain, untrusted_markdown
+from portal.ui import plain, plain_message, untrusted_markdown
 from sandbox.compare import vote_summary
 
 CATALOG_PAGE = "views/catalog.py"
@@ -65,7 +65,7 @@ if not name:
     st.stop()
 
 model = None
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
     model = get_model(session=session, name=name)
     stats = probe_stats(session=session, model_id=model.id)
     requester, approver = person(session, model.requested_by_id), person(session, model.approved_by_id)

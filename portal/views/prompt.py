@@ -7,7 +7,7 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from portal.views import _prompt_sections as sections
 from portal.views._prompts import LIBRARY_FLASH, LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
@@ -60,7 +60,7 @@ def load():
 try:
     prompt, labels, version, favourite = load()
 except NotFound as exc:
-    st.error(exc.message)
+    st.error(plain_message(exc.message))  # it may name the value from the address bar
     st.page_link(LIBRARY_PAGE, label="Back to the library", icon=":material/library_books:")
     st.stop()
 state[OPEN_PROMPT] = prompt.slug

@@ -9,7 +9,7 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
-from portal.ui import plain, untrusted_markdown
+from portal.ui import plain, plain_message, untrusted_markdown
 from portal.views._template_form import draw_form, raw_answers
 from portal.views._template_lineage import draw_lineage
 from templates.forks import fork_template, model_options_for, preview_fork, questions_of
@@ -39,7 +39,7 @@ try:
         model_options = model_options_for(session=session, user=user)
 except NotFound as exc:
     st.title("Solution template")
-    st.error(exc.message)
+    st.error(plain_message(exc.message))  # it may name the value from the address bar
     st.page_link(LIST_PAGE, label="Back to the templates", icon=":material/arrow_back:")
     st.stop()
 if st.session_state.get("tpl_current") != name:  # another template: forget the last one's preview and result

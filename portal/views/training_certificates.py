@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from training.certificates import CertificateView, expiry_notices, my_certificates, verify_certificate
 
 context = deps.portal_context()
@@ -42,6 +42,6 @@ with st.form("verify_form"):
     code = st.text_input("Verification code", key="verify_code", value=st.query_params.get("code", ""),
                          placeholder="CERT-XXXX-XXXX-XXXX")
     checked = st.form_submit_button("Verify")
-if checked:
-    with deps.showing_errors(), session_scope(context.engine) as session:
+if checked:  # the code may come from the address bar (?code=)
+    with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
         show(verify_certificate(session=session, actor=user, code=code))

@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from portal.views._training import CERTIFICATES_PAGE, course_links, require_course_slug
 from training.learning import enrol, mark_lesson_read, progress
 
@@ -14,7 +14,7 @@ deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found = None
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
     found = progress(session=session, user=user, slug=slug)
 if found is None:
     st.stop()

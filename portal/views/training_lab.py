@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain, untrusted_markdown
+from portal.ui import plain, plain_message, untrusted_markdown
 from portal.views._sandbox_messages import show_notice
 from portal.views._training import course_links, require_course_slug
 from training.labs import LabRun, lab_checks, lab_models, run_lab
@@ -16,7 +16,7 @@ deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found, models = None, []
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
     found = progress(session=session, user=user, slug=slug)
     models = lab_models(session=session, user=user)
 if found is None:

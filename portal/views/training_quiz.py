@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from portal.views._training import course_links, require_course_slug
 from training.learning import progress
 from training.quiz import QuizResult, quiz_sheet, submit_quiz
@@ -17,7 +17,7 @@ deps.require_page(user, __file__)
 slug = require_course_slug()
 
 found = sheet = None
-with deps.showing_errors(), session_scope(context.engine) as session:
+with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
     found = progress(session=session, user=user, slug=slug)
     if found.enrolment is not None:
         sheet = quiz_sheet(session=session, user=user, enrolment_id=found.enrolment.id)

@@ -10,6 +10,8 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.users import User
+from metering.budgets import BudgetStanding, budget_standing
+from portal.ui import plain
 from sandbox.dashboard import GroupBy, UsageReport, my_usage, org_usage
 
 PERIODS = {7: "Last 7 days", 30: "Last 30 days", 90: "Last 90 days"}
@@ -34,6 +36,24 @@ def metrics(report: UsageReport) -> None:
     tokens_in.metric("Tokens in", f"{totals.tokens_in:,}")
     tokens_out.metric("Tokens out", f"{totals.tokens_out:,}")
     cost.metric("Cost", f"${totals.cost_usd:,.2f}")
+    if totals.in_flight:
+        st.caption(f"Of these, {totals.in_flight:,} call(s) are still running and count at their worst case "
+                   f"(\\${totals.in_flight_usd:,.4f} reserved) until they finish.")
+
+
+def budgets(standing: BudgetStanding) -> None:
+    """What is left of the day's tokens and the month's budget, calls still running counted at their worst case."""
+    if standing.quota:
+        running = (f", {standing.tokens_in_flight:,} of them reserved for calls still running"
+                   if standing.tokens_in_flight else "")
+        st.caption(f"Tokens today: {standing.tokens_used:,} of {standing.quota:,} used{running}; "
+                   f"{standing.tokens_left:,} left (resets at 00:00 UTC).")
+    if standing.cap:
+        whose = f"Team {plain(standing.team)}'s" if standing.team else "Your personal"
+        running = (f", \\${standing.spent_in_flight:,.4f} of it reserved for calls still running"
+                   if standing.spent_in_flight else "")
+        st.caption(f"{whose} budget this month: \\${standing.spent:,.2f} of \\${standing.cap:,.2f} spent{running}; "
+                   f"\\${standing.usd_left:,.2f} left.")
 
 
 def stacked_bars(label: str, measure: str) -> dict:
@@ -79,6 +99,7 @@ def ranked(title: str, rows, key: str) -> None:
 def mine_section() -> None:
     """The signed-in user's own usage."""
     with deps.showing_errors(), session_scope(context.engine) as session:
+        budgets(budget_standing(session=session, user=user, defaults=deps.budget_policy(context.settings)))
         report = my_usage(session=session, user=user, days=days)
         if report.empty:
             st.info(f"You have no usage yet in the {PERIODS[days].lower()}. Calls you make in the sandbox show "

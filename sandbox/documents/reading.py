@@ -1,26 +1,23 @@
 """Reading an uploaded file into text with its pages or sections, and splitting it into passages.
 
-Every problem a user can cause (wrong type, too big, unreadable or encrypted PDF, no text) is a
-`DocumentError` whose message says what to do; nothing is stored when one is raised.
+Every problem a user can cause (wrong type, too big, unreadable, encrypted or hostile PDF, no text) is a
+`DocumentError` whose message says what to do; nothing is stored when one is raised. PDFs are read in a confined
+child process (sandbox.documents.pdf_text), never in the portal's own.
 """
 
 from __future__ import annotations
 
-import io
-import logging
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
-from pypdf import PdfReader
-
 from portal.core.errors import InvalidInput
+from sandbox.documents.pdf_text import PdfRefused, read_pages
 
 # Markdown headings that start a section; deeper ones stay inside their section's text.
 HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 TYPES = {".pdf": "pdf", ".md": "md", ".markdown": "md", ".txt": "txt", ".text": "txt"}
 BYTES_PER_MB = 1024 * 1024
-logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported to the user, not the log
 
 
 class DocumentError(InvalidInput):
@@ -37,6 +34,8 @@ class DocumentLimits:
     max_chunks: int
     chunk_chars: int
     chunk_overlap: int
+    parse_timeout_s: float = 20.0  # a PDF is read in a child process stopped at these limits
+    parse_memory_mb: int = 512
 
 
 @dataclass(frozen=True)
@@ -92,22 +91,14 @@ def read_segments(file_name: str, kind: str, data: bytes, limits: DocumentLimits
 
 
 def _pdf_pages(file_name: str, data: bytes, limits: DocumentLimits) -> list[Segment]:
+    # Read in a confined child process; the text limit is what the passages could hold at most.
     try:
-        reader = PdfReader(io.BytesIO(data))
-        # An owner password alone (printing or copying locked) opens with an empty user password.
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(f"“{file_name}” is password-protected. Save a copy without the password and "
-                                "upload that.")
-        if len(reader.pages) > limits.max_pages:
-            raise DocumentError(f"“{file_name}” has {len(reader.pages):,} pages; at most {limits.max_pages:,} "
-                                "fit. Upload the part you need.")
-        return [Segment(text=page.extract_text() or "", page=number)
-                for number, page in enumerate(reader.pages, start=1)]
-    except DocumentError:
-        raise
-    except Exception as error:  # pypdf raises many kinds of errors on a damaged file; all mean the same here
-        raise DocumentError(f"“{file_name}” could not be read as a PDF ({type(error).__name__}). It may be "
-                            "damaged or not really a PDF: open it and save it again, or upload its text.") from None
+        pages = read_pages(file_name, data, max_pages=limits.max_pages,
+                           max_chars=limits.max_chunks * limits.chunk_chars, timeout_s=limits.parse_timeout_s,
+                           memory_mb=limits.parse_memory_mb)
+    except PdfRefused as refused:
+        raise DocumentError(refused.message) from None
+    return [Segment(text=text, page=number) for number, text in pages]
 
 
 def _decoded(file_name: str, data: bytes) -> str:

@@ -121,3 +121,14 @@ def test_an_import_creates_proposed_cards_and_says_what_it_did_not_apply(isolate
             col(CatalogModel.name).in_(["new-model", "smollm2-135m-instruct"]))).all())
     assert statuses == {"new-model": "proposed", "smollm2-135m-instruct": "approved"}
     assert actors_of(isolated_portal, "catalog.imported") == {("system:seed", None), ("system:cli", None)}
+
+
+def test_a_cli_probe_is_metered_and_paid_for_by_system_probe(isolated_portal, served_gateway, capsys) -> None:
+    from metering.models import UsageEvent
+
+    main(["seed"])
+    main(["catalog", "sync"])
+    assert main(["catalog", "probe"]) == 0
+    with stored(isolated_portal) as session:
+        (event,) = session.exec(select(UsageEvent)).all()
+    assert (event.principal, event.user_id, event.source, event.status) == ("system:probe", None, "probe", "ok")

@@ -7,13 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from catalog.health import probe_models, probe_stats, register_from_gateway, sync_with_gateway
+from catalog.health import ProbeCall, probe_models, probe_stats, register_from_gateway, sync_with_gateway
 from catalog.models import CatalogModel, ModelStatus, ProbeResult
 from portal.core.audit import AuditEvent, utcnow
 from portal.core.auth import Permission, Role, SystemPrincipal
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.gateway import GatewayClient, GatewayUnreachable
+from metering.probes import metered_probe_call
 from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER
+from tests.metering.support import metered
 
 S = ModelStatus
 
@@ -21,6 +23,12 @@ S = ModelStatus
 @pytest.fixture
 def gateway(fake_gateway) -> GatewayClient:
     return GatewayClient(base_url=fake_gateway.url, timeout_s=5)
+
+
+@pytest.fixture
+def probes(session, gateway) -> ProbeCall:
+    """Probes as the portal makes them: on the metered path, paid for by system:probe."""
+    return metered_probe_call(metered(gateway, session))
 
 
 def test_sync_marks_served_unregistered_and_unavailable(session, make_user, make_model, gateway) -> None:
@@ -55,13 +63,13 @@ def test_register_creates_a_proposed_card_that_its_registrar_cannot_approve(sess
         register_from_gateway(session=session, actor=admin, name="phantom", gateway=gateway)
 
 
-def test_probe_stores_timings_and_failures(session, make_model, gateway, fake_gateway) -> None:
+def test_probe_stores_timings_and_failures(session, make_model, probes, fake_gateway) -> None:
     small = make_model(S.APPROVED, name="fake-small", served=True)
     large = make_model(S.DEPRECATED, name="fake-large", served=True)
     make_model(S.PROPOSED, name="proposed-served", served=True)
     make_model(S.APPROVED, name="embedder", served=True, mode="embedding")
     fake_gateway.fail_next("500")
-    outcomes = probe_models(session=session, actor=SYSTEM_CLI, gateway=gateway)
+    outcomes = probe_models(session=session, actor=SYSTEM_CLI, call=probes)
     assert sorted(o.model_name for o in outcomes) == ["fake-large", "fake-small"]
     results = {o.result.model_id: o.result for o in outcomes}
     assert set(results) == {small.id, large.id}
@@ -101,20 +109,40 @@ def test_a_sync_by_a_system_principal_is_audited_under_its_name(session, make_mo
     assert (event.actor_email, event.actor_id) == (principal.name, None)
 
 
-def test_a_probe_is_audited_under_the_principal_that_ran_it(session, make_model, gateway, fake_gateway) -> None:
+def test_a_probe_is_audited_under_the_principal_that_ran_it(session, make_model, probes, fake_gateway) -> None:
     make_model(S.APPROVED, name="fake-small", served=True)
     make_model(S.APPROVED, name="fake-large", served=True)
     fake_gateway.fail_next("500")
-    probe_models(session=session, actor=SYSTEM_CLI, gateway=gateway)
+    probe_models(session=session, actor=SYSTEM_CLI, call=probes)
     session.commit()
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "catalog.probed")).one()
     assert (event.actor_email, event.actor_id, event.summary) == ("system:cli", None, "2 probed, 1 failed")
     assert event.after["probed"] == ["fake-large", "fake-small"] and len(event.after["failed"]) == 1
 
 
-def test_a_principal_without_manage_catalog_may_not_sync_or_probe(session, gateway) -> None:
+def test_a_principal_without_manage_catalog_may_not_sync_or_probe(session, gateway, probes) -> None:
     clerk = SystemPrincipal(name="system:clerk", permissions=frozenset({Permission.MANAGE_PROMPTS}), acts_for="tests")
     with pytest.raises(PermissionDenied, match="system:clerk may not"):
         sync_with_gateway(session=session, actor=clerk, gateway=gateway)
     with pytest.raises(PermissionDenied, match="system:clerk may not"):
-        probe_models(session=session, actor=clerk, gateway=gateway)
+        probe_models(session=session, actor=clerk, call=probes)
+
+
+def test_probes_go_through_the_metered_path_paid_for_by_system_probe(session, make_user, make_model, probes,
+                                                                     fake_gateway) -> None:
+    from metering.models import CallStatus, UsageEvent, UsageSource
+    from sandbox.dashboard import org_usage
+
+    make_model(S.APPROVED, name="fake-small", served=True, input_price_per_mtok=1.0, output_price_per_mtok=2.0)
+    make_model(S.APPROVED, name="fake-large", served=True, input_price_per_mtok=3.0, output_price_per_mtok=6.0)
+    fake_gateway.fail_next("500")
+    probe_models(session=session, actor=SYSTEM_CLI, call=probes)
+    session.commit()
+    events = session.exec(select(UsageEvent).order_by(UsageEvent.model_name)).all()
+    assert [(e.principal, e.user_id, e.source, e.team) for e in events] == [("system:probe", None,
+                                                                             UsageSource.PROBE.value, "")] * 2
+    assert sorted(e.status for e in events) == sorted([CallStatus.OK.value, CallStatus.FAILED.value])
+    answered = next(e for e in events if e.status == CallStatus.OK.value)
+    assert answered.tokens_in > 0 and answered.tokens_out > 0 and answered.cost_usd > 0
+    top = org_usage(session=session, actor=make_user(Role.ADMIN), days=1).top_users
+    assert [(t.name, t.totals.calls) for t in top] == [("system:probe", 2)]

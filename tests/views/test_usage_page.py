@@ -103,3 +103,23 @@ def test_a_longer_period_includes_older_usage(open_portal, usage) -> None:
     assert metrics(at)["Cost"] == "$2.00"
     at.selectbox(key="usage_days").set_value(90).run()
     assert metrics(at)["Cost"] == "$11.00"
+
+
+def test_a_call_still_running_shows_in_the_spend_and_the_budget_left_at_its_worst_case(open_portal, portal_db,
+                                                                                       user_with_role,
+                                                                                       monkeypatch) -> None:
+    monkeypatch.setenv("PORTAL_SANDBOX_DAILY_TOKEN_QUOTA", "10000")
+    monkeypatch.setenv("PORTAL_SANDBOX_TEAM_MONTHLY_BUDGET_USD", "20")
+    viewer = user_with_role("viewer")
+    add_usage(portal_db, viewer, hours_ago=0, model="llama", tokens_in=1000, tokens_out=500, cost=1.5)
+    add_usage(portal_db, viewer, hours_ago=0, model="llama", tokens_in=100, tokens_out=2000, cost=4.25,
+              status=CallStatus.RESERVED)
+    at = open_portal(viewer, script=USAGE_PAGE)
+    assert not at.exception and not at.error
+    assert metrics(at)["Cost"] == "$5.75" and metrics(at)["Tokens out"] == "2,500"
+    captions = [c.value for c in at.caption]
+    assert any("1 call(s) are still running" in c and "\\$4.2500 reserved" in c for c in captions), captions
+    assert any("Tokens today: 3,600 of 10,000 used, 2,100 of them reserved for calls still running; 6,400 left"
+               in c for c in captions), captions
+    assert any("\\$5.75 of \\$20.00 spent, \\$4.2500 of it reserved" in c and "\\$14.25 left" in c
+               for c in captions), captions

@@ -1,0 +1,24 @@
+"""The catalog's health probes on the metered path: paid for by the system:probe principal, recorded as usage."""
+
+from __future__ import annotations
+
+from catalog.health import ProbeCall
+from catalog.models import CatalogModel
+from metering.budgets import Payer
+from metering.gateway import MeteredGateway
+from metering.models import UsageSource
+from portal.core.gateway import ChatResult
+from portal.core.principals import SYSTEM_PROBE
+
+
+def metered_probe_call(metered: MeteredGateway) -> ProbeCall:
+    """A catalog.health.ProbeCall that reserves, calls, settles and records each probe as system:probe's usage.
+
+    No person's or team's budget applies to a system payer; the usage is still recorded (source `probe`)."""
+    payer = Payer.system(SYSTEM_PROBE)
+
+    def call(model: CatalogModel, *, messages: list[dict[str, str]], max_tokens: int) -> ChatResult:
+        return metered.chat(payer=payer, model=model, source=UsageSource.PROBE, messages=messages,
+                            max_tokens=max_tokens, temperature=0).result
+
+    return call
