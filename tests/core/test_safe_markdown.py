@@ -13,7 +13,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from portal.core.safe_markdown import (MAX_MARKDOWN_CHARS, WORD_JOINER, plain_chunks, plain_text, safe_href,
-                                       safe_markdown)
+                                       safe_markdown, too_big)
+from tests.conftest import REPO_ROOT
 
 READ_BACK = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
@@ -220,3 +221,10 @@ def test_plain_chunks_matches_plain_text_however_the_stream_is_cut():
 ])
 def test_safe_href(href, safe):
     assert safe_href(href) == safe
+
+
+def test_too_big_sends_bombs_to_plain_text_and_keeps_normal_documents_as_markdown():
+    """portal.ui.untrusted_markdown shows a text past these limits with st.text: no Markdown parser in the browser."""
+    assert too_big("*_" * 250_000) and too_big("[" * 3_000) and too_big("a\n" * 3_000)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")[:MAX_MARKDOWN_CHARS]
+    assert not too_big(readme) and "table_open" in kinds(safe_markdown(readme))
