@@ -5,11 +5,16 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
-from templates.lineage import list_templates
 from portal.core.errors import StaleEdit
+from portal.ui import plain
 from portal.views._edit_base import forget, form_base, take_latest, widget
-from templates.registry import edit_template_details, get_template, register_template, set_trusted
+from templates.lineage import list_templates
+from templates.registry import (
+    edit_template_details,
+    get_template,
+    register_template,
+    set_trusted,
+)
 
 FLASH = "tpl_admin_flash"
 DETAILS = ("display_name", "summary", "category", "tags", "owner")

@@ -8,7 +8,12 @@ from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
 from portal.ui import plain
-from training.assignments import assign_course, list_assignments, normalised_target, remove_assignment
+from training.assignments import (
+    assign_course,
+    list_assignments,
+    normalised_target,
+    remove_assignment,
+)
 from training.dashboard import as_records, to_csv
 from training.learning import course_list
 from training.models import TargetKind
