@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
-from catalog.models import CatalogModel, Text
+from catalog.models import CatalogModel
 from catalog.service import get_model
 from portal.core.audit import AuditAction, record_event, utcnow
 from portal.core.auth import Permission, require
@@ -23,7 +23,12 @@ from portal.core.revisions import save_if_unchanged
 
 MAX_EVALUATIONS = 100  # as many as a catalog file may list
 NOUN = "card"  # evaluations are part of the card: its revision guards them
-NoLineBreaks = Annotated[Text, Field(pattern=r"^[^\r\n]*$")]
+# Plain str with constraints (not the card's Text), so a too-long value is named as such; the patterns keep NUL out.
+OneLine = Annotated[str, Field(pattern=r"^[^\x00\r\n]*$")]
+NoNul = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+PLAINER = {"string_pattern_mismatch": "one line of text is needed, without line breaks",
+           "float_parsing": "a number is needed"}
+NUL_REFUSED = "NUL characters are not allowed"
 
 
 class EvaluationInput(BaseModel):
@@ -31,11 +36,11 @@ class EvaluationInput(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", allow_inf_nan=False)
 
-    benchmark: Annotated[NoLineBreaks, Field(min_length=1, max_length=200)]
+    benchmark: Annotated[OneLine, Field(min_length=1, max_length=200)]
     score: float
     date: dt.date
-    notes: Annotated[Text, Field(max_length=2000)] = ""
-    link: Annotated[NoLineBreaks, Field(max_length=500)] = ""
+    notes: Annotated[NoNul, Field(max_length=2000)] = ""
+    link: Annotated[OneLine, Field(max_length=500)] = ""
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,7 @@ def checked_evaluation(data: dict[str, Any]) -> dict[str, Any]:
     try:
         parsed = EvaluationInput.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {_plain(e['msg'])}"
-                             for e in exc.errors())
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {_problem(e)}" for e in exc.errors())
         raise InvalidInput(f"Please correct the evaluation: {problems}.") from None
     stored: dict[str, Any] = {"benchmark": parsed.benchmark, "score": parsed.score, "date": parsed.date.isoformat()}
     # Notes and link only when given, so cards (and catalog files) without them keep their shape.
@@ -64,8 +68,10 @@ def checked_evaluation(data: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _plain(message: str) -> str:
-    return message.replace("Input should be a valid number, unable to parse string as a number", "a number is needed")
+def _problem(error: Any) -> str:
+    if error["type"] == "string_pattern_mismatch" and error["loc"] == ("notes",):
+        return NUL_REFUSED
+    return PLAINER.get(error["type"], error["msg"])
 
 
 def evaluations_of(*, session: Session, name: str) -> list[Evaluation]:
