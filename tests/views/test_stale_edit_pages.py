@@ -34,8 +34,8 @@ def test_a_budget_override_saved_meanwhile_is_not_overwritten(open_page, user_wi
                             monthly_usd=900.0)
         other.commit()
     at.button(key="FormSubmitter:budget_form-Save override").click().run()
-    assert errors(at) == ["Someone saved revision 1 of this budget override while you were filling in the form. "
-                          f"{SOMEONE_SAVED}: take the latest budget override, then save again."]
+    assert errors(at) == [("Someone saved revision 1 of this budget override while you were filling in the form. "
+                           f"{SOMEONE_SAVED}: take the latest budget override, then save again.")]
     assert (at.text_input(key="budget_team").value, at.number_input(key="budget_monthly").value) == (
         "Campaigns", 250.0)
     assert [(o.monthly_usd, o.revision) for o in rows(portal_db, BudgetOverride)] == [(900.0, 1)]
@@ -70,8 +70,8 @@ def test_an_assignment_moved_meanwhile_is_neither_moved_back_nor_withdrawn(open_
     at.date_input(key="assign_due").set_value(today + timedelta(days=20))
     move(courses, coe, 9, base=1)  # while this form is open
     at.button(key="FormSubmitter:assign_form-Assign").click().run()
-    assert errors(at) == ["Someone saved revision 2 of this assignment while you edited revision 1. "
-                          f"{SOMEONE_SAVED}: take the latest assignment, then save again."]
+    assert errors(at) == [("Someone saved revision 2 of this assignment while you edited revision 1. "
+                           f"{SOMEONE_SAVED}: take the latest assignment, then save again.")]
     assert (at.text_input(key="assign_target").value, at.date_input(key="assign_due").value) == (
         "Finance", today + timedelta(days=20))
     assert [(a.due_on, a.revision) for a in rows(courses, Assignment)] == [(today + timedelta(days=9), 2)]
@@ -82,8 +82,8 @@ def test_an_assignment_moved_meanwhile_is_neither_moved_back_nor_withdrawn(open_
     at.selectbox(key="withdraw_pick").set_value(rows(courses, Assignment)[0].id).run()
     move(courses, coe, 30, base=3)  # moved again before they press Withdraw
     at.button(key="withdraw").click().run()
-    assert errors(at) == ["Someone saved revision 4 of this assignment while you edited revision 3. "
-                          f"{SOMEONE_SAVED}: take the latest assignment, then save again."]
+    assert errors(at) == [("Someone saved revision 4 of this assignment while you edited revision 3. "
+                           f"{SOMEONE_SAVED}: take the latest assignment, then save again.")]
     assert [(a.due_on, a.revision) for a in rows(courses, Assignment)] == [(today + timedelta(days=30), 4)]
 
 
@@ -100,8 +100,8 @@ def test_template_details_saved_meanwhile_are_kept_and_the_editors_text_too(open
                               base_revision=entry.revision, details={**details, "owner": "Data team"})
         other.commit()
     at.button(key=f"FormSubmitter:{key}_form-Save details").click().run()
-    assert errors(at) == [f"Someone saved revision 2 of this template while you edited revision 1. {SOMEONE_SAVED}: "
-                          "take the latest template, then save again."]
+    assert errors(at) == [(f"Someone saved revision 2 of this template while you edited revision 1. "
+                           f"{SOMEONE_SAVED}: take the latest template, then save again.")]
     assert at.text_input(key=f"{key}_summary").value == "My summary"
     at.button(key=f"{key}_take_latest").click().run()
     assert at.text_input(key=f"{key}_owner").value == "Data team"  # their edit taken in, mine kept
