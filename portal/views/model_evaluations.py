@@ -47,6 +47,8 @@ def add_form(model) -> None:
     """Record a new evaluation on top of the card revision shown when the model was picked."""
     seen_key, key = f"eval_seen_{model.id}", f"eval_add_{model.id}"
     seen = st.session_state.setdefault(seen_key, model.revision)
+    if st.session_state.pop(f"{key}_reset", False):  # set before the widgets exist, so the browser shows it too
+        st.session_state.update({widget(key, field): "" for field in FIELDS if field != "date"})
     with st.form(f"{key}_form"):
         left, right = st.columns([3, 1])
         left.text_input("Benchmark", key=widget(key, "benchmark"), placeholder="MMLU (5-shot)")
@@ -65,8 +67,8 @@ def add_form(model) -> None:
         finally:
             st.session_state.pop(seen_key, None)  # saved or told: the next save goes on top of the card as shown
     if saved:
-        done(f"Recorded {plain(st.session_state[widget(key, 'benchmark')])} on {plain(model.name)}.",
-             *(widget(key, field) for field in FIELDS if field != "date"))
+        st.session_state[f"{key}_reset"] = True  # the next run empties the form for the next evaluation
+        done(f"Recorded {plain(st.session_state[widget(key, 'benchmark')])} on {plain(model.name)}.")
 
 
 def values_of(evaluation) -> dict:
