@@ -30,6 +30,7 @@ from catalog.card_file import (
     file_value,
     validate_catalog,
 )
+from catalog.evaluations import import_evaluations
 from catalog.models import CatalogModel, DataClassification
 from portal.core import safe_yaml
 from catalog.events import CatalogImported
@@ -74,8 +75,8 @@ def _card_values(spec: ModelCardSpec) -> dict[str, Any]:
     values["display_name"] = spec.display_name or spec.name
     values["modalities_in"] = ",".join(spec.modalities_in)
     values["modalities_out"] = ",".join(spec.modalities_out)
-    values["evaluations"] = [{"benchmark": e.benchmark, "score": e.score, "date": e.date.isoformat()}
-                             for e in spec.evaluations]
+    # As catalog.evaluations stores them: notes and link only when given.
+    values["evaluations"] = [{k: v for k, v in e.model_dump(mode="json").items() if v != ""} for e in spec.evaluations]
     values["max_classification"] = int(max(DataClassification.parse(c) for c in spec.allowed_classifications))
     values["replacement_name"] = spec.replacement
     return values
@@ -92,12 +93,15 @@ def import_catalog(*, session: Session, actor: Principal, text: str, source: str
     for spec in specs:
         card = cards.get(spec.name)
         if card is None:
-            card = CatalogModel(name=spec.name, **_describing_values(spec))
+            values = _describing_values(spec)
+            evaluations = values.pop("evaluations")
+            card = CatalogModel(name=spec.name, **values)
             session.add(card)
+            import_evaluations(session=session, actor=actor, model=card, evaluations=evaluations)
             created.append(spec.name)
         elif only_new:
             continue
-        elif changes := _update_card(card, spec):
+        elif changes := _update_card(session, actor, card, spec):
             before[spec.name], after[spec.name] = changes
             session.add(card)
         not_applied += _not_applied(card, spec)
@@ -130,14 +134,18 @@ def _not_applied(card: CatalogModel, spec: ModelCardSpec) -> list[NotApplied]:
             for key in LIFECYCLE_FIELDS if getattr(card, key) != values[key]]
 
 
-def _update_card(card: CatalogModel, spec: ModelCardSpec) -> tuple[dict, dict] | None:
+def _update_card(session: Session, actor: Principal, card: CatalogModel,
+                 spec: ModelCardSpec) -> tuple[dict, dict] | None:
     """Set the card's describing fields that differ from the entry; (before, after) of those fields, or None."""
     changed = {key: value for key, value in _describing_values(spec).items() if getattr(card, key) != value}
     if not changed:
         return None
     before = {key: _audited(getattr(card, key)) for key in changed}
     for key, value in changed.items():
-        setattr(card, key, value)
+        if key == "evaluations":  # one audited step per evaluation, as on the evaluations page
+            import_evaluations(session=session, actor=actor, model=card, evaluations=value)
+        else:
+            setattr(card, key, value)
     card.updated_at = utcnow()
     card.revision += 1  # an editor who opened the card before the import must not save over it unawares
     return before, {key: _audited(value) for key, value in changed.items()}
@@ -167,7 +175,7 @@ _EXPORTED = {
     "modalities_out": lambda card: card.output_modalities,
     "allowed_classifications": lambda card: [c.label for c in card.allowed_classifications],
     "replacement": lambda card: card.replacement_name,
-    # Only imports write evaluations, always with an ISO date; YAML shows it as a date again.
+    # Evaluations are stored with an ISO date (catalog.evaluations); YAML shows it as a date again.
     "evaluations": lambda card: [{**e, "date": dt.date.fromisoformat(e["date"])} for e in card.evaluations],
 }
 

@@ -77,6 +77,8 @@ class EvaluationSpec(_Spec):
     benchmark: Annotated[Text, Field(min_length=1, max_length=200)]
     score: float
     date: Day
+    notes: Annotated[Text, Field(max_length=2000)] = ""
+    link: Annotated[Text, Field(max_length=500)] = ""  # shown as plain text, never as a live link
 
 
 # Where a file states a card field differently from the table: base field -> (file field, type, default).

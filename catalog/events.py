@@ -212,6 +212,49 @@ class RiskChangeDecided(Event):
                 "max_classification": int(self.to_classification)}
 
 
+@dataclass(frozen=True)
+class EvaluationChange(Event):
+    """One evaluation on a card added, corrected or removed (on the evaluations page or by an import)."""
+
+    entity_type: ClassVar[str] = "catalog_model"
+    verb: ClassVar[str]
+    model: str
+    index: int  # its place on the card, from 0
+    old: JSONDict | None
+    new: JSONDict | None
+
+    def entity_id(self) -> str:
+        return self.model
+
+    def summary(self) -> str:
+        shown = self.new or self.old or {}
+        return f"evaluation {self.index + 1} {self.verb}: {shown.get('benchmark', '')} {shown.get('score', '')}"
+
+    def before(self) -> JSONDict | None:
+        return self.old
+
+    def after(self) -> JSONDict | None:
+        return self.new
+
+
+@dataclass(frozen=True)
+class EvaluationAdded(EvaluationChange):
+    action: ClassVar[str] = "catalog.evaluation_added"
+    verb: ClassVar[str] = "added"
+
+
+@dataclass(frozen=True)
+class EvaluationEdited(EvaluationChange):
+    action: ClassVar[str] = "catalog.evaluation_edited"
+    verb: ClassVar[str] = "edited"
+
+
+@dataclass(frozen=True)
+class EvaluationRemoved(EvaluationChange):
+    action: ClassVar[str] = "catalog.evaluation_removed"
+    verb: ClassVar[str] = "removed"
+
+
 CATALOG_EVENTS: tuple[type[Event], ...] = (ModelRequested, ModelRegistered, ModelTransitioned, CardEdited,
                                            CatalogImported, CatalogSynced, CatalogProbed, RiskChangeProposed,
-                                           RiskChangeDecided)
+                                           RiskChangeDecided, EvaluationAdded, EvaluationEdited, EvaluationRemoved)

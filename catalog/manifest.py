@@ -33,6 +33,9 @@ MANIFEST = FeatureManifest(
         PageSpec("catalog_admin.py", title="Catalog operations", icon=":material/fact_check:", section=SECTION,
                  help="The review queue; for admins also gateway sync, registration and probes.",
                  permission=Permission.REVIEW),
+        PageSpec("model_evaluations.py", title="Model evaluations", icon=":material/analytics:", section=SECTION,
+                 help="Record, correct and remove the benchmark results on a model's card.",
+                 permission=Permission.MANAGE_CATALOG),
     ),
     # The `catalog` command (catalog/commands.py) is registered by portal.commands, which wires its probes to the
     # metered gateway path: metering sits above the catalog, so the catalog cannot reach it itself.

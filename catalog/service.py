@@ -30,7 +30,7 @@ from catalog.events import CardEdited, ModelRequested
 from portal.core.audit import record, utcnow
 from portal.core.auth import HasRole, Permission, require
 from portal.core.db import LIKE_ESCAPE, contains_pattern, distinct_values
-from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
 from portal.core.users import User
 
 MAX_COMPARED = 3
@@ -201,13 +201,12 @@ CARD_FIELDS_THAT_MAY_BE_EMPTY = frozenset(
     name for name in EDITABLE_FIELDS if CatalogModelBase.model_fields[name].default is None)
 
 
-class CardEditConflict(PortalError):
+class CardEditConflict(StaleEdit):
     """Someone saved the card after the editor opened it: nothing saved, the editor's changes kept."""
 
     def __init__(self, *, name: str, base: int, latest: int) -> None:
-        super().__init__(f"Someone saved revision {latest} of this card while you edited revision {base}. Nothing "
-                         "was saved; your changes are still in the form: take the latest card, then save again.")
-        self.name, self.base, self.latest = name, base, latest
+        super().__init__(noun="card", base=base, latest=latest)
+        self.name = name
 
 
 def update_card(*, session: Session, actor: User, name: str, base_revision: int,

@@ -79,6 +79,8 @@ class BudgetOverride(SQLModel, table=True):
     monthly_usd: float | None = None  # a team's monthly spend cap; 0 = no cap
     set_by: int = Field(foreign_key="portal_user.id")
     updated_at: datetime = Field(default_factory=utcnow)
+    # Counts saved edits; an edit names the revision it started from, so a stale one is refused, not lost.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class BudgetLock(SQLModel, table=True):

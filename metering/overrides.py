@@ -8,10 +8,14 @@ from sqlmodel import Session, col, select
 
 from portal.core.audit import record, utcnow
 from portal.core.auth import HasRole, Permission, require
-from portal.core.errors import InvalidInput, NotFound
+from portal.core.errors import InvalidInput, NotFound, StaleEdit
+from portal.core.revisions import delete_if_unchanged, insert_new, save_if_unchanged
 from portal.core.users import MAX_ORG_UNIT_LENGTH, User
 from metering.events import BudgetOverrideCleared, BudgetOverrideSet
 from metering.models import BudgetOverride, BudgetScope
+
+
+NOUN = "budget override"
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,17 @@ def user_budget_key(*, session: Session, email: str) -> str:
     return str(user.id)
 
 
+def team_budget_key(team: str) -> str:
+    """The override key of a team: its name with runs of white space made single."""
+    return " ".join(team.split())
+
+
 def set_budget_override(*, session: Session, actor: User, scope: BudgetScope | str, key: str,
-                        daily_tokens: int | None = None, monthly_usd: float | None = None) -> BudgetOverride:
-    """Set (or change) a user's daily token quota or a team's monthly spend cap; 0 lifts the limit."""
+                        daily_tokens: int | None = None, monthly_usd: float | None = None,
+                        base_revision: int = 0) -> BudgetOverride:
+    """Set (or change) a user's daily token quota or a team's monthly spend cap; 0 lifts the limit.
+
+    `base_revision` is the override's revision the admin saw (0: they saw none); a stale one is refused."""
     require(actor, Permission.MANAGE_USERS)
     scope, key = _checked(session, scope, key)
     if scope == BudgetScope.USER and (daily_tokens is None or monthly_usd is not None):
@@ -44,26 +56,30 @@ def set_budget_override(*, session: Session, actor: User, scope: BudgetScope | s
         raise InvalidInput("A budget cannot be negative; 0 means no limit.")
     override = _find(session, scope, key)
     before = _snapshot(override) if override else None
+    values = {"daily_tokens": daily_tokens, "monthly_usd": monthly_usd, "set_by": actor.id, "updated_at": utcnow()}
+    if override is None and base_revision:
+        raise StaleEdit(noun=NOUN, base=base_revision, latest=None)
     if override is None:
-        override = BudgetOverride(scope=scope.value, key=key, set_by=actor.id)
-    override.daily_tokens, override.monthly_usd = daily_tokens, monthly_usd
-    override.set_by, override.updated_at = actor.id, utcnow()
-    session.add(override)
-    session.flush()
+        override = BudgetOverride(scope=scope.value, key=key, **values)
+        insert_new(session, override, noun=NOUN)
+    else:
+        save_if_unchanged(session, override, base_revision=base_revision, values=values, noun=NOUN)
     record(session, actor, BudgetOverrideSet(scope=scope, key=key, daily_tokens=override.daily_tokens,
                                              monthly_usd=override.monthly_usd, previous=before))
     return override
 
 
-def clear_budget_override(*, session: Session, actor: User, scope: BudgetScope | str, key: str) -> None:
-    """Remove an override: the configured budget applies again."""
+def clear_budget_override(*, session: Session, actor: User, scope: BudgetScope | str, key: str,
+                          base_revision: int) -> None:
+    """Remove an override the admin saw at `base_revision`: the configured budget applies again."""
     require(actor, Permission.MANAGE_USERS)
     scope, key = BudgetScope(scope), key.strip()
     override = _find(session, scope, key)
     if override is None:
         raise NotFound(f"There is no budget override for {scope.value} '{key}'.")
-    session.delete(override)
-    record(session, actor, BudgetOverrideCleared(scope=scope, key=key, removed=_snapshot(override)))
+    removed = _snapshot(override)
+    delete_if_unchanged(session, override, base_revision=base_revision, noun=NOUN)
+    record(session, actor, BudgetOverrideCleared(scope=scope, key=key, removed=removed))
 
 
 def list_budget_overrides(*, session: Session, actor: HasRole) -> list[BudgetOverrideRow]:
@@ -82,7 +98,7 @@ def _checked(session: Session, scope: BudgetScope | str, key: str) -> tuple[Budg
         scope = BudgetScope(scope)
     except ValueError:
         raise InvalidInput(f"A budget override is for a user or a team, not '{scope}'.") from None
-    key = " ".join(key.split())
+    key = team_budget_key(key)
     if scope == BudgetScope.USER and not (key.isdigit() and session.get(User, int(key))):
         raise InvalidInput(f"No portal user has the id '{key}'.")
     if not key or len(key) > MAX_ORG_UNIT_LENGTH:

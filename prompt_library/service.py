@@ -13,7 +13,7 @@ from catalog.models import DataClassification
 from portal.core.audit import record, utcnow
 from prompt_library.events import PromptCreated, PromptDeleted, PromptForked, PromptTrustChanged, PromptVersionSaved
 from portal.core.auth import Permission, has_permission, require
-from portal.core.errors import InvalidInput, NotFound, PermissionDenied, PortalError
+from portal.core.errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
 from portal.core.users import User
 from prompt_library.models import (
     Prompt,
@@ -53,12 +53,13 @@ class PromptDraft:
     change_note: str = ""
 
 
-class EditConflict(PortalError):
+class EditConflict(StaleEdit):
     """The editor started from an older version than the latest: nothing saved, both texts kept."""
 
     def __init__(self, *, base: int, latest: PromptVersion, draft: PromptDraft, diff: str) -> None:
-        super().__init__(f"Someone saved version {latest.number} while you edited version {base}. Nothing was "
-                         "saved; compare the two below, then save again on top of the latest version.")
+        super().__init__(noun="prompt", base=base, latest=latest.number, message=(
+            f"Someone saved version {latest.number} while you edited version {base}. Nothing was "
+            "saved; compare the two below, then save again on top of the latest version."))
         # Plain values: the session that loaded `latest` is rolled back by the time a page shows this.
         self.base, self.latest_number, self.latest_text = base, latest.number, version_text(latest)
         self.draft, self.diff = draft, diff

@@ -125,5 +125,28 @@ class ForkUpdated(Event):
         return {"branch": self.branch, "version": self.to_version, "conflicts": self.conflicts}
 
 
+@dataclass(frozen=True)
+class TemplateDetailsEdited(Event):
+    """An admin edited a template's listing details (display name, summary, category, tags, owner)."""
+
+    action: ClassVar[str] = "template.details_edited"
+    entity_type: ClassVar[str] = "template"
+    name: str
+    old: JSONDict  # only the fields that changed
+    new: JSONDict
+
+    def entity_id(self) -> str:
+        return self.name
+
+    def summary(self) -> str:
+        return "edited " + ", ".join(self.new)
+
+    def before(self) -> JSONDict:
+        return self.old
+
+    def after(self) -> JSONDict:
+        return self.new
+
+
 TEMPLATE_EVENTS: tuple[type[Event], ...] = (TemplateRegistered, TemplateUpdated, TemplateTrustChanged,
-                                            TemplateForked, ForkUpdated)
+                                            TemplateDetailsEdited, TemplateForked, ForkUpdated)

@@ -49,6 +49,8 @@ class TemplateEntry(SQLModel, table=True):
     registered_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Counts saved edits; an edit names the revision it started from, so a stale one is refused, not lost.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     def snapshot(self) -> dict[str, Any]:
         """What the audit log keeps of the entry."""

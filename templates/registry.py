@@ -5,13 +5,16 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, select
 
 from portal.core.audit import record, utcnow
-from templates.events import TemplateRegistered, TemplateTrustChanged, TemplateUpdated
+from templates.events import TemplateDetailsEdited, TemplateRegistered, TemplateTrustChanged, TemplateUpdated
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, NotFound
+from portal.core.revisions import save_if_unchanged
 from portal.core.principals import SYSTEM_SCHEDULER, Principal
 from portal.core.settings import Settings
 from portal.core.users import User
@@ -20,6 +23,9 @@ from templates.sandbox import RenderLimits
 from templates.source import check_repository_url, content_hash, fetch_repository, is_slug, mirror_version, read_template, scratch_dir
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
+NOUN = "template"
+# What an admin may edit of a registered template's listing; a new version's portal.yml sets them again.
+DETAIL_FIELDS = ("display_name", "summary", "category", "tags", "owner")
 
 
 @dataclass(frozen=True)
@@ -108,24 +114,63 @@ def _store_version(*, session: Session, store: TemplateStore, actor: Principal, 
     entry.questions = [q.to_dict() for q in info.questions]
     entry.source, entry.source_url, entry.version, entry.mirror_ref = source.value, source_url, version, ref
     entry.updated_at = utcnow()
+    if before:
+        # In SQL, so an admin who opened the entry before this version arrived cannot save over it unawares.
+        entry.revision = TemplateEntry.revision + 1  # type: ignore[assignment]
     if before and set(info.unsafe_features) - was_unsafe:
         entry.trusted = False  # trust covered the features an admin saw, not ones a new version brings
     session.add(entry)
     session.flush()
+    session.refresh(entry)
     record(session, actor, TemplateUpdated(name=name, version=version, source_url=source_url, old=before,
                                            new=entry.snapshot()) if before else
            TemplateRegistered(name=name, version=version, source_url=source_url, entry=entry.snapshot()))
     return entry
 
 
-def set_trusted(*, session: Session, actor: User, name: str, trusted: bool) -> TemplateEntry:
-    """Allow (or stop allowing) a template's tasks, migrations and Jinja extensions to run; admins only."""
+def set_trusted(*, session: Session, actor: User, name: str, trusted: bool, base_revision: int) -> TemplateEntry:
+    """Allow (or stop allowing) a template's tasks, migrations and Jinja extensions to run; admins only.
+
+    Trust covers the revision the admin looked at: a newer version or edit since then refuses it (StaleEdit)."""
     require(actor, Permission.MANAGE_TEMPLATES)
     entry = get_template(session=session, name=name)
     before = entry.snapshot()
-    entry.trusted, entry.trusted_by_id = trusted, actor.id if trusted else None
-    entry.updated_at = utcnow()
-    session.add(entry)
+    save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN, values={
+        "trusted": trusted, "trusted_by_id": actor.id if trusted else None, "updated_at": utcnow()})
     record(session, actor, TemplateTrustChanged(name=name, trusted=trusted, old=before, new=entry.snapshot()))
     return entry
 
+
+
+class TemplateDetails(BaseModel):
+    """The listing details an admin edits: what the template catalog shows and filters on."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=200)
+    summary: str = Field(default="", max_length=500)
+    category: str = Field(default="", max_length=80)
+    tags: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=30)
+    owner: str = Field(default="", max_length=200)
+
+
+def edit_template_details(*, session: Session, actor: User, name: str, base_revision: int,
+                          details: dict[str, Any]) -> TemplateEntry:
+    """Edit a template's listing details if it is still at `base_revision`; admins only, audited field by field."""
+    require(actor, Permission.MANAGE_TEMPLATES)
+    try:
+        parsed = TemplateDetails.model_validate(details)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"Please correct: {problems}.") from None
+    entry = get_template(session=session, name=name)
+    values = parsed.model_dump()
+    values["tags"] = sorted({tag.lower() for tag in values["tags"]})
+    changed = {key: value for key, value in values.items() if getattr(entry, key) != value}
+    if not changed:
+        return entry
+    before = {key: getattr(entry, key) for key in changed}
+    save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN,
+                      values={**changed, "updated_at": utcnow()})
+    record(session, actor, TemplateDetailsEdited(name=name, old=before, new=changed))
+    return entry

@@ -202,6 +202,8 @@ class Assignment(SQLModel, table=True):
     due_on: date
     assigned_by: int = Field(foreign_key="portal_user.id")
     assigned_at: datetime = Field(default_factory=utcnow)
+    # Counts saved edits; an edit names the revision it started from, so a stale one is refused, not lost.
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class LearningStatement(SQLModel, table=True):

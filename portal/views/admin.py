@@ -9,10 +9,17 @@ from portal.core.features import audit_event_types
 from portal.core.db import session_scope
 from portal.core.users import departments, list_users, update_user
 from portal.ui import plain
-from metering.overrides import clear_budget_override, list_budget_overrides, set_budget_override, user_budget_key
+from metering.overrides import (
+    clear_budget_override,
+    list_budget_overrides,
+    set_budget_override,
+    team_budget_key,
+    user_budget_key,
+)
 from metering.models import BudgetScope
 
 SAVED_FLASH = "admin_saved_flash"
+BUDGETS_SEEN = "budget_seen_revisions"
 
 context = deps.portal_context()
 admin = deps.require_user(context)
@@ -131,6 +138,9 @@ def budgets_section() -> None:
         st.success(flash)
     with session_scope(context.engine) as session:
         overrides = list_budget_overrides(session=session, actor=admin)
+    # The revisions as the admin first saw them: a change someone saves meanwhile is refused, not overwritten.
+    seen = st.session_state.setdefault(BUDGETS_SEEN, {(r.override.scope, r.override.key): r.override.revision
+                                                      for r in overrides})
     st.dataframe([{"for": f"{r.override.scope} {r.who}", "daily tokens": r.override.daily_tokens,
                    "monthly USD": r.override.monthly_usd, "updated (UTC)": f"{r.override.updated_at:%Y-%m-%d %H:%M}"}
                   for r in overrides], hide_index=True, width="stretch")
@@ -140,8 +150,9 @@ def budgets_section() -> None:
         label = clear_col.selectbox("Override to clear", list(by_label), key="budget_clear_choice")
         if button_col.button("Clear", key="budget_clear"):
             chosen = by_label[label]
-            budget_change(lambda session: clear_budget_override(session=session, actor=admin, scope=chosen.scope,
-                                                                key=chosen.key), f"Cleared the override for {label}.")
+            budget_change(lambda session: clear_budget_override(
+                session=session, actor=admin, scope=chosen.scope, key=chosen.key,
+                base_revision=seen.get((chosen.scope, chosen.key), 0)), f"Cleared the override for {label}.")
     st.subheader("Set an override")
     scope = st.radio("For", list(BudgetScope), format_func=lambda s: f"a {s.value}", horizontal=True,
                      key="budget_scope")
@@ -153,19 +164,28 @@ def budgets_section() -> None:
             who = st.text_input("Team", key="budget_team")
             amount = st.number_input("Monthly USD (0 = no cap)", min_value=0.0, step=50.0, key="budget_monthly")
         if st.form_submit_button("Save override", type="primary"):
-            budget_change(lambda session: set_budget_override(
-                session=session, actor=admin, scope=scope,
-                key=user_budget_key(session=session, email=who) if scope == BudgetScope.USER else who,
-                **({"daily_tokens": int(amount)} if scope == BudgetScope.USER else {"monthly_usd": float(amount)})),
-                f"Saved the override for {scope.value} {plain(who.strip())}.")
+            budget_change(lambda session: save_override(session, scope, who, amount, seen),
+                          f"Saved the override for {scope.value} {plain(who.strip())}.")
+
+
+def save_override(session, scope: BudgetScope, who: str, amount: float, seen: dict) -> None:
+    """Set the override for the user's e-mail or the team typed, on top of the revision the admin saw."""
+    key = user_budget_key(session=session, email=who) if scope == BudgetScope.USER else team_budget_key(who)
+    amounts = {"daily_tokens": int(amount)} if scope == BudgetScope.USER else {"monthly_usd": float(amount)}
+    set_budget_override(session=session, actor=admin, scope=scope, key=key, base_revision=seen.get((scope, key), 0),
+                        **amounts)
 
 
 def budget_change(action, done: str) -> None:
     """Apply a budget change; on success say so after a rerun, else show why and keep the form's values."""
     changed = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        action(session)
-        changed = True
+    try:
+        with deps.showing_errors(), session_scope(context.engine) as session:
+            action(session)
+            changed = True
+    finally:
+        # Saved, or told someone else saved first: either way the next change starts from what the table shows.
+        st.session_state.pop(BUDGETS_SEEN, None)
     if changed:
         st.session_state["budget_flash"] = done
         st.rerun()

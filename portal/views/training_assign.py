@@ -8,12 +8,17 @@ from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
 from portal.ui import plain
-from training.assignments import assign_course, list_assignments, remove_assignment
+from training.assignments import (
+    assign_course,
+    list_assignments,
+    normalised_target,
+    remove_assignment,
+)
 from training.dashboard import as_records, to_csv
 from training.learning import course_list
 from training.models import TargetKind
 
-FLASH = "assign_flash"
+FLASH, SEEN = "assign_flash", "assign_seen_revisions"
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -27,6 +32,19 @@ with deps.showing_errors(), session_scope(context.engine) as session:
     courses = course_list(session=session, user=user)
     rows = list_assignments(session=session, actor=user)
 titles = {row.slug: row.version.title for row in courses}
+# Each assignment's revision as the editor first saw it: a change someone saves meanwhile is refused, not overwritten.
+seen = st.session_state.setdefault(SEEN, {(r.course_slug, r.target_kind, r.target): (r.id, r.revision) for r in rows})
+
+
+def change(action) -> bool:
+    """Apply an assignment change; saved or refused, the next change starts from what the table shows."""
+    changed = False
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        action(session)
+        changed = True
+    st.session_state.pop(SEEN, None)
+    return changed
+
 
 with st.form("assign_form"):
     slug = st.selectbox("Course", list(titles), format_func=titles.get, key="assign_course")
@@ -37,10 +55,9 @@ with st.form("assign_form"):
     due_on = st.date_input("Due on", value=utcnow().date() + timedelta(days=30), key="assign_due")
     assign = st.form_submit_button("Assign", type="primary")
 if assign and slug:
-    done = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        done = assign_course(session=session, actor=user, slug=slug, target_kind=kind, target=target, due_on=due_on)
-    if done is not None:
+    _, base = seen.get((slug, kind, normalised_target(kind, target)), (None, 0))
+    if change(lambda session: assign_course(session=session, actor=user, slug=slug, target_kind=kind, target=target,
+                                            due_on=due_on, base_revision=base)):
         st.session_state[FLASH] = f"Assigned {plain(titles[slug])} to {kind} {plain(target.strip())}, due {due_on:%Y-%m-%d}."
         st.rerun()
 
@@ -57,10 +74,8 @@ labels = {r.id: f"{r.course_title} — {r.target_kind} {r.target} (due {r.due_on
 chosen = st.selectbox("Withdraw an assignment", list(labels), format_func=labels.get, index=None,
                       key="withdraw_pick", placeholder="Pick one")
 if chosen is not None and st.button("Withdraw", key="withdraw"):
-    withdrawn = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        remove_assignment(session=session, actor=user, assignment_id=chosen)
-        withdrawn = True
-    if withdrawn:
+    base = next((revision for assignment_id, revision in seen.values() if assignment_id == chosen), 0)
+    if change(lambda session: remove_assignment(session=session, actor=user, assignment_id=chosen,
+                                                base_revision=base)):
         st.session_state[FLASH] = f"Withdrawn: {plain(labels[chosen])}. Learners keep their progress."
         st.rerun()

@@ -185,3 +185,34 @@ def test_contributor_requests_a_model_fixes_a_mistake_and_opens_its_card(page: P
     settled(page)
     expect_no_error_box(page)
     screenshot("catalog-request-3-card-of-the-request")
+
+
+@pytest.mark.browser
+def test_admin_records_an_evaluation_after_a_mistake_and_readers_see_it_on_the_card(page: Page, start_portal,
+                                                                                    screenshot):
+    portal = start_portal(auth_mode="dev")
+    page.set_viewport_size({"width": 1600, "height": 900})
+    sign_in(page, portal.url, "Ada Admin")
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Model evaluations").click()
+    expect(page.get_by_role("heading", name="Model evaluations")).to_be_visible()
+    pick(page, "Model", "gpt-4o-mini")
+    main = page.get_by_test_id("stMain")
+    expect(page.get_by_role("heading", name="Record an evaluation")).to_be_visible()
+    field(page, "Benchmark").fill("Internal FAQ answers")
+    field(page, "Score").fill("eighty")
+    field(page, "Notes").fill("200 questions from the service desk, graded by two people.")
+    field(page, "Link (kept as plain text)").fill("https://wiki.example.com/evals/faq")
+    page.get_by_role("button", name="Record evaluation").click()
+    expect(main).to_contain_text("Please correct the evaluation: score: a number is needed.")
+    expect(field(page, "Notes")).to_have_value("200 questions from the service desk, graded by two people.")
+    settled(page)
+    screenshot("catalog-evaluations-1-bad-score-kept")
+
+    field(page, "Score").fill("81.5")
+    page.get_by_role("button", name="Record evaluation").click()
+    expect(main).to_contain_text("Recorded Internal FAQ answers on gpt-4o-mini.")
+    expect(field(page, "Benchmark")).to_have_value("")  # ready for the next
+    expect_table_cell(page, "Internal FAQ answers")
+    settled(page)
+    expect_no_error_box(page)
+    screenshot("catalog-evaluations-2-recorded")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -15,28 +14,10 @@ from catalog.models import CatalogModel, ModelStatus
 from catalog.service import CardEditConflict, get_model, update_card
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
+from tests.concurrency import run_together
 
 EDITORS = 50
 S = ModelStatus
-
-
-def run_together(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run work(i) in `count` threads; each result is its return value or the exception it raised."""
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except Exception as exc:  # the test inspects every failure
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def events(session: Session, action: str) -> list[AuditEvent]:

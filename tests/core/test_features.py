@@ -67,7 +67,8 @@ def test_the_installed_features_give_each_role_the_navigation_it_had_before_mani
     admin = titles(pages_for(INSTALLED_FEATURES, person(Role.ADMIN)))
     assert admin == {
         "Portal": ["Home"],
-        "Models": ["Model catalog", "Model card", "Request a model", "Catalog operations"],
+        "Models": ["Model catalog", "Model card", "Request a model", "Catalog operations",
+                   "Model evaluations"],
         "Sandbox": ["Sandbox", "Compare models", "My usage"],
         "Prompts": ["Prompt library", "Prompt", "Write a prompt", "Prompt reviews"],
         "Templates": ["Solution templates", "Template", "Manage templates"],

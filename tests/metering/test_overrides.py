@@ -42,8 +42,9 @@ def test_setting_again_changes_it_and_the_audit_log_has_before_and_after(session
     admin, user = make_user(Role.ADMIN), make_user()
     key = user_budget_key(session=session, email=f"  {user.email.upper()} ")
     set_budget_override(session=session, actor=admin, scope="user", key=key, daily_tokens=5000)
-    set_budget_override(session=session, actor=admin, scope="user", key=key, daily_tokens=7000)
-    clear_budget_override(session=session, actor=admin, scope="user", key=key)
+    set_budget_override(session=session, actor=admin, scope="user", key=key, daily_tokens=7000,
+                        base_revision=1)
+    clear_budget_override(session=session, actor=admin, scope="user", key=key, base_revision=2)
     session.commit()
     assert session.exec(select(BudgetOverride)).all() == []
     events = session.exec(select(AuditEvent).where(AuditEvent.entity_type == "budget_override")
@@ -62,9 +63,11 @@ def test_setting_again_changes_it_and_the_audit_log_has_before_and_after(session
 def test_only_admins_manage_overrides(session, make_user, role, allowed) -> None:
     actor, admin = make_user(role), make_user(Role.ADMIN)
     set_budget_override(session=session, actor=admin, scope="team", key="Brand", monthly_usd=10)
-    calls = [lambda: set_budget_override(session=session, actor=actor, scope="team", key="Brand", monthly_usd=99),
+    calls = [lambda: set_budget_override(session=session, actor=actor, scope="team", key="Brand", monthly_usd=99,
+                                                 base_revision=1),
              lambda: list_budget_overrides(session=session, actor=actor),
-             lambda: clear_budget_override(session=session, actor=actor, scope="team", key="Brand")]
+             lambda: clear_budget_override(session=session, actor=actor, scope="team", key="Brand",
+                                                   base_revision=2)]
     for call in calls:
         if allowed:
             call()
@@ -90,7 +93,8 @@ def test_invalid_overrides_are_refused(session, make_user, scope, key, fields, m
 
 def test_clearing_what_is_not_there_says_so(session, make_user) -> None:
     with pytest.raises(NotFound, match="no budget override for team 'Brand'"):
-        clear_budget_override(session=session, actor=make_user(Role.ADMIN), scope="team", key="Brand")
+        clear_budget_override(session=session, actor=make_user(Role.ADMIN), scope="team", key="Brand",
+                              base_revision=1)
 
 
 def test_unknown_email_is_refused(session) -> None:
@@ -117,7 +121,8 @@ def test_a_turn_follows_the_users_daily_override(session, make_user, make_model)
     set_budget_override(session=session, actor=admin, scope="user", key=str(user.id), daily_tokens=100)
     session.commit()
     assert not prepare_turn(session=session, user=user, policy=TIGHT, request=turn()).blocked
-    set_budget_override(session=session, actor=admin, scope="user", key=str(user.id), daily_tokens=15)
+    set_budget_override(session=session, actor=admin, scope="user", key=str(user.id), daily_tokens=15,
+                        base_revision=1)
     session.commit()
     with pytest.raises(BudgetExhausted, match="daily sandbox quota of 15 tokens"):
         prepare_turn(session=session, user=user, policy=TIGHT, request=turn())

@@ -114,7 +114,7 @@ def test_a_template_with_tasks_is_refused_until_an_admin_trusts_it(session, stor
     with pytest.raises(UnsafeTemplate, match="uses tasks.*an admin must mark it trusted"):
         fork(session, admin, store, name="with-tasks")
     assert leftovers(store) == []
-    set_trusted(session=session, actor=admin, name="with-tasks", trusted=True)
+    set_trusted(session=session, actor=admin, name="with-tasks", trusted=True, base_revision=entry.revision)
     result = fork(session, admin, store, name="with-tasks", destination=GIT)
     assert (result.repo_path / "task-ran").exists() and (result.repo_path / "hi.txt").read_text() == "hello"
 

@@ -18,6 +18,7 @@ from tests.conftest import REPO_ROOT
 
 CATALOG, CARD = "views/catalog.py", "views/model_card.py"
 REQUEST, OPERATIONS = "views/model_request.py", "views/catalog_admin.py"
+EVALUATIONS = "views/model_evaluations.py"
 C = DataClassification
 
 # name: (fields) — a small catalog whose rows differ along every filter.
@@ -85,7 +86,7 @@ def table_names(at) -> set[str]:
 # --- every page as every role ---------------------------------------------------------------------------------
 
 PAGES_FOR = {"viewer": [CATALOG, CARD], "contributor": [CATALOG, CARD, REQUEST],
-             "reviewer": [CATALOG, CARD, REQUEST, OPERATIONS], "admin": [CATALOG, CARD, REQUEST, OPERATIONS]}
+             "reviewer": [CATALOG, CARD, REQUEST, OPERATIONS], "admin": [CATALOG, CARD, REQUEST, OPERATIONS, EVALUATIONS]}
 
 
 HOME_LINKS = {"viewer": ["Model catalog"], "contributor": ["Model catalog", "Request a model"],
