@@ -78,6 +78,27 @@ class TemplateTrustChanged(Event):
 
 
 @dataclass(frozen=True)
+class TemplateTrustRequested(Event):
+    """An admin asked for a template to be trusted, for the revision and unsafe features they looked at."""
+
+    action: ClassVar[str] = "template.trust_requested"
+    entity_type: ClassVar[str] = "template"
+    name: str
+    version: str
+    revision: int
+    unsafe_features: list[str]
+
+    def entity_id(self) -> str:
+        return self.name
+
+    def summary(self) -> str:
+        return f"{self.name} {self.version}: trust requested for {', '.join(self.unsafe_features) or 'no unsafe feature'}"
+
+    def after(self) -> JSONDict:
+        return {"version": self.version, "revision": self.revision, "unsafe_features": self.unsafe_features}
+
+
+@dataclass(frozen=True)
 class TemplateForked(Event):
     """Someone forked a template: which version, where to, and the answers (secret ones already left out)."""
 
@@ -149,4 +170,5 @@ class TemplateDetailsEdited(Event):
 
 
 TEMPLATE_EVENTS: tuple[type[Event], ...] = (TemplateRegistered, TemplateUpdated, TemplateTrustChanged,
+                                            TemplateTrustRequested,
                                             TemplateDetailsEdited, TemplateForked, ForkUpdated)

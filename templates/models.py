@@ -46,6 +46,9 @@ class TemplateEntry(SQLModel, table=True):
     unsafe_features: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     trusted: bool = False  # an admin allowed its unsafe features (tasks, migrations, Jinja extensions)
     trusted_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
+    # Trust takes two admins: one requests it for the revision they looked at, a different one approves it.
+    trust_requested_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
+    trust_requested_revision: int | None = None
     registered_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -11,9 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, select
 
 from portal.core.audit import record, utcnow
-from templates.events import TemplateDetailsEdited, TemplateRegistered, TemplateTrustChanged, TemplateUpdated
+from templates.events import (
+    TemplateDetailsEdited,
+    TemplateRegistered,
+    TemplateTrustChanged,
+    TemplateTrustRequested,
+    TemplateUpdated,
+)
 from portal.core.auth import Permission, require
-from portal.core.errors import InvalidInput, NotFound
+from portal.core.errors import InvalidInput, NotFound, StaleEdit
 from portal.core.revisions import save_if_unchanged
 from portal.core.principals import SYSTEM_SCHEDULER, Principal
 from portal.core.settings import Settings
@@ -107,7 +113,7 @@ def _store_version(*, session: Session, store: TemplateStore, actor: Principal, 
     before = entry.snapshot() if entry else None
     if entry is None:
         entry = TemplateEntry(name=name, version=version, mirror_ref=ref, registered_by_id=actor.id)
-    was_unsafe = set(entry.unsafe_features)
+    seen = (entry.version, entry.source_url, entry.mirror_ref)
     for field_name in ("display_name", "summary", "category", "tags", "owner", "tech_stack",
                        "recommended_models", "readme", "unsafe_features"):
         setattr(entry, field_name, getattr(info, field_name))
@@ -117,8 +123,10 @@ def _store_version(*, session: Session, store: TemplateStore, actor: Principal, 
     if before:
         # In SQL, so an admin who opened the entry before this version arrived cannot save over it unawares.
         entry.revision = TemplateEntry.revision + 1  # type: ignore[assignment]
-    if before and set(info.unsafe_features) - was_unsafe:
-        entry.trusted = False  # trust covered the features an admin saw, not ones a new version brings
+    if before and seen != (version, source_url, ref):
+        # Trust covered exactly what two admins looked at: another version or repository needs their eyes again.
+        entry.trusted, entry.trusted_by_id = False, None
+        entry.trust_requested_by_id, entry.trust_requested_revision = None, None
     session.add(entry)
     session.flush()
     session.refresh(entry)
@@ -128,18 +136,56 @@ def _store_version(*, session: Session, store: TemplateStore, actor: Principal, 
     return entry
 
 
-def set_trusted(*, session: Session, actor: User, name: str, trusted: bool, base_revision: int) -> TemplateEntry:
-    """Allow (or stop allowing) a template's tasks, migrations and Jinja extensions to run; admins only.
+def request_trust(*, session: Session, actor: User, name: str, base_revision: int) -> TemplateEntry:
+    """Ask for the revision the admin looked at to be trusted; a different admin must approve it. Admins only."""
+    require(actor, Permission.MANAGE_TEMPLATES)
+    entry = get_template(session=session, name=name)
+    if entry.trusted:
+        raise InvalidInput(f"'{name}' is already trusted.")
+    save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN, values={
+        "trust_requested_by_id": actor.id, "trust_requested_revision": base_revision + 1, "updated_at": utcnow()})
+    record(session, actor, TemplateTrustRequested(name=name, version=entry.version, revision=entry.revision,
+                                                  unsafe_features=list(entry.unsafe_features)))
+    return entry
 
-    Trust covers the revision the admin looked at: a newer version or edit since then refuses it (StaleEdit)."""
+
+def approve_trust(*, session: Session, actor: User, name: str, base_revision: int) -> TemplateEntry:
+    """Trust a template another admin asked to trust, if nothing changed since their request; admins only."""
+    require(actor, Permission.MANAGE_TEMPLATES)
+    entry = get_template(session=session, name=name)
+    if entry.trust_requested_by_id is None:
+        raise InvalidInput(f"Nobody has asked to trust '{name}'; request trust first.")
+    if entry.trust_requested_by_id == actor.id:
+        raise InvalidInput(f"You asked to trust '{name}' yourself: a second admin must approve it.")
+    if entry.trust_requested_revision != entry.revision:
+        # A new version or edit came after the request: the requester did not see what would be trusted.
+        raise StaleEdit(noun=NOUN, base=entry.trust_requested_revision or 0, latest=entry.revision,
+                        message=f"'{name}' changed after trust was requested (revision "
+                                f"{entry.trust_requested_revision}, now {entry.revision}); request trust again.")
+    before = entry.snapshot()
+    save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN, values={
+        "trusted": True, "trusted_by_id": actor.id, "trust_requested_by_id": None,
+        "trust_requested_revision": None, "updated_at": utcnow()})
+    record(session, actor, TemplateTrustChanged(name=name, trusted=True, old=before, new=entry.snapshot()))
+    return entry
+
+
+def trust_requester(*, session: Session, entry: TemplateEntry) -> str:
+    """The e-mail of the admin who asked to trust the template, or "" when nobody did."""
+    requester = session.get(User, entry.trust_requested_by_id) if entry.trust_requested_by_id else None
+    return requester.email if requester else ""
+
+
+def revoke_trust(*, session: Session, actor: User, name: str) -> TemplateEntry:
+    """Stop trusting a template and drop any pending request; one admin may always make things safer."""
     require(actor, Permission.MANAGE_TEMPLATES)
     entry = get_template(session=session, name=name)
     before = entry.snapshot()
-    save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN, values={
-        "trusted": trusted, "trusted_by_id": actor.id if trusted else None, "updated_at": utcnow()})
-    record(session, actor, TemplateTrustChanged(name=name, trusted=trusted, old=before, new=entry.snapshot()))
+    save_if_unchanged(session, entry, base_revision=entry.revision, noun=NOUN, values={
+        "trusted": False, "trusted_by_id": None, "trust_requested_by_id": None,
+        "trust_requested_revision": None, "updated_at": utcnow()})
+    record(session, actor, TemplateTrustChanged(name=name, trusted=False, old=before, new=entry.snapshot()))
     return entry
-
 
 
 class TemplateDetails(BaseModel):

@@ -10,10 +10,13 @@ from portal.ui import plain
 from portal.views._edit_base import forget, form_base, take_latest, widget
 from templates.lineage import list_templates
 from templates.registry import (
+    approve_trust,
     edit_template_details,
     get_template,
     register_template,
-    set_trusted,
+    request_trust,
+    revoke_trust,
+    trust_requester,
 )
 
 FLASH = "tpl_admin_flash"
@@ -57,6 +60,53 @@ def details_form(entry) -> None:
         forget(key)
         st.session_state[FLASH] = f"Saved the details of {plain(entry.name)}."
         st.rerun()
+
+
+def trust_step(label: str, step, entry, flash: str, **kwargs) -> None:
+    """A trust button: run the service step for the chosen template, then show `flash`."""
+    if not st.button(label, key=f"tpl_trust_{step.__name__}"):
+        return
+    done = False
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        step(session=session, actor=user, name=entry.name, **kwargs)
+        done = True
+    st.session_state.pop(f"tpl_trust_seen_{entry.name}", None)  # done or refused: next time from what is shown
+    if done:
+        st.session_state[FLASH] = flash
+        st.rerun()
+
+
+def trust_panel(entry) -> None:
+    """The chosen template's unsafe parts and its trust: request, approve (a different admin) or remove."""
+    name = plain(entry.name)
+    # Trust covers the revision the admin looked at: the one shown when they first picked the template.
+    seen = st.session_state.setdefault(f"tpl_trust_seen_{entry.name}", entry.revision)
+    st.markdown(f"**{name}** version {plain(entry.version)} from `{entry.source_url}` runs on the server:\n"
+                + "".join(f"\n- {plain(feature)}" for feature in entry.unsafe_features))
+    if entry.trusted:
+        st.success("Trusted: two admins approved this version.", icon=":material/verified_user:")
+        trust_step("Remove trust", revoke_trust, entry, f"{name} is no longer trusted.")
+        return
+    if entry.trust_requested_by_id is None:
+        st.info("Not trusted. Trust takes two admins: you request it, a different admin approves.")
+        trust_step("Request trust", request_trust, entry,
+                   f"Requested trust for {name}: waiting for a second admin.", base_revision=seen)
+        return
+    if entry.trust_requested_by_id == user.id:
+        st.info("You requested trust for this version: waiting for a second admin to approve it.",
+                icon=":material/hourglass_top:")
+        trust_step("Withdraw the request", revoke_trust, entry, f"Withdrew the trust request for {name}.")
+        return
+    with session_scope(context.engine) as session:
+        requester = trust_requester(session=session, entry=entry)
+    st.warning(f"{plain(requester)} asks to trust revision {entry.trust_requested_revision} of {name}, which lets "
+               "the parts above run when someone forks it. Approve only if you checked them.",
+               icon=":material/gpp_maybe:")
+    approve_col, reject_col = st.columns(2)
+    with approve_col:
+        trust_step("Approve", approve_trust, entry, f"{name} is now trusted.", base_revision=seen)
+    with reject_col:
+        trust_step("Reject", revoke_trust, entry, f"Rejected the trust request for {name}.")
 
 
 def rebase(key: str, name: str) -> None:
@@ -108,10 +158,11 @@ if picked is not None:
 
 st.subheader("Trust")
 st.caption("A template with tasks, migrations or Jinja extensions runs code on the portal's server when it is "
-           "forked. Only trust templates whose repository the CoE controls; a new version that brings a new "
-           "unsafe feature loses its trust until you grant it again.")
+           "forked. Only trust templates whose repository the CoE controls. Trust takes two admins (one requests, "
+           "another approves) and covers one version from one repository: any new version loses it.")
 st.dataframe(pd.DataFrame([{"name": r.entry.name, "source": r.entry.source_url, "version": r.entry.version,
                             "unsafe features": ", ".join(r.entry.unsafe_features), "trusted": r.entry.trusted,
+                            "trust requested": r.entry.trust_requested_by_id is not None,
                             "forks": r.forks} for r in rows]), hide_index=True, width="stretch",
              key="tpl_admin_table")
 unsafe = [r.entry for r in rows if r.entry.unsafe_features]
@@ -119,17 +170,5 @@ if not unsafe:
     st.info("No registered template uses unsafe features.")
     st.stop()
 by_name = {e.name: e for e in unsafe}
-pick_col, trust_col, save_col = st.columns([2, 1, 1], vertical_alignment="bottom")
-chosen = pick_col.selectbox("Template", list(by_name), key="tpl_trust_pick")
-trusted = trust_col.toggle("Trusted", value=by_name[chosen].trusted, key=f"tpl_trust_{chosen}")
-# Trust covers the revision the admin looked at: the one shown when they first picked the template.
-seen = st.session_state.setdefault(f"tpl_trust_seen_{chosen}", by_name[chosen].revision)
-if save_col.button("Save", key="tpl_trust_save"):
-    saved = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        set_trusted(session=session, actor=user, name=chosen, trusted=trusted, base_revision=seen)
-        saved = True
-    st.session_state.pop(f"tpl_trust_seen_{chosen}", None)  # saved or refused: next time from what is shown
-    if saved:
-        st.session_state[FLASH] = f"{plain(chosen)} is {'now trusted' if trusted else 'no longer trusted'}."
-        st.rerun()
+chosen = st.selectbox("Template", list(by_name), key="tpl_trust_pick")
+trust_panel(by_name[chosen])

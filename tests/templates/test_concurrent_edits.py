@@ -11,7 +11,8 @@ from templates.registry import (
     edit_template_details,
     get_template,
     register_template,
-    set_trusted,
+    approve_trust,
+    request_trust,
 )
 from tests.concurrency import editors_until_saved, saves_by_revision
 from tests.templates.conftest import SIMPLE, git_repo, write_template
@@ -89,8 +90,9 @@ def test_trust_given_on_a_version_the_admin_did_not_see_is_refused(session, stor
     register_template(session=session, actor=admin, store=store, url=str(folder))  # a new version arrives
     session.commit()
     with pytest.raises(StaleEdit, match="Someone saved revision 2 of this template while you edited revision 1"):
-        set_trusted(session=session, actor=admin, name="greeter", trusted=True, base_revision=seen)
+        request_trust(session=session, actor=admin, name="greeter", base_revision=seen)
     session.rollback()
     assert not get_template(session=session, name="greeter").trusted
-    set_trusted(session=session, actor=admin, name="greeter", trusted=True, base_revision=2)
+    request_trust(session=session, actor=admin, name="greeter", base_revision=2)
+    approve_trust(session=session, actor=make_user("admin"), name="greeter", base_revision=3)
     assert get_template(session=session, name="greeter").trusted

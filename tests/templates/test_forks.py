@@ -17,7 +17,7 @@ from portal.core.errors import InvalidInput, PermissionDenied
 from templates.forks import fork_template, model_options_for, preview_fork
 from templates.models import ForkDestination, TemplateFork
 from templates.questions import InvalidAnswers
-from templates.registry import register_template, set_trusted
+from templates.registry import approve_trust, register_template, request_trust
 from templates.render import OutputTooLarge, check_output
 from templates.source import NotATemplate, UnsafeTemplate
 from tests.templates.conftest import CHAT_MODEL, SIMPLE, git_repo, write_template
@@ -114,7 +114,8 @@ def test_a_template_with_tasks_is_refused_until_an_admin_trusts_it(session, stor
     with pytest.raises(UnsafeTemplate, match="uses tasks.*an admin must mark it trusted"):
         fork(session, admin, store, name="with-tasks")
     assert leftovers(store) == []
-    set_trusted(session=session, actor=admin, name="with-tasks", trusted=True, base_revision=entry.revision)
+    requested = request_trust(session=session, actor=admin, name="with-tasks", base_revision=entry.revision)
+    approve_trust(session=session, actor=make_user("admin"), name="with-tasks", base_revision=requested.revision)
     result = fork(session, admin, store, name="with-tasks", destination=GIT)
     assert (result.repo_path / "task-ran").exists() and (result.repo_path / "hi.txt").read_text() == "hello"
 

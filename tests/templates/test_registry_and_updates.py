@@ -14,7 +14,13 @@ from portal.core.errors import InvalidInput, PermissionDenied
 from templates.forks import fork_template
 from templates.lineage import list_templates, reuse_figures, template_forks
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
-from templates.registry import get_template, register_template, set_trusted, sync_builtin_templates
+from templates.registry import (
+    approve_trust,
+    get_template,
+    register_template,
+    request_trust,
+    sync_builtin_templates,
+)
 from templates.updates import update_fork
 from tests.templates.conftest import ANSWERS_FILE, SIMPLE, git_repo, write_template
 
@@ -74,7 +80,7 @@ def test_only_admins_register_and_trust(session, store, make_user, greeter):
         register(session, make_user("reviewer"), store, greeter)
     register(session, make_user("admin"), store, greeter)
     with pytest.raises(PermissionDenied):
-        set_trusted(session=session, actor=make_user("contributor"), name="greeter", trusted=True, base_revision=1)
+        request_trust(session=session, actor=make_user("contributor"), name="greeter", base_revision=1)
 
 
 def test_builtins_cannot_be_overwritten_by_a_registration(session, builtins, store, make_user, greeter):
@@ -92,7 +98,8 @@ def test_syncing_unchanged_builtins_changes_nothing(session, builtins, store):
 def test_trust_changes_are_audited_and_a_new_unsafe_feature_drops_trust(session, store, make_user, greeter):
     admin = make_user("admin")
     register(session, admin, store, greeter)
-    set_trusted(session=session, actor=admin, name="greeter", trusted=True, base_revision=1)
+    request_trust(session=session, actor=admin, name="greeter", base_revision=1)
+    approve_trust(session=session, actor=make_user("admin"), name="greeter", base_revision=2)
     session.commit()
     (greeter / "copier.yml").write_text(SIMPLE + "_tasks:\n  - \"true\"\n")
     git(greeter, "commit", "-qam", "tasks")
@@ -100,7 +107,8 @@ def test_trust_changes_are_audited_and_a_new_unsafe_feature_drops_trust(session,
     entry = register(session, admin, store, greeter)
     assert entry.unsafe_features == ["tasks"] and entry.trusted is False
     actions = session.exec(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions == ["template.registered", "template.trust_changed", "template.updated"]
+    assert actions == ["template.registered", "template.trust_requested", "template.trust_changed",
+                       "template.updated"]
 
 
 def test_update_of_a_changed_fork_reports_the_conflict_on_a_new_branch(session, store, make_user, greeter):

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from catalog.models import CatalogModel, ModelStatus
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
+from portal.core.users import User
 from templates.forks import fork_template
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
 from templates.registry import TemplateStore, register_template
@@ -160,6 +161,16 @@ def test_template_admin_refuses_non_admins(open_portal, user_with_role, models, 
                           "that needs the admin role. Ask a portal admin if you need it."]
 
 
+def second_admin(portal_db) -> User:
+    """Another admin than the one `open_page("admin", ...)` signs in as."""
+    with Session(portal_db, expire_on_commit=False) as session:
+        admin = User(email="zz-second-admin@example.com", name="Second Admin", role=Role.ADMIN.value,
+                     department="Engineering", team="Data Platform")
+        session.add(admin)
+        session.commit()
+        return admin
+
+
 def test_admin_registers_a_template_with_tasks_and_trusts_it(open_page, portal_db, tmp_path) -> None:
     repo = git_repo(write_template(tmp_path / "faq-bot", SIMPLE + "_tasks:\n  - \"true\"\n", {"a.txt": "a"}))
     at = open_page("admin", ADMIN)
@@ -167,10 +178,20 @@ def test_admin_registers_a_template_with_tasks_and_trusts_it(open_page, portal_d
     at.button(key="FormSubmitter:tpl_register-Register").click().run()
     assert not at.exception and not at.error
     assert "Registered faq-bot version" in shown(at) and "trust it below" in shown(at)
-    at.selectbox(key="tpl_trust_pick").set_value("faq-bot")
-    at.toggle(key="tpl_trust_faq-bot").set_value(True)
-    at.button(key="tpl_trust_save").click().run()
-    assert "faq\\-bot is now trusted." in shown(at)
+    at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
+    assert "- tasks" in shown(at)
+    at.button(key="tpl_trust_request_trust").click().run()
+    assert "Requested trust for faq\\-bot: waiting for a second admin." in shown(at)
+    assert "waiting for a second admin to approve it" in shown(at) 
+    assert "tpl_trust_approve_trust" not in [b.key for b in at.button]
+    with Session(portal_db) as session:
+        assert not session.exec(select(TemplateEntry).where(TemplateEntry.name == "faq-bot")).one().trusted
+
+    other = open_page(second_admin(portal_db), ADMIN)
+    other.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
+    assert "asks to trust revision 2 of faq\\-bot" in shown(other) and "- tasks" in shown(other)
+    other.button(key="tpl_trust_approve_trust").click().run()
+    assert "faq\\-bot is now trusted." in shown(other)
     with Session(portal_db) as session:
         assert session.exec(select(TemplateEntry).where(TemplateEntry.name == "faq-bot")).one().trusted
 
