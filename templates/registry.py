@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, select
 
-from portal.core.audit import record, utcnow
+from portal.core.audit import AuditEvent, record, utcnow
 from templates.events import (
     TemplateDetailsEdited,
     TemplateRegistered,
@@ -174,6 +174,14 @@ def trust_requester(*, session: Session, entry: TemplateEntry) -> str:
     """The e-mail of the admin who asked to trust the template, or "" when nobody did."""
     requester = session.get(User, entry.trust_requested_by_id) if entry.trust_requested_by_id else None
     return requester.email if requester else ""
+
+
+def last_trusted_features(*, session: Session, name: str) -> list[str] | None:
+    """The unsafe features of the template's last trusted version (from the audit log), or None if never trusted."""
+    approvals = session.exec(select(AuditEvent.after).where(
+        AuditEvent.action == TemplateTrustChanged.action, AuditEvent.entity_id == name)
+        .order_by(AuditEvent.id.desc())).all()  # type: ignore[union-attr]
+    return next((list(a.get("unsafe_features", [])) for a in approvals if a and a.get("trusted")), None)
 
 
 def revoke_trust(*, session: Session, actor: User, name: str) -> TemplateEntry:

@@ -15,6 +15,7 @@ from templates.registry import (
     get_template,
     register_template,
     request_trust,
+    last_trusted_features,
     revoke_trust,
     trust_requester,
 )
@@ -81,8 +82,12 @@ def trust_panel(entry) -> None:
     name = plain(entry.name)
     # Trust covers the revision the admin looked at: the one shown when they first picked the template.
     seen = st.session_state.setdefault(f"tpl_trust_seen_{entry.name}", entry.revision)
+    with session_scope(context.engine) as session:
+        before = last_trusted_features(session=session, name=entry.name)
+    new = "" if before is None else " (new since the last trusted version)"
     st.markdown(f"**{name}** version {plain(entry.version)} from `{entry.source_url}` runs on the server:\n"
-                + "".join(f"\n- {plain(feature)}" for feature in entry.unsafe_features))
+                + "".join(f"\n- {plain(feature)}{new if feature not in (before or []) else ''}"
+                          for feature in entry.unsafe_features))
     if entry.trusted:
         st.success("Trusted: two admins approved this version.", icon=":material/verified_user:")
         trust_step("Remove trust", revoke_trust, entry, f"{name} is no longer trusted.")

@@ -10,7 +10,14 @@ from sqlmodel import select
 
 from portal.core.audit import AuditEvent
 from portal.core.errors import InvalidInput, StaleEdit
-from templates.registry import approve_trust, get_template, register_template, request_trust, revoke_trust
+from templates.registry import (
+    approve_trust,
+    get_template,
+    last_trusted_features,
+    register_template,
+    request_trust,
+    revoke_trust,
+)
 from tests.templates.conftest import SIMPLE, git_repo, write_template
 from tests.templates.test_registry_and_updates import git
 
@@ -109,3 +116,15 @@ def test_one_admin_may_always_remove_trust_and_a_request(session, store, make_us
     request_trust(session=session, actor=first, name="greeter", base_revision=seen)
     entry = revoke_trust(session=session, actor=make_user("admin"), name="greeter")
     assert entry.trust_requested_by_id is None and not entry.trusted
+
+
+def test_the_unsafe_features_of_the_last_trusted_version_are_known(session, store, make_user, tasks_repo) -> None:
+    admin = make_user("admin")
+    register(session, admin, store, tasks_repo)
+    assert last_trusted_features(session=session, name="greeter") is None
+    trusted_by_two(session, store, make_user, tasks_repo)
+    (tasks_repo / "copier.yml").write_text(TASKS + "_migrations:\n  - \"true\"\n")
+    git(tasks_repo, "commit", "-qam", "migrations")
+    entry = register_template(session=session, actor=admin, store=store, url=str(tasks_repo), name="greeter")
+    assert sorted(entry.unsafe_features) == ["migrations", "tasks"] and not entry.trusted
+    assert last_trusted_features(session=session, name="greeter") == ["tasks"]

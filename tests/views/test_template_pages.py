@@ -12,9 +12,10 @@ from catalog.models import CatalogModel, ModelStatus
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
 from portal.core.users import User
+from portal.ui import plain
 from templates.forks import fork_template
 from templates.models import ForkDestination, TemplateEntry, TemplateFork
-from templates.registry import TemplateStore, register_template
+from templates.registry import TemplateStore, approve_trust, register_template, request_trust
 from tests.conftest import REPO_ROOT
 from tests.templates.conftest import ANSWERS_FILE, SIMPLE, git_repo, write_template
 from tests.templates.test_registry_and_updates import git, new_template_version
@@ -194,6 +195,32 @@ def test_admin_registers_a_template_with_tasks_and_trusts_it(open_page, portal_d
     assert "faq\\-bot is now trusted." in shown(other)
     with Session(portal_db) as session:
         assert session.exec(select(TemplateEntry).where(TemplateEntry.name == "faq-bot")).one().trusted
+
+
+def test_a_pending_request_shows_what_is_new_since_the_last_trusted_version(open_page, portal_db, tmp_path,
+                                                                            user_with_role, isolated_portal):
+    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
+                          repos_dir=isolated_portal / "var" / "template-repos")
+    tasks = SIMPLE + "_tasks:\n  - \"true\"\n"
+    repo = git_repo(write_template(tmp_path / "faq-bot", tasks, {"a.txt": "a"}))
+    admin, other = user_with_role("admin"), second_admin(portal_db)
+    with Session(portal_db) as session:
+        seen = register_template(session=session, actor=admin, store=store, url=str(repo)).revision
+        request_trust(session=session, actor=other, name="faq-bot", base_revision=seen)
+        approve_trust(session=session, actor=admin, name="faq-bot", base_revision=seen + 1)
+        session.commit()
+    (repo / "copier.yml").write_text(tasks + "_migrations:\n  - \"true\"\n")
+    git(repo, "commit", "-qam", "migrations")
+    with Session(portal_db) as session:
+        entry = register_template(session=session, actor=admin, store=store, url=str(repo))
+        request_trust(session=session, actor=other, name="faq-bot", base_revision=entry.revision)
+        session.commit()
+    at = open_page("admin", ADMIN)
+    at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
+    assert "- migrations (new since the last trusted version)" in shown(at) and "- tasks\n" in shown(at) + "\n"
+    asks = plain("zz-second-admin@example.com") + " asks to trust revision 5 of faq"
+    assert [w.value for w in at.warning if w.value.startswith(asks)]
+    assert "tpl_trust_approve_trust" in [b.key for b in at.button]
 
 
 def test_registering_something_that_is_not_a_template_keeps_the_input(open_page, tmp_path) -> None:
