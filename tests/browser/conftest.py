@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import free_port
 
-from tests.fake_gateway import FakeGateway
+from tests.fake_gateway import DEFAULT_MODELS, FakeGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -306,3 +306,13 @@ def oidc_provider() -> Iterator[OidcProvider]:
 
     with run_server_in_thread(port=0, require_client_registration=True) as server:
         yield OidcProvider(issuer=f"http://127.0.0.1:{server.server_port}")
+
+
+LOCAL_MODEL = "smollm2-135m-instruct"  # the seed catalog's approved local model
+
+
+@pytest.fixture
+def serving_the_local_model(gateway: FakeGateway) -> FakeGateway:
+    """The fake gateway also serves the seed catalog's approved local model, so the start-up sync marks it served."""
+    gateway.models = [LOCAL_MODEL, *DEFAULT_MODELS]
+    return gateway

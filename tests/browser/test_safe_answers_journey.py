@@ -16,7 +16,8 @@ from playwright.sync_api import Page, expect
 
 from portal.core.safe_markdown import WORD_JOINER
 from tests.browser.test_catalog_journey import field, sign_in
-from tests.browser.test_sandbox_journey import LOCAL_MODEL, answers, serving_the_local_model  # noqa: F401
+from tests.browser.conftest import LOCAL_MODEL
+from tests.browser.test_sandbox_journey import answers
 from tests.browser.test_sign_in_journeys import expect_no_error_box, settled
 
 # What showing an answer may add to opening a conversation: the click-to-settled time of a short answer is the
@@ -101,7 +102,7 @@ def expect_nothing_live(page: Page) -> None:
 
 @pytest.mark.browser
 def test_answers_are_markdown_hostile_ones_text_and_nothing_leaves_the_machine(
-        page: Page, start_portal, screenshot, serving_the_local_model):  # noqa: F811
+        page: Page, start_portal, screenshot, serving_the_local_model):
     outside = outside_requests(page)
     # Embeddings from the fake gateway: the local model takes a minute to load on a busy machine.
     portal = start_portal(auth_mode="dev", embedding_source="gateway", embedding_model="fake-small")

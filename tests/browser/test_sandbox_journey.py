@@ -9,16 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_catalog_journey import field, pick, sign_in
 from tests.browser.test_sign_in_journeys import expect_no_error_box, settled
-from tests.fake_gateway import DEFAULT_MODELS, FakeGateway
-
-LOCAL_MODEL = "smollm2-135m-instruct"
-
-
-@pytest.fixture
-def serving_the_local_model(gateway: FakeGateway) -> FakeGateway:
-    """The fake gateway also serves the seed catalog's approved local model, so the start-up sync marks it served."""
-    gateway.models = [LOCAL_MODEL, *DEFAULT_MODELS]
-    return gateway
+from tests.browser.conftest import LOCAL_MODEL
 
 
 def answers(page: Page):

@@ -239,7 +239,8 @@ def oidc_identities(portal) -> dict[str, tuple]:
 @pytest.mark.browser
 def test_oidc_accounts_follow_issuer_and_subject_not_the_email(browser: Browser, oidc_portal, oidc_provider,
                                                                artifacts):
-    shot = lambda page, name: page.screenshot(path=artifacts / f"{name}.png", full_page=True)  # noqa: E731
+    def shot(page, name: str) -> None:
+        page.screenshot(path=artifacts / f"{name}.png", full_page=True)
     oidc_provider.set_user("fiona-1", OIDC_USER)
     context, page = oidc_sign_in(browser, oidc_portal.url, "fiona-1")
     expect(page.get_by_role("heading", name="Welcome, Fiona Fischer")).to_be_visible()

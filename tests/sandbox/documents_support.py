@@ -9,6 +9,22 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from sandbox.documents.reading import DocumentLimits
 
+EMBEDDER = "fake-embed"
+HANDBOOK = b"""# Travel
+
+Book trains through the travel desk. Flights need a manager's approval.
+
+## Expenses
+
+Claim meals up to 40 euros a day within 30 days of the trip.
+"""
+
+
+def embedding_requests(fake_gateway) -> list:
+    """The requests the fake gateway received for embeddings."""
+    return [r for r in fake_gateway.requests if r.path.endswith("/embeddings")]
+
+
 LIMITS = DocumentLimits(max_mb=1.0, allowed_types=("pdf", "md", "txt"), max_pages=5, max_chunks=50,
                         chunk_chars=200, chunk_overlap=20)
 

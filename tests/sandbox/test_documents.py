@@ -7,13 +7,10 @@ from dataclasses import replace
 import pytest
 from sqlmodel import select
 
-from catalog.models import CatalogModel, DataClassification, ModelStatus
+from catalog.models import DataClassification, ModelStatus
 from portal.core.audit import AuditEvent
-from portal.core.embeddings import GatewayEmbeddings
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
-from portal.core.gateway import Caller, GatewayClient
-from portal.core.settings import Settings
-from portal.core.vector_index import chroma_client, collection_name
+from portal.core.vector_index import collection_name
 from sandbox.chat import TurnRequest, TurnStream
 from sandbox.conversations import delete_conversation, export_conversation
 from sandbox.documents.answering import (
@@ -23,66 +20,18 @@ from sandbox.documents.answering import (
     prepare_document_turn,
     record_document_turn,
 )
-from sandbox.documents.library import UploadRequest, delete_document, list_documents, upload_document
+from sandbox.documents.library import delete_document, list_documents
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.documents.reading import DocumentError
 from metering.models import UsageEvent
 from sandbox.models import ChatMessage, Conversation
 from metering.budgets import BudgetExhausted, BudgetPolicy
-from tests.sandbox.documents_support import LIMITS, pdf_bytes
+from tests.sandbox.documents_support import EMBEDDER, LIMITS, embedding_requests, pdf_bytes
 from tests.sandbox.support import POLICY
 from tests.metering.support import metered
 
 C = DataClassification
 S = ModelStatus
-EMBEDDER = "fake-embed"
-HANDBOOK = b"""# Travel
-
-Book trains through the travel desk. Flights need a manager's approval.
-
-## Expenses
-
-Claim meals up to 40 euros a day within 30 days of the trip.
-"""
-
-
-@pytest.fixture
-def models(make_model, fake_gateway) -> dict[str, CatalogModel]:
-    """A chat model cleared up to internal data and an embedding model cleared up to confidential data."""
-    fake_gateway.models = [*fake_gateway.models, EMBEDDER]
-    return {"chat": make_model(S.APPROVED, name="fake-small", served=True, max_classification=int(C.INTERNAL),
-                               input_price_per_mtok=1.0, output_price_per_mtok=2.0),
-            "embed": make_model(S.APPROVED, name=EMBEDDER, served=True, mode="embedding",
-                                max_classification=int(C.CONFIDENTIAL), input_price_per_mtok=0.5)}
-
-
-@pytest.fixture
-def vectors(isolated_portal):
-    return chroma_client(Settings(chroma_path=isolated_portal / "chroma"))
-
-
-@pytest.fixture
-def embeddings(gateway: GatewayClient) -> GatewayEmbeddings:
-    return GatewayEmbeddings(gateway=gateway, model=EMBEDDER, caller=Caller(email="someone@example.com"))
-
-
-@pytest.fixture
-def upload(session, embeddings, vectors, models):
-    """Upload a file as a user (into a new conversation unless one is given), committed."""
-
-    def do(user, data: bytes = HANDBOOK, name: str = "handbook.md", *, classification=C.INTERNAL,
-           conversation_id: int | None = None, limits=LIMITS, policy=POLICY):
-        outcome = upload_document(session=session, user=user, policy=policy, limits=limits, embeddings=embeddings,
-                                  vectors=vectors, metered=metered(embeddings.gateway, session, policy.budgets),
-                                  request=UploadRequest(
-                                      file_name=name, data=data, classification=classification,
-                                      conversation_id=conversation_id, model_name="fake-small"))
-        session.commit()
-        return outcome
-
-    return do
-
-
 def ask(session, gateway, embeddings, vectors, user, question: str, conversation_id: int, *,
         classification=C.INTERNAL, top_k: int = 4):
     turn = prepare_document_turn(session=session, user=user, policy=POLICY, embeddings=embeddings, vectors=vectors,
@@ -97,10 +46,6 @@ def ask(session, gateway, embeddings, vectors, user, question: str, conversation
     recorded = record_document_turn(session=session, turn=turn, stream=stream)
     session.commit()
     return turn, stream, recorded
-
-
-def embedding_requests(fake_gateway) -> list:
-    return [r for r in fake_gateway.requests if r.path.endswith("/embeddings")]
 
 
 # --- upload -----------------------------------------------------------------------------------------------------

@@ -14,15 +14,8 @@ from metering.models import UsageEvent
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.documents.reading import DocumentError
 from sandbox.models import Conversation
-from tests.sandbox.documents_support import LIMITS
+from tests.sandbox.documents_support import LIMITS, embedding_requests
 from tests.sandbox.hostile_pdfs import flate_bomb, many_pages, page_tree_loop, xref_loop
-from tests.sandbox.test_documents import (  # noqa: F401 - the document tests' fixtures
-    embedding_requests,
-    embeddings,
-    models,
-    upload,
-    vectors,
-)
 
 ROOMY = replace(LIMITS, max_mb=2.0)  # the 10,000-page file is about 1 MB
 CASES = {
@@ -44,7 +37,7 @@ def peak_rss_mb() -> float:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_hostile_pdf_is_refused_plainly_without_growing_the_portal(session, make_user, upload, vectors,  # noqa: F811
+def test_a_hostile_pdf_is_refused_plainly_without_growing_the_portal(session, make_user, upload, vectors,
                                                                      fake_gateway, case) -> None:
     build, limits, message = CASES[case]
     data, user = build(), make_user()
@@ -60,7 +53,7 @@ def test_a_hostile_pdf_is_refused_plainly_without_growing_the_portal(session, ma
     assert embedding_requests(fake_gateway) == [] and vectors.list_collections() == []
 
 
-def test_a_looping_xref_chain_does_not_hang_the_reader(session, make_user, upload) -> None:  # noqa: F811
+def test_a_looping_xref_chain_does_not_hang_the_reader(session, make_user, upload) -> None:
     started = time.monotonic()
     outcome = upload(make_user(), xref_loop(), "looped.pdf", limits=ROOMY)
     assert time.monotonic() - started < 30
