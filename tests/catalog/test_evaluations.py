@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from catalog.as_code import export_catalog, import_catalog
 from catalog.evaluations import (
@@ -31,7 +31,7 @@ ADDED, EDITED, REMOVED = "catalog.evaluation_added", "catalog.evaluation_edited"
 
 def events(session: Session, *actions: str) -> list[AuditEvent]:
     session.expire_all()
-    return list(session.exec(select(AuditEvent).where(AuditEvent.action.in_(actions))  # type: ignore[attr-defined]
+    return list(session.exec(select(AuditEvent).where(col(AuditEvent.action).in_(actions))
                              .order_by(AuditEvent.id)).all())
 
 
