@@ -206,14 +206,14 @@ def test_a_pending_request_shows_what_is_new_since_the_last_trusted_version(open
     admin, other = user_with_role("admin"), second_admin(portal_db)
     with Session(portal_db) as session:
         seen = register_template(session=session, actor=admin, store=store, url=str(repo)).revision
-        request_trust(session=session, actor=other, name="faq-bot", base_revision=seen)
-        approve_trust(session=session, actor=admin, name="faq-bot", base_revision=seen + 1)
+        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=seen)
+        approve_trust(session=session, store=store, actor=admin, name="faq-bot", base_revision=seen + 1)
         session.commit()
     (repo / "copier.yml").write_text(tasks + "_migrations:\n  - \"true\"\n")
     git(repo, "commit", "-qam", "migrations")
     with Session(portal_db) as session:
         entry = register_template(session=session, actor=admin, store=store, url=str(repo))
-        request_trust(session=session, actor=other, name="faq-bot", base_revision=entry.revision)
+        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=entry.revision)
         session.commit()
     at = open_page("admin", ADMIN)
     at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
