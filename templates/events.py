@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from portal.core.audit import Event, JSONDict
@@ -57,24 +57,32 @@ class TemplateUpdated(Event):
 
 @dataclass(frozen=True)
 class TemplateTrustChanged(Event):
+    """A template became trusted (with the sha256 of each unsafe part the approver saw) or stopped being trusted."""
+
     action: ClassVar[str] = "template.trust_changed"
     entity_type: ClassVar[str] = "template"
     name: str
     trusted: bool
     old: JSONDict
     new: JSONDict
+    content_hash: str = ""  # of the approved snapshot: copier.yml and every file it runs
+    file_hashes: dict[str, str] = field(default_factory=dict)
 
     def entity_id(self) -> str:
         return self.name
 
     def summary(self) -> str:
-        return f"{self.name} {'trusted' if self.trusted else 'no longer trusted'}"
+        if not self.trusted:
+            return f"{self.name} no longer trusted"
+        return f"{self.name} trusted" + (f" (unsafe parts sha256 {self.content_hash[:12]})" if self.content_hash else "")
 
     def before(self) -> JSONDict:
         return self.old
 
     def after(self) -> JSONDict:
-        return self.new
+        if not self.content_hash:
+            return self.new
+        return {**self.new, "approved": {"content_hash": self.content_hash, "file_hashes": self.file_hashes}}
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class TemplateTrustRequested(Event):
     version: str
     revision: int
     unsafe_features: list[str]
+    content_hash: str = ""  # of the snapshot the approver will see: copier.yml and every file it runs
 
     def entity_id(self) -> str:
         return self.name
@@ -95,7 +104,8 @@ class TemplateTrustRequested(Event):
         return f"{self.name} {self.version}: trust requested for {', '.join(self.unsafe_features) or 'no unsafe feature'}"
 
     def after(self) -> JSONDict:
-        return {"version": self.version, "revision": self.revision, "unsafe_features": self.unsafe_features}
+        return {"version": self.version, "revision": self.revision, "unsafe_features": self.unsafe_features,
+                "content_hash": self.content_hash}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,28 @@ class TemplateEntry(SQLModel, table=True):
                 "trusted": self.trusted, "unsafe_features": list(self.unsafe_features)}
 
 
+class TemplateTrustSnapshot(SQLModel, table=True):
+    """What a trust request showed of one template version: copier.yml and every file it runs, with their hashes."""
+
+    __tablename__ = "template_trust_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="template_entry.id", index=True)
+    version: str = Field(max_length=80)
+    source_url: str = Field(default="", max_length=1000)
+    mirror_ref: str = Field(max_length=40)
+    # Kept in the database, not read back from the mirror: every replica shows the approver the same text.
+    files: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    file_hashes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(max_length=64)
+    size_bytes: int = 0
+    requested_by_id: int = Field(foreign_key="portal_user.id")
+    requested_at: datetime = Field(default_factory=utcnow)
+    # Set when a second admin approves: the newest approved snapshot is the template's last trusted state.
+    approved_by_id: int | None = Field(default=None, foreign_key="portal_user.id")
+    approved_at: datetime | None = None
+
+
 class TemplateFork(SQLModel, table=True):
     """A project generated from a template: which version, with which answers, by whom, and where it went."""
 

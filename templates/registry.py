@@ -24,8 +24,16 @@ from portal.core.revisions import save_if_unchanged
 from portal.core.principals import SYSTEM_SCHEDULER, Principal
 from portal.core.settings import Settings
 from portal.core.users import User
-from templates.models import TemplateEntry, TemplateSource
+from templates.models import TemplateEntry, TemplateSource, TemplateTrustSnapshot
 from templates.sandbox import RenderLimits
+from templates.trust_review import (
+    PartDiff,
+    SnapshotTooLarge,
+    diff_parts,
+    last_trusted_snapshot,
+    pending_snapshot,
+    take_snapshot,
+)
 from templates.source import check_repository_url, content_hash, fetch_repository, is_slug, mirror_version, read_template, scratch_dir
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
@@ -43,6 +51,7 @@ class TemplateStore:
     max_output_bytes: int = 20_000_000
     render_timeout_s: float = 30.0
     render_memory_mb: int = 512
+    trust_snapshot_max_bytes: int = 200_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TemplateStore:
@@ -50,7 +59,8 @@ class TemplateStore:
                    repos_dir=settings.templates_repos_dir.resolve(),
                    max_output_bytes=settings.templates_max_output_bytes,
                    render_timeout_s=settings.templates_render_timeout_s,
-                   render_memory_mb=settings.templates_render_memory_mb)
+                   render_memory_mb=settings.templates_render_memory_mb,
+                   trust_snapshot_max_bytes=settings.templates_trust_snapshot_max_bytes)
 
     @property
     def limits(self) -> RenderLimits:
@@ -136,20 +146,35 @@ def _store_version(*, session: Session, store: TemplateStore, actor: Principal, 
     return entry
 
 
-def request_trust(*, session: Session, actor: User, name: str, base_revision: int) -> TemplateEntry:
-    """Ask for the revision the admin looked at to be trusted; a different admin must approve it. Admins only."""
+class TrustRequestOutdated(InvalidInput):
+    """The template's unsafe parts are no longer what the trust request showed."""
+
+
+def request_trust(*, session: Session, actor: User, store: TemplateStore, name: str,
+                  base_revision: int) -> TemplateEntry:
+    """Ask for the revision the admin looked at to be trusted, keeping a snapshot of its unsafe parts; admins only."""
     require(actor, Permission.MANAGE_TEMPLATES)
     entry = get_template(session=session, name=name)
     if entry.trusted:
         raise InvalidInput(f"'{name}' is already trusted.")
+    # Taken before anything is written: a template too large to show is refused with nothing changed.
+    snapshot = take_snapshot(mirror=store.mirror(name), ref=entry.mirror_ref, max_bytes=store.trust_snapshot_max_bytes)
+    seen = (entry.version, entry.source_url, entry.mirror_ref)
     save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN, values={
         "trust_requested_by_id": actor.id, "trust_requested_revision": base_revision + 1, "updated_at": utcnow()})
+    # The row stayed at base_revision, so the snapshot is of the version this request is for.
+    session.add(TemplateTrustSnapshot(
+        template_id=entry.id, version=seen[0], source_url=seen[1], mirror_ref=seen[2], files=snapshot.files,
+        file_hashes=snapshot.file_hashes, content_hash=snapshot.content_hash, size_bytes=snapshot.size_bytes,
+        requested_by_id=actor.id))
     record(session, actor, TemplateTrustRequested(name=name, version=entry.version, revision=entry.revision,
-                                                  unsafe_features=list(entry.unsafe_features)))
+                                                  unsafe_features=list(entry.unsafe_features),
+                                                  content_hash=snapshot.content_hash))
     return entry
 
 
-def approve_trust(*, session: Session, actor: User, name: str, base_revision: int) -> TemplateEntry:
+def approve_trust(*, session: Session, actor: User, store: TemplateStore, name: str,
+                  base_revision: int) -> TemplateEntry:
     """Trust a template another admin asked to trust, if nothing changed since their request; admins only."""
     require(actor, Permission.MANAGE_TEMPLATES)
     entry = get_template(session=session, name=name)
@@ -162,12 +187,60 @@ def approve_trust(*, session: Session, actor: User, name: str, base_revision: in
         raise StaleEdit(noun=NOUN, base=entry.trust_requested_revision or 0, latest=entry.revision,
                         message=f"'{name}' changed after trust was requested (revision "
                                 f"{entry.trust_requested_revision}, now {entry.revision}); request trust again.")
+    requested = _unchanged_since_request(session=session, store=store, entry=entry)
     before = entry.snapshot()
     save_if_unchanged(session, entry, base_revision=base_revision, noun=NOUN, values={
         "trusted": True, "trusted_by_id": actor.id, "trust_requested_by_id": None,
         "trust_requested_revision": None, "updated_at": utcnow()})
-    record(session, actor, TemplateTrustChanged(name=name, trusted=True, old=before, new=entry.snapshot()))
+    requested.approved_by_id, requested.approved_at = actor.id, utcnow()  # now the last trusted state
+    session.add(requested)
+    record(session, actor, TemplateTrustChanged(name=name, trusted=True, old=before, new=entry.snapshot(),
+                                                content_hash=requested.content_hash,
+                                                file_hashes=dict(requested.file_hashes)))
     return entry
+
+
+def _unchanged_since_request(*, session: Session, store: TemplateStore, entry: TemplateEntry) -> TemplateTrustSnapshot:
+    """The pending request's snapshot, if the template's current version still has exactly those unsafe parts."""
+    requested = pending_snapshot(session=session, entry=entry)
+    if requested is None:
+        raise TrustRequestOutdated(f"The trust request for '{entry.name}' has no snapshot of its unsafe parts to "
+                                   "approve (it predates them); reject it and request trust again.")
+    current = ""
+    if (entry.version, entry.source_url, entry.mirror_ref) == (requested.version, requested.source_url,
+                                                               requested.mirror_ref):
+        try:  # what forks would run: the mirror's files now, not what the database remembers
+            current = take_snapshot(mirror=store.mirror(entry.name), ref=entry.mirror_ref,
+                                    max_bytes=max(store.trust_snapshot_max_bytes, requested.size_bytes)).content_hash
+        except SnapshotTooLarge:
+            current = ""  # grown past what the request showed: changed
+    if current != requested.content_hash:
+        raise TrustRequestOutdated(
+            f"'{entry.name}' changed after trust was requested: its unsafe parts are no longer those the request "
+            f"showed (sha256 {requested.content_hash[:12]}, now {current[:12] or 'other files'}). Nothing was "
+            "trusted; request trust again.")
+    return requested
+
+
+@dataclass(frozen=True)
+class TrustReview:
+    """What an approver checks: the requested unsafe parts, diffed against the last trusted ones."""
+
+    requested: TemplateTrustSnapshot
+    last_trusted: TemplateTrustSnapshot | None
+    parts: list[PartDiff]
+
+
+def review_trust_request(*, session: Session, actor: User, name: str) -> TrustReview | None:
+    """The pending trust request's unsafe parts and their diff to the last trusted version; None without one."""
+    require(actor, Permission.MANAGE_TEMPLATES)
+    entry = get_template(session=session, name=name)
+    requested = pending_snapshot(session=session, entry=entry)
+    if requested is None:
+        return None
+    last = last_trusted_snapshot(session=session, entry=entry)
+    return TrustReview(requested=requested, last_trusted=last,
+                       parts=diff_parts(dict(last.files) if last else None, dict(requested.files)))
 
 
 def trust_requester(*, session: Session, entry: TemplateEntry) -> str:

@@ -204,6 +204,11 @@ class Settings(BaseSettings):
         512, ge=64, description="Megabytes of memory a template's render may use in its child process, beyond "
         "the renderer's own; past it the render is stopped with a message naming this limit.",
     )
+    templates_trust_snapshot_max_bytes: int = Field(
+        200_000, ge=10_000, description="Largest snapshot, in bytes, of a template's unsafe parts (copier.yml and "
+        "the files its tasks, migrations and Jinja extensions run) that a trust request keeps in the database and "
+        "shows the approving admin; a trust request for a larger template is refused with a message naming this limit.",
+    )
 
     @field_validator("role_group_mapping")
     @classmethod

@@ -6,7 +6,7 @@ import streamlit as st
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.errors import StaleEdit
-from portal.ui import plain
+from portal.ui import plain, plain_message
 from portal.views._edit_base import forget, form_base, take_latest, widget
 from templates.lineage import list_templates
 from templates.registry import (
@@ -16,6 +16,7 @@ from templates.registry import (
     register_template,
     request_trust,
     last_trusted_features,
+    review_trust_request,
     revoke_trust,
     trust_requester,
 )
@@ -68,7 +69,8 @@ def trust_step(label: str, step, entry, flash: str, **kwargs) -> None:
     if not st.button(label, key=f"tpl_trust_{step.__name__}"):
         return
     done = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
+    # Messages may quote the template's own file names: shown as typed, never as Markdown.
+    with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
         step(session=session, actor=user, name=entry.name, **kwargs)
         done = True
     st.session_state.pop(f"tpl_trust_seen_{entry.name}", None)  # done or refused: next time from what is shown
@@ -95,7 +97,7 @@ def trust_panel(entry) -> None:
     if entry.trust_requested_by_id is None:
         st.info("Not trusted. Trust takes two admins: you request it, a different admin approves.")
         trust_step("Request trust", request_trust, entry,
-                   f"Requested trust for {name}: waiting for a second admin.", base_revision=seen)
+                   f"Requested trust for {name}: waiting for a second admin.", base_revision=seen, store=store)
         return
     if entry.trust_requested_by_id == user.id:
         st.info("You requested trust for this version: waiting for a second admin to approve it.",
@@ -107,11 +109,31 @@ def trust_panel(entry) -> None:
     st.warning(f"{plain(requester)} asks to trust revision {entry.trust_requested_revision} of {name}, which lets "
                "the parts above run when someone forks it. Approve only if you checked them.",
                icon=":material/gpp_maybe:")
+    trust_diff(entry)
     approve_col, reject_col = st.columns(2)
     with approve_col:
-        trust_step("Approve", approve_trust, entry, f"{name} is now trusted.", base_revision=seen)
+        trust_step("Approve", approve_trust, entry, f"{name} is now trusted.", base_revision=seen, store=store)
     with reject_col:
         trust_step("Reject", revoke_trust, entry, f"Rejected the trust request for {name}.")
+
+
+def trust_diff(entry) -> None:
+    """What the approver would trust: each unsafe part's diff to the last trusted version, as plain text."""
+    with session_scope(context.engine) as session:
+        review = review_trust_request(session=session, actor=user, name=entry.name)
+    if review is None:
+        st.warning("This request kept no copy of the template's unsafe parts (it was made before the portal kept "
+                   "them): reject it and request trust again to see what would be trusted.")
+        return
+    last = review.last_trusted
+    against = (f"the last trusted version, {plain(last.version)}" if last else "nothing: never trusted before")
+    st.markdown(f"**What you would trust** (sha256 `{review.requested.content_hash[:12]}`): `copier.yml` and "
+                f"every file its tasks, migrations and extensions run, compared with {against}.")
+    for part in review.parts:
+        # Template content is hostile: names and text go through st.text and st.code, never Markdown or HTML.
+        st.text(f"{part.path}: {part.status}")
+        if part.status != "unchanged":
+            st.code(part.diff, language="diff" if last else "text", line_numbers=last is None)
 
 
 def rebase(key: str, name: str) -> None:

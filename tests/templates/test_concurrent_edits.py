@@ -90,9 +90,9 @@ def test_trust_given_on_a_version_the_admin_did_not_see_is_refused(session, stor
     register_template(session=session, actor=admin, store=store, url=str(folder))  # a new version arrives
     session.commit()
     with pytest.raises(StaleEdit, match="Someone saved revision 2 of this template while you edited revision 1"):
-        request_trust(session=session, actor=admin, name="greeter", base_revision=seen)
+        request_trust(session=session, store=store, actor=admin, name="greeter", base_revision=seen)
     session.rollback()
     assert not get_template(session=session, name="greeter").trusted
-    request_trust(session=session, actor=admin, name="greeter", base_revision=2)
-    approve_trust(session=session, actor=make_user("admin"), name="greeter", base_revision=3)
+    request_trust(session=session, store=store, actor=admin, name="greeter", base_revision=2)
+    approve_trust(session=session, store=store, actor=make_user("admin"), name="greeter", base_revision=3)
     assert get_template(session=session, name="greeter").trusted

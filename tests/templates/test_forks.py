@@ -114,8 +114,8 @@ def test_a_template_with_tasks_is_refused_until_an_admin_trusts_it(session, stor
     with pytest.raises(UnsafeTemplate, match="uses tasks.*an admin must mark it trusted"):
         fork(session, admin, store, name="with-tasks")
     assert leftovers(store) == []
-    requested = request_trust(session=session, actor=admin, name="with-tasks", base_revision=entry.revision)
-    approve_trust(session=session, actor=make_user("admin"), name="with-tasks", base_revision=requested.revision)
+    requested = request_trust(session=session, store=store, actor=admin, name="with-tasks", base_revision=entry.revision)
+    approve_trust(session=session, store=store, actor=make_user("admin"), name="with-tasks", base_revision=requested.revision)
     result = fork(session, admin, store, name="with-tasks", destination=GIT)
     assert (result.repo_path / "task-ran").exists() and (result.repo_path / "hi.txt").read_text() == "hello"
 

