@@ -60,6 +60,9 @@ class YamlFileError(InvalidInput):
         super().__init__(message)
         self.problems = tuple(problems)
 
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.message, self.problems))  # crosses back from a child process whole
+
     @classmethod
     def listing(cls: type[E], problems: Sequence[Problem], *, footer: str = "") -> E:
         """The error whose message lists the problems (the first few) one per line, then the footer."""

@@ -106,3 +106,12 @@ def test_a_reader_can_word_a_problem_its_own_way_and_raise_its_own_error() -> No
     with pytest.raises(RecipeFileError, match="recipe.yml, line 1: colour: is not a field of a recipe"):
         load_model("colour: x\n", Recipe, source="recipe.yml", error=RecipeFileError,
                    messages={"extra_forbidden": "is not a field of a recipe"})
+
+
+def test_the_error_pickles_with_its_problems() -> None:
+    import pickle
+
+    with pytest.raises(YamlFileError) as caught:
+        load_model("title: 1\nsteps: []\n", Recipe, source="recipe.yml")
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (str(copy), copy.problems) == (str(caught.value), caught.value.problems)
