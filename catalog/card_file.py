@@ -13,43 +13,38 @@ from enum import Enum
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from catalog.models import CatalogModelBase, DataClassification, ModelStatus, RiskTier, Text
-from portal.core.errors import InvalidInput
-from portal.core import safe_yaml
+from portal.core import yaml_models
 from portal.core.safe_yaml import YAML_TAG, line_of
+from portal.core.yaml_models import check_node, read_yaml, shown
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ENTRIES = 5000
 # root > models > entry > evaluations > evaluation > value is six levels; anything deeper is not a catalog.
 MAX_DEPTH = 10
-MAX_PROBLEMS_SHOWN = 20
 APPROVING = (ModelStatus.APPROVED.value, ModelStatus.RESTRICTED.value)
-# The only YAML types a catalog holds; !!python/*, !!binary, !!set and merge keys (<<) are refused.
-PLAIN_TAGS = frozenset(YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
+MESSAGES = {"extra_forbidden": "is not a field of a catalog entry; check the spelling"}
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(yaml_models.Problem):
     """One thing wrong with a catalog file, located by line, entry and field."""
 
-    line: int
-    message: str
     entry: str = ""  # "'<name>'" or "#<position>" when the entry has no usable name
-    field: str = ""
+
+    @property
+    def field(self) -> str:
+        return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in self.loc).lstrip(".")
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", entry {self.entry}" if self.entry else "")
+        where = f"{self.source}, line {self.line}" + (f", entry {self.entry}" if self.entry else "")
         return where + (f", field '{self.field}'" if self.field else "") + f": {self.message}"
 
 
-class CatalogFileError(InvalidInput):
+class CatalogFileError(yaml_models.YamlFileError):
     """A catalog file that cannot be imported; the message names the source, entry, field and line."""
-
-    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
-        super().__init__(message)
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -175,83 +170,35 @@ def _status_problems(spec: CatalogModelFile) -> list[tuple[str, str]]:
     return problems
 
 
-def _compose(text: str, source: str) -> yaml.Node:
-    """The YAML node tree of the text, or CatalogFileError saying where and why it cannot be read."""
-    size = len(text.encode("utf-8", errors="replace"))
-    if size > MAX_FILE_BYTES:
-        raise CatalogFileError(f"{source} is {size:,} bytes; a catalog file may be at most 1 MB "
-                               f"({MAX_FILE_BYTES:,} bytes). Split it into several files.")
-    try:
-        root = safe_yaml.compose(text, max_depth=MAX_DEPTH)
-    except safe_yaml.YamlProblem as problem:
-        raise CatalogFileError(f"{source}, line {problem.line}: {problem.reason}") from None
-    if root is None:
-        raise CatalogFileError(f"{source} is empty; a catalog file holds `models:` and a list of entries.")
-    return root
-
-
-def _entry_nodes(root: yaml.Node, source: str) -> list[yaml.Node]:
+def _entry_nodes(root: yaml.Node | None, source: str) -> list[yaml.Node]:
     """The entry nodes under `models:`, after checking the document's shape."""
     def refuse(node: yaml.Node, message: str) -> CatalogFileError:
-        return CatalogFileError(f"{source}, line {node.start_mark.line + 1}: {message}.")
+        return CatalogFileError.listing([Problem(source, node.start_mark.line + 1, message + ".")])
 
+    if root is None:
+        raise CatalogFileError(f"{source} is empty; a catalog file holds `models:` and a list of entries.")
     shape = "a catalog file is a mapping with one key, `models`, holding a list of entries"
     if root.tag != YAML_TAG + "map":
-        raise refuse(root, f"{shape}, not {_shown(root)}")
+        raise refuse(root, f"{shape}, not {shown(root)}")
     models = None
     for key, value in root.value:
         if key.tag != YAML_TAG + "str" or key.value != "models":
-            raise refuse(key, f"unknown top-level key {_shown(key)}; {shape}")
+            raise refuse(key, f"unknown top-level key {shown(key)}; {shape}")
         models = value
     if models is None:
         raise refuse(root, shape)
     if models.tag != YAML_TAG + "seq":
-        raise refuse(models, f"`models` must be a list of entries, not {_shown(models)}")
+        raise refuse(models, f"`models` must be a list of entries, not {shown(models)}")
     if len(models.value) > MAX_ENTRIES:
         raise refuse(models, f"`models` holds {len(models.value):,} entries; at most {MAX_ENTRIES:,} fit in one file")
     return list(models.value)
-
-
-def _shown(node: yaml.Node) -> str:
-    if node.tag not in PLAIN_TAGS:
-        return "the tag " + node.tag.replace(YAML_TAG, "!!")
-    if isinstance(node, yaml.ScalarNode):
-        return repr(node.value[:60])
-    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
-
-
-def _node_problem(node: yaml.Node) -> tuple[int, str] | None:
-    """(line, message) for the first foreign tag, non-text key or repeated key in the node, else None."""
-    if node.tag not in PLAIN_TAGS:
-        return node.start_mark.line + 1, (f"{_shown(node)} is not allowed; a catalog file holds only text, "
-                                          "numbers, booleans, dates, lists and mappings")
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            if problem := _node_problem(key) or _key_problem(key, seen) or _node_problem(value):
-                return problem
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            if problem := _node_problem(item):
-                return problem
-    return None
-
-
-def _key_problem(key: yaml.Node, seen: dict[str, int]) -> tuple[int, str] | None:
-    """(line, message) when a mapping key is not text or repeats one before it (YAML would keep the last)."""
-    line = key.start_mark.line + 1
-    if key.tag != YAML_TAG + "str":
-        return line, f"field names must be text, not {_shown(key)}"
-    if key.value in seen:
-        return line, f"'{key.value}' appears twice in the same mapping (first on line {seen[key.value]})"
-    seen[key.value] = line
-    return None
 
 
 @dataclass
 class _Entry:
     """An entry of the file with what is needed to point at its lines."""
 
+    source: str
     node: yaml.Node
     label: str
     name: str = ""
@@ -261,71 +208,41 @@ class _Entry:
     def problem(self, field_name: str, message: str, *, near: str = "status") -> Problem:
         keys = {k.value for k, _ in self.node.value} if isinstance(self.node, yaml.MappingNode) else set()
         line = line_of(self.node, (field_name if field_name in keys else near,))
-        return Problem(line, message, self.label, field_name)
+        return Problem(self.source, line, message, (field_name,), self.label)
 
 
-def _read_entry(index: int, node: yaml.Node) -> _Entry:
-    """Check one entry's YAML, then validate it against the schema."""
-    entry = _Entry(node, f"#{index + 1}")
+def _read_entry(source: str, index: int, node: yaml.Node) -> _Entry:
+    """Validate one entry against the schema (the shared YAML loader), then its lifecycle fields."""
+    entry = _Entry(source, node, f"#{index + 1}")
     if node.tag != YAML_TAG + "map":
-        entry.problems.append(Problem(node.start_mark.line + 1, f"an entry must be a mapping of fields, not "
-                                                                f"{_shown(node)}", entry.label))
+        entry.problems.append(Problem(source, node.start_mark.line + 1, f"an entry must be a mapping of fields, not "
+                                                                        f"{shown(node)}", entry=entry.label))
         return entry
     name = next((v for k, v in node.value if k.value == "name"), None)
     if isinstance(name, yaml.ScalarNode) and name.tag == YAML_TAG + "str" and name.value.strip():
         entry.name, entry.label = name.value.strip(), repr(name.value.strip()[:80])
-    data, seen, constructor = {}, {}, yaml.constructor.SafeConstructor()
-    for key, value in node.value:
-        field_name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-        if problem := _node_problem(key) or _key_problem(key, seen) or _node_problem(value):
-            entry.problems.append(Problem(problem[0], problem[1], entry.label, field_name))
-            continue
-        try:
-            data[field_name] = constructor.construct_object(value, deep=True)
-        except (ValueError, OverflowError, yaml.YAMLError) as exc:
-            kind = "date" if value.tag == YAML_TAG + "timestamp" else value.tag.replace(YAML_TAG, "")
-            entry.problems.append(entry.problem(field_name, f"is not a valid {kind}: {exc}"))
-    try:
-        spec = CatalogModelFile.model_validate(data)
-    except ValidationError as exc:
-        # A field already reported above is missing from `data`; do not report it a second time.
-        reported = {p.field for p in entry.problems}
-        entry.problems += [Problem(line_of(node, e["loc"]), _friendly(e), entry.label, _path(e["loc"]))
-                           for e in exc.errors() if _path(e["loc"][:1]) not in reported]
-        return entry
-    if not entry.problems:
+    spec, problems = check_node(node, CatalogModelFile, source=source, messages=MESSAGES)
+    entry.problems += [Problem(p.source, p.line, p.message, p.loc, entry.label) for p in problems]
+    if spec is not None:
         entry.spec = spec
         entry.problems += [entry.problem(f, message) for f, message in _status_problems(spec)]
     return entry
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
-
-
-FRIENDLY_ERRORS = {"extra_forbidden": "is not a field of a catalog entry; check the spelling",
-                   "missing": "is required", "string_type": "should be text; put the value in quotes"}
-
-
-def _friendly(error: Any) -> str:
-    if error["type"] == "value_error":
-        return str(error["ctx"]["error"])
-    return FRIENDLY_ERRORS.get(error["type"], error["msg"])
-
-
 def validate_catalog(text: str, *, source: str = "<catalog>", known_names: frozenset[str] = frozenset()
                      ) -> list[CatalogModelFile]:
     """Every entry, validated (replacements may be `known_names`); CatalogFileError listing every problem otherwise."""
-    entries = [_read_entry(i, node) for i, node in enumerate(_entry_nodes(_compose(text, source), source))]
+    root = read_yaml(text, source=source, max_depth=MAX_DEPTH, max_bytes=MAX_FILE_BYTES, error=CatalogFileError)
+    entries = [_read_entry(source, i, node) for i, node in enumerate(_entry_nodes(root, source))]
     first_line: dict[str, int] = {}
     for entry in entries:
         if entry.spec is None:
             continue
         line = line_of(entry.node, ("name",))
         if entry.spec.name in first_line:
-            entry.problems.append(Problem(line, f"'{entry.spec.name}' is already used by the entry on line "
-                                                f"{first_line[entry.spec.name]}; names must be unique", entry.label,
-                                          "name"))
+            entry.problems.append(Problem(source, line, f"'{entry.spec.name}' is already used by the entry on "
+                                                        f"line {first_line[entry.spec.name]}; names must be unique",
+                                          ("name",), entry.label))
         first_line.setdefault(entry.spec.name, line)
     in_file = {entry.name for entry in entries}
     for entry in entries:
@@ -335,8 +252,5 @@ def validate_catalog(text: str, *, source: str = "<catalog>", known_names: froze
                                                                "in the catalog"))
     problems = tuple(sorted((p for entry in entries for p in entry.problems), key=lambda p: p.line))
     if problems:
-        lines = [f"{source}, {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
-        if len(problems) > MAX_PROBLEMS_SHOWN:
-            lines.append(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more problem(s).")
-        raise CatalogFileError("\n".join([*lines, "Nothing was imported."]), problems)
+        raise CatalogFileError.listing(problems, footer="Nothing was imported.")
     return [entry.spec for entry in entries if entry.spec is not None]

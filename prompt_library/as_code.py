@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from langchain_core.load import dumpd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
 from portal.core import safe_yaml
-from portal.core.safe_yaml import line_of
+from portal.core.yaml_models import Problem, YamlFileError, check_node, read_yaml, validate_node
 from portal.core.audit import record
 from prompt_library.events import PromptsImported
 from portal.core.auth import Permission, require
@@ -54,7 +55,7 @@ SEED_PROMPTS = Path(__file__).with_name("seed_prompts.yaml")
 MAX_FILE_BYTES = 2_000_000
 
 
-class PromptFileError(InvalidInput):
+class PromptFileError(YamlFileError):
     """A prompt file cannot be imported; nothing was written."""
 
 
@@ -86,6 +87,10 @@ class PromptSpec(BaseModel):
     test_cases: list[dict[str, Any]] = Field(default_factory=list)
 
 
+CASE_MESSAGES = {"list_type": "write the test cases as a YAML list of {name, variables, checks}",
+                 "model_type": "write each test case as a mapping of name, variables and checks"}
+
+
 @dataclass(frozen=True)
 class PromptImport:
     created: list[str]
@@ -93,29 +98,31 @@ class PromptImport:
 
 
 def parse_prompt_file(text: str, *, source: str) -> list[PromptSpec]:
-    """Every prompt in a YAML text, validated; errors name the entry's line."""
-    if len(text.encode()) > MAX_FILE_BYTES:
-        raise PromptFileError(f"{source}: larger than {MAX_FILE_BYTES:,} bytes.")
-    try:
-        root = safe_yaml.compose(text)
-    except safe_yaml.YamlProblem as problem:
-        raise PromptFileError(f"{source}, line {problem.line}: {problem.reason}") from None
-    data = None if root is None else safe_yaml.construct(root)
-    if not (isinstance(data, dict) and "prompts" in data):  # one prompt: the file is the entry
-        return [_spec(data, source, line_of(root, ()) if root is not None else 0)]
-    if not isinstance(data["prompts"], list):
-        raise PromptFileError(f"{source}: 'prompts' must be a list.")
-    return [_spec(entry, source, line_of(root, ("prompts", i))) for i, entry in enumerate(data["prompts"])]
+    """Every prompt in a YAML text, validated; every problem names the file and its line."""
+    root = read_yaml(text, source=source, max_bytes=MAX_FILE_BYTES, error=PromptFileError)
+    if root is None:
+        raise PromptFileError(f"{source} is empty; a prompt file holds one prompt or `prompts:` and a list of them.")
+    nodes = _entry_nodes(root, source)
+    checked = [check_node(node, PromptSpec, source=source) for node in nodes]
+    problems = sorted((p for _, found in checked for p in found), key=lambda p: p.line)
+    if problems:
+        raise PromptFileError.listing(problems)
+    return [_checked(spec, f"{source}, line {node.start_mark.line + 1}") for (spec, _), node in zip(checked, nodes)]
 
 
-def _spec(entry: Any, source: str, line: int) -> PromptSpec:
-    where = f"{source}, line {line}"
-    try:
-        spec = PromptSpec.model_validate(entry)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise PromptFileError(f"{where}: {field}: {first['msg']}") from None
+def _entry_nodes(root: yaml.Node, source: str) -> list[yaml.Node]:
+    """The file itself when it is one prompt, else the entries of its `prompts:` list."""
+    entries = next((v for k, v in root.value if k.value == "prompts"), None) if isinstance(
+        root, yaml.MappingNode) else None
+    if entries is None:
+        return [root]
+    if not isinstance(entries, yaml.SequenceNode):
+        raise PromptFileError.listing([Problem(source, entries.start_mark.line + 1, "'prompts' must be a list.")])
+    return list(entries.value)
+
+
+def _checked(spec: PromptSpec, where: str) -> PromptSpec:
+    """The spec when its classification and templates are valid."""
     try:
         DataClassification.parse(spec.classification)
         for version in spec.versions:
@@ -226,18 +233,22 @@ def cases_as_text(cases: list[PromptTestCase]) -> str:
     return dump_yaml([{"name": c.name, "variables": c.variables, "checks": c.checks} for c in cases]) if cases else ""
 
 
+class _CaseText(BaseModel):
+    """One test case as people edit it; values are read as text, as the form shows them."""
+
+    name: Any = ""
+    variables: dict[Any, Any] | None = None
+    checks: list[Any] | None = None
+
+
 def cases_from_text(text: str) -> list[CaseInput]:
     """The edited YAML list of test cases; `save_test_cases` then checks each against the template."""
-    try:
-        root = safe_yaml.compose(text)
-    except safe_yaml.YamlProblem as problem:
-        raise InvalidInput(f"The test cases, line {problem.line}: {problem.reason}") from None
-    data = [] if root is None else safe_yaml.construct(root)
-    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-        raise InvalidInput("Write the test cases as a YAML list of {name, variables, checks}.")
-    return [CaseInput(name=str(d.get("name", "")),
-                      variables={str(k): str(v) for k, v in (d.get("variables") or {}).items()},
-                      checks=list(d.get("checks") or [])) for d in data]
+    source = "The test cases"
+    root = read_yaml(text, source=source, error=YamlFileError)
+    cases = [] if root is None else validate_node(root, list[_CaseText], source=source, error=YamlFileError,
+                                                   messages=CASE_MESSAGES)
+    return [CaseInput(name=str(c.name), variables={str(k): str(v) for k, v in (c.variables or {}).items()},
+                      checks=list(c.checks or [])) for c in cases]
 
 
 def export_folder(*, session: Session, folder: Path) -> int:
@@ -289,6 +300,11 @@ def parse_langchain_file(text: str, *, slug: str, source: str) -> PromptSpec:
         messages.append({"role": role, "template": message.prompt.template})
         formats.add(message.prompt.template_format)
     title = slug.replace("-", " ").capitalize()
-    return _spec({"slug": slug, "title": title, "versions": [{
-        "change_note": f"imported from {Path(source).name}", "template_format": formats.pop() if len(formats) == 1
-        else "mixed", "messages": messages}]}, source, 1)
+    try:
+        spec = PromptSpec.model_validate({"slug": slug, "title": title, "versions": [{
+            "change_note": f"imported from {Path(source).name}", "template_format": formats.pop()
+            if len(formats) == 1 else "mixed", "messages": messages}]})
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise PromptFileError(f"{source}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return _checked(spec, f"{source}, line 1")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import AfterValidator, BaseModel, ConfigDict, RootModel, TypeAdapter, model_validator
 
 from portal.core import safe_yaml
 from portal.core.errors import InvalidInput
@@ -59,6 +60,33 @@ class Question:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Question:
         return cls(**{**data, "choices": [tuple(c) for c in data.get("choices", [])]})
+
+
+def _known_type(kind: str) -> str:
+    if kind not in TYPES:
+        raise ValueError(f"type '{kind}' is not one copier knows; use {', '.join(TYPES)}")
+    return kind
+
+
+class QuestionFile(BaseModel):
+    """The part of a copier question the portal checks when reading copier.yml; copier's other keys pass through."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Annotated[str, AfterValidator(_known_type)] | None = None
+
+
+_QUESTIONS = TypeAdapter(dict[str, QuestionFile])
+
+
+class CopierFile(RootModel[dict[str, Any]]):
+    """A copier.yml as written: questions, checked where the form depends on them, and copier's `_settings`."""
+
+    @model_validator(mode="after")
+    def _questions_are_readable(self) -> CopierFile:
+        # Validated as a dict so that a problem's location starts with the question's name (and finds its line).
+        _QUESTIONS.validate_python({name: spec for name, spec in self.root.items()
+                                    if not name.startswith("_") and isinstance(spec, dict)})
+        return self
 
 
 def parse_questions(copier_config: dict[str, Any], model_questions: dict[str, str] | None = None) -> list[Question]:

@@ -13,27 +13,43 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-import yaml
+from pydantic import BaseModel, ConfigDict
 
 from portal.core.errors import InvalidInput
+from portal.core.yaml_models import YamlFileError, load_model
 from templates.gitops import commit_all, git, init_repository
-from templates.questions import Question, parse_questions
+from templates.questions import CopierFile, Question, parse_questions
 
 CONFIG_NAMES = ("copier.yml", "copier.yaml")
 METADATA_NAME = "portal.yml"
 UNSAFE_KEYS = {"_tasks": "tasks", "_migrations": "migrations", "_jinja_extensions": "jinja_extensions"}
 SKIPPED_DIRS = (".git", "__pycache__")
+M = TypeVar("M", bound=BaseModel)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 
 
-class NotATemplate(InvalidInput):
-    """The folder or repository is not a copier template the portal can read."""
+class NotATemplate(YamlFileError):
+    """The folder or repository is not a copier template the portal can read (a file's problems name its line)."""
 
 
 class UnsafeTemplate(InvalidInput):
     """The template would escape its project (paths, symlinks), or uses features an admin has not trusted."""
+
+
+class TemplateMetadata(BaseModel):
+    """What portal.yml may say about a template; an unknown key is named, as a misspelt one would be lost."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    display_name: str | None = None
+    summary: str | None = None
+    category: str | None = None
+    tags: list[str] | None = None
+    owner: str | None = None
+    tech_stack: list[str] | None = None
+    recommended_models: list[str] | None = None
+    model_questions: dict[str, str] | None = None  # question name -> "chat" or "embedding"
 
 
 @dataclass(frozen=True)
@@ -54,21 +70,21 @@ class TemplateInfo:
 
 def read_template(folder: Path, *, name: str = "") -> TemplateInfo:
     """The questions, metadata and README of a template folder; NotATemplate when it is not one."""
-    config = _load_yaml(_config_file(folder))
-    metadata = _load_yaml(folder / METADATA_NAME) if (folder / METADATA_NAME).is_file() else {}
+    config = _load(_config_file(folder), CopierFile, {"dict_type": "should be a mapping of questions and settings"})
+    metadata_file = folder / METADATA_NAME
+    metadata = _load(metadata_file, TemplateMetadata) if metadata_file.is_file() else TemplateMetadata()
     check_source_tree(folder)
     readme = next((p.read_text(encoding="utf-8", errors="replace") for p in (folder / "README.md",
                    folder / "readme.md") if p.is_file()), "")
-    questions = parse_questions(config, metadata.get("model_questions"))
+    questions = parse_questions(config.root, metadata.model_questions)
     if not questions:
         raise NotATemplate("copier.yml asks no questions; a template for the portal asks at least one.")
     return TemplateInfo(
-        display_name=str(metadata.get("display_name") or (name or folder.name).replace("-", " ").capitalize()),
-        summary=str(metadata.get("summary") or _first_paragraph(readme))[:500],
-        category=str(metadata.get("category") or ""), tags=_strings(metadata.get("tags")),
-        owner=str(metadata.get("owner") or ""), tech_stack=_strings(metadata.get("tech_stack")),
-        recommended_models=_strings(metadata.get("recommended_models")), readme=readme, questions=questions,
-        unsafe_features=sorted(UNSAFE_KEYS[key] for key in UNSAFE_KEYS if config.get(key)))
+        display_name=metadata.display_name or (name or folder.name).replace("-", " ").capitalize(),
+        summary=(metadata.summary or _first_paragraph(readme))[:500], category=metadata.category or "",
+        tags=metadata.tags or [], owner=metadata.owner or "", tech_stack=metadata.tech_stack or [],
+        recommended_models=metadata.recommended_models or [], readme=readme, questions=questions,
+        unsafe_features=sorted(UNSAFE_KEYS[key] for key in UNSAFE_KEYS if config.root.get(key)))
 
 
 def _config_file(folder: Path) -> Path:
@@ -78,18 +94,10 @@ def _config_file(folder: Path) -> Path:
     raise NotATemplate(f"{folder.name} has no copier.yml at its top level, so it is not a copier template.")
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise NotATemplate(f"{path.name} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise NotATemplate(f"{path.name} should be a mapping of questions and settings.")
-    return data
-
-
-def _strings(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
+def _load(path: Path, model: type[M], messages: dict[str, str] | None = None) -> M:
+    """copier.yml or portal.yml, validated; NotATemplate names the file and the line of each problem."""
+    return load_model(path.read_text(encoding="utf-8"), model, source=path.name, error=NotATemplate,
+                      messages=messages)
 
 
 def _first_paragraph(readme: str) -> str:

@@ -18,12 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from portal.core.errors import InvalidInput
-from portal.core import safe_yaml
-from portal.core.safe_yaml import line_of
+from portal.core.yaml_models import YamlFileError, load_model
 from prompt_library.assertions import CheckKind, OutputCheck
 
 COURSES_DIR = Path(__file__).resolve().parent / "courses"
@@ -33,7 +30,7 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 S = TypeVar("S", bound=BaseModel)
 
 
-class CourseFileError(InvalidInput):
+class CourseFileError(YamlFileError):
     """A course file that cannot be loaded: the message names the file, the line and the problem."""
 
 
@@ -197,29 +194,5 @@ def _read_text(file: Path) -> str:
 
 
 def _load(file: Path, spec: type[S]) -> S:
-    """Parse and validate one YAML file; the error names the file, the line and the field."""
-    root = _compose(_read_text(file), file)
-    data = safe_yaml.construct(root)
-    try:
-        return spec.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "the file"
-        message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "is not a known field; check the spelling"
-        loc = tuple(error["loc"])
-        if check := re.match(r"check (\d+):", message):  # point at the check itself, not at `checks:`
-            loc += (int(check.group(1)) - 1,)
-        raise CourseFileError(f"{file}, line {line_of(root, loc)}: {where}: {message}") from None
-
-
-def _compose(text: str, file: Path) -> yaml.Node:
-    try:
-        root = safe_yaml.compose(text)
-    except safe_yaml.YamlProblem as problem:
-        raise CourseFileError(f"{file}, line {problem.line}: {problem.reason}") from None
-    if root is None or not isinstance(root, yaml.MappingNode):
-        raise CourseFileError(f"{file}, line 1: expected a mapping of fields.")
-    return root
-
+    """Parse and validate one YAML file; every problem names the file, the line and the field."""
+    return load_model(_read_text(file), spec, source=str(file), max_bytes=MAX_FILE_BYTES, error=CourseFileError)

@@ -2,7 +2,7 @@
 
 One reading for all of them: safe loading, no anchors or aliases (a few lines can expand to gigabytes — the
 "billion laughs"), bounded nesting, and every problem located by line. Writing never emits anchors, so what the
-portal exports it can read back.
+portal exports it can read back. `portal.core.yaml_models` turns what this composes into validated models.
 """
 
 from __future__ import annotations

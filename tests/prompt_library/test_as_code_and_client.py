@@ -94,6 +94,14 @@ def test_export_then_import_round_trips_exactly(session, make_user, tmp_path, en
      "f.yaml, line 1: YAML anchors and aliases (&name, *name) are not allowed"),
     ("slug: x\ntitle: X\nversions: [{messages: [{role: user, template: \"hi\\a\"}]}]\nnote: \x07\n",
      "f.yaml, line 4: the control character U+0007"),
+    # A problem deep in an entry names its own line, not the entry's; every entry's problems are listed at once.
+    ("prompts:\n  - slug: ok\n    title: Ok\n    versions:\n      - messages: [{role: user, template: hi}]\n"
+     "        template_format: yaml\n  - slug: b\n    title: 7\n    versions: []\n",
+     "f.yaml, line 6: versions.0.template_format: Input should be 'f-string', 'mustache' or 'jinja2'\n"
+     "f.yaml, line 8: title: should be text; put the value in quotes\n"
+     "f.yaml, line 9: versions: List should have at least 1 item"),
+    ("slug: x\ntitle: X\ntitle: Y\nversions: [{messages: [{role: user, template: hi}]}]\n",
+     "f.yaml, line 3: title: 'title' appears twice in the same mapping (first on line 2)"),
 ])
 def test_bad_files_name_the_line_and_import_nothing(text, message) -> None:
     with pytest.raises(PromptFileError) as raised:
@@ -178,6 +186,8 @@ def test_test_cases_edited_as_yaml_read_back_and_refuse_aliases() -> None:
         cases_from_text("- name: a\n  variables: &v {ticket: x}\n- name: b\n  variables: *v\n")
     with pytest.raises(InvalidInput, match="a YAML list of"):
         cases_from_text("name: not a list")
+    with pytest.raises(InvalidInput, match=r"The test cases, line 3: 1.variables: should be a mapping"):
+        cases_from_text("- name: a\n- name: b\n  variables: [ticket]\n")
     assert cases_from_text("") == []
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from portal.core.errors import InvalidInput
 from templates.questions import InvalidAnswers, Question, check_answers, default_answers, parse_questions
+from templates.source import NotATemplate, read_template
 
 CONFIG = {
     "_subdirectory": "project",
@@ -109,3 +110,21 @@ def test_validators_run_sandboxed() -> None:
     questions = parse_questions({"x": {"default": "a", "validator": "{{ ''.__class__.__mro__[1].__subclasses__() }}"}})
     with pytest.raises(InvalidInput, match="failed"):
         check_answers(questions, {})
+
+
+@pytest.mark.parametrize("file, text, message", [
+    ("copier.yml", "name:\n  type: str\ncolour:\n  type: color\n",
+     "copier.yml, line 4: colour.type: type 'color' is not one copier knows; use str, int"),
+    ("copier.yml", "name: a\nname: b\n", "copier.yml, line 2: name: 'name' appears twice in the same mapping"),
+    ("copier.yml", "- name\n", "copier.yml, line 1: should be a mapping of questions and settings"),
+    ("copier.yml", "name: [a\n", "copier.yml, line 2: this is not valid YAML"),
+    ("portal.yml", "display_name: X\nsumary: typo\n", "portal.yml, line 2: sumary: is not a known field"),
+    ("portal.yml", "tags: [a]\nmodel_questions:\n  model: [chat]\n", "portal.yml, line 3: model_questions.model: "
+                                                                        "should be text"),
+])
+def test_a_bad_template_file_is_named_with_its_line(tmp_path, file: str, text: str, message: str) -> None:
+    (tmp_path / "copier.yml").write_text("name:\n  type: str\n")
+    (tmp_path / file).write_text(text)
+    with pytest.raises(NotATemplate) as caught:
+        read_template(tmp_path)
+    assert str(caught.value).startswith(message), str(caught.value)

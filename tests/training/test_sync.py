@@ -86,6 +86,13 @@ def _break(folder: Path, file: str, old: str, new: str) -> None:
      r"rag-from-template/lessons/01-why-rag.md, line 1: a lesson starts with its title as '# Title'"),
     ("genai-fundamentals/course.yml", "title: Generative", "title: &t Generative",
      r"genai-fundamentals/course.yml, line 1: YAML anchors and aliases \(&name, \*name\) are not allowed"),
+    # Read by the shared YAML loader: a repeated key, a foreign tag and a wrong type deep in a list are located.
+    ("genai-fundamentals/course.yml", "level: beginner", "level: beginner\nlevel: advanced",
+     r"genai-fundamentals/course.yml, line 8: level: 'level' appears twice in the same mapping \(first on line 7\)"),
+    ("responsible-ai/quiz.yml", "correct: [confidential]", "correct: !!python/object/apply:os.system [ls]",
+     r"responsible-ai/quiz.yml, line 5: questions: the tag !!python/object/apply:os.system is not allowed"),
+    ("responsible-ai/quiz.yml", "    kind: multiple", "    kind: [multiple]",
+     r"responsible-ai/quiz.yml, line 8: questions.1.kind: Input should be 'single' or 'multiple'"),
 ])
 def test_a_malformed_file_stops_the_sync_naming_file_and_line_and_nothing_changes(
         session: Session, courses_dir: Path, file: str, old: str, new: str, message: str) -> None:
