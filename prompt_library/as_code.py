@@ -7,6 +7,7 @@ LangChain-serialised templates for applications that load prompts with langchain
     labels: {production: 1}
     versions:
       - change_note: first version
+        # title, description, … (any card field): only where this version's card differs from the one above
         template_format: f-string
         messages: [{role: system, template: "You are ..."}, {role: user, template: "{ticket}"}]
         variables: [{name: ticket, description: the ticket text, example: "..."}]
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -48,7 +50,8 @@ from prompt_library.models import (
 )
 from prompt_library.review import labels_of
 from prompt_library.runner import CaseInput, checked_case, test_cases_of
-from prompt_library.service import list_versions, messages_of, normalised_tags, search_text
+from prompt_library.card import CARD_FIELDS, Card, show_to_readers
+from prompt_library.reading import list_versions, messages_of
 from prompt_library.templates import Message, Variable, build_template, content_hash, validate
 
 SEED_PROMPTS = Path(__file__).with_name("seed_prompts.yaml")
@@ -60,14 +63,25 @@ class PromptFileError(YamlFileError):
 
 
 class VersionSpec(BaseModel):
+    """One version; a card field given here overrides the prompt's card for this version only."""
+
     model_config = ConfigDict(extra="forbid")
     change_note: str = ""
     template_format: TemplateFormat = TemplateFormat.F_STRING
     messages: list[dict[str, str]]
     variables: list[dict[str, str]] = Field(default_factory=list)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    category: str | None = None
+    department: str | None = None
+    tags: list[str] | None = None
+    classification: str | None = None
+    recommended_models: list[str] | None = None
 
 
 class PromptSpec(BaseModel):
+    """One prompt; its card is the one readers see (the approved version's, or the latest's before approval)."""
+
     model_config = ConfigDict(extra="forbid")
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$")
     title: str = Field(min_length=1, max_length=200)
@@ -126,6 +140,7 @@ def _checked(spec: PromptSpec, where: str) -> PromptSpec:
     try:
         DataClassification.parse(spec.classification)
         for version in spec.versions:
+            DataClassification.parse(version.classification or spec.classification)
             validate(_messages(version), version.template_format.value, _variables(version), trusted=spec.trusted)
     except (KeyError, InvalidInput) as error:
         message = error.message if isinstance(error, InvalidInput) else f"unknown classification {error}"
@@ -158,12 +173,9 @@ def import_prompts(*, session: Session, actor: Principal, specs: list[PromptSpec
 
 def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
     published = spec.status == PromptStatus.PUBLISHED
-    prompt = Prompt(slug=spec.slug, title=spec.title, description=spec.description, category=spec.category,
-                    department=spec.department, tags=normalised_tags(spec.tags), owner_id=owner.id,
-                    status=spec.status.value,
+    prompt = Prompt(slug=spec.slug, title=spec.title, owner_id=owner.id, status=spec.status.value,
                     visibility=(Visibility.ORGANISATION if published else Visibility.PRIVATE).value,
-                    classification=int(DataClassification.parse(spec.classification)),
-                    recommended_models=list(spec.recommended_models), trusted=spec.trusted)
+                    trusted=spec.trusted)
     session.add(prompt)
     session.flush()
     versions = []
@@ -173,16 +185,17 @@ def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
                             change_note=version.change_note, author_id=owner.id,
                             content_hash=content_hash(_messages(version), version.template_format.value,
                                                       _variables(version)))
+        _card(spec, version).write_to(row)
         session.add(row)
         versions.append(row)
     session.flush()
     prompt.latest_version, prompt.content_hash = len(versions), versions[-1].content_hash
-    prompt.search_text = search_text(prompt, versions[-1])
     prompt.approved_version = (spec.approved_version if spec.approved_version is not None
                                else _approved_by_default(spec.status, spec.labels, len(versions)))
     if prompt.approved_version > len(versions):
         raise PromptFileError(f"{spec.slug}: approved_version is v{prompt.approved_version}, which the file does "
                               "not hold.")
+    show_to_readers(prompt, versions[(prompt.approved_version or prompt.latest_version) - 1])
     for name, number in spec.labels.items():
         if not 1 <= number <= len(versions):
             raise PromptFileError(f"{spec.slug}: label {name} points at v{number}, which the file does not hold.")
@@ -198,6 +211,29 @@ def _create(session: Session, spec: PromptSpec, owner: User) -> Prompt:
     return prompt
 
 
+def _card(spec: PromptSpec, version: VersionSpec) -> Card:
+    """The version's card: the prompt's, with the fields the version names overriding it."""
+    fields = {name: getattr(version, name) if getattr(version, name) is not None else getattr(spec, name)
+              for name in CARD_FIELDS}
+    fields["classification"] = int(DataClassification.parse(fields["classification"]))
+    return Card.of(SimpleNamespace(**fields))
+
+
+def _card_fields(card: Card) -> dict[str, Any]:
+    """A card as the YAML writes it."""
+    return {"title": card.title, "description": card.description, "category": card.category,
+            "department": card.department, "tags": list(card.tags),
+            "classification": DataClassification(card.classification).label,
+            "recommended_models": list(card.recommended_models)}
+
+
+def _version_document(version: PromptVersion, shown: dict[str, Any]) -> dict[str, Any]:
+    """One version as YAML, with the card fields where its card differs from the one readers see (`shown`)."""
+    card = {name: value for name, value in _card_fields(Card.of(version)).items() if value != shown[name]}
+    return {"change_note": version.change_note, **card, "template_format": version.template_format,
+            "messages": [dict(m) for m in version.messages], "variables": [dict(x) for x in version.variables]}
+
+
 def _approved_by_default(status: str, labels: dict[str, int], versions: int) -> int:
     """A file without approved_version: a published prompt's readers get its last version, else production's."""
     return versions if status == PromptStatus.PUBLISHED else labels.get(PRODUCTION, 0)
@@ -210,15 +246,11 @@ def export_prompt(*, session: Session, prompt: Prompt) -> dict[str, Any]:
     labels = labels_of(session=session, prompt_id=prompt.id)
     approved = ({} if prompt.approved_version == _approved_by_default(prompt.status, labels, len(versions))
                 else {"approved_version": prompt.approved_version})
+    shown = _card_fields(Card.of(prompt))
     return {
-        "slug": prompt.slug, "title": prompt.title, "description": prompt.description, "category": prompt.category,
-        "department": prompt.department, "tags": list(prompt.tags),
-        "classification": DataClassification(prompt.classification).label,
-        "recommended_models": list(prompt.recommended_models), "owner": owner.email if owner else "",
+        "slug": prompt.slug, **shown, "owner": owner.email if owner else "",
         "status": prompt.status, "trusted": prompt.trusted, "labels": labels, **approved,
-        "versions": [{"change_note": v.change_note, "template_format": v.template_format,
-                      "messages": [dict(m) for m in v.messages], "variables": [dict(x) for x in v.variables]}
-                     for v in versions],
+        "versions": [_version_document(v, shown) for v in versions],
         "test_cases": [{"name": c.name, "variables": dict(c.variables), "checks": [dict(x) for x in c.checks]}
                        for c in test_cases_of(session=session, prompt_id=prompt.id)],
     }

@@ -1,4 +1,6 @@
-"""For applications: `get_prompt(slug, label="production")` returns the LangChain template the library holds.
+"""For applications: `get_prompt(slug, label="production")` returns the LangChain template the library holds, its
+`metadata` naming the prompt, the version served and that version's title, data classification and recommended
+models.
 
     from prompt_library.client import get_prompt
     chain = get_prompt("ticket-summary") | llm
@@ -21,9 +23,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
+from catalog.models import DataClassification
 from portal.core.errors import NotFound
 from prompt_library.models import Prompt, PromptLabel, PromptStatus, PromptVersion
-from prompt_library.service import messages_of
+from prompt_library.reading import messages_of
 from prompt_library.templates import build_template
 
 log = logging.getLogger(__name__)
@@ -106,7 +109,12 @@ class PromptClient:
             if prompt is None:
                 raise NotFound(f"No published prompt '{slug}'.")
             version = _labelled_version(session, prompt, label)
-            return build_template(messages_of(version), version.template_format), version.number
+            template = build_template(messages_of(version), version.template_format)
+            # Traces name what was served: the prompt, its version and that version's (reviewed) card.
+            template.metadata = {"prompt": slug, "version": version.number, "title": version.title,
+                                 "classification": DataClassification(version.classification).label,
+                                 "recommended_models": list(version.recommended_models)}
+            return template, version.number
 
 
 def _labelled_version(session: Session, prompt: Prompt, label: str) -> PromptVersion:

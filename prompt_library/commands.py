@@ -22,7 +22,7 @@ from prompt_library.as_code import (
     read_folder,
 )
 from prompt_library.search import PromptIndex
-from prompt_library.service import slugify
+from prompt_library.editing import slugify
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -51,7 +51,11 @@ PRODUCTION, STAGING = "production", "staging"
 
 
 class Prompt(SQLModel, table=True):
-    """A prompt: what it is for, who owns it, where it may be used, and counters for sorting."""
+    """A prompt: what it is for, who owns it, where it may be used, and counters for sorting.
+
+    Its card (title … recommended_models) is the one readers see: the approved version's card once a reviewer
+    approved one, until then the latest version's. Listing, search and the semantic index read it from here.
+    """
 
     __tablename__ = "prompt"
     # The library's listing counts and pages shared prompts, and a person's own unshared ones, from the index
@@ -78,7 +82,7 @@ class Prompt(SQLModel, table=True):
     # this one, so a save after approval changes nothing they see until the new version is reviewed too.
     approved_version: int = 0
     content_hash: str = Field(default="", max_length=64)  # of the latest version; the search index compares it
-    # What keyword search reads: title, description, tags, category and the latest messages.
+    # What keyword search reads: the card above and the messages of the version readers get.
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     usage_count: int = Field(default=0, index=True)
     rating_count: int = 0
@@ -88,7 +92,7 @@ class Prompt(SQLModel, table=True):
 
 
 class PromptVersion(SQLModel, table=True):
-    """One saved state of a prompt's template; never changed after it is written."""
+    """One saved state of a prompt's template and card; never changed after it is written."""
 
     __tablename__ = "prompt_version"
     __table_args__ = (UniqueConstraint("prompt_id", "number", name="uq_prompt_version_prompt_number"),)
@@ -103,6 +107,15 @@ class PromptVersion(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     author_id: int = Field(foreign_key="portal_user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # The card as saved with this version (prompt_library.card.CARD_FIELDS). Readers see the card of the newest
+    # approved version, which approval copies onto the prompt row; editors see and edit the latest one.
+    title: str = Field(default="", max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    category: str = Field(default="", max_length=80)
+    department: str = Field(default="", max_length=120)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    classification: int = Field(default=2)
+    recommended_models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class PromptLabel(SQLModel, table=True):

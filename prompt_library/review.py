@@ -7,6 +7,7 @@ reviewed like any promotion. A version whose tests fail on a recommended model n
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -30,7 +31,8 @@ from prompt_library.models import (
     Visibility,
 )
 from prompt_library.runner import production_gate_problems
-from prompt_library.service import editable_prompt, search_text, version_by_number, visible_prompt
+from prompt_library.card import CardChange, changes_on_approval, show_to_readers
+from prompt_library.reading import diff_texts, editable_prompt, version_by_number, version_text, visible_prompt
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_COMMENT = 2000
@@ -165,10 +167,11 @@ def _carry_out(session: Session, actor: User, review: PromptReview, prompt: Prom
 
 
 def _approve_version(session: Session, prompt: Prompt, version: PromptVersion) -> None:
-    """A reviewer approved this version: readers, search and `latest` move to it when it is the newest approved."""
+    """A reviewer approved this version: readers, its card, search and `latest` move to it when it is the newest
+    approved."""
     if version.number > prompt.approved_version:
         prompt.approved_version = version.number
-        prompt.search_text = search_text(prompt, version)
+        show_to_readers(prompt, version)
         session.add(prompt)
 
 
@@ -196,6 +199,46 @@ def review_queue(*, session: Session, actor: User) -> list[tuple[PromptReview, P
                         .where(PromptReview.state == ReviewState.PENDING.value)
                         .order_by(col(PromptReview.requested_at))).all()
     return [(r, p, v) for r, p, v in rows if actor.id not in (r.requested_by_id, v.author_id, p.owner_id)]
+
+
+@dataclass(frozen=True)
+class PendingReview:
+    """A request in the queue with what approving it changes: the messages (a diff) and the card readers see."""
+
+    review: PromptReview
+    prompt: Prompt
+    version: PromptVersion
+    baseline: int  # the version the diff starts from (0: none, `text` is the whole version)
+    diff: str
+    text: str
+    card_changes: list[CardChange]
+
+
+def pending_reviews(*, session: Session, actor: User) -> list[PendingReview]:
+    """The actor's review queue, each request with its message diff and card changes."""
+    return [_with_changes(session, review, prompt, version)
+            for review, prompt, version in review_queue(session=session, actor=actor)]
+
+
+def _with_changes(session: Session, review: PromptReview, prompt: Prompt, version: PromptVersion) -> PendingReview:
+    baseline = _baseline(session, review, prompt, version)
+    diff = ""
+    if baseline:
+        before = version_by_number(session=session, prompt_id=prompt.id, number=baseline)
+        diff = diff_texts(version_text(before), version_text(version), f"v{baseline}", f"v{version.number}")
+    return PendingReview(review=review, prompt=prompt, version=version, baseline=baseline, diff=diff,
+                         text=version_text(version), card_changes=changes_on_approval(prompt, version))
+
+
+def _baseline(session: Session, review: PromptReview, prompt: Prompt, version: PromptVersion) -> int:
+    """What approval replaces: production's version, else the approved one, else the version before."""
+    # Against the version before alone, a reviewer of v3 would never see what v2 changed, unreviewed.
+    production = labels_of(session=session, prompt_id=prompt.id).get(PRODUCTION, 0)
+    if review.kind == ReviewKind.PRODUCTION and production and production != version.number:
+        return production
+    if 0 < prompt.approved_version < version.number:
+        return prompt.approved_version
+    return version.number - 1
 
 
 def add_comment(*, session: Session, actor: User, prompt_id: int, version: int, body: str) -> PromptComment:

@@ -32,7 +32,7 @@ from prompt_library.assertions import CheckKind, OutputCheck, evaluate_all
 from prompt_library.events import PromptTestCasesSaved, PromptTestsRun
 from prompt_library.judge import judge
 from prompt_library.models import Prompt, PromptTestCase, PromptTestRun, PromptVersion
-from prompt_library.service import editable_prompt, messages_of, version_by_number
+from prompt_library.reading import editable_prompt, messages_of, version_by_number
 from prompt_library.templates import detect_variables, render
 
 RUNNABLE = (ModelStatus.APPROVED.value, ModelStatus.RESTRICTED.value)
@@ -95,6 +95,11 @@ def runnable_models(*, session: Session, user: User, classification: DataClassif
     return sorted((m for m in usable if m.status in RUNNABLE), key=lambda m: m.name)
 
 
+def classification_for_tests(prompt: Prompt, version: PromptVersion) -> DataClassification:
+    """The stricter of the approved card's and the version's: a pending card may have raised it."""
+    return DataClassification(max(prompt.classification, version.classification))
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What a run needs besides the database: the metered gateway and the judge model."""
@@ -113,7 +118,7 @@ def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, mo
         raise InvalidInput("This prompt has no test cases yet; add some first.")
     # The test cases carry the prompt's kind of data: the same models the sandbox would offer for it.
     usable = {m.name: m for m in runnable_models(session=session, user=actor,
-                                                 classification=DataClassification(prompt.classification))}
+                                                 classification=classification_for_tests(prompt, target))}
     models = _chosen_models(usable, model_names)
     judge_model = _judge_model(usable, context.judge_model, cases)
     runs = [_run_on(actor, target, cases, model, context, judge_model) for model in models]
@@ -194,12 +199,12 @@ def latest_runs(*, session: Session, version_id: int) -> dict[str, PromptTestRun
 
 
 def production_gate_problems(*, session: Session, prompt: Prompt, version: PromptVersion) -> list[str]:
-    """Why a version may not be production: tests missing or failing on a recommended model."""
+    """Why a version may not be production: tests missing or failing on a model its card recommends."""
     if not test_cases_of(session=session, prompt_id=prompt.id):
         return []
     runs = latest_runs(session=session, version_id=version.id)
     problems = []
-    for name in prompt.recommended_models:
+    for name in version.recommended_models:
         run = runs.get(name)
         if run is None:
             problems.append(f"its tests have not been run on the recommended model {name}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from catalog.models import DataClassification
 from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
@@ -12,9 +11,11 @@ from portal.core.users import User, emails_of
 from portal.ui import plain, untrusted_markdown
 from prompt_library.as_code import cases_as_text, cases_from_text
 from prompt_library.models import PRODUCTION, STAGING, Prompt, PromptVersion, ReviewKind
+from prompt_library.reading import diff_versions, readable_versions
 from prompt_library.review import comments_by_version, move_label, request_review
 from prompt_library.runner import (
     RunContext,
+    classification_for_tests,
     latest_runs,
     matrix_out_of_date,
     run_tests,
@@ -22,7 +23,6 @@ from prompt_library.runner import (
     save_test_cases,
     test_cases_of,
 )
-from prompt_library.service import diff_versions, readable_versions
 
 state = st.session_state
 
@@ -103,7 +103,7 @@ def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, versi
         runs = latest_runs(session=session, version_id=version.id)
         changes = matrix_out_of_date(session=session, version_id=version.id, runs=runs)
         models = [m.name for m in runnable_models(session=session, user=user,
-                                                   classification=DataClassification(prompt.classification))]
+                                                   classification=classification_for_tests(prompt, version))]
     st.caption(f"{len(cases)} test case(s); results for v{version.number}.")
     if changes:
         st.warning("This matrix is out of date: " + "; ".join(
@@ -151,7 +151,7 @@ def cases_editor(context: deps.PortalContext, user: User, prompt: Prompt, cases)
 def run_form(context: deps.PortalContext, user: User, prompt: Prompt, version: PromptVersion,
              models: list[str]) -> None:
     with st.form("prompt_run_form"):
-        default = [m for m in prompt.recommended_models if m in models] or models[:1]
+        default = [m for m in version.recommended_models if m in models] or models[:1]
         chosen = st.multiselect("Run on models", models, default=default, key="prompt_run_models")
         judge = st.selectbox("Judge model (for judge checks)", models, key="prompt_run_judge")
         started = st.form_submit_button("Run tests", icon=":material/play_arrow:")

@@ -11,23 +11,19 @@ from portal.ui import plain, plain_message
 from portal.views import _prompt_sections as sections
 from portal.views._prompts import LIBRARY_FLASH, LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
-from prompt_library.review import labels_of, request_review, unpublish
-from prompt_library.service import (
+from prompt_library.card import card_for
+from prompt_library.editing import fork_prompt
+from prompt_library.reading import (
     can_delete,
     can_edit,
-    delete_prompt,
-    fork_prompt,
-    is_favourite,
     messages_of,
-    rate_prompt,
     readable_version,
-    record_use,
-    set_trusted,
-    toggle_favourite,
     variables_of,
     version_by_number,
     visible_prompt,
 )
+from prompt_library.review import labels_of, request_review, unpublish
+from prompt_library.service import delete_prompt, is_favourite, rate_prompt, record_use, set_trusted, toggle_favourite
 from prompt_library.templates import as_text, detect_variables, render
 
 SANDBOX_PAGE = "views/sandbox.py"
@@ -54,11 +50,12 @@ def load():
         number = labels.get("production", readable_version(prompt, user))
         version = version_by_number(session=session, prompt_id=prompt.id, number=number)
         favourite = is_favourite(session=session, actor=user, prompt_id=prompt.id)
-    return prompt, labels, version, favourite
+        card = card_for(session=session, actor=user, prompt=prompt)
+    return prompt, labels, version, favourite, card
 
 
 try:
-    prompt, labels, version, favourite = load()
+    prompt, labels, version, favourite, card = load()
 except NotFound as exc:
     st.error(plain_message(exc.message))  # it may name the value from the address bar
     st.page_link(LIBRARY_PAGE, label="Back to the library", icon=":material/library_books:")
@@ -68,14 +65,15 @@ editable = can_edit(prompt, user)
 
 
 def header() -> None:
-    st.title(plain(prompt.title), anchor=False)
-    st.markdown(plain(prompt.description))
+    """The card the user is shown: to its editors the latest saved, to everyone else the approved one."""
+    st.title(plain(card.title), anchor=False)
+    st.markdown(plain(card.description))
     label_text = ", ".join(f"{name} → v{n}" for name, n in labels.items()) or "none"
-    st.caption(f"{plain(prompt.category)} · {plain(prompt.department)} · status: {PromptStatus(prompt.status).label} · "
-               f"for {DataClassification(prompt.classification).label} data · used {prompt.usage_count}× · "
+    st.caption(f"{plain(card.category)} · {plain(card.department)} · status: {PromptStatus(prompt.status).label} · "
+               f"for {DataClassification(card.classification).label} data · used {prompt.usage_count}× · "
                f"★ {prompt.rating_average:.1f} ({prompt.rating_count} ratings) · labels: {plain(label_text)} · "
-               f"showing v{version.number}" + (f" · tags: {plain(', '.join(prompt.tags))}" if prompt.tags else ""))
-    st.caption("Recommended models: " + (plain(", ".join(prompt.recommended_models)) or "none named"))
+               f"showing v{version.number}" + (f" · tags: {plain(', '.join(card.tags))}" if card.tags else ""))
+    st.caption("Recommended models: " + (plain(", ".join(card.recommended_models)) or "none named"))
 
 
 def actions() -> None:
@@ -120,8 +118,9 @@ def actions() -> None:
 
 def request_version_review() -> None:
     """A save after approval waits for a reviewer before readers and applications get it."""
-    st.info(f"Readers and applications get v{prompt.approved_version}; v{prompt.latest_version} is yours until "
-            "a reviewer other than its author approves it.", icon=":material/rate_review:")
+    st.info(f"Readers and applications get v{prompt.approved_version}, its messages and its card (title, "
+            f"description, tags…); v{prompt.latest_version} is yours until a reviewer other than its author "
+            "approves it.", icon=":material/rate_review:")
     if st.button(f"Request review of v{prompt.latest_version}", key="prompt_request_version_review",
                  icon=":material/rate_review:"):
         with deps.showing_errors():
@@ -147,7 +146,7 @@ def delete_popover(container) -> None:
     if deleted:  # outside the session: switching pages ends the script with an exception, which would roll back
         sync_index(context, [prompt.id])
         state.pop(OPEN_PROMPT, None)
-        state[LIBRARY_FLASH] = f"Deleted “{plain(prompt.title)}”."
+        state[LIBRARY_FLASH] = f"Deleted “{plain(card.title)}”."
         st.switch_page(LIBRARY_PAGE)
 
 
@@ -180,7 +179,7 @@ def use_section() -> None:
 def open_in_sandbox(rendered: list[dict[str, str]]) -> None:
     system = "\n\n".join(m["content"] for m in rendered if m["role"] == "system")
     message = "\n\n".join(m["content"] for m in rendered if m["role"] != "system")
-    state[SANDBOX_PREFILL] = {"system_prompt": system, "message": message, "models": list(prompt.recommended_models)}
+    state[SANDBOX_PREFILL] = {"system_prompt": system, "message": message, "models": list(card.recommended_models)}
     st.switch_page(SANDBOX_PAGE)
 
 

@@ -11,17 +11,8 @@ from portal.ui import plain
 from portal.views import _prompt_sections as sections
 from portal.views._prompts import EDIT_PROMPT, open_prompt, sync_index
 from prompt_library.models import TemplateFormat
-from prompt_library.service import (
-    EditConflict,
-    PromptDraft,
-    create_prompt,
-    diff_texts,
-    draft_text,
-    editable_prompt,
-    save_version,
-    version_by_number,
-    version_text,
-)
+from prompt_library.editing import EditConflict, PromptDraft, create_prompt, draft_text, save_version
+from prompt_library.reading import diff_texts, editable_prompt, version_by_number, version_text
 from prompt_library.templates import Message, Variable, detect_variables
 
 context = deps.portal_context()
@@ -50,12 +41,13 @@ def fill_widgets(prompt, latest) -> None:
     state[LOADED] = marker
     state[BASE] = latest.number if latest else 0
     messages = {m["role"]: m["template"] for m in latest.messages} if latest else {}
-    state.update({"editor_title": prompt.title if prompt else "", "editor_description": prompt.description if prompt
-                  else "", "editor_category": prompt.category if prompt else "",
-                  "editor_department": prompt.department if prompt else user.department,
-                  "editor_tags": ", ".join(prompt.tags) if prompt else "",
-                  "editor_classification": DataClassification(prompt.classification if prompt else 2),
-                  "editor_models": list(prompt.recommended_models) if prompt else [],
+    # The latest version's card: after approval, readers keep the approved one until this is approved too.
+    state.update({"editor_title": latest.title if latest else "", "editor_description": latest.description if latest
+                  else "", "editor_category": latest.category if latest else "",
+                  "editor_department": latest.department if latest else user.department,
+                  "editor_tags": ", ".join(latest.tags) if latest else "",
+                  "editor_classification": DataClassification(latest.classification if latest else 2),
+                  "editor_models": list(latest.recommended_models) if latest else [],
                   "editor_format": latest.template_format if latest else TemplateFormat.F_STRING.value,
                   "editor_system": messages.get("system", ""), "editor_user": messages.get("user", ""),
                   "editor_note": ""})
@@ -156,13 +148,15 @@ prompt, latest = None, None
 with deps.showing_errors():
     prompt, latest = load_existing()
 fill_widgets(prompt, latest)
-st.title(f"Edit: {plain(prompt.title)}" if prompt else "New prompt", anchor=False)
+st.title(f"Edit: {plain(latest.title)}" if prompt else "New prompt", anchor=False)
 if prompt and st.button("Start a new prompt instead", key="editor_new", icon=":material/add:"):
     state.pop(EDIT_PROMPT, None)
     st.rerun()
 if prompt:
     st.caption(f"You are editing on top of version {state[BASE]}. Saving makes version {state[BASE] + 1}; "
-               "the earlier versions never change.")
+               "the earlier versions never change." + (
+                   f" Readers keep v{prompt.approved_version}'s card and messages until a reviewer other than "
+                   "its author approves a later version." if prompt.approved_version else ""))
 card_fields(trusted=bool(prompt and prompt.trusted))
 variables = messages_and_variables()
 st.text_input("Change note", key="editor_note", max_chars=500, placeholder="What changed and why")

@@ -7,8 +7,7 @@ from portal.core.db import session_scope
 from portal.ui import plain
 from portal.views._prompts import open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
-from prompt_library.review import decide_review, review_queue
-from prompt_library.service import diff_versions, version_text
+from prompt_library.review import PendingReview, decide_review, pending_reviews
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -22,13 +21,7 @@ if flash := state.pop("reviews_flash", None):
     st.success(flash)
 
 with session_scope(context.engine) as session:
-    queue = review_queue(session=session, actor=user)
-    shown = []
-    for review, prompt, version in queue:
-        previous = version.number - 1
-        diff = diff_versions(session=session, actor=user, prompt_id=prompt.id, older=previous,
-                             newer=version.number) if previous >= 1 else ""
-        shown.append((review, prompt, version, diff, version_text(version)))
+    shown = pending_reviews(session=session, actor=user)
 
 if not shown:
     st.info("Nothing is waiting for your review.")
@@ -44,14 +37,29 @@ def decide(review_id: int, prompt_id: int, approve: bool) -> None:
         st.rerun()
 
 
-for review, prompt, version, diff, text in shown:
+def changes(item: PendingReview) -> None:
+    """The card readers would see next to the messages: approval changes both at once."""
+    card_col, messages_col = st.columns([2, 3])
+    if item.card_changes:
+        card_col.caption("Card: what readers see now → after approval")
+        card_col.dataframe([{"field": c.field, "now": c.before or "—", "after approval": c.after or "—"}
+                            for c in item.card_changes], hide_index=True, width="stretch")
+    else:
+        card_col.caption("Card: unchanged.")
+    messages_col.caption(f"Messages: v{item.baseline} → v{item.version.number}" if item.diff
+                         else f"Messages of v{item.version.number}")
+    messages_col.code(item.diff or item.text, language="diff" if item.diff else None, wrap_lines=True)
+
+
+for item in shown:
+    review, prompt, version = item.review, item.prompt, item.version
     what = ("Label production" if review.kind == ReviewKind.PRODUCTION else "Publish to the organisation"
             if prompt.status != PromptStatus.PUBLISHED else "Give readers and applications this version")
     with st.container(border=True):
-        st.markdown(f"**{plain(prompt.title)}** — {what}, version {version.number}")
+        st.markdown(f"**{plain(version.title)}** — {what}, version {version.number}")
         st.caption(f"Change note: {plain(version.change_note)}" + (f" · request: {plain(review.comment)}"
                                                                     if review.comment else ""))
-        st.code(diff or text, language="diff" if diff else None, wrap_lines=True)
+        changes(item)
         st.text_area("Comment (needed to send back)", key=f"review_comment_{review.id}", height=70)
         approve_col, reject_col, open_col, _ = st.columns([1, 1, 1, 3])
         if approve_col.button("Approve", key=f"review_approve_{review.id}", type="primary"):

@@ -6,7 +6,7 @@ import pytest
 
 from portal.core.gateway import GatewayClient
 from prompt_library.runner import RunContext
-from prompt_library.service import PromptDraft, create_prompt
+from prompt_library.editing import PromptDraft, create_prompt
 from prompt_library.templates import Message, Variable
 from tests.metering.support import metered
 

@@ -9,14 +9,13 @@ from portal.core.users import User
 from prompt_library.client import PromptClient
 from prompt_library.models import ReviewKind
 from prompt_library.review import decide_review, labels_of, request_review
-from prompt_library.service import (
+from prompt_library.editing import fork_prompt, save_version
+from prompt_library.reading import (
     can_edit,
     diff_versions,
-    fork_prompt,
     messages_of,
     readable_version,
     readable_versions,
-    save_version,
     version_by_number,
     visible_prompt,
 )

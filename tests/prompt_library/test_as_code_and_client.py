@@ -24,12 +24,13 @@ from prompt_library.client import PromptClient
 from prompt_library.models import Prompt, PromptTestCase
 from prompt_library.review import move_label
 from prompt_library.search import PromptFilter, search_prompts
-from prompt_library.service import save_version
+from prompt_library.editing import save_version
 
 
 def edited(session, prompt, extra: str):
     """The prompt's latest version as a draft, with a sentence added to its system message."""
-    from prompt_library.service import PromptDraft, messages_of, variables_of, version_by_number
+    from prompt_library.editing import PromptDraft
+    from prompt_library.reading import messages_of, variables_of, version_by_number
     from prompt_library.templates import Message
 
     latest = version_by_number(session=session, prompt_id=prompt.id, number=prompt.latest_version)

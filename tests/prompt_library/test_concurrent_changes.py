@@ -12,7 +12,8 @@ from portal.core.audit import AuditEvent
 from portal.core.users import User
 from prompt_library.models import Prompt, PromptReview, PromptVersion, ReviewKind, ReviewState
 from prompt_library.review import ReviewDecidedMeanwhile, decide_review, request_review
-from prompt_library.service import EditConflict, save_version, visible_prompt
+from prompt_library.editing import EditConflict, save_version
+from prompt_library.reading import visible_prompt
 from tests.prompt_library.conftest import draft
 
 THREADS = 10

@@ -31,14 +31,9 @@ from prompt_library.models import (
 from prompt_library.review import add_comment, decide_review, move_label, request_review, unpublish
 from prompt_library.runner import CaseInput, run_tests, save_test_cases
 from prompt_library.search import PromptIndex
-from prompt_library.service import (
-    can_delete,
-    delete_prompt,
-    fork_prompt,
-    rate_prompt,
-    save_version,
-    toggle_favourite,
-)
+from prompt_library.editing import fork_prompt, save_version
+from prompt_library.reading import can_delete
+from prompt_library.service import delete_prompt, rate_prompt, toggle_favourite
 from prompt_library.templates import Variable
 from metering.models import UsageEvent
 from tests.prompt_library.conftest import draft

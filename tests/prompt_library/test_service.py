@@ -9,18 +9,9 @@ from portal.core.audit import AuditEvent
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.review import decide_review, labels_of, move_label, request_review, review_queue
-from prompt_library.service import (
-    EditConflict,
-    diff_versions,
-    fork_prompt,
-    list_versions,
-    rate_prompt,
-    record_use,
-    save_version,
-    set_trusted,
-    toggle_favourite,
-    visible_prompt,
-)
+from prompt_library.editing import EditConflict, fork_prompt, save_version
+from prompt_library.reading import diff_versions, list_versions, visible_prompt
+from prompt_library.service import rate_prompt, record_use, set_trusted, toggle_favourite
 from prompt_library.templates import PromptTemplateError
 from tests.prompt_library.conftest import draft
 

@@ -16,7 +16,7 @@ from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.settings import load_settings
 from prompt_library.models import PromptReview, PromptStatus, ReviewKind
 from prompt_library.review import request_review
-from prompt_library.service import create_prompt
+from prompt_library.editing import create_prompt
 from sandbox.chat import SandboxPolicy, TurnRequest, prepare_turn
 from training.assignments import assign_course, list_assignments
 from training.dashboard import as_records, to_csv, training_dashboard

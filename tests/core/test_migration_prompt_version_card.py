@@ -1,0 +1,53 @@
+"""Migration 0019: every existing prompt version gets the card its prompt row held, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, MetaData, select
+
+from portal.core.db import make_engine
+from portal.core.migrations import alembic_config, upgrade_to_head
+
+
+def upgrade_to(engine, revision: str) -> None:
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def insert(connection, table, **values) -> int:
+    """A row with `values`, every other required column filled with a plain value of its type."""
+    plain = {Integer: 0, Boolean: False, Float: 0.0, JSON: []}
+    for column in table.columns:
+        if column.name in values or column.nullable or column.primary_key:
+            continue
+        kind = next((v for t, v in plain.items() if isinstance(column.type, t)), "")
+        values[column.name] = datetime.now(UTC) if isinstance(column.type, DateTime) else kind
+    return connection.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
+def test_existing_versions_get_their_prompts_card(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    upgrade_to(engine, "0018")
+    tables = MetaData()
+    tables.reflect(engine)
+    card = dict(title="Refund reply", description="For support.", category="Customer support",
+                department="Support", tags=["refunds"], classification=3, recommended_models=["fake-small"])
+    with engine.begin() as connection:
+        owner = insert(connection, tables.tables["portal_user"], email="o@example.com")
+        prompt = insert(connection, tables.tables["prompt"], slug="refund-reply", owner_id=owner, latest_version=2,
+                        **card)
+        for number in (1, 2):
+            insert(connection, tables.tables["prompt_version"], prompt_id=prompt, number=number, author_id=owner,
+                   messages=[{"role": "user", "template": f"v{number}"}])
+    upgrade_to_head(engine)
+    tables = MetaData()
+    tables.reflect(engine)
+    versions = tables.tables["prompt_version"]
+    with engine.connect() as connection:
+        rows = connection.execute(select(*(versions.c[name] for name in card)).order_by(versions.c.number)).all()
+    assert [dict(row._mapping) for row in rows] == [card, card]
+    engine.dispose()
