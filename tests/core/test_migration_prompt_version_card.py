@@ -1,4 +1,4 @@
-"""Migration 0019: every existing prompt version gets the card its prompt row held, on every backend."""
+"""Migration 0020: every existing prompt version gets the card its prompt row held, on every backend."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def insert(connection, table, **values) -> int:
 
 def test_existing_versions_get_their_prompts_card(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
-    upgrade_to(engine, "0018")
+    upgrade_to(engine, "0019")
     tables = MetaData()
     tables.reflect(engine)
     card = dict(title="Refund reply", description="For support.", category="Customer support",
