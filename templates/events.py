@@ -28,31 +28,32 @@ class _ForkEvent(Event):
 
 
 @dataclass(frozen=True)
-class TemplateRegistered(_TemplateEvent):
-    """A template's first version was registered (the registry row after it)."""
+class _TemplateVersionEvent(_TemplateEvent):
+    """A template version arrived from its source (not an event type itself: it has no action)."""
 
-    action: ClassVar[str] = "template.registered"
-    after_field: ClassVar[str] = "entry"
     version: str
     source_url: str
-    entry: JSONDict
 
     def summary(self) -> str:
         return f"{self.name} version {self.version} from {self.source_url}"
 
 
 @dataclass(frozen=True)
-class TemplateUpdated(_TemplateEvent, Change):
+class TemplateRegistered(_TemplateVersionEvent):
+    """A template's first version was registered (the registry row after it)."""
+
+    action: ClassVar[str] = "template.registered"
+    after_field: ClassVar[str] = "entry"
+    entry: JSONDict
+
+
+@dataclass(frozen=True)
+class TemplateUpdated(_TemplateVersionEvent, Change):
     """A registered template got a new version (the registry row before and after)."""
 
     action: ClassVar[str] = "template.updated"
-    version: str
-    source_url: str
     old: JSONDict
     new: JSONDict
-
-    def summary(self) -> str:
-        return f"{self.name} version {self.version} from {self.source_url}"
 
 
 @dataclass(frozen=True)
