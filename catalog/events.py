@@ -6,94 +6,67 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from catalog.models import DataClassification, ModelStatus, RiskChangeState, RiskTier
-from portal.core.audit import Event, JSONDict
+from portal.core.audit import Change, Event, JSONDict
 
 
 @dataclass(frozen=True)
-class ModelRequested(Event):
-    action: ClassVar[str] = "catalog.model_requested"
+class _ModelEvent(Event):
+    """An event about one catalog model, named by its model name (not an event type itself: it has no action)."""
+
     entity_type: ClassVar[str] = "catalog_model"
+    entity_field: ClassVar[str] = "model"
     model: str
+
+
+@dataclass(frozen=True)
+class ModelRequested(_ModelEvent):
+    action: ClassVar[str] = "catalog.model_requested"
+    after_field: ClassVar[str] = "card"
     team: str
     use_case: str
     card: JSONDict
 
-    def entity_id(self) -> str:
-        return self.model
-
     def summary(self) -> str:
         return f"requested for {self.team}: {self.use_case[:200]}"
 
-    def after(self) -> JSONDict:
-        return self.card
-
 
 @dataclass(frozen=True)
-class ModelRegistered(Event):
+class ModelRegistered(_ModelEvent):
     """An admin created a proposed card for a model the gateway serves."""
 
     action: ClassVar[str] = "catalog.model_registered"
-    entity_type: ClassVar[str] = "catalog_model"
-    model: str
+    after_field: ClassVar[str] = "card"
     card: JSONDict
-
-    def entity_id(self) -> str:
-        return self.model
 
     def summary(self) -> str:
         return "registered from the gateway"
 
-    def after(self) -> JSONDict:
-        return self.card
-
 
 @dataclass(frozen=True)
-class ModelTransitioned(Event):
+class ModelTransitioned(_ModelEvent, Change):
     """A model moved through its lifecycle; the card before and after the move."""
 
     action: ClassVar[str] = "catalog.model_transitioned"
-    entity_type: ClassVar[str] = "catalog_model"
-    model: str
     from_status: ModelStatus
     to_status: ModelStatus
     reason: str
     old: JSONDict
     new: JSONDict
 
-    def entity_id(self) -> str:
-        return self.model
-
     def summary(self) -> str:
         return f"{self.from_status.label} → {self.to_status.label}: {self.reason}"
 
-    def before(self) -> JSONDict:
-        return self.old
-
-    def after(self) -> JSONDict:
-        return self.new
-
 
 @dataclass(frozen=True)
-class CardEdited(Event):
+class CardEdited(_ModelEvent, Change):
     """An admin edited a card; the changed fields' old and new values."""
 
     action: ClassVar[str] = "catalog.card_edited"
-    entity_type: ClassVar[str] = "catalog_model"
-    model: str
     old: JSONDict
     new: JSONDict
 
-    def entity_id(self) -> str:
-        return self.model
-
     def summary(self) -> str:
         return "edited " + ", ".join(self.new)
-
-    def before(self) -> JSONDict:
-        return self.old
-
-    def after(self) -> JSONDict:
-        return self.new
 
 
 @dataclass(frozen=True)
@@ -161,18 +134,13 @@ class CatalogProbed(Event):
 
 
 @dataclass(frozen=True)
-class RiskChangeProposed(Event):
+class RiskChangeProposed(_ModelEvent):
     """A reviewer asked for a new risk tier or classification; `change` says what, as the queue shows it."""
 
     action: ClassVar[str] = "catalog.risk_change_proposed"
-    entity_type: ClassVar[str] = "catalog_model"
-    model: str
     change_id: int
     change: str
     reason: str
-
-    def entity_id(self) -> str:
-        return self.model
 
     def summary(self) -> str:
         return f"proposed {self.change}: {self.reason}"
@@ -182,12 +150,10 @@ class RiskChangeProposed(Event):
 
 
 @dataclass(frozen=True)
-class RiskChangeDecided(Event):
+class RiskChangeDecided(_ModelEvent):
     """A second reviewer approved or rejected a risk change; the card's tier and classification before and after."""
 
     action: ClassVar[str] = "catalog.risk_change_decided"
-    entity_type: ClassVar[str] = "catalog_model"
-    model: str
     change_id: int
     change: str
     state: RiskChangeState
@@ -196,9 +162,6 @@ class RiskChangeDecided(Event):
     from_classification: DataClassification
     to_risk_tier: RiskTier
     to_classification: DataClassification
-
-    def entity_id(self) -> str:
-        return self.model
 
     def summary(self) -> str:
         return f"{self.state.label} {self.change}" + (f": {self.note}" if self.note else "")
@@ -213,28 +176,17 @@ class RiskChangeDecided(Event):
 
 
 @dataclass(frozen=True)
-class EvaluationChange(Event):
+class EvaluationChange(_ModelEvent, Change):
     """One evaluation on a card added, corrected or removed (on the evaluations page or by an import)."""
 
-    entity_type: ClassVar[str] = "catalog_model"
     verb: ClassVar[str]
-    model: str
     index: int  # its place on the card, from 0
     old: JSONDict | None
     new: JSONDict | None
 
-    def entity_id(self) -> str:
-        return self.model
-
     def summary(self) -> str:
         shown = self.new or self.old or {}
         return f"evaluation {self.index + 1} {self.verb}: {shown.get('benchmark', '')} {shown.get('score', '')}"
-
-    def before(self) -> JSONDict | None:
-        return self.old
-
-    def after(self) -> JSONDict | None:
-        return self.new
 
 
 @dataclass(frozen=True)

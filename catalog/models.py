@@ -64,6 +64,11 @@ class Hosting(StrEnum):
     def label(self) -> str:
         return HOSTING_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        """The label where a narrow table column has no room for the whole one."""
+        return "self-hosted" if self is Hosting.SELF_HOSTED else "API"
+
 
 HOSTING_LABELS = {Hosting.SELF_HOSTED: "self-hosted (gateway GPUs)", Hosting.THIRD_PARTY_API: "third-party API"}
 

@@ -13,19 +13,26 @@ from portal.core.audit import Event, JSONDict
 
 
 @dataclass(frozen=True)
-class BudgetOverrideSet(Event):
-    """A user's daily token quota or a team's monthly spend cap was set (0 or None: no limit)."""
+class _OverrideEvent(Event):
+    """An event about one budget override, named `scope:key` (not an event type itself: it has no action)."""
 
-    action: ClassVar[str] = "sandbox.budget_override_set"
     entity_type: ClassVar[str] = "budget_override"
     scope: BudgetScope
     key: str
-    daily_tokens: int | None
-    monthly_usd: float | None
-    previous: JSONDict | None  # the override it replaced, if any
 
     def entity_id(self) -> str:
         return f"{self.scope.value}:{self.key}"
+
+
+@dataclass(frozen=True)
+class BudgetOverrideSet(_OverrideEvent):
+    """A user's daily token quota or a team's monthly spend cap was set (0 or None: no limit)."""
+
+    action: ClassVar[str] = "sandbox.budget_override_set"
+    before_field: ClassVar[str] = "previous"
+    daily_tokens: int | None
+    monthly_usd: float | None
+    previous: JSONDict | None  # the override it replaced, if any
 
     def summary(self) -> str:
         if self.scope == BudgetScope.USER:
@@ -34,31 +41,20 @@ class BudgetOverrideSet(Event):
             limit = f"${self.monthly_usd:,.2f} a month" if self.monthly_usd else "no monthly cap"
         return f"{self.scope.value} {self.key}: {limit}"
 
-    def before(self) -> JSONDict | None:
-        return self.previous
-
     def after(self) -> JSONDict:
         return {"daily_tokens": self.daily_tokens, "monthly_usd": self.monthly_usd}
 
 
 @dataclass(frozen=True)
-class BudgetOverrideCleared(Event):
+class BudgetOverrideCleared(_OverrideEvent):
     """An override was removed: the configured budget applies again."""
 
     action: ClassVar[str] = "sandbox.budget_override_cleared"
-    entity_type: ClassVar[str] = "budget_override"
-    scope: BudgetScope
-    key: str
+    before_field: ClassVar[str] = "removed"
     removed: JSONDict
-
-    def entity_id(self) -> str:
-        return f"{self.scope.value}:{self.key}"
 
     def summary(self) -> str:
         return f"{self.scope.value} {self.key}: back to the configured budget"
-
-    def before(self) -> JSONDict:
-        return self.removed
 
 
 METERING_EVENTS: tuple[type[Event], ...] = (BudgetOverrideSet, BudgetOverrideCleared)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from catalog.models import CatalogModel
 from metering.budgets import BudgetPolicy, Payer
 from metering.ledger import CallUsage, Reservation, reserve, settle
-from metering.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent
 from portal.core.gateway import (
     ChatResult,
     GatewayClient,
@@ -26,6 +26,7 @@ from portal.core.gateway import (
     MeasuredEmbeddings,
     estimate_prompt_tokens,
 )
+from portal.core.features import UsageSource
 
 
 @dataclass(frozen=True)

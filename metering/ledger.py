@@ -22,10 +22,11 @@ from sqlmodel import Session
 
 from catalog.models import CatalogModel
 from metering.budgets import BudgetPolicy, Payer, check_budgets, effective_budget
-from metering.models import BudgetLock, CallStatus, UsageEvent, UsageSource
+from metering.models import BudgetLock, CallStatus, UsageEvent
 from metering.usage import cost_usd
 from portal.core.db import session_scope
 from portal.core.users import User
+from portal.core.features import UsageSource
 
 MAX_ERROR_CHARS = 500
 

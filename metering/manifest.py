@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from metering import models
+from metering.models import METERING_USAGE_SOURCES
 from metering.events import METERING_EVENTS
 from metering.usage import usage_dependents
 from portal.core.features import FeatureManifest
@@ -12,4 +13,5 @@ MANIFEST = FeatureManifest(
     table_modules=(models,),
     model_dependents=(usage_dependents,),
     audit_events=METERING_EVENTS,
+    usage_sources=METERING_USAGE_SOURCES,
 )

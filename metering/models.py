@@ -9,17 +9,11 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
+from portal.core.features import UsageSource
 
-
-class UsageSource(StrEnum):
-    """What a gateway call was made for; usage and cost reports group by it."""
-
-    SANDBOX_CHAT = "sandbox chat"
-    SANDBOX_COMPARE = "sandbox compare"
-    SANDBOX_DOCUMENTS = "sandbox documents"
-    PROMPT_TEST = "prompt test"
-    TRAINING_LAB = "training lab"
-    PROBE = "probe"  # the catalog's health probes, paid for by the system:probe principal
+# What metering's own calls are made for; each feature declares the sources of its calls in its manifest.
+PROBE = UsageSource("probe", "Catalog health probes")  # paid for by the system:probe principal
+METERING_USAGE_SOURCES = (PROBE,)
 
 
 class CallStatus(StrEnum):

@@ -6,7 +6,7 @@ from catalog.health import ProbeCall
 from catalog.models import CatalogModel
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
-from metering.models import UsageSource
+from metering.models import PROBE
 from portal.core.gateway import ChatResult
 from portal.core.principals import SYSTEM_PROBE
 
@@ -18,7 +18,7 @@ def metered_probe_call(metered: MeteredGateway) -> ProbeCall:
     payer = Payer.system(SYSTEM_PROBE)
 
     def call(model: CatalogModel, *, messages: list[dict[str, str]], max_tokens: int) -> ChatResult:
-        return metered.chat(payer=payer, model=model, source=UsageSource.PROBE, messages=messages,
+        return metered.chat(payer=payer, model=model, source=PROBE, messages=messages,
                             max_tokens=max_tokens, temperature=0).result
 
     return call

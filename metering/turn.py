@@ -19,9 +19,10 @@ from sqlmodel import Session
 from catalog.models import CatalogModel
 from metering.budgets import BudgetExhausted, Payer
 from metering.gateway import MeteredAnswer, MeteredGateway, MeteredStream
-from metering.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent
 from portal.core.errors import PortalError
 from portal.core.gateway import ChatResult
+from portal.core.features import UsageSource
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from portal.core.audit import Event, JSONDict
+from portal.core.audit import Event, JSONDict, Moved, ValueChange
 
 
 @dataclass(frozen=True)
@@ -13,10 +13,8 @@ class _PromptEvent(Event):
     """An event about one prompt, named by its slug (not an event type itself: it has no action)."""
 
     entity_type: ClassVar[str] = "prompt"
+    entity_field: ClassVar[str] = "slug"
     slug: str
-
-    def entity_id(self) -> str:
-        return self.slug
 
 
 @dataclass(frozen=True)
@@ -33,20 +31,15 @@ class PromptCreated(_PromptEvent):
 
 
 @dataclass(frozen=True)
-class PromptVersionSaved(_PromptEvent):
+class PromptVersionSaved(_PromptEvent, ValueChange):
     action: ClassVar[str] = "prompt.version_saved"
+    moved: ClassVar[Moved] = Moved("version", old="previous_version", new="version")
     version: int
     change_note: str
     previous_version: int
 
     def summary(self) -> str:
         return f"v{self.version}: {self.change_note}"
-
-    def before(self) -> JSONDict:
-        return {"version": self.previous_version}
-
-    def after(self) -> JSONDict:
-        return {"version": self.version}
 
 
 @dataclass(frozen=True)
@@ -105,19 +98,14 @@ class ReviewDecided(_PromptEvent):
 
 
 @dataclass(frozen=True)
-class PromptUnpublished(_PromptEvent):
+class PromptUnpublished(_PromptEvent, ValueChange):
     action: ClassVar[str] = "prompt.unpublished"
+    moved: ClassVar[Moved] = Moved("status", old="from_status", new="to_status")
     from_status: str
     to_status: str
 
     def summary(self) -> str:
         return "unpublished"
-
-    def before(self) -> JSONDict:
-        return {"status": self.from_status}
-
-    def after(self) -> JSONDict:
-        return {"status": self.to_status}
 
 
 @dataclass(frozen=True)
@@ -135,21 +123,16 @@ class PromptDeleted(_PromptEvent):
 
 
 @dataclass(frozen=True)
-class PromptTrustChanged(_PromptEvent):
+class PromptTrustChanged(_PromptEvent, ValueChange):
     """An admin allowed (or forbade) jinja2 templates for the prompt."""
 
     action: ClassVar[str] = "prompt.trust_changed"
+    moved: ClassVar[Moved] = Moved("trusted", old="was_trusted", new="trusted")
     was_trusted: bool
     trusted: bool
 
     def summary(self) -> str:
         return f"trusted: {self.trusted}"
-
-    def before(self) -> JSONDict:
-        return {"trusted": self.was_trusted}
-
-    def after(self) -> JSONDict:
-        return {"trusted": self.trusted}
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from catalog.models import CatalogModel
 from metering.budgets import Payer
 from metering.gateway import MeteredAnswer, MeteredGateway
-from metering.models import UsageSource
 from portal.core.gateway import GatewayError
 from prompt_library.assertions import CheckKind, CheckOutcome, OutputCheck
+from prompt_library.models import PROMPT_TEST
 
 JUDGE_SYSTEM = ("You are a strict grader. Score the answer against the rubric from 1 (fails it) to 5 (fully meets "
                 "it). Reply with one line 'SCORE: n' followed by one sentence saying why.")
@@ -43,7 +43,7 @@ def judge(check: OutputCheck, output: str, *, gateway: MeteredGateway, model: Ca
     if check.kind is not CheckKind.JUDGE:
         raise ValueError("judge() grades judge checks only")
     try:
-        answer = gateway.chat(payer=payer, model=model, source=UsageSource.PROMPT_TEST, temperature=0.0,
+        answer = gateway.chat(payer=payer, model=model, source=PROMPT_TEST, temperature=0.0,
                               messages=judge_messages(str(check.value), output), max_tokens=JUDGE_MAX_TOKENS)
     except GatewayError as error:
         return Judgement(CheckOutcome(check, False, f"the judge {model.name} could not be asked: {error.message}"),

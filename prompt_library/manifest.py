@@ -13,6 +13,7 @@ from portal.core.settings import Settings
 from prompt_library import keyword_index, models
 from prompt_library.dependents import prompt_dependents
 from prompt_library.events import PROMPT_EVENTS
+from prompt_library.models import PROMPT_USAGE_SOURCES
 
 SECTION = "Prompts"
 
@@ -75,6 +76,7 @@ MANIFEST = FeatureManifest(
     unmanaged_schema_objects=(_is_keyword_index,),
     model_dependents=(prompt_dependents,),
     audit_events=PROMPT_EVENTS,
+    usage_sources=PROMPT_USAGE_SOURCES,
     seed_steps=(SeedStep("prompts", _seed_prompts, after=("demo users", "catalog")),
                 SeedStep("prompt search index", _index_prompts, after=("prompts",))),
 )

@@ -10,6 +10,10 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
+from portal.core.features import UsageSource
+
+PROMPT_TEST = UsageSource("prompt test", "Prompt tests")  # test cases and the judge's verdicts on them
+PROMPT_USAGE_SOURCES = (PROMPT_TEST,)
 
 
 class TemplateFormat(StrEnum):

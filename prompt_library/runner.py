@@ -22,7 +22,7 @@ from catalog.models import CatalogModel, DataClassification, ModelStatus
 from catalog.service import usable_models_for
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
-from metering.models import UsageEvent, UsageSource
+from metering.models import UsageEvent
 from metering.turn import Call, whole_answer
 from portal.core.audit import AuditEvent, record
 from portal.core.errors import InvalidInput
@@ -31,7 +31,7 @@ from portal.core.users import User
 from prompt_library.assertions import CheckKind, OutputCheck, evaluate_all
 from prompt_library.events import PromptTestCasesSaved, PromptTestsRun
 from prompt_library.judge import judge
-from prompt_library.models import Prompt, PromptTestCase, PromptTestRun, PromptVersion
+from prompt_library.models import PROMPT_TEST, Prompt, PromptTestCase, PromptTestRun, PromptVersion
 from prompt_library.reading import editable_prompt, messages_of, version_by_number
 from prompt_library.templates import detect_variables, render
 
@@ -170,7 +170,7 @@ def _run_case(actor: User, version: PromptVersion, case: PromptTestCase, model: 
     except InvalidInput as error:
         return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
     try:
-        answer = whole_answer(Call(payer=payer, model=model, source=UsageSource.PROMPT_TEST, messages=messages,
+        answer = whole_answer(Call(payer=payer, model=model, source=PROMPT_TEST, messages=messages,
                                    max_tokens=CASE_MAX_TOKENS), context.gateway)
     except GatewayError as error:  # settled at no cost by the metered path
         return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0

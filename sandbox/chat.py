@@ -18,12 +18,13 @@ from catalog.models import CatalogModel, DataClassification
 from catalog.service import usable_models_for
 from metering.budgets import BudgetPolicy, Payer, check_budgets, effective_budget
 from metering.gateway import MeteredGateway
-from metering.models import CallStatus, UsageSource
+from metering.models import CallStatus
 from metering.turn import Call, Recorded, TurnNotice, TurnStream
 from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
+from portal.core.features import UsageSource
 from portal.core.users import User
 from sandbox.events import GuardrailFired
 from sandbox.guardrails import (
@@ -33,7 +34,7 @@ from sandbox.guardrails import (
     describe,
     guard_alongside,
 )
-from sandbox.models import ChatMessage, Conversation
+from sandbox.models import SANDBOX_CHAT, ChatMessage, Conversation
 
 TITLE_LENGTH = 60
 SYSTEM_PROMPT = "the system prompt"
@@ -80,7 +81,7 @@ class PreparedTurn:
     request: TurnRequest
     guardrails: GuardrailOutcome
     messages: list[dict[str, str]] = field(default_factory=list)
-    source: UsageSource = UsageSource.SANDBOX_CHAT  # what its usage is reported under
+    source: UsageSource = SANDBOX_CHAT  # what its usage is reported under
     system_guardrails: GuardrailOutcome | None = None
     error: str = ""  # a plain chat turn fails only at the call, never before it
 
@@ -131,7 +132,7 @@ def offered_models(*, session: Session, user: User, classification: DataClassifi
 
 
 def prepare_turn(*, session: Session, user: User, policy: SandboxPolicy, request: TurnRequest,
-                 audit_guardrails: bool = True, source: UsageSource = UsageSource.SANDBOX_CHAT) -> PreparedTurn:
+                 audit_guardrails: bool = True, source: UsageSource = SANDBOX_CHAT) -> PreparedTurn:
     """Check everything before a call; a guardrail that fired is audited (type, count, action — never content).
 
     A comparison prepares one turn per model for the same message and audits the guardrails once.

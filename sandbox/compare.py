@@ -35,8 +35,8 @@ from sandbox.chat import (
     record_guardrail_finding,
 )
 from sandbox.guardrails import GuardrailOutcome, describe
-from metering.models import CallStatus, UsageSource
-from sandbox.models import ComparisonVote
+from metering.models import CallStatus
+from sandbox.models import SANDBOX_COMPARE, ComparisonVote
 
 SIDES = ("a", "b", "c")
 TIE, ALL_BAD = "tie", "none"
@@ -127,7 +127,7 @@ def prepare_comparison(*, session: Session, user: User, policy: SandboxPolicy,
     require(user, Permission.USE_SANDBOX)
     _check_sides(request.sides)
     turns = [prepare_turn(session=session, user=user, policy=policy, audit_guardrails=False,
-                          source=UsageSource.SANDBOX_COMPARE,
+                          source=SANDBOX_COMPARE,
                           request=TurnRequest(
                               message=request.message, model_name=side.model_name,
                               classification=request.classification, system_prompt=side.system_prompt,

@@ -1,4 +1,4 @@
-"""Usage dashboards: tokens, calls and cost by UTC day and model, team or department, summed in SQL."""
+"""Usage dashboards: tokens, calls and cost by UTC day and model, team, department or source, summed in SQL."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from portal.core.errors import InvalidInput
 from portal.core.users import User
 from metering.models import CallStatus, UsageEvent
 
-GroupBy = Literal["model", "team", "department"]
-ORG_GROUPINGS: tuple[GroupBy, ...] = ("team", "department")
+GroupBy = Literal["model", "team", "department", "source"]
+ORG_GROUPINGS: tuple[GroupBy, ...] = ("team", "department", "source")  # source: what the calls were made for
 MAX_DAYS = 366
 TOP = 10
 
@@ -47,7 +47,7 @@ class UsageTotals:
 
 @dataclass(frozen=True)
 class UsageBucket:
-    """The usage of one UTC day for one model, team or department (`key`)."""
+    """The usage of one UTC day for one model, team, department or source (`key`, as stored)."""
 
     day: date
     key: str
@@ -97,8 +97,9 @@ def my_usage(*, session: Session, user: User, days: int = 30, now: datetime | No
 
 
 def org_usage(*, session: Session, actor: User, days: int = 30, group_by: GroupBy = "team", team: str = "",
-              department: str = "", now: datetime | None = None) -> UsageReport:
-    """Everyone's usage by day and team or department, optionally of one team or department; reviewers and up."""
+              department: str = "", source: str = "", now: datetime | None = None) -> UsageReport:
+    """Everyone's usage by day and team, department or source, optionally of one team, department or source
+    (a stored usage source value); reviewers and up."""
     require(actor, Permission.VIEW_TEAM_USAGE)
     if group_by not in ORG_GROUPINGS:
         raise InvalidInput(f"Usage groups by {' or '.join(ORG_GROUPINGS)}, not {group_by!r}.")
@@ -109,7 +110,10 @@ def org_usage(*, session: Session, actor: User, days: int = 30, group_by: GroupB
         where.append(UsageEvent.team == team)
     if department:
         where.append(UsageEvent.department == department)
-    group_column = col(UsageEvent.team) if group_by == "team" else col(UsageEvent.department)
+    if source:
+        where.append(UsageEvent.source == source)
+    group_column = col({"team": UsageEvent.team, "department": UsageEvent.department,
+                        "source": UsageEvent.source}[group_by])
     buckets = _buckets(session, tuple(where), group_column)
     report = _report(since, days, group_by, buckets)
     if report.empty:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from catalog.models import DataClassification
-from portal.core.audit import Event, JSONDict
+from portal.core.audit import Event, JSONDict, Moved, ValueChange
 from sandbox.guardrails import GuardrailOutcome
 
 
@@ -16,13 +16,11 @@ class GuardrailFired(Event):
 
     action: ClassVar[str] = "sandbox.guardrail_fired"
     entity_type: ClassVar[str] = "sandbox"
+    entity_field: ClassVar[str] = "subject"
     subject: str | int  # the model the message was for (a document's: its conversation, "new" before it exists)
     outcome: GuardrailOutcome
     classification: DataClassification
     source: str = ""  # what was scanned, when it was not a chat message
-
-    def entity_id(self) -> str | int:
-        return self.subject
 
     def summary(self) -> str:
         return f"{self.outcome.action.value}: {self.outcome.summary()}"
@@ -40,46 +38,35 @@ class DocumentGuardrailFired(GuardrailFired):
 
 
 @dataclass(frozen=True)
-class ConversationRenamed(Event):
-    action: ClassVar[str] = "sandbox.conversation_renamed"
+class _ConversationEvent(Event):
+    """An event about one sandbox conversation, named by its id (not an event type itself: it has no action)."""
+
     entity_type: ClassVar[str] = "conversation"
+    entity_field: ClassVar[str] = "conversation_id"
     conversation_id: int
-    old_title: str
-    new_title: str
-
-    def entity_id(self) -> int:
-        return self.conversation_id
-
-    def before(self) -> JSONDict:
-        return {"title": self.old_title}
-
-    def after(self) -> JSONDict:
-        return {"title": self.new_title}
 
 
 @dataclass(frozen=True)
-class ConversationDeleted(Event):
-    action: ClassVar[str] = "sandbox.conversation_deleted"
-    entity_type: ClassVar[str] = "conversation"
-    conversation_id: int
-    title: str
+class ConversationRenamed(_ConversationEvent, ValueChange):
+    action: ClassVar[str] = "sandbox.conversation_renamed"
+    moved: ClassVar[Moved] = Moved("title", old="old_title", new="new_title")
+    old_title: str
+    new_title: str
 
-    def entity_id(self) -> int:
-        return self.conversation_id
+
+@dataclass(frozen=True)
+class ConversationDeleted(_ConversationEvent):
+    action: ClassVar[str] = "sandbox.conversation_deleted"
+    title: str
 
     def before(self) -> JSONDict:
         return {"title": self.title}
 
 
 @dataclass(frozen=True)
-class ConversationShared(Event):
+class ConversationShared(_ConversationEvent):
     action: ClassVar[str] = "sandbox.conversation_shared"
-    entity_type: ClassVar[str] = "conversation"
-    conversation_id: int
     email: str
-
-    def entity_id(self) -> int:
-        return self.conversation_id
 
     def summary(self) -> str:
         return f"shared read-only with {self.email}"
@@ -89,14 +76,9 @@ class ConversationShared(Event):
 
 
 @dataclass(frozen=True)
-class ConversationShareRevoked(Event):
+class ConversationShareRevoked(_ConversationEvent):
     action: ClassVar[str] = "sandbox.conversation_share_revoked"
-    entity_type: ClassVar[str] = "conversation"
-    conversation_id: int
     email: str
-
-    def entity_id(self) -> int:
-        return self.conversation_id
 
     def summary(self) -> str:
         return f"no longer shared with {self.email}"
@@ -109,15 +91,13 @@ class ConversationShareRevoked(Event):
 class DocumentAdded(Event):
     action: ClassVar[str] = "sandbox.document_added"
     entity_type: ClassVar[str] = "document"
+    entity_field: ClassVar[str] = "document_id"
     document_id: int
     conversation_id: int
     file_type: str
     size_bytes: int
     classification: DataClassification
     passages: int
-
-    def entity_id(self) -> int:
-        return self.document_id
 
     def summary(self) -> str:
         return f"{self.passages} passages"
@@ -131,11 +111,9 @@ class DocumentAdded(Event):
 class DocumentRemoved(Event):
     action: ClassVar[str] = "sandbox.document_removed"
     entity_type: ClassVar[str] = "document"
+    entity_field: ClassVar[str] = "document_id"
     document_id: int
     conversation_id: int
-
-    def entity_id(self) -> int:
-        return self.document_id
 
     def before(self) -> JSONDict:
         return {"conversation_id": self.conversation_id}

@@ -6,6 +6,7 @@ from portal.core.auth import Permission
 from portal.core.features import FeatureManifest, PageSpec, Section
 from sandbox import models
 from sandbox.events import SANDBOX_EVENTS
+from sandbox.models import SANDBOX_USAGE_SOURCES
 from sandbox.documents import models as document_models
 
 SECTION = "Sandbox"
@@ -26,4 +27,5 @@ MANIFEST = FeatureManifest(
     ),
     table_modules=(models, document_models),
     audit_events=SANDBOX_EVENTS,
+    usage_sources=SANDBOX_USAGE_SOURCES,
 )

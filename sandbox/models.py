@@ -9,6 +9,13 @@ from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
+from portal.core.features import UsageSource
+
+# What the sandbox's gateway calls are made for, as its usage is stored and reported.
+SANDBOX_CHAT = UsageSource("sandbox chat", "Sandbox chat")
+SANDBOX_COMPARE = UsageSource("sandbox compare", "Model comparison")
+SANDBOX_DOCUMENTS = UsageSource("sandbox documents", "Chat with documents")
+SANDBOX_USAGE_SOURCES = (SANDBOX_CHAT, SANDBOX_COMPARE, SANDBOX_DOCUMENTS)
 
 
 class Conversation(SQLModel, table=True):

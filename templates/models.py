@@ -21,6 +21,10 @@ class ForkDestination(StrEnum):
     ZIP = "zip"  # downloaded as a zip archive
     GIT = "git"  # a new git repository under the templates_repos_dir setting
 
+    @property
+    def label(self) -> str:
+        return "zip download" if self is ForkDestination.ZIP else "new git repository"
+
 
 class TemplateEntry(SQLModel, table=True):
     """One registered template: what the catalog shows, its current version, and whether it is trusted."""

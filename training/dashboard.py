@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from portal.core.audit import utcnow
 from portal.core.auth import HasRole, Permission, require
 from training.assignments import assignee_match
+from training.learning import Status
 from training.models import Assignment, Certificate, Course, CourseVersion, Enrolment, QuizAttempt
 from portal.core.users import User
 
@@ -41,7 +42,7 @@ class OverdueRow:
     team: str
     course: str
     due_on: date
-    status: str  # "not started" or "in progress"
+    status: Status  # not started or in progress
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _overdue(session: Session, today: date) -> tuple[int, list[OverdueRow]]:
     count = session.exec(select(func.count()).select_from(base.subquery())).one()
     rows = session.exec(base.order_by(func.min(Assignment.due_on), User.email).limit(OVERDUE_SHOWN)).all()
     return int(count), [OverdueRow(email=e, department=d, team=t, course=c, due_on=due,
-                                   status="in progress" if started else "not started")
+                                   status=Status.IN_PROGRESS if started else Status.NOT_STARTED)
                         for e, d, t, c, due, started in rows]
 
 

@@ -11,6 +11,15 @@ from training.models import TargetKind
 
 
 @dataclass(frozen=True)
+class _AssignmentEvent(Event):
+    """An event about one course assignment, named by its id (not an event type itself: it has no action)."""
+
+    entity_type: ClassVar[str] = "assignment"
+    entity_field: ClassVar[str] = "assignment_id"
+    assignment_id: int
+
+
+@dataclass(frozen=True)
 class CoursesSynced(Event):
     """A sync from the course folders created courses or new versions (by slug; versions as "slug v3")."""
 
@@ -33,26 +42,19 @@ class CoursesSynced(Event):
 
 
 @dataclass(frozen=True)
-class CourseAssigned(Event):
+class CourseAssigned(_AssignmentEvent):
     """A course was assigned to a person, team or department (or its due date moved)."""
 
     action: ClassVar[str] = "training.assigned"
-    entity_type: ClassVar[str] = "assignment"
-    assignment_id: int
+    before_field: ClassVar[str] = "previous"
     course: str
     target_kind: TargetKind
     target: str
     due_on: date
     previous: JSONDict | None  # the assignment's due date before, when it already existed
 
-    def entity_id(self) -> int:
-        return self.assignment_id
-
     def summary(self) -> str:
         return f"{self.course} to {self.target_kind.value} {self.target}, due {self.due_on:%Y-%m-%d}"
-
-    def before(self) -> JSONDict | None:
-        return self.previous
 
     def after(self) -> JSONDict:
         return {"course": self.course, "target_kind": self.target_kind.value, "target": self.target,
@@ -60,17 +62,12 @@ class CourseAssigned(Event):
 
 
 @dataclass(frozen=True)
-class AssignmentRemoved(Event):
+class AssignmentRemoved(_AssignmentEvent):
     action: ClassVar[str] = "training.assignment_removed"
-    entity_type: ClassVar[str] = "assignment"
-    assignment_id: int
     target_kind: str
     target: str
     course_id: int
     due_on: date
-
-    def entity_id(self) -> int:
-        return self.assignment_id
 
     def summary(self) -> str:
         return f"{self.target_kind} {self.target}"
@@ -83,14 +80,12 @@ class AssignmentRemoved(Event):
 class CertificateIssued(Event):
     action: ClassVar[str] = "training.certificate_issued"
     entity_type: ClassVar[str] = "certificate"
+    entity_field: ClassVar[str] = "code"
     code: str
     email: str
     course: str
     version: int
     expires_at: datetime | None
-
-    def entity_id(self) -> str:
-        return self.code
 
     def summary(self) -> str:
         return f"{self.email} completed {self.course} v{self.version}"

@@ -25,9 +25,9 @@ from sandbox.chat import (
     prepare_turn,
     record_guardrail_finding,
 )
-from metering.models import CallStatus, UsageSource
+from metering.models import CallStatus
 from training.learning import complete_if_done, own_enrolment
-from training.models import Certificate, Course, Lab, LabAttempt, Verb
+from training.models import TRAINING_LAB, Certificate, Course, Lab, LabAttempt, Verb
 from training.statements import activity_id, record_statement
 
 # Labs work on training material: public data, so every approved model may run them.
@@ -72,7 +72,7 @@ def run_lab(*, session: Session, user: User, gateway: MeteredGateway, policy: Sa
                            f"{max_prompt_chars:,}. Shorten it.")
     # Nothing is written before the call: the metered path reserves in transactions of its own.
     prepared = prepare_turn(session=session, user=user, policy=policy, audit_guardrails=False,
-                            source=UsageSource.TRAINING_LAB, request=TurnRequest(
+                            source=TRAINING_LAB, request=TurnRequest(
         message=text, model_name=model_name, classification=LAB_CLASSIFICATION, system_prompt=lab.system_prompt,
         temperature=LAB_TEMPERATURE, max_tokens=LAB_MAX_TOKENS))
     if prepared.blocked:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -29,11 +30,17 @@ from training.models import (
 from training.statements import activity_id, record_statement
 
 
-class Status:
+class Status(StrEnum):
+    """Where a learner is with a course."""
+
     NOT_STARTED = "not started"
     IN_PROGRESS = "in progress"
     COMPLETED = "completed"
-    EXPIRED = "expired"
+    EXPIRED = "expired"  # completed, but the certificate has expired
+
+    @property
+    def label(self) -> str:
+        return "certificate expired" if self is Status.EXPIRED else self.value
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class CourseRow:
 
     slug: str
     version: CourseVersion  # the version the learner is on, or the current one before enrolling
-    status: str
+    status: Status
     enrolment_id: int | None = None
     due_on: date | None = None
     newer_version: bool = False  # completed an older version; a newer one exists
@@ -75,7 +82,7 @@ def course_list(*, session: Session, user: User, now: datetime | None = None) ->
     return sorted(rows, key=lambda r: (r.due_on is None, r.due_on or date.max, r.version.title))
 
 
-def _status(enrolment: Enrolment | None, expiry: dict[int, datetime | None], now: datetime) -> str:
+def _status(enrolment: Enrolment | None, expiry: dict[int, datetime | None], now: datetime) -> Status:
     if enrolment is None:
         return Status.NOT_STARTED
     if enrolment.completed_at is None:

@@ -12,6 +12,7 @@ from portal.core.principals import Principal
 from portal.core.settings import Settings
 from training import models
 from training.events import TRAINING_EVENTS
+from training.models import TRAINING_USAGE_SOURCES
 
 SECTION = "Training"
 
@@ -48,5 +49,6 @@ MANIFEST = FeatureManifest(
     commands=(_register_commands,),
     table_modules=(models,),
     audit_events=TRAINING_EVENTS,
+    usage_sources=TRAINING_USAGE_SOURCES,
     seed_steps=(SeedStep("courses", _sync_courses),),
 )

@@ -10,6 +10,10 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from portal.core.audit import utcnow
+from portal.core.features import UsageSource
+
+TRAINING_LAB = UsageSource("training lab", "Training labs")  # a lab attempt's sandbox turn
+TRAINING_USAGE_SOURCES = (TRAINING_LAB,)
 
 
 class QuestionKind(StrEnum):

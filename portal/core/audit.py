@@ -55,22 +55,56 @@ class Event:
 
     Subclasses set `action` (the string stored and filtered on) and `entity_type` as class constants, and derive
     the entity id, summary and before/after JSON from their fields. A feature lists its event types in its manifest.
+    Where the entity id or a side of the JSON is one field as it is, the class names that field instead of a method.
     """
 
     action: ClassVar[str]
     entity_type: ClassVar[str]
+    entity_field: ClassVar[str] = ""  # the field holding the entity's id
+    before_field: ClassVar[str] = ""  # the field holding the before JSON, recorded as it is
+    after_field: ClassVar[str] = ""
 
     def entity_id(self) -> str | int:
-        raise NotImplementedError(f"{type(self).__name__} must say which entity it is about")
+        if not self.entity_field:
+            raise NotImplementedError(f"{type(self).__name__} must say which entity it is about")
+        return getattr(self, self.entity_field)
 
     def summary(self) -> str:
         return ""
 
     def before(self) -> JSONDict | None:
-        return None
+        return getattr(self, self.before_field) if self.before_field else None
 
     def after(self) -> JSONDict | None:
-        return None
+        return getattr(self, self.after_field) if self.after_field else None
+
+
+class Change(Event):
+    """An event carrying what changed as it was (an `old` field) and as it is (a `new` field)."""
+
+    before_field: ClassVar[str] = "old"
+    after_field: ClassVar[str] = "new"
+
+
+@dataclass(frozen=True)
+class Moved:
+    """One value that moved: recorded as `{key: <old field>}` before and `{key: <new field>}` after."""
+
+    key: str
+    old: str  # the field holding the value before
+    new: str
+
+
+class ValueChange(Event):
+    """An event about one value that moved (a title, a status, a flag); `moved` names its key and fields."""
+
+    moved: ClassVar[Moved]
+
+    def before(self) -> JSONDict:
+        return {self.moved.key: getattr(self, self.moved.old)}
+
+    def after(self) -> JSONDict:
+        return {self.moved.key: getattr(self, self.moved.new)}
 
 
 def record(session: Session, actor: Actor, event: Event) -> AuditEvent:

@@ -28,6 +28,7 @@ DependentsProvider = Callable[..., list[Any]]
 UnmanagedSchemaObject = Callable[[str, str | None], bool]
 # `seeder(*, session, actor, settings) -> str`: adds a feature's demo data as `actor`; returns what it did, in a line.
 Seeder = Callable[..., str]
+USAGE_SOURCE_MAX_LENGTH = 40  # usage_event.source's column width
 
 
 class Audience(StrEnum):
@@ -79,6 +80,17 @@ class SeedStep:
 
 
 @dataclass(frozen=True)
+class UsageSource:
+    """What a gateway call was made for: stored on its usage event as `value`, shown in reports as `label`."""
+
+    value: str  # stored in usage_event.source (at most 40 characters); renaming it would orphan the rows
+    label: str
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
 class FeatureManifest:
     """Everything one feature package adds to the portal."""
 
@@ -91,6 +103,7 @@ class FeatureManifest:
     unmanaged_schema_objects: tuple[UnmanagedSchemaObject, ...] = ()
     model_dependents: tuple[DependentsProvider, ...] = ()
     audit_events: tuple[type[Event], ...] = ()  # every event type the feature records, for the log's filters
+    usage_sources: tuple[UsageSource, ...] = ()  # what its gateway calls are made for, for the usage reports
     seed_steps: tuple[SeedStep, ...] = ()  # its demo data, for `coe-portal seed`
 
 
@@ -121,6 +134,7 @@ def check_features(features: Sequence[FeatureManifest]) -> None:
         if len(defaults) != 1:
             raise ManifestError(f"exactly one {audience} page must be the default, found {defaults}")
     _check_audit_events(features)
+    _check_usage_sources(features)
     seed_order(features)
 
 
@@ -138,6 +152,20 @@ def _check_audit_events(features: Sequence[FeatureManifest]) -> None:
             if owners.setdefault(event.action, owner) is not owner:
                 raise ManifestError(f"{feature.name}: audit event {event.__name__} records {event.action!r}, "
                                     f"the action of {owners[event.action].__name__}")
+
+
+def _check_usage_sources(features: Sequence[FeatureManifest]) -> None:
+    """Each stored usage source value is declared by one feature, once."""
+    owners: dict[str, str] = {}
+    for feature in features:
+        for source in feature.usage_sources:
+            if source.value in owners:
+                raise ManifestError(f"{feature.name}: usage source {source.value!r} is already declared by "
+                                    f"{owners[source.value]}")
+            if len(source.value) > USAGE_SOURCE_MAX_LENGTH:
+                raise ManifestError(f"{feature.name}: usage source {source.value!r} is longer than "
+                                    f"{USAGE_SOURCE_MAX_LENGTH} characters")
+            owners[source.value] = feature.name
 
 
 def action_owner(event: type[Event]) -> type[Event]:
@@ -216,6 +244,16 @@ def is_unmanaged(features: Sequence[FeatureManifest], type_: str, name: str | No
 def audit_event_types(features: Sequence[FeatureManifest]) -> list[type[Event]]:
     """Every installed feature's audit event types, in installed order."""
     return [event for feature in features for event in feature.audit_events]
+
+
+def usage_sources(features: Sequence[FeatureManifest]) -> list[UsageSource]:
+    """Every installed feature's usage sources, in installed order."""
+    return [source for feature in features for source in feature.usage_sources]
+
+
+def usage_source_labels(features: Sequence[FeatureManifest]) -> dict[str, str]:
+    """Stored usage source value -> its label, for every installed feature's sources."""
+    return {source.value: source.label for source in usage_sources(features)}
 
 
 def seed_order(features: Sequence[FeatureManifest]) -> list[SeedStep]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from portal.core.audit import Event, JSONDict
+from portal.core.audit import Change, Event, JSONDict
 
 
 def describe_change(old: JSONDict, new: JSONDict) -> str:
@@ -14,50 +14,42 @@ def describe_change(old: JSONDict, new: JSONDict) -> str:
 
 
 @dataclass(frozen=True)
-class UserCreated(Event):
+class _UserEvent(Event):
+    """An event about one portal user, named by their id (not an event type itself: it has no action)."""
+
+    entity_type: ClassVar[str] = "user"
+    entity_field: ClassVar[str] = "user_id"
+    user_id: int
+
+
+@dataclass(frozen=True)
+class UserCreated(_UserEvent):
     """A user row was created: at first sign-in from identity claims, or as demo data."""
 
     action: ClassVar[str] = "user.created"
-    entity_type: ClassVar[str] = "user"
-    user_id: int
+    after_field: ClassVar[str] = "profile"
     email: str
     profile: JSONDict
     demo: bool = False
 
-    def entity_id(self) -> int:
-        return self.user_id
-
     def summary(self) -> str:
         return f"demo user {self.email}" if self.demo else f"created from identity claims: {self.email}"
 
-    def after(self) -> JSONDict:
-        return self.profile
-
 
 @dataclass(frozen=True)
-class UserSignedIn(Event):
+class UserSignedIn(_UserEvent):
     action: ClassVar[str] = "user.signed_in"
-    entity_type: ClassVar[str] = "user"
-    user_id: int
-
-    def entity_id(self) -> int:
-        return self.user_id
 
 
 @dataclass(frozen=True)
-class UserProfileChanged(Event):
+class UserProfileChanged(_UserEvent, Change):
     """Department, team or name changed: by an admin, or from fresher identity claims at sign-in."""
 
     action: ClassVar[str] = "user.profile_changed"
-    entity_type: ClassVar[str] = "user"
-    user_id: int
     email: str
     old: JSONDict
     new: JSONDict
     from_claims: bool = False
-
-    def entity_id(self) -> int:
-        return self.user_id
 
     def summary(self) -> str:
         if self.from_claims and set(self.new) == {"email"}:  # the provider's verified e-mail moved
@@ -66,50 +58,28 @@ class UserProfileChanged(Event):
             return "updated from identity claims"
         return f"{self.email}: {describe_change(self.old, self.new)}"
 
-    def before(self) -> JSONDict:
-        return self.old
-
-    def after(self) -> JSONDict:
-        return self.new
-
 
 @dataclass(frozen=True)
-class UserRoleChanged(Event):
+class UserRoleChanged(_UserEvent, Change):
     """An admin changed a user's role (and perhaps more of the profile with it)."""
 
     action: ClassVar[str] = "user.role_changed"
-    entity_type: ClassVar[str] = "user"
-    user_id: int
     email: str
     old: JSONDict
     new: JSONDict
 
-    def entity_id(self) -> int:
-        return self.user_id
-
     def summary(self) -> str:
         return f"{self.email}: {describe_change(self.old, self.new)}"
 
-    def before(self) -> JSONDict:
-        return self.old
-
-    def after(self) -> JSONDict:
-        return self.new
-
 
 @dataclass(frozen=True)
-class UserIdentityLinked(Event):
+class UserIdentityLinked(_UserEvent):
     """An existing account (its e-mail verified by the provider) was linked to an OpenID identity at first sign-in."""
 
     action: ClassVar[str] = "user.identity_linked"
-    entity_type: ClassVar[str] = "user"
-    user_id: int
     email: str
     issuer: str
     subject: str
-
-    def entity_id(self) -> int:
-        return self.user_id
 
     def summary(self) -> str:
         return f"{self.email} linked to {self.subject} at {self.issuer}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from catalog.models import ModelStatus
 from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
@@ -107,7 +108,7 @@ def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, versi
     st.caption(f"{len(cases)} test case(s); results for v{version.number}.")
     if changes:
         st.warning("This matrix is out of date: " + "; ".join(
-            f"{plain(c.model_name)} became {c.status} on {c.at:%Y-%m-%d}" for c in changes)
+            f"{plain(c.model_name)} became {ModelStatus(c.status).label} on {c.at:%Y-%m-%d}" for c in changes)
             + ". Run the tests again.", icon=":material/update:")
     if runs:
         st.dataframe([{"model": r.model_name, "pass rate": f"{r.passed}/{r.cases}",

@@ -39,7 +39,7 @@ def draw_lineage(context: deps.PortalContext, user: User, store: TemplateStore, 
     st.dataframe(pd.DataFrame([{
         "made": row.fork.created_at.strftime("%Y-%m-%d %H:%M"), "team": row.fork.team,
         "department": row.fork.department, "by": row.user_email, "version": row.fork.template_version,
-        "update available": "yes" if row.update_available else "", "output": row.fork.destination,
+        "update available": "yes" if row.update_available else "", "output": ForkDestination(row.fork.destination).label,
         "project": row.fork.project_name} for row in forks]), hide_index=True, width="stretch", key="tpl_forks")
     if reuse.forks > len(forks):
         st.caption(f"The newest {len(forks)} of {reuse.forks} forks.")

@@ -11,9 +11,7 @@ from portal.ui import open_picker, plain
 CARD_PAGE = "views/model_card.py"
 PAGE_SIZE = 25
 MODALITIES = ["text", "image", "audio"]
-# The table's narrow column; everywhere else shows Hosting.label. The format functions below take plain
-# values too, as tests and URLs give them.
-HOSTING_SHORT = {Hosting.SELF_HOSTED: "self-hosted", Hosting.THIRD_PARTY_API: "API"}
+# The format functions below take plain values too, as tests and URLs give them.
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -85,7 +83,7 @@ def catalog_table(models) -> None:
     price = st.column_config.NumberColumn(format="$%.2f", width="small")
     st.dataframe(
         [{"display name": m.display_name, "gateway name": m.name, "provider": m.provider,
-          "hosting": HOSTING_SHORT[m.hosting], "status": m.status.label,
+          "hosting": m.hosting.short_label, "status": m.status.label,
           "risk tier": int(m.risk_tier), "cleared up to": m.max_classification.label,
           "context": m.max_input_tokens, "$ in / M": m.input_price_per_mtok, "$ out / M": m.output_price_per_mtok,
           "served": served_label(m.served)} for m in models],

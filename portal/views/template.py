@@ -99,7 +99,7 @@ def fork_form() -> None:
     with st.form("tpl_form"):
         draw_form(name, questions, model_options, errors)
         destination = st.radio("Output", list(ForkDestination), horizontal=True, key="tpl_destination",
-                               format_func=lambda d: {"zip": "zip download", "git": "new git repository"}[d])
+                               format_func=lambda d: ForkDestination(d).label)
         preview_col, fork_col = st.columns(2)
         preview = preview_col.form_submit_button("Preview", icon=":material/visibility:")
         fork = fork_col.form_submit_button("Fork", type="primary", icon=":material/call_split:")

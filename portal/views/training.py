@@ -16,8 +16,8 @@ deps.require_page(user, __file__)
 st.title("Training courses")
 st.caption("Short, practical courses; some use the sandbox. Completing one gives you a certificate colleagues "
            "can verify.")
-BADGES = {Status.NOT_STARTED: ":gray-badge[not started]", Status.IN_PROGRESS: ":blue-badge[in progress]",
-          Status.COMPLETED: ":green-badge[completed]", Status.EXPIRED: ":orange-badge[certificate expired]"}
+BADGE_COLOURS = {Status.NOT_STARTED: "gray", Status.IN_PROGRESS: "blue", Status.COMPLETED: "green",
+                 Status.EXPIRED: "orange"}
 
 rows, notices = [], []
 with deps.showing_errors(), session_scope(context.engine) as session:
@@ -42,10 +42,14 @@ def open_course(slug: str, *, enrolling: bool) -> None:
     st.switch_page(COURSE_PAGE, query_params={"course": slug})
 
 
+def badge(status: Status) -> str:
+    return f":{BADGE_COLOURS[status]}-badge[{status.label}]"
+
+
 if not rows:
     st.stop()
 # One table and one picker rather than a card per course: the page costs the same with 4 courses or 40.
-st.dataframe([{"course": row.version.title, "status": row.status, "level": row.version.level,
+st.dataframe([{"course": row.version.title, "status": row.status.label, "level": row.version.level,
                "minutes": row.version.duration_minutes, "for": row.version.audience,
                "due": ("overdue since " if row.overdue else "") + f"{row.due_on:%Y-%m-%d}" if row.due_on else ""}
               for row in rows], hide_index=True, width="stretch", key="courses_table")
@@ -58,7 +62,7 @@ with st.container(border=True, key="course_card"):
     if row.due_on:
         due = (f" · :red-badge[overdue since {row.due_on:%Y-%m-%d}]" if row.overdue
                else f" · :violet-badge[assigned, due {row.due_on:%Y-%m-%d}]")
-    st.markdown(f"#### {plain(version.title)}\n{BADGES[row.status]}{due}\n\n{plain(version.summary)}")
+    st.markdown(f"#### {plain(version.title)}\n{badge(row.status)}{due}\n\n{plain(version.summary)}")
     st.caption(f"{version.level} · about {version.duration_minutes} min · for {version.audience} · "
                f"version {version.version}" + (" · a newer version is available" if row.newer_version else ""))
     retake = row.status == Status.EXPIRED or (row.status == Status.COMPLETED and row.newer_version)

@@ -1,4 +1,5 @@
-"""My usage: your tokens and cost by day and model; for reviewers and admins, everyone's by team or department."""
+"""My usage: your tokens and cost by day and model; for reviewers and admins, everyone's by team, department or
+source (what the calls were made for, as the installed features declare it)."""
 
 import json
 
@@ -6,16 +7,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from portal import deps
+from portal import deps, installed
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
+from portal.core.features import usage_source_labels
 from portal.core.users import User
 from metering.budgets import BudgetStanding, budget_standing
 from portal.ui import plain
-from sandbox.dashboard import GroupBy, UsageReport, my_usage, org_usage
+from sandbox.dashboard import ORG_GROUPINGS, GroupBy, UsageReport, my_usage, org_usage
 
 PERIODS = {7: "Last 7 days", 30: "Last 30 days", 90: "Last 90 days"}
-GROUP_LABELS = {"model": "model", "team": "team", "department": "department"}
+GROUP_LABELS = {"model": "model", "team": "team", "department": "department", "source": "source"}
+# Stored source -> its label, from the installed manifests; a source no installed feature declares shows as stored.
+SOURCE_LABELS = usage_source_labels(installed.INSTALLED_FEATURES)
 ORG_REFRESH_S = 300
 
 context = deps.portal_context()
@@ -78,7 +82,7 @@ def _stacked_bars_json(label: str, measure: str) -> str:
 def charts(report: UsageReport, key: str) -> None:
     """Tokens and cost per UTC day, stacked by model, team or department, then the same as a table."""
     label = GROUP_LABELS[report.group_by]
-    frame = pd.DataFrame([{"day": b.day.isoformat(), label: b.key, "tokens": b.totals.tokens,
+    frame = pd.DataFrame([{"day": b.day.isoformat(), label: key_label(report, b.key), "tokens": b.totals.tokens,
                            "tokens in": b.totals.tokens_in, "tokens out": b.totals.tokens_out,
                            "cost (USD)": round(b.totals.cost_usd, 4), "calls": b.totals.calls,
                            "failed": b.totals.failures} for b in report.buckets])
@@ -88,10 +92,15 @@ def charts(report: UsageReport, key: str) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
 
 
-def ranked(title: str, rows, key: str) -> None:
-    """A top-by-cost list: users, teams or departments."""
+def key_label(report: UsageReport, key: str) -> str:
+    """How a bucket's key reads: a source by its declared label, anything else as it is."""
+    return SOURCE_LABELS.get(key, key) if report.group_by == "source" else key
+
+
+def ranked(title: str, rows, key: str, report: UsageReport | None = None) -> None:
+    """A top-by-cost list: users, or teams, departments or sources (named as `report`'s buckets are)."""
     st.caption(title)
-    st.dataframe([{"name": r.name, "cost (USD)": round(r.totals.cost_usd, 4), "tokens": r.totals.tokens,
+    st.dataframe([{"name": key_label(report, r.name) if report else r.name, "cost (USD)": round(r.totals.cost_usd, 4), "tokens": r.totals.tokens,
                    "calls": r.totals.calls, "failed": r.totals.failures} for r in rows],
                  hide_index=True, width="stretch", key=key)
 
@@ -112,18 +121,21 @@ def mine_section() -> None:
 # Everyone's usage reads every event in the window (about 1.5 s per million on SQLite), and is the same for
 # every reviewer, so it is summed at most once per refresh interval; the service still checks the actor on a miss.
 @st.cache_data(ttl=ORG_REFRESH_S, max_entries=64, show_spinner="Summing everyone's usage…")
-def everyones_usage(database_url: str, days: int, group_by: GroupBy, _actor: User) -> UsageReport:
-    """org_usage, cached per database, window and grouping."""
+def everyones_usage(database_url: str, days: int, group_by: GroupBy, source: str, _actor: User) -> UsageReport:
+    """org_usage, cached per database, window, grouping and source."""
     with session_scope(context.engine) as session:
-        return org_usage(session=session, actor=_actor, days=days, group_by=group_by)
+        return org_usage(session=session, actor=_actor, days=days, group_by=group_by, source=source)
 
 
 def org_section() -> None:
-    """Everyone's usage by team or department, with the top users and groups by cost."""
-    group_by = st.selectbox("Group by", ["team", "department"], key="usage_group_by")
+    """Everyone's usage by team, department or source, with the top users and groups by cost."""
+    group_col, source_col = st.columns(2)
+    group_by = group_col.selectbox("Group by", list(ORG_GROUPINGS), key="usage_group_by")
+    source = source_col.selectbox("Calls made for", ["", *SOURCE_LABELS], key="usage_source",
+                                  format_func=lambda value: SOURCE_LABELS.get(value, "anything"))
     deps.require_permission(user, Permission.VIEW_TEAM_USAGE)
     with deps.showing_errors():
-        report = everyones_usage(context.settings.database_url, days, group_by, user)
+        report = everyones_usage(context.settings.database_url, days, group_by, source, user)
         st.caption(f"Everyone's figures are refreshed every {ORG_REFRESH_S // 60} minutes.")
         if report.empty:
             st.info(f"There is no usage yet in the {PERIODS[days].lower()}.", icon=":material/query_stats:")
@@ -132,7 +144,7 @@ def org_section() -> None:
         charts(report, key="org")
         groups_col, users_col = st.columns(2)
         with groups_col:
-            ranked(f"Top {group_by}s by cost", report.top_groups, key="org_top_groups")
+            ranked(f"Top {group_by}s by cost", report.top_groups, key="org_top_groups", report=report)
         with users_col:
             ranked("Top users by cost", report.top_users, key="org_top_users")
 

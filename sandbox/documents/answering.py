@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 
 from catalog.models import DataClassification
 from metering.gateway import MeteredGateway
-from metering.models import UsageSource
 from metering.turn import TurnNotice
 from portal.core.audit import record
 from portal.core.errors import InvalidInput
@@ -41,6 +40,7 @@ from sandbox.documents.library import conversation_collection, list_documents
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.events import DocumentGuardrailFired
 from sandbox.guardrails import GuardrailOutcome, describe, guard_alongside
+from sandbox.models import SANDBOX_DOCUMENTS
 
 INSTRUCTIONS = ("Answer the question using the numbered passages from the user's documents below. Cite each "
                 "passage you use by its number in square brackets, like [1]. If the passages do not hold the "
@@ -113,7 +113,7 @@ def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy
     # The question's guardrail finding is audited after the embedding call: the metered path reserves in
     # transactions of its own, which must not wait on a write of this one.
     prepared = prepare_turn(session=session, user=user, policy=policy, request=request, audit_guardrails=False,
-                            source=UsageSource.SANDBOX_DOCUMENTS)
+                            source=SANDBOX_DOCUMENTS)
     turn = DocumentTurn(prepared=prepared, question=prepared.question)
     if prepared.blocked:
         record_guardrail_finding(session, prepared)

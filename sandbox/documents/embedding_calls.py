@@ -11,11 +11,11 @@ from catalog.models import USABLE_STATUSES, CatalogModel, DataClassification, Mo
 from catalog.service import is_available_to
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
-from metering.models import UsageSource
 from portal.core.embeddings import BATCH_SIZE, EmbeddingsUnavailable, GatewayEmbeddings
 from portal.core.errors import PermissionDenied, PortalError
 from portal.core.gateway import GatewayError
 from portal.core.users import User
+from sandbox.models import SANDBOX_DOCUMENTS
 
 
 class DocumentsUnavailable(PortalError):
@@ -57,7 +57,7 @@ def embed_texts(*, metered: MeteredGateway, user: User, embeddings: Embeddings, 
     vectors: list[list[float]] = []
     for start in range(0, len(texts), BATCH_SIZE):
         try:
-            batch = metered.embed(payer=Payer.of(user), model=card, source=UsageSource.SANDBOX_DOCUMENTS,
+            batch = metered.embed(payer=Payer.of(user), model=card, source=SANDBOX_DOCUMENTS,
                                   texts=texts[start:start + BATCH_SIZE])
         except GatewayError as error:  # settled at no cost by the metered path
             return Embedded(vectors=[], error=error)

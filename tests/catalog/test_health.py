@@ -130,7 +130,7 @@ def test_a_principal_without_manage_catalog_may_not_sync_or_probe(session, gatew
 
 def test_probes_go_through_the_metered_path_paid_for_by_system_probe(session, make_user, make_model, probes,
                                                                      fake_gateway) -> None:
-    from metering.models import CallStatus, UsageEvent, UsageSource
+    from metering.models import CallStatus, PROBE, UsageEvent
     from sandbox.dashboard import org_usage
 
     make_model(S.APPROVED, name="fake-small", served=True, input_price_per_mtok=1.0, output_price_per_mtok=2.0)
@@ -140,7 +140,7 @@ def test_probes_go_through_the_metered_path_paid_for_by_system_probe(session, ma
     session.commit()
     events = session.exec(select(UsageEvent).order_by(UsageEvent.model_name)).all()
     assert [(e.principal, e.user_id, e.source, e.team) for e in events] == [("system:probe", None,
-                                                                             UsageSource.PROBE.value, "")] * 2
+                                                                             PROBE.value, "")] * 2
     assert sorted(e.status for e in events) == sorted([CallStatus.OK.value, CallStatus.FAILED.value])
     answered = next(e for e in events if e.status == CallStatus.OK.value)
     assert answered.tokens_in > 0 and answered.tokens_out > 0 and answered.cost_usd > 0

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import ClassVar
 
 import pytest
+from sqlmodel import select
 
-from portal.core.audit import Event
+from catalog.events import ModelRequested, ModelTransitioned
+from catalog.models import ModelStatus
+from metering.events import BudgetOverrideSet
+from metering.models import BudgetScope
+from portal.core.audit import AuditEvent, Event, record
 from portal.core.features import FeatureManifest, ManifestError, action_owner, audit_event_types, check_features
+from portal.core.principals import SYSTEM_SEED
+from portal.core.user_events import UserCreated, UserSignedIn
 from portal.installed import INSTALLED_FEATURES
-from sandbox.events import DocumentGuardrailFired, GuardrailFired
+from prompt_library.events import PromptLabelMoved, PromptTrustChanged
+from sandbox.events import ConversationRenamed, DocumentGuardrailFired, GuardrailFired
+from templates.events import TemplateForked
+from templates.models import ForkDestination
+from training.events import CourseAssigned
+from training.models import TargetKind
 
 
 def every_event_type(base: type[Event] = Event) -> set[type[Event]]:
@@ -73,3 +87,45 @@ def test_a_manifest_reusing_an_action_or_event_type_is_refused(features, problem
     with pytest.raises(ManifestError) as refused:
         check_features(features)
     assert str(refused.value) == problem
+
+
+PINNED = [  # (event, entity id, summary, before JSON, after JSON) exactly as the log stores them
+    (ModelTransitioned(model="m1", from_status=ModelStatus.APPROVED, to_status=ModelStatus.DEPRECATED,
+                       reason="superseded", old={"status": "approved"}, new={"status": "deprecated"}),
+     "m1", "approved → deprecated: superseded", '{"status": "approved"}', '{"status": "deprecated"}'),
+    (ModelRequested(model="m2", team="Data", use_case="triage", card={"name": "m2", "risk_tier": 2}),
+     "m2", "requested for Data: triage", "null", '{"name": "m2", "risk_tier": 2}'),
+    (BudgetOverrideSet(scope=BudgetScope.USER, key="7", daily_tokens=5000, monthly_usd=None,
+                       previous={"daily_tokens": 100, "monthly_usd": None}),
+     "user:7", "user 7: 5,000 tokens a day", '{"daily_tokens": 100, "monthly_usd": null}',
+     '{"daily_tokens": 5000, "monthly_usd": null}'),
+    (ConversationRenamed(conversation_id=12, old_title="New chat", new_title="Budget"),
+     "12", "", '{"title": "New chat"}', '{"title": "Budget"}'),
+    (PromptTrustChanged(slug="greet", was_trusted=False, trusted=True),
+     "greet", "trusted: True", '{"trusted": false}', '{"trusted": true}'),
+    (PromptLabelMoved(slug="greet", label="production", from_version=None, to_version=2),
+     "greet", "production → v2", '{"label": "production", "version": null}', '{"label": "production", "version": 2}'),
+    (CourseAssigned(assignment_id=3, course="ai-basics", target_kind=TargetKind.TEAM, target="Data",
+                    due_on=date(2026, 3, 1), previous=None),
+     "3", "ai-basics to team Data, due 2026-03-01", "null",
+     '{"course": "ai-basics", "target_kind": "team", "target": "Data", "due_on": "2026-03-01"}'),
+    (UserCreated(user_id=5, email="a@example.com", profile={"role": "viewer"}, demo=True),
+     "5", "demo user a@example.com", "null", '{"role": "viewer"}'),
+    (UserSignedIn(user_id=5), "5", "", "null", "null"),
+    (TemplateForked(fork_id=9, template="rag-chatbot", version="1.0", destination=ForkDestination.ZIP,
+                    repo_path="", answers={"name": "x"}),
+     "9", "rag-chatbot 1.0 -> a zip download", "null",
+     '{"template": "rag-chatbot", "version": "1.0", "destination": "zip", "repo_path": "", "answers": {"name": "x"}}'),
+]
+
+
+@pytest.mark.parametrize(("event", "entity_id", "summary", "before", "after"), PINNED,
+                         ids=[type(row[0]).__name__ for row in PINNED])
+def test_a_recorded_event_stores_the_same_columns_and_json(session, event: Event, entity_id: str, summary: str,
+                                                          before: str, after: str) -> None:
+    record(session, SYSTEM_SEED, event)
+    session.commit()
+    stored = session.exec(select(AuditEvent)).one()
+    assert (stored.action, stored.entity_type) == (event.action, event.entity_type)
+    assert (stored.entity_id, stored.summary) == (entity_id, summary)
+    assert (json.dumps(stored.before), json.dumps(stored.after)) == (before, after)

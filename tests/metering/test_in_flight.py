@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from metering.budgets import BudgetPolicy, Payer, budget_standing
 from metering.ledger import CallUsage, reserve, settle
-from metering.models import CallStatus, UsageSource
+from metering.models import CallStatus
+from sandbox.models import SANDBOX_CHAT
 from sandbox.dashboard import my_usage, org_usage
 
 BUDGETS = BudgetPolicy(daily_tokens_per_user=10_000, monthly_usd_per_team=50.0)
@@ -13,7 +14,7 @@ PROMPT, LONGEST = 100, 2_000  # tokens: the prompt and the longest answer allowe
 
 def running_call(session, user, model):
     """A call reserved at its worst case and not settled yet."""
-    return reserve(engine=session.get_bind(), payer=Payer.of(user), model=model, source=UsageSource.SANDBOX_CHAT,
+    return reserve(engine=session.get_bind(), payer=Payer.of(user), model=model, source=SANDBOX_CHAT,
                    defaults=BUDGETS, tokens_in=PROMPT, max_tokens_out=LONGEST)
 
 

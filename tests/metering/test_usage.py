@@ -8,7 +8,8 @@ import pytest
 
 from catalog.models import CatalogModel
 from portal.core.auth import Role
-from metering.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent
+from sandbox.models import SANDBOX_CHAT
 from metering.budgets import BudgetExhausted, BudgetPolicy, check_budgets
 from metering.ledger import record_usage
 from metering.usage import cost_usd
@@ -23,14 +24,14 @@ def test_cost_uses_prices_per_million_tokens() -> None:
 
 def add_usage(session, user, *, at: datetime, tokens: int = 0, cost: float = 0.0) -> None:
     session.add(UsageEvent(user_id=user.id, team=user.team, department=user.department, model_name="m",
-                           source=UsageSource.SANDBOX_CHAT.value, tokens_in=tokens, cost_usd=cost, at=at))
+                           source=SANDBOX_CHAT.value, tokens_in=tokens, cost_usd=cost, at=at))
     session.commit()
 
 
 def test_record_usage_stores_who_what_and_cost(session, make_user) -> None:
     user = make_user(Role.VIEWER, department="Finance", team="FP&A")
     model = CatalogModel(name="gpt-4o-mini", display_name="x", input_price_per_mtok=0.15, output_price_per_mtok=0.6)
-    event = record_usage(session, user=user, model=model, source=UsageSource.SANDBOX_CHAT, tokens_in=1000,
+    event = record_usage(session, user=user, model=model, source=SANDBOX_CHAT, tokens_in=1000,
                          tokens_out=1000, estimated=True, latency_s=1.5, ttft_s=0.2, status=CallStatus.OK)
     session.commit()
     assert (event.team, event.department, event.model_name, event.source) == (

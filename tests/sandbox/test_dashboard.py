@@ -9,16 +9,19 @@ import pytest
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, PermissionDenied
 from sandbox.dashboard import my_usage, org_usage, window_start
-from metering.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent
+from portal.core.features import UsageSource
+from prompt_library.models import PROMPT_TEST
+from sandbox.models import SANDBOX_CHAT, SANDBOX_COMPARE
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 TODAY, YESTERDAY = date(2026, 11, 26), date(2026, 11, 25)
 
 
 def add(session, user, *, at: datetime, model: str = "llama", tokens_in: int = 0, tokens_out: int = 0,
-        cost: float = 0.0, status: CallStatus = CallStatus.OK) -> None:
+        cost: float = 0.0, status: CallStatus = CallStatus.OK, source: UsageSource = SANDBOX_CHAT) -> None:
     session.add(UsageEvent(user_id=user.id, team=user.team, department=user.department, model_name=model,
-                           source=UsageSource.SANDBOX_CHAT.value, tokens_in=tokens_in, tokens_out=tokens_out,
+                           source=source.value, tokens_in=tokens_in, tokens_out=tokens_out,
                            cost_usd=cost, status=status.value, at=at))
     session.commit()
 
@@ -123,6 +126,21 @@ def test_org_usage_by_department_and_filtered_to_one(session, make_user, org) ->
         (date(2026, 10, 17), "Marketing"): (1, 5000, 0, 50.0, 0),
         (TODAY, "Marketing"): (1, 40, 4, 0.25, 0),
     }
+
+
+def test_org_usage_by_source_and_filtered_to_one(session, make_user, org) -> None:
+    ana, ben, _ = org
+    add(session, ana, at=NOW - timedelta(hours=1), tokens_in=7, cost=1.0, source=PROMPT_TEST)
+    add(session, ben, at=NOW - timedelta(hours=1), tokens_in=3, cost=0.5, source=SANDBOX_COMPARE)
+    admin = make_user(Role.ADMIN)
+
+    by_source = org_usage(session=session, actor=admin, group_by="source", now=NOW)
+    assert [(g.name, g.totals.cost_usd, g.totals.calls) for g in by_source.top_groups] == [
+        ("sandbox chat", 5.75, 4), ("prompt test", 1.0, 1), ("sandbox compare", 0.5, 1)]  # the stored values
+
+    prompt_tests = org_usage(session=session, actor=admin, group_by="team", source="prompt test", now=NOW)
+    assert by_day_and_key(prompt_tests) == {(TODAY, "FP&A"): (1, 7, 0, 1.0, 0)}
+    assert [u.name for u in prompt_tests.top_users] == ["ana@example.com"]
 
 
 @pytest.mark.parametrize(("role", "allowed"), [(Role.VIEWER, False), (Role.CONTRIBUTOR, False),

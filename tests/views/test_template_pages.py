@@ -135,6 +135,7 @@ def test_preview_then_fork_to_zip_then_see_it_in_the_lineage(open_page, portal_d
         assert session.exec(select(AuditEvent).where(AuditEvent.action == "template.forked")).one()
     forks = table(at, "update available")
     assert list(forks["project"]) == ["claims-digest"] and list(forks["update available"]) == [""]
+    assert list(forks["output"]) == ["zip download"]  # the label the output choice shows
     assert [m.value for m in at.metric][:2] == ["1", "1"]
 
 

@@ -10,7 +10,10 @@ from sqlmodel import Session
 
 from portal.core.audit import utcnow
 from portal.core.auth import Role
-from metering.models import CallStatus, UsageEvent, UsageSource
+from metering.models import CallStatus, UsageEvent
+from portal.core.features import UsageSource
+from prompt_library.models import PROMPT_TEST
+from sandbox.models import SANDBOX_CHAT
 from tests.conftest import REPO_ROOT
 from tests.views.test_pages import texts
 
@@ -19,10 +22,10 @@ ORG_TAB = "Teams and departments"
 
 
 def add_usage(engine, user, *, hours_ago: float, model: str, tokens_in: int, tokens_out: int, cost: float,
-              status: CallStatus = CallStatus.OK) -> None:
+              status: CallStatus = CallStatus.OK, source: UsageSource = SANDBOX_CHAT) -> None:
     with Session(engine) as session:
         session.add(UsageEvent(user_id=user.id, team=user.team, department=user.department, model_name=model,
-                               source=UsageSource.SANDBOX_CHAT.value, tokens_in=tokens_in, tokens_out=tokens_out,
+                               source=source.value, tokens_in=tokens_in, tokens_out=tokens_out,
                                cost_usd=cost, status=status.value, at=utcnow() - timedelta(hours=hours_ago)))
         session.commit()
 
@@ -95,6 +98,28 @@ def test_admin_sees_everyones_usage_by_team_and_department(open_portal, user_wit
     for user, cost in ((viewer, 1.75), (reviewer, 2.0)):
         expected[user.department] = expected.get(user.department, 0.0) + cost
     assert dict(zip(groups["name"], groups["cost (USD)"])) == pytest.approx(expected)
+
+
+def test_everyones_usage_by_source_reads_the_labels_the_manifests_declare(open_portal, portal_db, user_with_role,
+                                                                          usage) -> None:
+    viewer, _ = usage
+    add_usage(portal_db, viewer, hours_ago=0, model="llama", tokens_in=10, tokens_out=0, cost=0.5,
+              source=PROMPT_TEST)
+    at = open_portal(user_with_role("admin"), script=USAGE_PAGE)
+    at.session_state["usage_tab"] = ORG_TAB
+    at.run()
+    assert at.selectbox(key="usage_source").options == [
+        "anything", "Catalog health probes", "Sandbox chat", "Model comparison", "Chat with documents",
+        "Prompt tests", "Training labs"]
+
+    at.selectbox(key="usage_group_by").set_value("source").run()
+    assert not at.exception
+    groups = at.dataframe[1].value
+    assert list(zip(groups["name"], groups["cost (USD)"])) == [("Sandbox chat", 3.75), ("Prompt tests", 0.5)]
+    assert set(at.dataframe[0].value["source"]) == {"Sandbox chat", "Prompt tests"}
+
+    at.selectbox(key="usage_source").set_value("prompt test").run()
+    assert metrics(at)["Cost"] == "$0.50" and metrics(at)["Calls"] == "1"
 
 
 def test_a_longer_period_includes_older_usage(open_portal, usage) -> None:
