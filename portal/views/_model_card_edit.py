@@ -6,12 +6,10 @@ import streamlit as st
 
 from catalog.models import EDITABLE_FIELDS, DataClassification, Hosting, Mode, RiskTier
 from catalog.service import CardEditConflict, get_model, update_card
-from portal import deps
 from portal.core.db import session_scope
-from portal.views._model_card_fields import FLASH
+from portal.ui import leave_message, run_action
 from portal.views._model_card_status import names_from
 
-FLASH_INFO = "model_card_edit_info"
 MODALITIES = ["text", "image", "audio"]
 # The edit form's widget key suffixes, where they are not the card field's name.
 EDIT_KEYS = {"modalities_in": "in", "max_input_tokens": "context", "max_output_tokens": "max_output",
@@ -56,8 +54,8 @@ def take_latest(engine, key: str, name: str) -> None:
     for field, value in state[f"{key}_base"]["values"].items():
         if state.get(widget_key(key, field)) == started_from[field]:
             state[widget_key(key, field)] = value
-    state[FLASH_INFO] = (f"The form now starts from revision {latest.revision}, with your changes kept. "
-                         "Check them, then save.")
+    leave_message(f"The form now starts from revision {latest.revision}, with your changes kept. Check them, then save.",
+                  kind="info", icon=":material/merge_type:")
 
 
 def edit_widgets(key: str) -> None:
@@ -92,8 +90,6 @@ def edit_form(context, user, model) -> None:
     """The admin's form for the card's descriptive fields; lifecycle fields change only through moves."""
     key = f"edit_{model.id}"
     base = editing_base(key, model)
-    if info := st.session_state.pop(FLASH_INFO, None):
-        st.info(info, icon=":material/merge_type:")
     with st.expander("Edit card", icon=":material/edit:"), st.form(f"{key}_form"):
         edit_widgets(key)
         submitted = st.form_submit_button("Save card", type="primary")
@@ -107,19 +103,16 @@ def edit_form(context, user, model) -> None:
     if not changes:
         st.info("Nothing changed.")
         return
-    saved = False
-    with deps.showing_errors():
-        try:
-            with session_scope(context.engine) as session:
-                update_card(session=session, actor=user, name=model.name, base_revision=base["revision"],
-                            changes=changes)
-            saved = True
-        except CardEditConflict as conflict:
-            st.error(conflict.message, icon=":material/merge_type:")
-            st.button("Take the latest card, keep my changes", key=f"{key}_take_latest", on_click=take_latest,
-                      args=(context.engine, key, model.name))
-    if saved:
-        for state_key in [f"{key}_base", *(widget_key(key, field) for field in EDITED)]:
-            st.session_state.pop(state_key, None)
-        st.session_state[FLASH] = f"Saved the card: {', '.join(changes)}."
-        st.rerun()
+    refused = run_action(lambda session: update_card(session=session, actor=user, name=model.name,
+                                                     base_revision=base["revision"], changes=changes),
+                         engine=context.engine, success=f"Saved the card: {', '.join(changes)}.",
+                         then=lambda _: forget(key))
+    if isinstance(refused, CardEditConflict):
+        st.button("Take the latest card, keep my changes", key=f"{key}_take_latest", on_click=take_latest,
+                  args=(context.engine, key, model.name))
+
+
+def forget(key: str) -> None:
+    """After a save: the next visit starts from the saved card."""
+    for state_key in [f"{key}_base", *(widget_key(key, field) for field in EDITED)]:
+        st.session_state.pop(state_key, None)

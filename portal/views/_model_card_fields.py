@@ -6,9 +6,6 @@ import streamlit as st
 
 from portal.ui import plain, untrusted_markdown
 
-# A one-time message for the card page, set by its forms before they rerun.
-FLASH = "model_card_flash"
-
 
 def text(value: object) -> str:
     """User-supplied text for st.markdown: plain, with its line breaks kept."""

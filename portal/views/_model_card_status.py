@@ -9,9 +9,9 @@ import streamlit as st
 from catalog.lifecycle import APPROVING, TRANSITIONS, TransitionRequest, allowed_targets
 from catalog.models import ModelStatus
 from catalog.service import CatalogFilter, browse_catalog, transition_model
-from portal import deps
 from portal.core.db import session_scope
-from portal.views._model_card_fields import FLASH, dependents_list
+from portal.ui import run_action
+from portal.views._model_card_fields import dependents_list
 
 
 def names_from(raw: str) -> list[str]:
@@ -66,10 +66,5 @@ def transition_form(context, user, model, dependents) -> None:
     request = TransitionRequest(target=target, reason=reason, teams=teams, departments=departments,
                                 next_review_on=review_on, deprecated_on=deprecated_on,
                                 replacement_name=replacement or "")
-    moved = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        transition_model(session=session, actor=user, name=model.name, request=request)
-        moved = True
-    if moved:
-        st.session_state[FLASH] = f"{verb.capitalize()}: {model.name} is now {target.label}."
-        st.rerun()
+    run_action(lambda session: transition_model(session=session, actor=user, name=model.name, request=request),
+               engine=context.engine, success=f"{verb.capitalize()}: {model.name} is now {target.label}.")

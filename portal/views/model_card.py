@@ -10,21 +10,19 @@ from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.users import describe_user
 from portal.ui import plain, plain_message, untrusted_markdown
+from portal.views import _links as links
 from portal.views import _model_card_fields as card
 from portal.views._model_card_edit import edit_form
 from portal.views._model_card_status import transition_form
 from sandbox.compare import vote_summary
 
 CATALOG_PAGE = "views/catalog.py"
-SANDBOX_PAGE = "views/sandbox.py"
-# The sandbox page reads (and removes) this key to preselect the model; views/sandbox.py uses the same name.
-SANDBOX_PRESELECT = "sandbox_model"
 
 context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
 
-name = st.query_params.get("model") or st.session_state.get("model_card_name")
+name = links.model_card.read()
 if not name:
     st.title("Model card")
     st.info("Pick a model in the catalog to see its card.")
@@ -42,21 +40,18 @@ with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) 
 if model is None:
     st.page_link(CATALOG_PAGE, label="Back to the model catalog", icon=":material/arrow_back:")
     st.stop()
-st.session_state["model_card_name"] = model.name
+links.model_card.keep(model.name)
 status = model.status
 
 st.page_link(CATALOG_PAGE, label="Model catalog", icon=":material/arrow_back:")
 st.title(plain(model.display_name))
 st.markdown(f"{plain(model.name)} · :blue-badge[{status.label}] · risk tier {int(model.risk_tier)} · cleared up to "
             f"**{model.max_classification.label}**")
-if flash := st.session_state.pop(card.FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
 if (status in USABLE_STATUSES and model.mode == Mode.CHAT and is_available_to(model, user)
         and has_permission(user, Permission.USE_SANDBOX)):
     if st.button("Try in sandbox", key="try_in_sandbox", icon=":material/chat:",
                  help="Open the sandbox with this model chosen."):
-        st.session_state[SANDBOX_PRESELECT] = model.name
-        st.switch_page(SANDBOX_PAGE)
+        links.sandbox.open(links.SandboxStart(model=model.name))
 
 card.identity_and_capabilities(model)
 card.use_and_risk(model)
