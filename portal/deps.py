@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from portal.core.gateway import GatewayClient, GatewayStatus, gateway_for
 from portal.core.logs import configure_logging
 from portal.core.settings import Settings, load_settings
 from portal.core.users import ClaimNames, User, dev_sign_in, sign_in_from_claims
+from portal.ui import show_pending_message, show_unexpected
 from portal.core.gateway import Caller
 from sandbox.chat import SandboxPolicy
 from metering.budgets import BudgetPolicy
@@ -81,7 +81,11 @@ def portal_context() -> PortalContext:
     up once per run, not twice), or a new one for a page run on its own. The shell writes it on every run before
     any page runs and the page takes it, so a page never sees an earlier run's user."""
     handed = st.session_state.pop(RUN_CONTEXT, None)
-    return handed if handed is not None else _build_context()
+    context = handed if handed is not None else _build_context()
+    # Every page starts here: what the last action said (portal.ui.run_action) shows once, at the top of whichever
+    # page runs next — the same page after its rerun, or the page the action switched to.
+    show_pending_message()
+    return context
 
 
 def _build_context() -> PortalContext:
@@ -295,10 +299,7 @@ def showing_errors(*, shown_as: Callable[[str], str] = str) -> Iterator[None]:
     except PortalError as exc:
         st.error(shown_as(exc.message), icon="⚠️")
     except Exception:
-        reference = uuid.uuid4().hex[:8]
-        log.exception("unexpected error (reference %s)", reference)
-        st.error(f"Something went wrong on our side (reference {reference}). It has been logged; "
-                 "nothing you entered was lost.", icon="⚠️")
+        show_unexpected()
 
 
 def require_user(context: PortalContext) -> User:

@@ -1,13 +1,29 @@
-"""Small Streamlit helpers shared by the pages: showing user-supplied text safely, opening a row of a table."""
+"""Small Streamlit helpers shared by the pages: showing user-supplied text safely, opening a row of a table, and
+running an action (call a service → say what happened → rerun)."""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import streamlit as st
 
-from portal.core.safe_markdown import HEADING_OFFSET, plain_chunks, plain_text, safe_markdown, too_big
+from portal.core.db import Engine, session_scope
+from portal.core.errors import PermissionDenied, PortalError, StaleEdit
+from portal.core.safe_markdown import (
+    HEADING_OFFSET,
+    plain_chunks,
+    plain_text,
+    safe_markdown,
+    too_big,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Characters Markdown gives meaning to; escaped so a name like "[x](javascript:..)" stays plain text.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -59,3 +75,75 @@ def open_picker(labels: dict[str, str], *, label: str, placeholder: str, key: st
                                 placeholder=placeholder, key=key)
     pressed = button_col.button(button, key=f"{key}_button", disabled=chosen is None, icon=icon)
     return chosen if pressed else None
+
+
+# --- actions: call a service, then say what happened once, after a rerun -------------------------------------------
+
+# The one session-state slot for "what the last action did"; every page shows it once (deps.portal_context).
+PENDING_MESSAGE = "portal_pending_message"
+Kind = Literal["success", "info", "warning"]
+_ICONS = {"success": ":material/check_circle:", "info": ":material/info:", "warning": ":material/warning:"}
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """A one-time message for the next run: Markdown the page wrote (user-supplied parts already made plain)."""
+
+    text: str
+    kind: Kind = "success"
+    icon: str | None = None
+
+
+def leave_message(text: str, *, kind: Kind = "success", icon: str | None = None) -> None:
+    """Say something once on the next run (after an action's rerun, or on the page switched to)."""
+    st.session_state[PENDING_MESSAGE] = PendingMessage(text=text, kind=kind, icon=icon)
+
+
+def show_pending_message() -> None:
+    """Show what the last action left to say, once (deps.portal_context calls this as every page starts)."""
+    message = st.session_state.pop(PENDING_MESSAGE, None)
+    if message is not None:
+        getattr(st, message.kind)(message.text, icon=message.icon or _ICONS[message.kind])
+
+
+def error_icon(error: PortalError) -> str:
+    """A domain error's icon: someone saved meanwhile, not allowed, or anything else."""
+    if isinstance(error, StaleEdit):
+        return ":material/merge_type:"
+    return ":material/block:" if isinstance(error, PermissionDenied) else "⚠️"
+
+
+def show_unexpected() -> None:
+    """Log the exception being handled with its stack trace; show a generic message with a reference to quote."""
+    reference = uuid.uuid4().hex[:8]
+    log.exception("unexpected error (reference %s)", reference)
+    st.error(f"Something went wrong on our side (reference {reference}). It has been logged; "
+             "nothing you entered was lost.", icon="⚠️")
+
+
+def run_action(action: Callable[..., T], *, success: str | Callable[[T], str] | None,
+               engine: Engine | None = None, then: Callable[[T], Any] | None = None,
+               kind: Kind = "success") -> PortalError | None:
+    """Run one service call for a button or form, the one way pages do.
+
+    With `engine`, `action(session)` runs inside one session (committed before anything else happens). On success:
+    `success` (Markdown, or made from the result) is left for the next run, `then(result)` tidies up (or switches
+    page) and the page reruns. On a domain error its message is shown as plain text and returned — the page keeps
+    the user's input, nothing reruns. Anything else is logged with its stack trace and a generic message shown."""
+    try:
+        if engine is None:
+            result = action()
+        else:
+            with session_scope(engine) as session:
+                result = action(session)
+    except PortalError as error:
+        st.error(plain_message(error.message), icon=error_icon(error))
+        return error
+    except Exception:
+        show_unexpected()
+        return None
+    if success is not None:
+        leave_message(success(result) if callable(success) else success, kind=kind)
+    if then is not None:
+        then(result)
+    st.rerun()

@@ -9,7 +9,7 @@ from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
 from portal.core.users import User, emails_of
-from portal.ui import plain, untrusted_markdown
+from portal.ui import plain, run_action, untrusted_markdown
 from prompt_library.as_code import cases_as_text, cases_from_text
 from prompt_library.models import PRODUCTION, STAGING, Prompt, PromptVersion, ReviewKind
 from prompt_library.reading import diff_versions, readable_versions
@@ -24,8 +24,6 @@ from prompt_library.runner import (
     save_test_cases,
     test_cases_of,
 )
-
-state = st.session_state
 
 
 def messages_section(version: PromptVersion) -> None:
@@ -84,17 +82,15 @@ def label_form(context: deps.PortalContext, user: User, prompt: Prompt, numbers:
         moved = st.form_submit_button("Move label", icon=":material/label:")
     if not moved:
         return
-    with deps.showing_errors():
-        with session_scope(context.engine) as session:
-            if label.strip().lower() == PRODUCTION:
-                request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PRODUCTION,
-                               version=number)
-                flash = f"Asked a reviewer to label v{number} production."
-            else:
-                move_label(session=session, actor=user, prompt_id=prompt.id, label=label, version=number)
-                flash = f"{label.strip().lower()} now points at v{number}."
-        state["prompt_flash"] = flash
-        st.rerun()  # outside the session: a rerun ends the script with an exception, which would roll back
+    def move(session) -> str:
+        if label.strip().lower() == PRODUCTION:
+            request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PRODUCTION,
+                           version=number)
+            return f"Asked a reviewer to label v{number} production."
+        move_label(session=session, actor=user, prompt_id=prompt.id, label=label, version=number)
+        return f"{label.strip().lower()} now points at v{number}."
+
+    run_action(move, engine=context.engine, success=lambda said: said)
 
 
 def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, version: PromptVersion,
@@ -141,12 +137,12 @@ def cases_editor(context: deps.PortalContext, user: User, prompt: Prompt, cases)
         saved = st.form_submit_button("Save test cases")
     if not saved:
         return
-    with deps.showing_errors():
+    def save(session) -> int:
         entries = cases_from_text(text)
-        with session_scope(context.engine) as session:
-            save_test_cases(session=session, actor=user, prompt_id=prompt.id, cases=entries)
-        state["prompt_flash"] = f"Saved {len(entries)} test case(s)."
-        st.rerun()
+        save_test_cases(session=session, actor=user, prompt_id=prompt.id, cases=entries)
+        return len(entries)
+
+    run_action(save, engine=context.engine, success=lambda saved: f"Saved {saved} test case(s).")
 
 
 def run_form(context: deps.PortalContext, user: User, prompt: Prompt, version: PromptVersion,
@@ -158,10 +154,10 @@ def run_form(context: deps.PortalContext, user: User, prompt: Prompt, version: P
         started = st.form_submit_button("Run tests", icon=":material/play_arrow:")
     if not started:
         return
-    with deps.showing_errors(), st.spinner("Running the test cases…"):
-        with session_scope(context.engine) as session:
-            runs = run_tests(session=session, actor=user, prompt_id=prompt.id, version=version.number,
-                             model_names=chosen, context=RunContext(gateway=context.metered, judge_model=judge or ""))
-            summary = ", ".join(f"{r.model_name} {r.passed}/{r.cases}" for r in runs)
-        state["prompt_flash"] = f"Ran at {utcnow():%H:%M:%S}: {summary}"
-        st.rerun()
+    def run(session) -> str:
+        runs = run_tests(session=session, actor=user, prompt_id=prompt.id, version=version.number,
+                         model_names=chosen, context=RunContext(gateway=context.metered, judge_model=judge or ""))
+        return ", ".join(f"{r.model_name} {r.passed}/{r.cases}" for r in runs)
+
+    with st.spinner("Running the test cases…"):
+        run_action(run, engine=context.engine, success=lambda summary: f"Ran at {utcnow():%H:%M:%S}: {summary}")

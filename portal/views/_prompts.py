@@ -11,29 +11,22 @@ from portal.core.db import session_scope
 from portal.core.embeddings import EmbeddingsUnavailable
 from portal.core.gateway import GatewayError
 from portal.core.vector_index import ChromaRefused, EmbeddingSpaceMismatch
+from portal.views import _links as links
 
 log = logging.getLogger(__name__)
 LIBRARY_PAGE = "views/prompts.py"
-PROMPT_PAGE = "views/prompt.py"
-EDITOR_PAGE = "views/prompt_editor.py"
 REVIEW_PAGE = "views/prompt_reviews.py"
-LIBRARY_FLASH = "prompts_flash"  # what the library says once on its next run (after a prompt was deleted)
-OPEN_PROMPT = "prompt_open_slug"  # the prompt page falls back to this when the URL names none
-EDIT_PROMPT = "prompt_edit_id"  # the editor edits this prompt; absent = a new prompt
 INDEX_ERRORS = (EmbeddingsUnavailable, GatewayError, EmbeddingSpaceMismatch, ChromaRefused)
 
 
 def open_prompt(slug: str) -> None:
-    st.session_state[OPEN_PROMPT] = slug
-    st.switch_page(PROMPT_PAGE, query_params={"prompt": slug})
+    links.prompt.keep(slug)
+    links.prompt(slug).open()
 
 
 def open_editor(prompt_id: int | None) -> None:
-    if prompt_id is None:
-        st.session_state.pop(EDIT_PROMPT, None)
-    else:
-        st.session_state[EDIT_PROMPT] = prompt_id
-    st.switch_page(EDITOR_PAGE)
+    """The editor on this prompt; None starts a new one."""
+    links.prompt_editor.open(prompt_id)
 
 
 def sync_index(context: deps.PortalContext, prompt_ids: list[int]) -> None:

@@ -12,12 +12,11 @@ import streamlit as st
 from chromadb.api import ClientAPI
 
 from catalog.models import DataClassification
-from portal import deps
 from portal.core.capabilities import CapabilityGate
 from portal.core.db import Engine, Session, session_scope
 from portal.core.errors import NotFound
 from portal.core.users import User
-from portal.ui import plain
+from portal.ui import leave_message, plain, run_action
 from portal.views import _sandbox_sharing as sharing
 from portal.views._sandbox_settings import CLASSIFICATION, DEFAULTS, MODEL, apply_settings, offered
 from sandbox.chat import own_conversation
@@ -33,7 +32,6 @@ from sandbox.models import ChatMessage, Conversation
 C = DataClassification
 CONVERSATION = "sandbox_conversation_id"  # the conversation being continued; absent or None = a new one
 NOTICE = "sandbox_notice"  # what the last turn left to say (guardrails, a failure), shown after its rerun
-FLASH = "sandbox_flash"  # a one-time success message after renaming or deleting
 state = st.session_state  # a proxy: each run reads and writes its own session's state
 
 
@@ -58,8 +56,9 @@ def preselect(name: str, *, engine: Engine, user: User) -> None:
         if any(m.name == name for m in offered(engine=engine, user=user, classification=classification)):
             state[CLASSIFICATION], state[MODEL] = classification, name
             return
-    state[FLASH] = ("warning", f"{plain(name)} is not offered to you in the sandbox right now: the gateway does not "
-                               "serve it, or it is restricted to other teams. Pick one of the models listed.")
+    # Left in the one message slot; this runs after deps.portal_context showed it, so chat_panel shows it.
+    leave_message(f"{plain(name)} is not offered to you in the sandbox right now: the gateway does not serve it, or "
+                  "it is restricted to other teams. Pick one of the models listed.", kind="warning")
 
 
 def current_conversation(*, engine: Engine, user: User) -> tuple[Conversation | None, list[ChatMessage]]:
@@ -93,13 +92,6 @@ def conversation_list(*, engine: Engine, user: User, conversation: Conversation 
                   type="primary" if current else "tertiary", width="stretch", help=about)
 
 
-def show_flash() -> None:
-    """What the last rename, share or delete, or a model that could not be preselected, left to say; once."""
-    if flash := state.pop(FLASH, None):
-        kind, text = flash
-        getattr(st, kind)(text)
-
-
 def conversation_actions(*, engine: Engine, user: User, conversation: Conversation, vectors: ClientAPI,
                          capabilities: CapabilityGate) -> None:
     """Rename, share (as the conversation's classification allows), download and delete the conversation on screen."""
@@ -131,15 +123,8 @@ def conversation_actions(*, engine: Engine, user: User, conversation: Conversati
 
 def _change(action: Callable[[Session], object], done: str, *, engine: Engine, leave: bool = False) -> None:
     """Apply a change to the conversation on screen; on success say so after a rerun, else show why."""
-    changed = False
-    with deps.showing_errors(), session_scope(engine) as session:
-        action(session)
-        changed = True
-    if changed:
-        if leave:
-            state[CONVERSATION] = None
-        state[FLASH] = ("success", done)
-        st.rerun()
+    run_action(action, engine=engine, success=done,
+               then=lambda _: state.update({CONVERSATION: None}) if leave else None)
 
 
 def _exporter(engine: Engine, owner: User, conversation_id: int, fmt: str) -> Callable[[], str]:

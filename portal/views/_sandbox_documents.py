@@ -17,7 +17,7 @@ from metering.turn import Turn
 from portal import deps
 from portal.core.db import Engine, session_scope
 from portal.core.users import User
-from portal.ui import plain
+from portal.ui import plain, run_action
 from portal.views._sandbox_messages import TurnNotice, as_text, show_notice
 from langchain_core.embeddings import Embeddings
 
@@ -38,6 +38,7 @@ C = DataClassification
 USE_DOCUMENTS = "sandbox_use_documents"
 DOCUMENT_CLASSIFICATION = "sandbox_document_classification"
 UPLOAD_ROUND = "sandbox_document_round"  # a new uploader key after each upload empties the widget
+UPLOAD_NOTICE = "sandbox_upload_notice"  # what the last upload did (a guardrail TurnNotice), shown after its rerun
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,9 @@ def _document_row(ctx: DocumentsContext, document: SandboxDocument) -> None:
                       + (f" · {document.redactions} values redacted" if document.redactions else ""))
     if remove_col.button("Remove", key=f"sandbox_document_remove_{document.id}", icon=":material/delete:",
                          width="stretch", help="Remove the document, its passages and its vectors."):
-        done = False
-        with deps.showing_errors(), session_scope(ctx.engine) as session:
-            delete_document(session=session, user=ctx.user, document_id=document.id, vectors=ctx.vectors)
-            done = True
-        if done:
-            st.rerun()
+        run_action(lambda session: delete_document(session=session, user=ctx.user, document_id=document.id,
+                                                   vectors=ctx.vectors),
+                   engine=ctx.engine, success=None)
 
 
 def _upload_form(ctx: DocumentsContext, *, conversation: Conversation | None, classification: DataClassification,
@@ -146,7 +144,7 @@ def _add(ctx: DocumentsContext, conversation: Conversation | None, name: str, da
         st.error(plain(outcome.error), icon=":material/cloud_off:")
         return None
     st.session_state[UPLOAD_ROUND] += 1
-    st.session_state["sandbox_documents_flash"] = _upload_message(outcome, name)
+    st.session_state[UPLOAD_NOTICE] = _upload_message(outcome, name)
     return outcome.conversation_id
 
 
@@ -164,7 +162,7 @@ def _upload_message(outcome, name: str) -> TurnNotice:
 
 def show_upload_notice() -> None:
     """What the last upload did, once, after its rerun."""
-    show_notice(st.session_state.pop("sandbox_documents_flash", None), columns=("indexed and sent as", "in your file"))
+    show_notice(st.session_state.pop(UPLOAD_NOTICE, None), columns=("indexed and sent as", "in your file"))
 
 
 def turn_for(ctx: DocumentsContext, *, use_documents: bool) -> Callable[[TurnRequest], Turn]:

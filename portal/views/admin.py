@@ -8,7 +8,7 @@ from portal.core.auth import Role
 from portal.core.features import audit_event_types
 from portal.core.db import session_scope
 from portal.core.users import departments, list_users, update_user
-from portal.ui import plain
+from portal.ui import plain, run_action
 from metering.overrides import (
     clear_budget_override,
     list_budget_overrides,
@@ -18,7 +18,6 @@ from metering.overrides import (
 )
 from metering.models import BudgetScope
 
-SAVED_FLASH = "admin_saved_flash"
 BUDGETS_SEEN = "budget_seen_revisions"
 
 context = deps.portal_context()
@@ -48,8 +47,6 @@ def page_picker(key: str, pages: int) -> None:
 
 def users_section() -> None:
     """Find users, and change one's role, department or team."""
-    if saved := st.session_state.pop(SAVED_FLASH, None):
-        st.success(saved, icon=":material/check_circle:")
     with session_scope(context.engine) as session:
         department_names = departments(session=session)
     search_col, role_col, dept_col = st.columns([2, 1, 1])
@@ -86,15 +83,12 @@ def users_section() -> None:
         new_department = st.text_input("Department", value=chosen.department, key=f"edit_dept_{chosen_id}")
         new_team = st.text_input("Team", value=chosen.team, key=f"edit_team_{chosen_id}")
         if st.form_submit_button("Save changes", type="primary"):
-            saved = None
-            with deps.showing_errors(), session_scope(context.engine) as session:
-                updated = update_user(session=session, actor=admin, user_id=chosen_id, role=new_role,
-                                      department=new_department, team=new_team)
-                saved = (f"Saved {updated.email}: {updated.role}, {updated.department or '—'}, "
-                         f"{updated.team or '—'}.")
-            if saved:  # rerun after the commit, so the table above shows the change too
-                st.session_state[SAVED_FLASH] = saved
-                st.rerun()
+            # The rerun comes after the commit, so the table above shows the change too.
+            run_action(lambda session: update_user(session=session, actor=admin, user_id=chosen_id, role=new_role,
+                                                   department=new_department, team=new_team),
+                       engine=context.engine,
+                       success=lambda updated: (f"Saved {updated.email}: {updated.role}, "
+                                                f"{updated.department or '—'}, {updated.team or '—'}."))
 
 
 def audit_section() -> None:
@@ -134,8 +128,6 @@ def budgets_section() -> None:
     st.caption(f"Configured: {settings.sandbox_daily_token_quota:,} tokens a day per user, "
                f"\\${settings.sandbox_team_monthly_budget_usd:,.2f} a month per team (0 = no limit). "
                "An override replaces that for one user's daily quota or one team's monthly cap.")
-    if flash := st.session_state.pop("budget_flash", None):
-        st.success(flash)
     with session_scope(context.engine) as session:
         overrides = list_budget_overrides(session=session, actor=admin)
     # The revisions as the admin first saw them: a change someone saves meanwhile is refused, not overwritten.
@@ -178,17 +170,9 @@ def save_override(session, scope: BudgetScope, who: str, amount: float, seen: di
 
 def budget_change(action, done: str) -> None:
     """Apply a budget change; on success say so after a rerun, else show why and keep the form's values."""
-    changed = False
-    try:
-        with deps.showing_errors(), session_scope(context.engine) as session:
-            action(session)
-            changed = True
-    finally:
-        # Saved, or told someone else saved first: either way the next change starts from what the table shows.
-        st.session_state.pop(BUDGETS_SEEN, None)
-    if changed:
-        st.session_state["budget_flash"] = done
-        st.rerun()
+    # Saved, or told someone else saved first: either way the next change starts from what the table shows.
+    st.session_state.pop(BUDGETS_SEEN, None)
+    run_action(action, engine=context.engine, success=done)
 
 
 # on_change="rerun" makes the tabs lazy: only the open tab's queries run.

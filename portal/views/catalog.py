@@ -7,8 +7,8 @@ from catalog.service import MAX_COMPARED, SORTS, CatalogFilter, browse_catalog, 
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import open_picker, plain
+from portal.views import _links as links
 
-CARD_PAGE = "views/model_card.py"
 PAGE_SIZE = 25
 MODALITIES = ["text", "image", "audio"]
 # The format functions below take plain values too, as tests and URLs give them.
@@ -100,7 +100,7 @@ def catalog_table(models) -> None:
 
 
 def open_card(name: str) -> None:
-    st.switch_page(CARD_PAGE, query_params={"model": name})
+    links.model_card(name).open()
 
 
 def open_a_card(models) -> None:

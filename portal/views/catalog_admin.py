@@ -11,23 +11,21 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.users import describe_user
-from portal.ui import plain
+from portal.ui import plain, run_action
+from portal.views import _links as links
 
-CARD_PAGE = "views/model_card.py"
 QUEUE_LIMIT = 200
-SYNC_REPORT, PROBE_RESULTS, FLASH = "catalog_sync_report", "catalog_probe_results", "catalog_ops_flash"
+SYNC_REPORT, PROBE_RESULTS = "catalog_sync_report", "catalog_probe_results"
 
 context = deps.portal_context()
 user = deps.require_user(context)
 
 st.title("Catalog operations")
 deps.require_page(user, __file__)
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
 
 
 def card_link(name: str, label: str) -> None:
-    st.page_link(CARD_PAGE, label=label, icon=":material/description:", query_params={"model": name})
+    links.model_card(name).show(label, icon=":material/description:")
 
 
 def review_queue() -> None:
@@ -91,15 +89,14 @@ def show_report(report: dict[str, list[str]]) -> None:
 
 def register(name: str, report: dict[str, list[str]]) -> None:
     """Create a proposed card for a served model; it then goes through review like any other."""
-    registered = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        register_from_gateway(session=session, actor=user, name=name, gateway=context.gateway)
-        registered = True
-    if registered:
+    def registered(_) -> None:
         report["unregistered"] = [n for n in report["unregistered"] if n != name]
         report["served"] = sorted([*report["served"], name])
-        st.session_state[FLASH] = f"Registered {plain(name)} as a proposed model; it is in the review queue."
-        st.rerun()
+
+    run_action(lambda session: register_from_gateway(session=session, actor=user, name=name,
+                                                     gateway=context.gateway),
+               engine=context.engine, then=registered,
+               success=f"Registered {plain(name)} as a proposed model; it is in the review queue.")
 
 
 def probe() -> None:
@@ -150,13 +147,10 @@ def risk_changes() -> None:
 
 
 def decide(change_id: int, name: str, approve: bool, note: str) -> None:
-    decided = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        decide_risk_change(session=session, actor=user, change_id=change_id, approve=approve, note=note)
-        decided = True
-    if decided:
-        st.session_state[FLASH] = f"{'Approved' if approve else 'Rejected'} the risk change of {plain(name)}."
-        st.rerun()
+    run_action(lambda session: decide_risk_change(session=session, actor=user, change_id=change_id,
+                                                  approve=approve, note=note),
+               engine=context.engine,
+               success=f"{'Approved' if approve else 'Rejected'} the risk change of {plain(name)}.")
 
 
 def propose_form() -> None:
@@ -177,14 +171,10 @@ def propose_form() -> None:
         submitted = st.form_submit_button("Propose", type="primary")
     if not submitted:
         return
-    proposed = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        propose_risk_change(session=session, actor=user, name=name, reason=reason, risk_tier=tier,
-                            max_classification=level)
-        proposed = True
-    if proposed:
-        st.session_state[FLASH] = f"Proposed a risk change of {plain(name)}; another reviewer or admin decides."
-        st.rerun()
+    run_action(lambda session: propose_risk_change(session=session, actor=user, name=name, reason=reason,
+                                                   risk_tier=tier, max_classification=level),
+               engine=context.engine,
+               success=f"Proposed a risk change of {plain(name)}; another reviewer or admin decides.")
 
 
 review_queue()

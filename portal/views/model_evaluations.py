@@ -14,18 +14,16 @@ from catalog.service import CatalogFilter, browse_catalog, get_model
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.errors import StaleEdit
-from portal.ui import plain
+from portal.ui import plain, run_action
+from portal.views import _links as links
 from portal.views._edit_base import forget, form_base, take_latest, widget
 
-FLASH = "eval_flash"
 FIELDS = ("benchmark", "score", "date", "notes", "link")
 
 context = deps.portal_context()
 user = deps.require_user(context)
 st.title("Model evaluations")
 deps.require_page(user, __file__)
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
 st.caption("Benchmark results shown on a model's card. The link is kept as plain text: readers copy it, "
            "nothing on the card links out.")
 
@@ -35,12 +33,9 @@ def entered(key: str) -> dict:
     return {field: st.session_state[widget(key, field)] for field in FIELDS}
 
 
-def done(message: str, *state_keys: str) -> None:
-    """After a save: forget the forms' starting points, say what happened, and show the card as it is now."""
-    for state_key in state_keys:
-        st.session_state.pop(state_key, None)
-    st.session_state[FLASH] = message
-    st.rerun()
+def forget_seen(model) -> None:
+    """After a save: the next save goes on top of the card as it is shown then."""
+    st.session_state.pop(f"eval_seen_{model.id}", None)
 
 
 def add_form(model) -> None:
@@ -59,16 +54,13 @@ def add_form(model) -> None:
         submitted = st.form_submit_button("Record evaluation", type="primary")
     if not submitted:
         return
-    saved = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        try:
-            add_evaluation(session=session, actor=user, name=model.name, base_revision=seen, evaluation=entered(key))
-            saved = True
-        finally:
-            st.session_state.pop(seen_key, None)  # saved or told: the next save goes on top of the card as shown
-    if saved:
-        st.session_state[f"{key}_reset"] = True  # the next run empties the form for the next evaluation
-        done(f"Recorded {plain(st.session_state[widget(key, 'benchmark')])} on {plain(model.name)}.")
+    evaluation = entered(key)
+    forget_seen(model)  # saved or told: the next save goes on top of the card as shown
+    # On success the next run empties the form for the next evaluation (set before the widgets exist).
+    run_action(lambda session: add_evaluation(session=session, actor=user, name=model.name, base_revision=seen,
+                                              evaluation=evaluation),
+               engine=context.engine, success=f"Recorded {plain(evaluation['benchmark'])} on {plain(model.name)}.",
+               then=lambda _: st.session_state.update({f"{key}_reset": True}))
 
 
 def values_of(evaluation) -> dict:
@@ -92,25 +84,21 @@ def edit_form(model, evaluation) -> None:
         remove = remove_col.form_submit_button("Remove evaluation", icon=":material/delete:")
     if not (save or remove):
         return
-    changed = False
-    with deps.showing_errors():
-        try:
-            with session_scope(context.engine) as session:
-                if remove:
-                    remove_evaluation(session=session, actor=user, name=model.name, base_revision=base["revision"],
-                                      index=evaluation.index)
-                else:
-                    edit_evaluation(session=session, actor=user, name=model.name, base_revision=base["revision"],
-                                    index=evaluation.index, evaluation=entered(key))
-            changed = True
-        except StaleEdit as stale:
-            st.error(stale.message, icon=":material/merge_type:")
-            st.button("Take the latest card, keep my changes", key=f"{key}_take_latest", on_click=rebase,
-                      args=(key, model.name, evaluation.index))
-    if changed:
-        forget(key)
-        done(f"{'Removed' if remove else 'Saved'} evaluation {evaluation.index + 1} of {plain(model.name)}.",
-             f"eval_seen_{model.id}")
+    def change(session) -> None:
+        if remove:
+            remove_evaluation(session=session, actor=user, name=model.name, base_revision=base["revision"],
+                              index=evaluation.index)
+        else:
+            edit_evaluation(session=session, actor=user, name=model.name, base_revision=base["revision"],
+                            index=evaluation.index, evaluation=entered(key))
+
+    refused = run_action(change, engine=context.engine,
+                         success=f"{'Removed' if remove else 'Saved'} evaluation {evaluation.index + 1} of "
+                                 f"{plain(model.name)}.",
+                         then=lambda _: (forget(key), forget_seen(model)))
+    if isinstance(refused, StaleEdit):
+        st.button("Take the latest card, keep my changes", key=f"{key}_take_latest", on_click=rebase,
+                  args=(key, model.name, evaluation.index))
 
 
 def rebase(key: str, name: str, index: int) -> None:
@@ -124,7 +112,7 @@ def rebase(key: str, name: str, index: int) -> None:
 
 with session_scope(context.engine) as session:
     names = [m.name for m in browse_catalog(session=session, actor=user, filters=CatalogFilter(), limit=1000).models]
-asked = st.query_params.get("model")
+asked = links.model_evaluations.read()
 name = st.selectbox("Model", names, index=names.index(asked) if asked in names else None, key="eval_model",
                     placeholder="Pick a model")
 if name is None:

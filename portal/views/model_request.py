@@ -6,10 +6,9 @@ from pydantic import ValidationError
 from catalog.models import DataClassification
 from catalog.service import ModelRequestInput, request_model
 from portal import deps
-from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, run_action
+from portal.views import _links as links
 
-CARD_PAGE = "views/model_card.py"
 FIELDS = ("name", "display_name", "provider", "use_case", "justification", "classification", "team")
 LABELS = {"name": "Model name", "display_name": "Display name", "provider": "Provider", "use_case": "Use case",
           "justification": "Justification", "classification": "Data classification needed", "team": "Team"}
@@ -23,10 +22,8 @@ deps.require_page(user, __file__)
 st.caption("Propose a model for the catalog. It starts as *proposed*; a reviewer other than you takes it "
            "through review before anyone may use it.")
 
-if created := st.session_state.pop(CREATED, None):
-    st.success(f"Requested {plain(created)}. It is now proposed and waits for review.",
-               icon=":material/check_circle:")
-    st.page_link(CARD_PAGE, label="Open its card", icon=":material/description:", query_params={"model": created})
+if created := st.session_state.pop(CREATED, None):  # the request just made (its message is above the page)
+    links.model_card(created).show("Open its card", icon=":material/description:")
 
 
 def field_errors(data: dict) -> dict[str, str]:
@@ -88,10 +85,6 @@ if submitted:
     if found := field_errors(data):
         st.session_state[ERRORS] = found
         st.rerun()
-    created_name = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        created_name = request_model(session=session, actor=user, request=data).name
-    if created_name:
-        st.session_state[RESET] = True
-        st.session_state[CREATED] = created_name
-        st.rerun()
+    run_action(lambda session: request_model(session=session, actor=user, request=data).name, engine=context.engine,
+               success=lambda created: f"Requested {plain(created)}. It is now proposed and waits for review.",
+               then=lambda created: st.session_state.update({RESET: True, CREATED: created}))

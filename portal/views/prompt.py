@@ -7,9 +7,10 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
-from portal.ui import plain, plain_message
+from portal.ui import plain, plain_message, run_action
+from portal.views import _links as links
 from portal.views import _prompt_sections as sections
-from portal.views._prompts import LIBRARY_FLASH, LIBRARY_PAGE, OPEN_PROMPT, open_editor, open_prompt, sync_index
+from portal.views._prompts import LIBRARY_PAGE, open_editor, open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.card import card_for
 from prompt_library.editing import fork_prompt
@@ -26,17 +27,12 @@ from prompt_library.review import labels_of, request_review, unpublish
 from prompt_library.service import delete_prompt, is_favourite, rate_prompt, record_use, set_trusted, toggle_favourite
 from prompt_library.templates import as_text, detect_variables, render
 
-SANDBOX_PAGE = "views/sandbox.py"
-# The sandbox page takes this out, fills its system prompt and message, and picks the first recommended model
-# the user is offered (views/sandbox.py).
-SANDBOX_PREFILL = "sandbox_prefill"
 
 context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
-state = st.session_state
 
-slug = st.query_params.get("prompt") or state.get(OPEN_PROMPT)
+slug = links.prompt.read()
 if not slug:
     st.info("Pick a prompt in the library first.")
     st.page_link(LIBRARY_PAGE, label="Prompt library", icon=":material/library_books:")
@@ -60,7 +56,7 @@ except NotFound as exc:
     st.error(plain_message(exc.message))  # it may name the value from the address bar
     st.page_link(LIBRARY_PAGE, label="Back to the library", icon=":material/library_books:")
     st.stop()
-state[OPEN_PROMPT] = prompt.slug
+links.prompt.keep(prompt.slug)
 editable = can_edit(prompt, user)
 
 
@@ -83,30 +79,22 @@ def actions() -> None:
     if editable and prompt.status == PromptStatus.DRAFT and publish_col.button(
             "Request publication", key="prompt_request_publish", icon=":material/publish:",
             help="A reviewer other than you approves it before everyone can see it."):
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PUBLISH,
-                               version=prompt.latest_version,
-                               capabilities=deps.capability_gate(context.settings))
-            state["prompt_flash"] = "Publication requested; a reviewer will look at it."
-            st.rerun()
+        run_action(lambda session: request_review(session=session, actor=user, prompt_id=prompt.id,
+                                                  kind=ReviewKind.PUBLISH, version=prompt.latest_version,
+                                                  capabilities=deps.capability_gate(context.settings)),
+                   engine=context.engine, success="Publication requested; a reviewer will look at it.")
     if editable and prompt.status == PromptStatus.PUBLISHED and prompt.latest_version > prompt.approved_version:
         request_version_review()
     if editable and prompt.status == PromptStatus.PUBLISHED and publish_col.button(
             "Unpublish", key="prompt_unpublish", icon=":material/unpublished:",
             help="Take it out of the library; its history stays, and applications stop receiving it."):
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                unpublish(session=session, actor=user, prompt_id=prompt.id)
-            sync_index(context, [prompt.id])
-            state["prompt_flash"] = "Unpublished: only you can see it now."
-            st.rerun()
+        run_action(lambda session: unpublish(session=session, actor=user, prompt_id=prompt.id),
+                   engine=context.engine, success="Unpublished: only you can see it now.",
+                   then=lambda _: sync_index(context, [prompt.id]))
     if has_permission(user, Permission.CONTRIBUTE) and fork_col.button("Fork", key="prompt_fork",
                                                                        icon=":material/fork_right:"):
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                fork = fork_prompt(session=session, actor=user, prompt_id=prompt.id)
-            open_prompt(fork.slug)
+        run_action(lambda session: fork_prompt(session=session, actor=user, prompt_id=prompt.id),
+                   engine=context.engine, success=None, then=lambda fork: open_prompt(fork.slug))
     if favourite_col.button("Unfavourite" if favourite else "Favourite", key="prompt_favourite",
                             icon=":material/star:"):
         with session_scope(context.engine) as session:
@@ -123,12 +111,9 @@ def request_version_review() -> None:
             "approves it.", icon=":material/rate_review:")
     if st.button(f"Request review of v{prompt.latest_version}", key="prompt_request_version_review",
                  icon=":material/rate_review:"):
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                request_review(session=session, actor=user, prompt_id=prompt.id, kind=ReviewKind.PUBLISH,
-                               version=prompt.latest_version)
-            state["prompt_flash"] = f"Review of v{prompt.latest_version} requested."
-            st.rerun()
+        run_action(lambda session: request_review(session=session, actor=user, prompt_id=prompt.id,
+                                                  kind=ReviewKind.PUBLISH, version=prompt.latest_version),
+                   engine=context.engine, success=f"Review of v{prompt.latest_version} requested.")
 
 
 def delete_popover(container) -> None:
@@ -138,16 +123,15 @@ def delete_popover(container) -> None:
                     "cannot be undone; forks of it stay, and usage records stay.")
         if not st.button("Yes, delete it", key="prompt_delete", type="primary"):
             return
-        deleted = False
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                delete_prompt(session=session, actor=user, prompt_id=prompt.id)
-            deleted = True
-    if deleted:  # outside the session: switching pages ends the script with an exception, which would roll back
-        sync_index(context, [prompt.id])
-        state.pop(OPEN_PROMPT, None)
-        state[LIBRARY_FLASH] = f"Deleted “{plain(card.title)}”."
-        st.switch_page(LIBRARY_PAGE)
+        # The library says it is gone, once, on its next run.
+        run_action(lambda session: delete_prompt(session=session, actor=user, prompt_id=prompt.id),
+                   engine=context.engine, success=f"Deleted “{plain(card.title)}”.", then=lambda _: deleted())
+
+
+def deleted() -> None:
+    sync_index(context, [prompt.id])
+    links.prompt.forget()
+    st.switch_page(LIBRARY_PAGE)
 
 
 def use_section() -> None:
@@ -179,32 +163,26 @@ def use_section() -> None:
 def open_in_sandbox(rendered: list[dict[str, str]]) -> None:
     system = "\n\n".join(m["content"] for m in rendered if m["role"] == "system")
     message = "\n\n".join(m["content"] for m in rendered if m["role"] != "system")
-    state[SANDBOX_PREFILL] = {"system_prompt": system, "message": message, "models": list(card.recommended_models)}
-    st.switch_page(SANDBOX_PAGE)
+    # The sandbox fills these in and picks the first recommended model the user is offered.
+    links.sandbox.open(links.SandboxStart(system_prompt=system, message=message,
+                                          recommended_models=tuple(card.recommended_models)))
 
 
 def rating_section() -> None:
     stars_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     stars = stars_col.select_slider("Your rating", options=[1, 2, 3, 4, 5], value=4, key="prompt_stars")
     if button_col.button("Rate", key="prompt_rate", icon=":material/star_rate:"):
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                rate_prompt(session=session, actor=user, prompt_id=prompt.id, stars=stars)
-            state["prompt_flash"] = f"Thanks — rated {stars}/5."
-            st.rerun()
+        run_action(lambda session: rate_prompt(session=session, actor=user, prompt_id=prompt.id, stars=stars),
+                   engine=context.engine, success=f"Thanks — rated {stars}/5.")
 
 
 def admin_section() -> None:
     trusted = st.toggle("Trusted: may use jinja2 templates", value=prompt.trusted, key="prompt_trusted")
     if trusted != prompt.trusted:
-        with deps.showing_errors():
-            with session_scope(context.engine) as session:
-                set_trusted(session=session, actor=user, prompt_id=prompt.id, trusted=trusted)
-            st.rerun()
+        run_action(lambda session: set_trusted(session=session, actor=user, prompt_id=prompt.id, trusted=trusted),
+                   engine=context.engine, success=None)
 
 
-if flash := state.pop("prompt_flash", None):
-    st.success(flash)
 header()
 actions()
 use_tab, messages_tab, versions_tab, tests_tab = st.tabs(["Use", "Messages", "Versions and labels", "Tests"])

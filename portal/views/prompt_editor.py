@@ -7,9 +7,10 @@ from catalog.service import CatalogFilter, browse_catalog
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.errors import PortalError
-from portal.ui import plain
+from portal.ui import plain, run_action
+from portal.views import _links as links
 from portal.views import _prompt_sections as sections
-from portal.views._prompts import EDIT_PROMPT, open_prompt, sync_index
+from portal.views._prompts import open_prompt, sync_index
 from prompt_library.models import TemplateFormat
 from prompt_library.editing import EditConflict, PromptDraft, create_prompt, draft_text, save_version
 from prompt_library.reading import diff_texts, editable_prompt, version_by_number, version_text
@@ -25,7 +26,7 @@ ROLES = ("system", "user")
 
 def load_existing():
     """The prompt being edited and its latest version, or (None, None) for a new prompt."""
-    prompt_id = state.get(EDIT_PROMPT)
+    prompt_id = links.prompt_editor.read()
     if prompt_id is None:
         return None, None
     with session_scope(context.engine) as session:
@@ -115,28 +116,26 @@ def current_draft(variables: list[Variable]) -> PromptDraft:
 
 def save(prompt, draft: PromptDraft) -> None:
     """Save; a conflict is shown with the diff and the draft stays in the widgets."""
-    try:
-        with session_scope(context.engine) as session:
-            if prompt is None:
-                saved = create_prompt(session=session, actor=user, draft=draft)
-                slug, prompt_id = saved.slug, saved.id
-            else:
-                save_version(session=session, actor=user, prompt_id=prompt.id, draft=draft,
-                             base_version=state[BASE])
-                slug, prompt_id = prompt.slug, prompt.id
-    except EditConflict as conflict:
-        show_conflict(conflict)
-        return
-    except PortalError as exc:
-        st.error(exc.message, icon="⚠️")
-        return
+    def store(session) -> tuple[str, int]:
+        if prompt is None:
+            saved = create_prompt(session=session, actor=user, draft=draft)
+            return saved.slug, saved.id
+        save_version(session=session, actor=user, prompt_id=prompt.id, draft=draft, base_version=state[BASE])
+        return prompt.slug, prompt.id
+
+    refused = run_action(store, engine=context.engine, success=None, then=lambda saved: open_saved(*saved))
+    if isinstance(refused, EditConflict):
+        show_conflict(refused)
+
+
+def open_saved(slug: str, prompt_id: int) -> None:
     sync_index(context, [prompt_id])
     state.pop(LOADED, None)
     open_prompt(slug)
 
 
 def show_conflict(conflict: EditConflict) -> None:
-    st.error(conflict.message, icon=":material/merge_type:")
+    """Under the conflict's message: the diff and their text, and a way to save on top of theirs."""
     st.code(conflict.diff, language="diff", wrap_lines=True)
     theirs, _ = st.columns(2)
     theirs.caption(f"Version {conflict.latest_number} as saved (your draft is still in the boxes above):")
@@ -150,7 +149,7 @@ with deps.showing_errors():
 fill_widgets(prompt, latest)
 st.title(f"Edit: {plain(latest.title)}" if prompt else "New prompt", anchor=False)
 if prompt and st.button("Start a new prompt instead", key="editor_new", icon=":material/add:"):
-    state.pop(EDIT_PROMPT, None)
+    links.prompt_editor.new_prompt()
     st.rerun()
 if prompt:
     st.caption(f"You are editing on top of version {state[BASE]}. Saving makes version {state[BASE] + 1}; "

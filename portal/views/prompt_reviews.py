@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, run_action
 from portal.views._prompts import open_prompt, sync_index
 from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.review import PendingReview, decide_review, pending_reviews
@@ -17,8 +17,6 @@ state = st.session_state
 st.title("Prompt reviews")
 st.caption("Four eyes: you see requests you did not write. Publishing makes a prompt visible to everyone; "
            "production is the version applications use.")
-if flash := state.pop("reviews_flash", None):
-    st.success(flash)
 
 with session_scope(context.engine) as session:
     shown = pending_reviews(session=session, actor=user)
@@ -29,12 +27,11 @@ if not shown:
 
 def decide(review_id: int, prompt_id: int, approve: bool) -> None:
     comment = state.get(f"review_comment_{review_id}", "")
-    with deps.showing_errors():
-        with session_scope(context.engine) as session:
-            decide_review(session=session, actor=user, review_id=review_id, approve=approve, comment=comment)
-        sync_index(context, [prompt_id])  # a published prompt becomes searchable by meaning
-        state["reviews_flash"] = "Approved." if approve else "Sent back with your comment."
-        st.rerun()
+    # Then a published prompt becomes searchable by meaning.
+    run_action(lambda session: decide_review(session=session, actor=user, review_id=review_id, approve=approve,
+                                             comment=comment),
+               engine=context.engine, success="Approved." if approve else "Sent back with your comment.",
+               then=lambda _: sync_index(context, [prompt_id]))
 
 
 def changes(item: PendingReview) -> None:

@@ -8,7 +8,7 @@ from portal import deps
 from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.ui import open_picker
-from portal.views._prompts import INDEX_ERRORS, LIBRARY_FLASH, open_editor, open_prompt
+from portal.views._prompts import INDEX_ERRORS, open_editor, open_prompt
 from prompt_library.models import PromptStatus
 from prompt_library.search import SORTS, PromptFilter, facets, search_prompts
 
@@ -19,8 +19,6 @@ user = deps.require_user(context)
 deps.require_page(user, __file__)
 
 st.title("Prompt library")
-if flash := st.session_state.pop(LIBRARY_FLASH, None):
-    st.success(flash)
 st.caption("Reviewed, tested prompts for everyday work. Search in your own words; filter by area and model.")
 if has_permission(user, Permission.CONTRIBUTE) and st.button("New prompt", key="prompts_new",
                                                              icon=":material/add:"):

@@ -6,7 +6,8 @@ import streamlit as st
 
 from catalog.models import DataClassification
 from portal import deps
-from portal.ui import plain
+from portal.ui import plain, show_pending_message
+from portal.views import _links as links
 from portal.views import _sandbox_documents as docs
 from portal.views import _sandbox_sharing as sharing
 from portal.views._sandbox_conversations import (
@@ -15,7 +16,6 @@ from portal.views._sandbox_conversations import (
     conversation_list,
     current_conversation,
     preselect,
-    show_flash,
     start_new_conversation,
 )
 from portal.views._sandbox_messages import show_messages
@@ -32,12 +32,6 @@ from portal.views._sandbox_settings import (
 from portal.views._sandbox_turn import CLEAR_DRAFT, DRAFT, message_form
 
 C = DataClassification
-# The model card's "Try in sandbox" button puts a model's gateway name here (views/model_card.py uses the same
-# name); this page takes it out, preselects the model and starts a new conversation.
-PRESELECT = "sandbox_model"
-# The prompt library's "Try in sandbox" puts {system_prompt, message, models} here (views/prompt.py uses the same
-# name); this page takes it out and starts a new conversation with them filled in.
-PREFILL = "sandbox_prefill"
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -50,26 +44,32 @@ documents_context = docs.DocumentsContext(
     limits=deps.document_limits(context.settings), top_k=context.settings.documents_top_k)
 
 
-def prefill_from_prompt(prefill: dict) -> None:
+def prefill_from_prompt(start: links.SandboxStart) -> None:
     """Start a new conversation with the prompt's system prompt and message, on its first model offered to us."""
     start_new_conversation()
     offered_names = {m.name for classification in C
                      for m in offered(engine=context.engine, user=user, classification=classification)}
     # The first recommended model this user is offered; none offered leaves the model choice as it was.
-    recommended = next((m for m in prefill.get("models", []) if m in offered_names), None)
+    recommended = next((m for m in start.recommended_models if m in offered_names), None)
     if recommended is not None:
         preselect(recommended, engine=context.engine, user=user)
-    state[SYSTEM_PROMPT], state[DRAFT] = prefill.get("system_prompt", ""), prefill.get("message", "")
+    state[SYSTEM_PROMPT], state[DRAFT] = start.system_prompt, start.message
+
+
+def start_from(start: links.SandboxStart) -> None:
+    """A new conversation as the page that sent us here asked: a card's model, or a prompt's text."""
+    if start.model is not None:
+        preselect(start.model, engine=context.engine, user=user)
+    else:
+        prefill_from_prompt(start)
 
 
 # --- before any widget exists: changes to widget values ---------------------------------------------------------
 
 if state.pop(CLEAR_DRAFT, False):
     state[DRAFT] = ""
-if (wanted := state.pop(PRESELECT, None)) is not None:
-    preselect(wanted, engine=context.engine, user=user)
-if (prefill := state.pop(PREFILL, None)) is not None:
-    prefill_from_prompt(prefill)
+if (start := links.sandbox.take()) is not None:
+    start_from(start)
 conversation, history = current_conversation(engine=context.engine, user=user)
 if conversation is not None and MODEL not in state:
     apply_settings(conversation)  # back from another page: Streamlit dropped the widgets' values
@@ -92,7 +92,7 @@ def chat_panel(settings: ChatSettings | None) -> None:
         st.subheader(plain(conversation.title))
         conversation_actions(engine=context.engine, user=user, conversation=conversation,
                              vectors=documents_context.vectors, capabilities=policy.capabilities)
-    show_flash()
+    show_pending_message()  # a model the card asked for but this user is not offered (preselect)
     documents = docs.documents_panel(documents_context, conversation=conversation, state_key=CONVERSATION,
                                      classification=state[CLASSIFICATION],
                                      model_name=settings.model.name if settings else None)

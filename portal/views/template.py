@@ -10,6 +10,7 @@ from portal.core.auth import Permission, has_permission
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain, plain_message, untrusted_markdown
+from portal.views import _links as links
 from portal.views._template_form import draw_form, raw_answers
 from portal.views._template_lineage import draw_lineage
 from templates.forks import fork_template, model_options_for, preview_fork, questions_of
@@ -27,7 +28,7 @@ user = deps.require_user(context)
 deps.require_page(user, __file__)
 store = deps.template_store(context)
 
-name = st.query_params.get("template") or st.session_state.get("tpl_current")
+name = links.template.read()
 if not name:
     st.title("Solution template")
     st.info("Pick a template from the list first.")
@@ -42,10 +43,10 @@ except NotFound as exc:
     st.error(plain_message(exc.message))  # it may name the value from the address bar
     st.page_link(LIST_PAGE, label="Back to the templates", icon=":material/arrow_back:")
     st.stop()
-if st.session_state.get("tpl_current") != name:  # another template: forget the last one's preview and result
+if links.template.kept() != name:  # another template: forget the last one's preview and result
     for key in (ERRORS, PREVIEW, FORKED):
         st.session_state.pop(key, None)
-st.session_state["tpl_current"] = name
+links.template.keep(name)
 questions = questions_of(entry)
 
 st.title(entry.display_name)

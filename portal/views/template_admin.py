@@ -6,7 +6,7 @@ import streamlit as st
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.errors import StaleEdit
-from portal.ui import plain, plain_message
+from portal.ui import plain, run_action
 from portal.views._edit_base import forget, form_base, take_latest, widget
 from templates.lineage import list_templates
 from templates.registry import (
@@ -21,7 +21,6 @@ from templates.registry import (
     trust_requester,
 )
 
-FLASH = "tpl_admin_flash"
 DETAILS = ("display_name", "summary", "category", "tags", "owner")
 
 
@@ -47,36 +46,22 @@ def details_form(entry) -> None:
         return
     values = {field: st.session_state[widget(key, field)] for field in DETAILS}
     values["tags"] = [tag.strip() for tag in values["tags"].split(",") if tag.strip()]
-    saved = False
-    with deps.showing_errors():
-        try:
-            with session_scope(context.engine) as session:
-                edit_template_details(session=session, actor=user, name=entry.name, base_revision=base["revision"],
-                                      details=values)
-            saved = True
-        except StaleEdit as stale:
-            st.error(stale.message, icon=":material/merge_type:")
-            st.button("Take the latest details, keep my changes", key=f"{key}_take_latest", on_click=rebase,
-                      args=(key, entry.name))
-    if saved:
-        forget(key)
-        st.session_state[FLASH] = f"Saved the details of {plain(entry.name)}."
-        st.rerun()
+    refused = run_action(lambda session: edit_template_details(session=session, actor=user, name=entry.name,
+                                                               base_revision=base["revision"], details=values),
+                         engine=context.engine, success=f"Saved the details of {plain(entry.name)}.",
+                         then=lambda _: forget(key))
+    if isinstance(refused, StaleEdit):
+        st.button("Take the latest details, keep my changes", key=f"{key}_take_latest", on_click=rebase,
+                  args=(key, entry.name))
 
 
-def trust_step(label: str, step, entry, flash: str, **kwargs) -> None:
-    """A trust button: run the service step for the chosen template, then show `flash`."""
+def trust_step(label: str, step, entry, done: str, **kwargs) -> None:
+    """A trust button: run the service step for the chosen template, then say `done`."""
     if not st.button(label, key=f"tpl_trust_{step.__name__}"):
         return
-    done = False
-    # Messages may quote the template's own file names: shown as typed, never as Markdown.
-    with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:
-        step(session=session, actor=user, name=entry.name, **kwargs)
-        done = True
     st.session_state.pop(f"tpl_trust_seen_{entry.name}", None)  # done or refused: next time from what is shown
-    if done:
-        st.session_state[FLASH] = flash
-        st.rerun()
+    run_action(lambda session: step(session=session, actor=user, name=entry.name, **kwargs), engine=context.engine,
+               success=done)
 
 
 def trust_panel(entry) -> None:
@@ -136,6 +121,13 @@ def trust_diff(entry) -> None:
             st.code(part.diff, language="diff" if last else "text", line_numbers=last is None)
 
 
+def registered_summary(registered) -> str:
+    summary = f"Registered {registered.name} version {registered.version}."
+    if registered.unsafe_features:
+        summary += f" It uses {', '.join(registered.unsafe_features)}: trust it below before anyone can fork it."
+    return summary
+
+
 def rebase(key: str, name: str) -> None:
     with session_scope(context.engine) as session:
         latest = get_template(session=session, name=name)
@@ -148,8 +140,6 @@ user = deps.require_user(context)
 st.title("Manage templates")
 deps.require_page(user, __file__)
 store = deps.template_store(context)
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
 
 st.subheader("Register a template")
 st.caption("A git repository (a local path or a URL) holding a copier template: `copier.yml` at its top, "
@@ -163,15 +153,8 @@ with st.form("tpl_register"):
                          "empty = the repository's name.")
     register = st.form_submit_button("Register", type="primary", icon=":material/add_circle:")
 if register:
-    registered = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        registered = register_template(session=session, actor=user, store=store, url=url, name=name)
-        summary = f"Registered {registered.name} version {registered.version}."
-        if registered.unsafe_features:
-            summary += f" It uses {', '.join(registered.unsafe_features)}: trust it below before anyone can fork it."
-    if registered is not None:
-        st.session_state[FLASH] = summary
-        st.rerun()
+    run_action(lambda session: register_template(session=session, actor=user, store=store, url=url, name=name),
+               engine=context.engine, success=registered_summary)
 
 st.subheader("Edit details")
 st.caption("What the template catalog shows and filters on. A new version's `portal.yml` sets them again.")

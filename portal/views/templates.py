@@ -6,9 +6,9 @@ import streamlit as st
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import open_picker
+from portal.views import _links as links
 from templates.lineage import list_templates, template_categories
 
-TEMPLATE_PAGE = "views/template.py"
 PAGE_SIZE = 50
 
 context = deps.portal_context()
@@ -47,4 +47,4 @@ if pages > 1:
 labels = {r.entry.name: f"{r.entry.display_name} ({r.entry.name})" for r in rows}
 if chosen := open_picker(labels, label="Open a template", placeholder="Pick a template from this page",
                          key="tpl_open", button="Open template", icon=":material/open_in_new:"):
-    st.switch_page(TEMPLATE_PAGE, query_params={"template": chosen})
+    links.template(chosen).open()

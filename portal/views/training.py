@@ -4,8 +4,8 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain
-from portal.views._training import COURSE_PAGE, OPEN_COURSE
+from portal.ui import plain, run_action
+from portal.views import _links as links
 from training.certificates import expiry_notices
 from training.learning import Status, course_list, enrol
 
@@ -32,14 +32,10 @@ if not rows:
 def open_course(slug: str, *, enrolling: bool) -> None:
     """Enrol when asked to, then go to the course's lessons."""
     if enrolling:
-        enrolled = False
-        with deps.showing_errors(), session_scope(context.engine) as session:
-            enrol(session=session, user=user, slug=slug)
-            enrolled = True
-        if not enrolled:
-            return
-    st.session_state[OPEN_COURSE] = slug
-    st.switch_page(COURSE_PAGE, query_params={"course": slug})
+        run_action(lambda session: enrol(session=session, user=user, slug=slug), engine=context.engine,
+                   success=None, then=lambda _: links.course(slug).open())
+    else:
+        links.course(slug).open()
 
 
 def badge(status: Status) -> str:

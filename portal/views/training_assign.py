@@ -7,7 +7,7 @@ import streamlit as st
 from portal import deps
 from portal.core.audit import utcnow
 from portal.core.db import session_scope
-from portal.ui import plain
+from portal.ui import plain, run_action
 from training.assignments import (
     assign_course,
     list_assignments,
@@ -18,14 +18,12 @@ from training.dashboard import as_records, to_csv
 from training.learning import course_list
 from training.models import TargetKind
 
-FLASH, SEEN = "assign_flash", "assign_seen_revisions"
+SEEN = "assign_seen_revisions"
 
 context = deps.portal_context()
 user = deps.require_user(context)
 st.title("Course assignments")
 deps.require_page(user, __file__)
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
 
 courses, rows = [], []
 with deps.showing_errors(), session_scope(context.engine) as session:
@@ -36,14 +34,10 @@ titles = {row.slug: row.version.title for row in courses}
 seen = st.session_state.setdefault(SEEN, {(r.course_slug, r.target_kind, r.target): (r.id, r.revision) for r in rows})
 
 
-def change(action) -> bool:
+def change(action, done: str) -> None:
     """Apply an assignment change; saved or refused, the next change starts from what the table shows."""
-    changed = False
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        action(session)
-        changed = True
     st.session_state.pop(SEEN, None)
-    return changed
+    run_action(action, engine=context.engine, success=done)
 
 
 with st.form("assign_form"):
@@ -56,10 +50,9 @@ with st.form("assign_form"):
     assign = st.form_submit_button("Assign", type="primary")
 if assign and slug:
     _, base = seen.get((slug, kind, normalised_target(kind, target)), (None, 0))
-    if change(lambda session: assign_course(session=session, actor=user, slug=slug, target_kind=kind, target=target,
-                                            due_on=due_on, base_revision=base)):
-        st.session_state[FLASH] = f"Assigned {plain(titles[slug])} to {kind} {plain(target.strip())}, due {due_on:%Y-%m-%d}."
-        st.rerun()
+    change(lambda session: assign_course(session=session, actor=user, slug=slug, target_kind=kind, target=target,
+                                         due_on=due_on, base_revision=base),
+           f"Assigned {plain(titles[slug])} to {kind} {plain(target.strip())}, due {due_on:%Y-%m-%d}.")
 
 st.subheader("Assigned")
 if not rows:
@@ -75,7 +68,5 @@ chosen = st.selectbox("Withdraw an assignment", list(labels), format_func=labels
                       key="withdraw_pick", placeholder="Pick one")
 if chosen is not None and st.button("Withdraw", key="withdraw"):
     base = next((revision for assignment_id, revision in seen.values() if assignment_id == chosen), 0)
-    if change(lambda session: remove_assignment(session=session, actor=user, assignment_id=chosen,
-                                                base_revision=base)):
-        st.session_state[FLASH] = f"Withdrawn: {plain(labels[chosen])}. Learners keep their progress."
-        st.rerun()
+    change(lambda session: remove_assignment(session=session, actor=user, assignment_id=chosen, base_revision=base),
+           f"Withdrawn: {plain(labels[chosen])}. Learners keep their progress.")

@@ -5,6 +5,7 @@ import streamlit as st
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import plain, plain_message
+from portal.views import _links as links
 from training.certificates import CertificateView, expiry_notices, my_certificates, verify_certificate
 
 context = deps.portal_context()
@@ -39,7 +40,7 @@ def show(view: CertificateView) -> None:
 st.subheader("Verify a certificate")
 st.caption("Anyone signed in to the portal can check a colleague's verification code.")
 with st.form("verify_form"):
-    code = st.text_input("Verification code", key="verify_code", value=st.query_params.get("code", ""),
+    code = st.text_input("Verification code", key="verify_code", value=links.certificate.read() or "",
                          placeholder="CERT-XXXX-XXXX-XXXX")
     checked = st.form_submit_button("Verify")
 if checked:  # the code may come from the address bar (?code=)

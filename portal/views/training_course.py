@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain, plain_message
+from portal.ui import plain, plain_message, run_action
 from portal.views._training import CERTIFICATES_PAGE, course_links, require_course_slug
 from training.learning import enrol, mark_lesson_read, progress
 
@@ -26,9 +26,7 @@ if found.enrolment is None:
     st.markdown(plain(version.summary))
     st.caption(f"{len(found.lessons)} lessons · quiz (pass mark {version.pass_mark}%) · {len(found.labs)} lab(s)")
     if st.button("Enrol", key="enrol", type="primary"):
-        with deps.showing_errors(), session_scope(context.engine) as session:
-            enrol(session=session, user=user, slug=slug)
-        st.rerun()  # outside the session scope: the rerun exception would roll the enrolment back
+        run_action(lambda session: enrol(session=session, user=user, slug=slug), engine=context.engine, success=None)
     st.stop()
 
 done = len(found.read)
@@ -52,8 +50,7 @@ with st.container(border=True, key="lesson_body"):
 if lesson.id in found.read:
     st.caption("You have read this lesson.")
 elif st.button("Mark as read", key="mark_read", type="primary", icon=":material/done:"):
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        mark_lesson_read(session=session, user=user, enrolment_id=found.enrolment.id, lesson_id=lesson.id)
     # Next run opens the first lesson still unread.
-    st.session_state.pop("lesson_pick", None)
-    st.rerun()
+    run_action(lambda session: mark_lesson_read(session=session, user=user, enrolment_id=found.enrolment.id,
+                                                lesson_id=lesson.id),
+               engine=context.engine, success=None, then=lambda _: st.session_state.pop("lesson_pick", None))

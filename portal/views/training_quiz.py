@@ -4,7 +4,7 @@ import streamlit as st
 
 from portal import deps
 from portal.core.db import session_scope
-from portal.ui import plain, plain_message
+from portal.ui import plain, plain_message, run_action
 from portal.views._training import course_links, require_course_slug
 from training.learning import progress
 from training.quiz import QuizResult, quiz_sheet, submit_quiz
@@ -87,11 +87,7 @@ def answers_given() -> dict[int, list[int]]:
 
 
 if submitted:
-    graded = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        # The attempt the learner saw: a second click on an already graded form is refused, not counted again.
-        graded = submit_quiz(session=session, user=user, enrolment_id=found.enrolment.id, attempt_number=rendered,
-                             answers=answers_given())
-    if graded is not None:
-        st.session_state[RESULT] = graded
-        st.rerun()
+    # The attempt the learner saw: a second click on an already graded form is refused, not counted again.
+    run_action(lambda session: submit_quiz(session=session, user=user, enrolment_id=found.enrolment.id,
+                                           attempt_number=rendered, answers=answers_given()),
+               engine=context.engine, success=None, then=lambda graded: st.session_state.update({RESULT: graded}))

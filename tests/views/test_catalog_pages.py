@@ -15,6 +15,7 @@ from portal.core.auth import Role
 from portal.core.errors import PermissionDenied
 from portal.core.safe_markdown import safe_markdown
 from tests.conftest import REPO_ROOT
+from tests.views.support import unescaped
 
 CATALOG, CARD = "views/catalog.py", "views/model_card.py"
 REQUEST, OPERATIONS = "views/model_request.py", "views/catalog_admin.py"
@@ -74,7 +75,8 @@ def shown(at) -> str:
 
 
 def errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    """The error messages as a reader sees them: actions show a refusal as plain text (escaped Markdown)."""
+    return [unescaped(e.value) for e in at.error]
 
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from portal.views._training import OPEN_COURSE
+from portal.views import _links as links
 from metering.models import UsageEvent
 from training.models import Certificate, LabAttempt, Question, QuizAttempt
 from training.sync import sync_courses
@@ -36,7 +36,7 @@ def open_page(open_portal, user_with_role, courses):
     def open_(page: str, role: str = "viewer", course: str | None = None):
         at = open_portal(user_with_role(role))
         if course:
-            at.session_state[OPEN_COURSE] = course
+            at.session_state[links.course.remember] = course
         at.switch_page(page).run()
         assert not at.exception, at.exception
         return at
