@@ -65,6 +65,21 @@ def plain_message(text: object) -> str:
     return _INLINE_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
+# What makes a line a list item, a heading underline or a numbered item when it starts a line.
+_LINE_START_SPECIAL = re.compile(r"^(\s*)(-|=|\d+(?=\.))")
+
+
+def _escaped_start(match: re.Match) -> str:
+    indent, start = match.groups()
+    return f"{indent}{start}\\" if start[0].isdigit() else f"{indent}\\{start}"  # "12\." and "\-": plain
+
+
+def plain_lines(text: object) -> str:
+    """A message of several lines (a file's problems, one per line) as plain text, its line breaks kept."""
+    lines = [_LINE_START_SPECIAL.sub(_escaped_start, plain_message(line)) for line in str(text).splitlines()]
+    return "  \n".join(line for line in lines if line.strip())
+
+
 def open_picker(labels: dict[str, str], *, label: str, placeholder: str, key: str, button: str,
                 icon: str) -> str | None:
     """Under a table: pick one of its rows by name and open it. Returns the picked key when the button is pressed.
@@ -137,7 +152,7 @@ def run_action(action: Callable[..., T], *, success: str | Callable[[T], str] | 
             with session_scope(engine) as session:
                 result = action(session)
     except PortalError as error:
-        st.error(plain_message(error.message), icon=error_icon(error))
+        st.error(plain_lines(error.message), icon=error_icon(error))
         return error
     except Exception:
         show_unexpected()

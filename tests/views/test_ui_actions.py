@@ -24,6 +24,8 @@ def action_page() -> None:
     def save() -> str:
         if draft.startswith("bad"):
             raise InvalidInput(f"The draft {draft!r} is not acceptable")
+        if draft.startswith("lines"):
+            raise InvalidInput("cases.yaml, line 2: checks[0].kind: unknown\n- cases.yaml, line 7: <b>x</b>")
         if draft == "boom":
             raise RuntimeError("internal detail 42")
         return draft.upper()
@@ -80,3 +82,12 @@ def test_an_unexpected_error_is_logged_with_its_trace_not_shown(page, caplog) ->
     assert reference in record.getMessage()
     assert page.text_area(key="draft").value == "boom"
     assert not page.success
+
+
+def test_a_message_of_several_problems_keeps_one_line_per_problem_as_plain_text(page) -> None:
+    assert save(page, "lines") == 1
+    shown = page.error[0].value
+    first, second = shown.split("  \n")  # a Markdown hard break between the problems, not a space
+    assert unescaped(first) == "cases.yaml, line 2: checks[0].kind: unknown"
+    assert second.startswith("\\-")  # a problem starting with "-" is not turned into a list item
+    assert unescaped(second) == "- cases.yaml, line 7: <b>x</b>" and "\\<b\\>" in second
