@@ -10,8 +10,7 @@ from portal.core.settings import Settings
 from portfolio import models
 from portfolio.events import PORTFOLIO_EVENTS
 
-# The same section (and order) tests/views/test_feature_pages.py gives its stand-in portfolio feature.
-SECTION = "Use cases"
+SECTION = "Portfolio"
 
 
 def _seed_portfolio(*, session: Session, actor: Principal, settings: Settings) -> str:
@@ -22,7 +21,7 @@ def _seed_portfolio(*, session: Session, actor: Principal, settings: Settings) -
 
 MANIFEST = FeatureManifest(
     name="portfolio",
-    sections=(Section(SECTION, order=150),),
+    sections=(Section(SECTION, order=600),),
     pages=(
         PageSpec("portfolio.py", title="Use-case portfolio", icon=":material/view_kanban:", section=SECTION,
                  help="Every AI use case by stage: a board, and a table with filters."),

@@ -105,6 +105,13 @@ def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: b
     return use_case
 
 
+def form_of(*, session: Session, actor: User, use_case_id: int) -> tuple[UseCaseForm, int]:
+    """The form for editing a use case the actor may edit, and the revision it shows."""
+    use_case = _editable(session, actor, use_case_id)
+    owner = session.get(User, use_case.owner_id) if use_case.owner_id else None
+    return UseCaseForm.of(use_case, owner_email=owner.email if owner else ""), use_case.revision
+
+
 def _editable(session: Session, actor: User, use_case_id: int) -> UseCase:
     use_case = get_use_case(session=session, actor=actor, use_case_id=use_case_id)
     if actor.id not in (use_case.proposed_by_id, use_case.owner_id) and not has_permission(actor, Permission.REVIEW):
