@@ -44,10 +44,13 @@ if not rows:
 def card(container, row) -> None:
     """One use case on the board: title, tier, department, owner, and a link to open it."""
     uc = row.use_case
+    owner = row.owner.split("@")[0] or "no owner"  # the full address wraps (and links) in a narrow lane
     with container.container(border=True):
-        st.page_link(USE_CASE_PAGE, label=plain(uc.title), query_params={"use_case": str(uc.id)})
-        st.caption(f"tier {int(uc.tier)} · {plain(uc.department)} · {plain(row.owner or 'no owner')}"
+        st.markdown(f"**{plain(uc.title)}**")
+        st.caption(f"tier {int(uc.tier)} · {plain(uc.department)} · {plain(owner)}"
                    + (f" · waiting: → {row.waiting_for}" if row.waiting_for else ""))
+        st.page_link(USE_CASE_PAGE, label="Open", icon=":material/open_in_new:", query_params={"use_case": str(uc.id)},
+                     help=uc.title)
 
 
 if view == BOARD:
