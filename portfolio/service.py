@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -24,6 +25,7 @@ from templates.registry import BUILTIN_DIR
 NOUN = "use case"
 MAX_TITLE, MAX_SHORT, MAX_LONG, MAX_PROBLEM = 200, 500, 1000, 5000
 MIN_REASON = 5
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")  # a built-in template's folder name; nothing that walks out of the folder
 
 
 @dataclass
@@ -179,7 +181,7 @@ def _checked_links(session: Session, form: UseCaseForm, problems: list[str]) -> 
     known = {"models": lambda names: session.exec(select(CatalogModel.name).where(col(CatalogModel.name).in_(names))),
              "prompts": lambda names: session.exec(select(Prompt.slug).where(col(Prompt.slug).in_(names))),
              "templates": lambda names: [*session.exec(select(TemplateEntry.name).where(
-                 col(TemplateEntry.name).in_(names))), *(n for n in names if (BUILTIN_DIR / n).is_dir())]}
+                 col(TemplateEntry.name).in_(names))), *(n for n in names if SLUG.fullmatch(n) and (BUILTIN_DIR / n).is_dir())]}
     links = {}
     for kind, lookup in known.items():
         names = list(dict.fromkeys(n.strip() for n in getattr(form, kind) if n and n.strip()))

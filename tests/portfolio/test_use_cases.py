@@ -57,6 +57,7 @@ def test_submitting_an_incomplete_use_case_names_everything_missing_and_saves_no
     ({"models": ["no-such-model"]}, "no model is named no-such-model"),
     ({"prompts": ["no-such-prompt"]}, "no prompt is named no-such-prompt"),
     ({"templates": ["no-such-template"]}, "no template is named no-such-template"),
+    ({"templates": ["../builtin"]}, "no template is named ../builtin"),
     ({"value_amount": -5.0}, "the expected value cannot be negative"),
     ({"title": "x" * 201}, "title has more than 200 characters"),
 ])
