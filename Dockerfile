@@ -9,6 +9,7 @@ COPY sandbox ./sandbox
 COPY prompt_library ./prompt_library
 COPY training ./training
 COPY templates ./templates
+COPY portfolio ./portfolio
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

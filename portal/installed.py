@@ -9,11 +9,12 @@ from catalog.manifest import MANIFEST as catalog
 from metering.manifest import MANIFEST as metering
 from portal.core.features import FeatureManifest, check_features
 from portal.manifest import MANIFEST as portal
+from portfolio.manifest import MANIFEST as portfolio
 from prompt_library.manifest import MANIFEST as prompt_library
 from sandbox.manifest import MANIFEST as sandbox
 from templates.manifest import MANIFEST as templates
 from training.manifest import MANIFEST as training
 
 INSTALLED_FEATURES: tuple[FeatureManifest, ...] = (portal, catalog, metering, sandbox, prompt_library,
-                                                     templates, training)
+                                                     templates, training, portfolio)
 check_features(INSTALLED_FEATURES)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "catalog", "metering", "sandbox", "prompt_library", "templates", "training")
+PACKAGES = ("portal", "catalog", "metering", "sandbox", "prompt_library", "templates", "training", "portfolio")
 CONTRACTS = 4  # as many [[tool.importlinter.contracts]] as pyproject.toml declares
 LAYERS = "Layers, no cycles: shell > training > prompt_library | sandbox | templates > metering > catalog > core"
 STREAMLIT = "Streamlit only in the pages, portal.deps, portal.ui and portal.app"
@@ -61,6 +61,7 @@ def checkout_copy(tmp_path: Path) -> Path:
     ("metering/budgets.py", "import sandbox.chat", LAYERS),
     ("prompt_library/runner.py", "import sandbox.chat", LAYERS),
     ("training/labs.py", "import templates.models", "No other feature imports templates"),
+    ("training/learning.py", "import portfolio.models", LAYERS),  # the portfolio sits above what it links to
     ("catalog/service.py", "import streamlit", STREAMLIT),
     ("portal/views/catalog.py", "from sqlmodel import select", DATABASE),
 ])

@@ -2,19 +2,20 @@
 
 Roles are ordered: each role can do everything the roles below it can.
 
-| permission          | viewer | contributor | reviewer | admin |
-|---------------------|:------:|:-----------:|:--------:|:-----:|
-| browse              |   x    |      x      |    x     |   x   |
-| use_sandbox         |   x    |      x      |    x     |   x   |
-| contribute          |        |      x      |    x     |   x   |
-| review              |        |             |    x     |   x   |
-| view_team_usage     |        |             |    x     |   x   |
-| manage_training     |        |             |    x     |   x   |
-| manage_catalog      |        |             |          |   x   |
-| manage_prompts      |        |             |          |   x   |
-| manage_users        |        |             |          |   x   |
-| view_audit_log      |        |             |          |   x   |
-| manage_templates    |        |             |          |   x   |
+| permission          | viewer | contributor | reviewer | risk_reviewer | admin |
+|---------------------|:------:|:-----------:|:--------:|:-------------:|:-----:|
+| browse              |   x    |      x      |    x     |       x       |   x   |
+| use_sandbox         |   x    |      x      |    x     |       x       |   x   |
+| contribute          |        |      x      |    x     |       x       |   x   |
+| review              |        |             |    x     |       x       |   x   |
+| view_team_usage     |        |             |    x     |       x       |   x   |
+| manage_training     |        |             |    x     |       x       |   x   |
+| review_risk         |        |             |          |       x       |   x   |
+| manage_catalog      |        |             |          |               |   x   |
+| manage_prompts      |        |             |          |               |   x   |
+| manage_users        |        |             |          |               |   x   |
+| view_audit_log      |        |             |          |               |   x   |
+| manage_templates    |        |             |          |               |   x   |
 
 `PERMISSION_DESCRIPTIONS` says what each permission covers; the README's table is generated from
 `permission_table_markdown()` and a test keeps the two in step.
@@ -40,6 +41,7 @@ class Role(StrEnum):
     VIEWER = "viewer"
     CONTRIBUTOR = "contributor"
     REVIEWER = "reviewer"
+    RISK_REVIEWER = "risk_reviewer"  # a reviewer from risk & compliance: the second approver of tier-3 use cases
     ADMIN = "admin"
 
     @property
@@ -59,6 +61,7 @@ class Permission(StrEnum):
     REVIEW = "review"
     VIEW_TEAM_USAGE = "view_team_usage"
     MANAGE_TRAINING = "manage_training"
+    REVIEW_RISK = "review_risk"
     MANAGE_CATALOG = "manage_catalog"
     MANAGE_PROMPTS = "manage_prompts"
     MANAGE_USERS = "manage_users"
@@ -74,6 +77,7 @@ MINIMUM_ROLE: dict[Permission, Role] = {
     Permission.REVIEW: Role.REVIEWER,
     Permission.VIEW_TEAM_USAGE: Role.REVIEWER,
     Permission.MANAGE_TRAINING: Role.REVIEWER,
+    Permission.REVIEW_RISK: Role.RISK_REVIEWER,
     Permission.MANAGE_CATALOG: Role.ADMIN,
     Permission.MANAGE_PROMPTS: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
@@ -88,6 +92,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.REVIEW: "approve others' prompts and model requests (never one's own)",
     Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
     Permission.MANAGE_TRAINING: "assign courses and see the training dashboard (the CoE team)",
+    Permission.REVIEW_RISK: "be the risk reviewer among a tier-3 use case's two approvers",
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
     Permission.MANAGE_PROMPTS: "mark prompts trusted (jinja2), edit, unpublish or delete anyone's prompt",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",

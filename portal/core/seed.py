@@ -26,6 +26,7 @@ class DemoUser:
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("ada.admin@example.com", "Ada Admin", "AI Center of Excellence", "Platform", Role.ADMIN),
     DemoUser("ravi.reviewer@example.com", "Ravi Reviewer", "Risk & Compliance", "Model Risk", Role.REVIEWER),
+    DemoUser("rosa.risk@example.com", "Rosa Risk", "Risk & Compliance", "Model Risk", Role.RISK_REVIEWER),
     DemoUser("chen.contributor@example.com", "Chen Contributor", "Engineering", "Data Platform", Role.CONTRIBUTOR),
     DemoUser("dana.developer@example.com", "Dana Developer", "Engineering", "Customer Apps", Role.CONTRIBUTOR),
     DemoUser("vera.viewer@example.com", "Vera Viewer", "Marketing", "Campaigns", Role.VIEWER),

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from portal.core.seed import DEMO_USERS
 from tests.browser.conftest import auth_secrets_toml, coe_portal_command, free_port, portal_env
 
 OIDC_USER = {
@@ -80,7 +81,7 @@ def test_development_sign_in_admin_page_and_sign_out(page: Page, start_portal, s
 
     nav.get_by_role("link", name="Admin").click()
     expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
-    expect(page.get_by_text("8 user(s)")).to_be_visible()
+    expect(page.get_by_text(f"{len(DEMO_USERS)} user(s)")).to_be_visible()
     for email in ("ada.admin@example.com", "ravi.reviewer@example.com", "vera.viewer@example.com"):
         expect_table_cell(page, email)
     settled(page)

@@ -28,7 +28,8 @@ ALLOWED = {
     S.RETIRED: set(),
     S.REJECTED: set(),
 }
-CAN_MOVE = {Role.VIEWER: False, Role.CONTRIBUTOR: False, Role.REVIEWER: True, Role.ADMIN: True}
+CAN_MOVE = {Role.VIEWER: False, Role.CONTRIBUTOR: False, Role.REVIEWER: True, Role.RISK_REVIEWER: True,
+            Role.ADMIN: True}
 
 
 def request_for(target: ModelStatus, replacement: str = "") -> TransitionRequest:

@@ -27,6 +27,8 @@ ALLOWED = {
     Role.CONTRIBUTOR: {Permission.BROWSE, Permission.USE_SANDBOX, Permission.CONTRIBUTE},
     Role.REVIEWER: {Permission.BROWSE, Permission.USE_SANDBOX, Permission.CONTRIBUTE, Permission.REVIEW,
                     Permission.VIEW_TEAM_USAGE, Permission.MANAGE_TRAINING},
+    Role.RISK_REVIEWER: {Permission.BROWSE, Permission.USE_SANDBOX, Permission.CONTRIBUTE, Permission.REVIEW,
+                         Permission.VIEW_TEAM_USAGE, Permission.MANAGE_TRAINING, Permission.REVIEW_RISK},
     Role.ADMIN: set(Permission),
 }
 

@@ -63,6 +63,7 @@ def test_the_installed_features_give_each_role_the_navigation_it_had_before_mani
         "Prompts": ["Prompt library", "Prompt"],
         "Templates": ["Solution templates", "Template"],
         "Training": ["Courses", "Certificates", "Course", "Quiz", "Labs"],
+        "Portfolio": ["Use-case portfolio", "Propose a use case", "Use case"],
     }
     admin = titles(pages_for(INSTALLED_FEATURES, person(Role.ADMIN)))
     assert admin == {
@@ -73,6 +74,7 @@ def test_the_installed_features_give_each_role_the_navigation_it_had_before_mani
         "Prompts": ["Prompt library", "Prompt", "Write a prompt", "Prompt reviews"],
         "Templates": ["Solution templates", "Template", "Manage templates"],
         "Training": ["Courses", "Certificates", "Course", "Quiz", "Labs", "Assignments", "Training dashboard"],
+        "Portfolio": ["Use-case portfolio", "Propose a use case", "Use case"],
         "Administration": ["Admin"],
     }
     reviewer = titles(pages_for(INSTALLED_FEATURES, person(Role.REVIEWER)))
@@ -83,7 +85,7 @@ def test_the_installed_features_give_each_role_the_navigation_it_had_before_mani
 def test_hidden_pages_and_defaults_come_from_the_manifests() -> None:
     admin = pages_for(INSTALLED_FEATURES, person(Role.ADMIN))
     hidden = [page.title for pages in admin.values() for page in pages if page.visibility == "hidden"]
-    assert hidden == ["Model card", "Prompt", "Template", "Course", "Quiz", "Labs"]
+    assert hidden == ["Model card", "Prompt", "Template", "Course", "Quiz", "Labs", "Use case"]
     assert [page.title for pages in admin.values() for page in pages if page.default] == ["Home"]
     assert signed_out_pages(INSTALLED_FEATURES)[0].default
 
@@ -95,7 +97,7 @@ def test_a_new_manifest_adds_its_section_in_its_place_and_its_pages_to_the_roles
     reviewer = titles(pages_for(WITH_PORTFOLIO, person(Role.REVIEWER)))
     assert reviewer["Use cases"] == ["Use-case portfolio", "Review use cases"]
     assert section_order(WITH_PORTFOLIO) == ["Portal", "Models", "Use cases", "Sandbox", "Prompts", "Templates",
-                                             "Training", "Administration"]
+                                             "Training", "Portfolio", "Administration"]
 
 
 def test_a_new_manifest_adds_a_cli_command_next_to_every_built_in_one(capsys) -> None:
@@ -118,7 +120,8 @@ def test_without_its_manifest_a_feature_has_no_command(capsys) -> None:
 def test_tables_and_dependents_are_gathered_from_every_installed_feature() -> None:
     names = {module.__name__ for module in TABLE_MODULES}
     assert names == {"portal.core.audit", "portal.core.users", "catalog.models", "metering.models", "sandbox.models",
-                     "sandbox.documents.models", "prompt_library.models", "templates.models", "training.models"}
+                     "sandbox.documents.models", "prompt_library.models", "templates.models", "training.models",
+                     "portfolio.models"}
     assert table_modules(WITH_PORTFOLIO) == TABLE_MODULES
     assert [p.__name__ for p in model_dependents(INSTALLED_FEATURES)] == [
         "usage_dependents", "prompt_dependents", "template_dependents"]

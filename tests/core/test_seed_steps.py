@@ -10,6 +10,7 @@ from sqlmodel import Session, func, select
 from portal.cli import main
 from portal.core.features import FeatureManifest, ManifestError, SeedStep, check_features, seed_order
 from portal.core.principals import Principal
+from portal.core.seed import DEMO_USERS
 from portal.core.settings import Settings
 from portal.core.users import User
 from portal.installed import INSTALLED_FEATURES
@@ -30,16 +31,17 @@ PORTFOLIO = FeatureManifest(name="use_case_portfolio",
 
 def test_the_installed_features_seed_in_dependency_order() -> None:
     assert [step.name for step in seed_order(INSTALLED_FEATURES)] == [
-        "demo users", "catalog", "prompts", "prompt search index", "courses"]
+        "demo users", "catalog", "prompts", "prompt search index", "courses", "portfolio"]
     assert [step.name for step in seed_order((PORTFOLIO, *INSTALLED_FEATURES))][:2] == ["demo users", "use cases"]
 
 
 def test_a_new_manifests_seed_step_runs_with_the_seed(isolated_portal, capsys) -> None:
     SEEN.clear()
     assert main(["seed"], features=(PORTFOLIO, *INSTALLED_FEATURES)) == 0
-    assert SEEN == [("system:seed", 8)]  # after the demo users were committed, as the seed's principal
+    users = len(DEMO_USERS)
+    assert SEEN == [("system:seed", users)]  # after the demo users were committed, as the seed's principal
     out = capsys.readouterr().out.splitlines()[-1]
-    assert out.startswith("Demo data: 8 user(s) created; use cases: 8 owner(s) found; catalog: ")
+    assert out.startswith(f"Demo data: {users} user(s) created; use cases: {users} owner(s) found; catalog: ")
     assert "training: 4 new course(s)" in out
 
 

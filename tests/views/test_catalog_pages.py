@@ -88,11 +88,13 @@ def table_names(at) -> set[str]:
 # --- every page as every role ---------------------------------------------------------------------------------
 
 PAGES_FOR = {"viewer": [CATALOG, CARD], "contributor": [CATALOG, CARD, REQUEST],
-             "reviewer": [CATALOG, CARD, REQUEST, OPERATIONS], "admin": [CATALOG, CARD, REQUEST, OPERATIONS, EVALUATIONS]}
+             "reviewer": [CATALOG, CARD, REQUEST, OPERATIONS], "risk_reviewer": [CATALOG, CARD, REQUEST, OPERATIONS],
+             "admin": [CATALOG, CARD, REQUEST, OPERATIONS, EVALUATIONS]}
 
 
 HOME_LINKS = {"viewer": ["Model catalog"], "contributor": ["Model catalog", "Request a model"],
               "reviewer": ["Model catalog", "Request a model", "Catalog operations"],
+              "risk_reviewer": ["Model catalog", "Request a model", "Catalog operations"],
               "admin": ["Model catalog", "Request a model", "Catalog operations"]}
 OTHER_AREAS = ("Home", "Admin", "Sandbox", "Compare models", "My usage", "Prompt library", "Solution templates",
                "Training", "Training dashboard")  # tested with their own pages

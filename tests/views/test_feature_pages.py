@@ -31,7 +31,7 @@ def test_a_page_opened_directly_refuses_the_roles_its_manifest_leaves_out(open_p
 
 
 def test_some_page_is_refused_to_each_role_below_admin() -> None:
-    assert {role for _, role in REFUSED} == {Role.VIEWER, Role.CONTRIBUTOR, Role.REVIEWER}
+    assert {role for _, role in REFUSED} == {Role.VIEWER, Role.CONTRIBUTOR, Role.REVIEWER, Role.RISK_REVIEWER}
 
 
 @pytest.mark.parametrize("page", SIGNED_IN_PAGES, ids=[str(p.view) for p in SIGNED_IN_PAGES])

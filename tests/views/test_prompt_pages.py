@@ -24,7 +24,8 @@ from tests.views.support import errors, shown, unescaped
 LIBRARY, PROMPT, EDITOR, REVIEWS = ("views/prompts.py", "views/prompt.py", "views/prompt_editor.py",
                                     "views/prompt_reviews.py")
 PAGES_FOR = {"viewer": [LIBRARY, PROMPT], "contributor": [LIBRARY, PROMPT, EDITOR],
-             "reviewer": [LIBRARY, PROMPT, EDITOR, REVIEWS], "admin": [LIBRARY, PROMPT, EDITOR, REVIEWS]}
+             "reviewer": [LIBRARY, PROMPT, EDITOR, REVIEWS], "risk_reviewer": [LIBRARY, PROMPT, EDITOR, REVIEWS],
+             "admin": [LIBRARY, PROMPT, EDITOR, REVIEWS]}
 
 
 @pytest.fixture

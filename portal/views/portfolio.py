@@ -1,0 +1,75 @@
+"""The use-case portfolio: every submitted use case as a board by stage, or as a table with filters."""
+
+import streamlit as st
+
+from catalog.models import RiskTier
+from portal import deps
+from portal.core.db import session_scope
+from portal.ui import open_picker, plain
+from portfolio.board import PortfolioFilter, portfolio_facets, portfolio_rows
+from portfolio.models import FORWARD_STAGES, Stage
+
+USE_CASE_PAGE, PROPOSE_PAGE = "views/use_case.py", "views/portfolio_propose.py"
+BOARD, TABLE = "Board", "Table"
+CARDS_PER_COLUMN = 30
+
+context = deps.portal_context()
+user = deps.require_user(context)
+deps.require_page(user, __file__)
+st.title("Use-case portfolio")
+st.caption("Every AI use case from idea to production. The risk tier, proposed from the answers, decides who "
+           "signs each stage move: tier 1 moves on its own, tier 2 needs a reviewer, tier 3 two (one a risk reviewer).")
+st.page_link(PROPOSE_PAGE, label="Propose a use case", icon=":material/add_circle:")
+
+rows, departments, owners = [], [], []
+with deps.showing_errors(), session_scope(context.engine) as session:
+    departments, owners = portfolio_facets(session=session, actor=user)
+stage_col, tier_col, dept_col, owner_col = st.columns(4)
+stage = stage_col.selectbox("Stage", list(Stage), index=None, placeholder="any", key="pf_f_stage")
+tier = tier_col.selectbox("Tier", list(RiskTier), index=None, placeholder="any", format_func=lambda t: t.label,
+                          key="pf_f_tier")
+department = dept_col.selectbox("Department", departments, index=None, placeholder="any", key="pf_f_department")
+owner = owner_col.selectbox("Owner", owners, index=None, placeholder="any", key="pf_f_owner")
+filters = PortfolioFilter(stage=stage, tier=tier, department=department or "", owner_email=owner or "")
+with deps.showing_errors(), session_scope(context.engine) as session:
+    rows = portfolio_rows(session=session, actor=user, filters=filters)
+
+view = st.segmented_control("Show", [BOARD, TABLE], default=BOARD, key="pf_view") or BOARD
+if not rows:
+    st.info("No use case matches these filters." if any((stage, tier, department, owner))
+            else "No use case is submitted yet: propose the first one.")
+    st.stop()
+
+
+def card(container, row) -> None:
+    """One use case on the board: title, tier, department, owner, and a link to open it."""
+    uc = row.use_case
+    owner = row.owner.split("@")[0] or "no owner"  # the full address wraps (and links) in a narrow lane
+    with container.container(border=True):
+        st.markdown(f"**{plain(uc.title)}**")
+        st.caption(f"tier {int(uc.tier)} · {plain(uc.department)} · {plain(owner)}"
+                   + (f" · waiting: → {row.waiting_for}" if row.waiting_for else ""))
+        st.page_link(USE_CASE_PAGE, label="Open", icon=":material/open_in_new:", query_params={"use_case": str(uc.id)},
+                     help=uc.title)
+
+
+if view == BOARD:
+    columns = st.columns(len(FORWARD_STAGES) + 1)
+    lanes = [*[(s.value, [s]) for s in FORWARD_STAGES], ("paused / retired", [Stage.PAUSED, Stage.RETIRED])]
+    for column, (title, stages) in zip(columns, lanes):
+        in_lane = [r for r in rows if Stage(r.use_case.stage) in stages]
+        column.markdown(f"**{title}** ({len(in_lane)})")
+        for row in in_lane[:CARDS_PER_COLUMN]:
+            card(column, row)
+        if len(in_lane) > CARDS_PER_COLUMN:
+            column.caption(f"and {len(in_lane) - CARDS_PER_COLUMN} more: filter, or use the table")
+else:
+    st.dataframe([{"id": r.use_case.id, "use case": r.use_case.title, "stage": r.use_case.stage,
+                   "tier": int(r.use_case.tier), "department": r.use_case.department, "owner": r.owner,
+                   "value / year": r.use_case.value_amount, "unit": r.use_case.value_unit,
+                   "waiting for": r.waiting_for} for r in rows],
+                 hide_index=True, width="stretch", key="pf_table")
+    labels = {r.use_case.id: f"{r.use_case.title} ({r.use_case.stage}, tier {int(r.use_case.tier)})" for r in rows}
+    if chosen := open_picker(labels, label="Open a use case", placeholder="Pick a use case", key="pf_open",
+                             button="Open use case", icon=":material/open_in_new:"):
+        st.switch_page(USE_CASE_PAGE, query_params={"use_case": str(chosen)})

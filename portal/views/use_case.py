@@ -1,0 +1,126 @@
+"""One use case: its answers, the tier and why, the move waiting for approval, and its timeline."""
+
+import streamlit as st
+
+from catalog.models import RiskTier
+from portal import deps
+from portal.core.db import session_scope
+from portal.core.errors import NotFound
+from portal.ui import plain
+from portfolio.detail import use_case_detail
+from portfolio.service import set_tier
+from portfolio.stages import decide_move, request_move
+
+BOARD_PAGE, PROPOSE_PAGE = "views/portfolio.py", "views/portfolio_propose.py"
+FLASH = "uc_flash"
+
+context = deps.portal_context()
+user = deps.require_user(context)
+deps.require_page(user, __file__)
+
+wanted = st.query_params.get("use_case", "")
+if not wanted:
+    st.title("Use case")
+    st.info("Open a use case from the portfolio.")
+    st.page_link(BOARD_PAGE, label="Use-case portfolio", icon=":material/view_kanban:")
+    st.stop()
+detail = None
+try:
+    if not wanted.isdigit():
+        raise NotFound("Open a use case from the portfolio: the address names none.")
+    with session_scope(context.engine) as session:
+        detail = use_case_detail(session=session, actor=user, use_case_id=int(wanted))
+except NotFound as exc:
+    st.title("Use case")
+    st.error(exc.message)  # it names the address bar's value only once it is known to be digits
+    st.page_link(BOARD_PAGE, label="Back to the portfolio", icon=":material/arrow_back:")
+    st.stop()
+uc = detail.use_case
+
+st.title(uc.title)
+if flash := st.session_state.pop(FLASH, None):
+    st.success(flash, icon=":material/check_circle:")
+tier_text = f"tier {int(uc.tier)}" if uc.tier else "no tier yet"
+st.markdown(f"**Stage:** `{uc.stage}` · **{tier_text}** · **Department:** {plain(uc.department or '—')}"
+            f" · **Owner:** {plain(detail.owner or '—')} · revision {uc.revision}")
+if uc.draft:
+    st.warning("This is a draft: finish and submit it to get a tier and move it on.", icon=":material/edit_note:")
+if uc.stage_reason:
+    st.caption(f"{uc.stage.capitalize()} because: {plain(uc.stage_reason)}")
+if detail.may_move or uc.draft:
+    st.page_link(PROPOSE_PAGE, label="Edit the answers", icon=":material/edit:", query_params={"use_case": str(uc.id)})
+
+
+def act(action) -> None:
+    """Run a change (it returns what happened); on success say so on the fresh page, on refusal say why here."""
+    done = None
+    with deps.showing_errors(), session_scope(context.engine) as session:
+        done = action(session)
+    if done:
+        st.session_state[FLASH] = done
+        st.rerun()
+
+
+about, risk, stage_tab, history = st.tabs(["About", "Risk tier", "Stage and approvals", "Timeline"])
+with about:
+    st.markdown(f"**The problem.** {plain(uc.problem or '—')}")
+    st.markdown(f"**Who has it.** {plain(uc.who_has_it or '—')} ({plain(uc.team or 'no team named')})")
+    value = "—" if uc.value_amount is None else (
+        f"{uc.value_amount:,.0f} hours saved a year" if uc.value_unit == "hours" else f"{uc.value_amount:,.0f} a year")
+    st.markdown(f"**Expected value.** {value}; assumption: {plain(uc.value_assumption or '—')}")
+    st.markdown(f"**Links.** models: {plain(', '.join(uc.models) or '—')}; prompts: "
+                f"{plain(', '.join(uc.prompts) or '—')}; templates: {plain(', '.join(uc.templates) or '—')}")
+    st.caption(f"Proposed by {plain(detail.proposed_by)}.")
+
+with risk:
+    if detail.proposal is None:
+        st.info("The portal proposes a tier once every risk answer is given.")
+    else:
+        st.markdown(f"**Proposed tier {int(detail.proposal.tier)}** ({RiskTier(detail.proposal.tier).label}) because:")
+        st.markdown("\n".join(f"- {reason}" for reason in detail.proposal.reasons))  # the portal's own words
+    if uc.reviewer_tier:
+        st.markdown(f"**A reviewer set tier {int(uc.reviewer_tier)}:** {plain(uc.tier_reason)}")
+    st.markdown(f"**Signatures each stage move needs:** {detail.signatures_needed}.")
+    if detail.may_review and uc.proposed_tier:
+        with st.form("uc_tier_form"):
+            higher = [t for t in RiskTier if t >= uc.proposed_tier and t != uc.tier]
+            tier = st.selectbox("Set the tier to", higher, format_func=lambda t: t.label, key="uc_tier")
+            reason = st.text_input("Why", key="uc_tier_reason", placeholder="The letters quote contract terms")
+            if st.form_submit_button("Change the tier", disabled=not higher):
+                act(lambda s: set_tier(session=s, actor=user, use_case_id=uc.id, tier=tier, reason=reason,
+                                       base_revision=uc.revision) and f"Tier set to {int(tier)}.")
+
+with stage_tab:
+    move = detail.move
+    if move is not None:
+        st.markdown(f"**Waiting for approval:** {move.from_stage} → {move.to_stage}"
+                    + (f" — {plain(move.reason)}" if move.reason else ""))
+        for approval in detail.approvals:
+            who = "risk reviewer" if approval.risk_reviewer else "reviewer"
+            st.markdown(f"- approved by {plain(approval.approver)} ({who})"
+                        + (f": {plain(approval.note)}" if approval.note else ""))
+        if detail.may_review:
+            note = st.text_input("Note (a rejection says why)", key="uc_note")
+            approve_col, reject_col = st.columns(2)
+            if approve_col.button("Approve", key="uc_approve", type="primary", icon=":material/check:"):
+                act(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=True, note=note,
+                                          seen_version=move.version) and f"You approved the move to {move.to_stage}.")
+            if reject_col.button("Reject", key="uc_reject", icon=":material/close:"):
+                act(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=False, note=note,
+                                          seen_version=move.version) and f"You rejected the move to {move.to_stage}.")
+    elif not uc.draft:
+        st.caption("No move is waiting for approval.")
+    if detail.may_move and detail.next_stages:
+        with st.form("uc_move_form"):
+            to = st.selectbox("Move to", detail.next_stages, key="uc_move_to")
+            why = st.text_input("Reason (needed to pause or retire)", key="uc_move_reason")
+            if st.form_submit_button("Ask for the move"):
+                act(lambda s: f"Move to {to} requested: it waits for approval." if request_move(
+                    session=s, actor=user, use_case_id=uc.id, to_stage=to, reason=why, base_revision=uc.revision)
+                    else f"Moved to {to}.")
+
+with history:
+    st.dataframe([{"at": e.at, "who": e.actor_email, "what": e.action.removeprefix("use_case."), "summary": e.summary}
+                  for e in reversed(detail.history)], hide_index=True, width="stretch", key="uc_timeline")
+
+st.page_link(BOARD_PAGE, label="Back to the portfolio", icon=":material/arrow_back:")

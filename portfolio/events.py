@@ -1,0 +1,147 @@
+"""The portfolio's audit events: all about one use case (entity `use_case`), so its timeline is one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from portal.core.audit import Event, JSONDict
+
+
+@dataclass(frozen=True)
+class UseCaseEvent(Event):
+    """Base: every portfolio event names the use case it is about."""
+
+    entity_type: ClassVar[str] = "use_case"
+    use_case_id: int
+    title: str
+
+    def entity_id(self) -> int:
+        return self.use_case_id
+
+
+@dataclass(frozen=True)
+class UseCaseSaved(UseCaseEvent):
+    """A use case was created or edited, as a draft or as a full proposal (the changed answers before and after)."""
+
+    action: ClassVar[str] = "use_case.saved"
+    draft: bool
+    old: JSONDict
+    new: JSONDict
+
+    def summary(self) -> str:
+        verb = "created" if not self.old else "edited"
+        return f"{self.title} {verb}{' (draft)' if self.draft else ''}: " + (", ".join(self.new) or "no change")
+
+    def before(self) -> JSONDict:
+        return self.old
+
+    def after(self) -> JSONDict:
+        return {**self.new, "draft": self.draft}
+
+
+@dataclass(frozen=True)
+class UseCaseSubmitted(UseCaseEvent):
+    """A draft was completed and submitted; the portal proposed a tier with its reasons."""
+
+    action: ClassVar[str] = "use_case.submitted"
+    proposed_tier: int
+    reasons: list[str]
+
+    def summary(self) -> str:
+        return f"{self.title} submitted; proposed tier {self.proposed_tier}: {'; '.join(self.reasons)}"
+
+    def after(self) -> JSONDict:
+        return {"proposed_tier": self.proposed_tier, "reasons": self.reasons}
+
+
+@dataclass(frozen=True)
+class TierChanged(UseCaseEvent):
+    """A reviewer set the tier above the proposal (or back towards it), with the reason."""
+
+    action: ClassVar[str] = "use_case.tier_changed"
+    from_tier: int
+    to_tier: int
+    reason: str
+
+    def summary(self) -> str:
+        return f"{self.title}: tier {self.from_tier} → {self.to_tier} ({self.reason})"
+
+    def before(self) -> JSONDict:
+        return {"tier": self.from_tier}
+
+    def after(self) -> JSONDict:
+        return {"tier": self.to_tier, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class StageMoveRequested(UseCaseEvent):
+    action: ClassVar[str] = "use_case.move_requested"
+    move_id: int
+    from_stage: str
+    to_stage: str
+    tier: int
+
+    def summary(self) -> str:
+        return f"{self.title}: move {self.from_stage} → {self.to_stage} requested (tier {self.tier})"
+
+    def after(self) -> JSONDict:
+        return {"move_id": self.move_id, "from": self.from_stage, "to": self.to_stage, "tier": self.tier}
+
+
+@dataclass(frozen=True)
+class StageMoveApproved(UseCaseEvent):
+    """One approval of a pending move; the move is applied when the tier's approvals are complete."""
+
+    action: ClassVar[str] = "use_case.move_approved"
+    move_id: int
+    to_stage: str
+    risk_reviewer: bool
+    note: str
+
+    def summary(self) -> str:
+        who = "risk reviewer" if self.risk_reviewer else "reviewer"
+        return f"{self.title}: move to {self.to_stage} approved by a {who}" + (f" ({self.note})" if self.note else "")
+
+    def after(self) -> JSONDict:
+        return {"move_id": self.move_id, "risk_reviewer": self.risk_reviewer, "note": self.note}
+
+
+@dataclass(frozen=True)
+class StageMoveRejected(UseCaseEvent):
+    action: ClassVar[str] = "use_case.move_rejected"
+    move_id: int
+    to_stage: str
+    reason: str
+
+    def summary(self) -> str:
+        return f"{self.title}: move to {self.to_stage} rejected ({self.reason})"
+
+    def after(self) -> JSONDict:
+        return {"move_id": self.move_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class StageMoved(UseCaseEvent):
+    """The use case changed stage: on its own (tier 1, pause, retire) or once its approvals were complete."""
+
+    action: ClassVar[str] = "use_case.stage_moved"
+    from_stage: str
+    to_stage: str
+    tier: int
+    reason: str
+    approvers: list[str]
+
+    def summary(self) -> str:
+        how = f"approved by {', '.join(self.approvers)}" if self.approvers else "no approval needed"
+        return f"{self.title}: {self.from_stage} → {self.to_stage} ({how})" + (f": {self.reason}" if self.reason else "")
+
+    def before(self) -> JSONDict:
+        return {"stage": self.from_stage}
+
+    def after(self) -> JSONDict:
+        return {"stage": self.to_stage, "tier": self.tier, "reason": self.reason, "approvers": self.approvers}
+
+
+PORTFOLIO_EVENTS: tuple[type[Event], ...] = (UseCaseSaved, UseCaseSubmitted, TierChanged, StageMoveRequested,
+                                             StageMoveApproved, StageMoveRejected, StageMoved)

@@ -1,0 +1,36 @@
+"""What the use-case portfolio adds to the portal: its pages, its tables, its audit events and its demo data."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
+from portal.core.principals import Principal
+from portal.core.settings import Settings
+from portfolio import models
+from portfolio.events import PORTFOLIO_EVENTS
+
+SECTION = "Portfolio"
+
+
+def _seed_portfolio(*, session: Session, actor: Principal, settings: Settings) -> str:
+    from portfolio.seed import seed_portfolio
+
+    return f"portfolio: {seed_portfolio(session=session, actor=actor)} use case(s) created"
+
+
+MANIFEST = FeatureManifest(
+    name="portfolio",
+    sections=(Section(SECTION, order=600),),
+    pages=(
+        PageSpec("portfolio.py", title="Use-case portfolio", icon=":material/view_kanban:", section=SECTION,
+                 help="Every AI use case by stage: a board, and a table with filters."),
+        PageSpec("portfolio_propose.py", title="Propose a use case", icon=":material/add_circle:", section=SECTION,
+                 help="Describe a use case; save a draft and finish it later."),
+        # Reached from the board with ?use_case=<id>, so it stays out of the menu.
+        PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
+    ),
+    table_modules=(models,),
+    audit_events=PORTFOLIO_EVENTS,
+    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),),
+)

@@ -1,0 +1,158 @@
+"""Portfolio tables: one row per AI use case, and the stage moves waiting for (or given) their approvals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from catalog.models import DataClassification, IntEnumColumn, RiskTier
+from portal.core.audit import utcnow
+
+
+class Stage(StrEnum):
+    """Where a use case is; see portfolio.stages for the moves between them."""
+
+    IDEA = "idea"
+    ASSESSMENT = "assessment"
+    PILOT = "pilot"
+    PRODUCTION = "production"
+    SCALED = "scaled"
+    PAUSED = "paused"
+    RETIRED = "retired"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+# The path a use case walks; paused and retired sit beside it.
+FORWARD_STAGES = (Stage.IDEA, Stage.ASSESSMENT, Stage.PILOT, Stage.PRODUCTION, Stage.SCALED)
+
+
+class PeopleAffected(StrEnum):
+    """Whom the use case's output reaches."""
+
+    STAFF = "staff"
+    CUSTOMERS = "customers"
+    PUBLIC = "public"
+
+    @property
+    def label(self) -> str:
+        return {"staff": "staff only", "customers": "customers", "public": "the public"}[self.value]
+
+
+class Autonomy(StrEnum):
+    """How far the system acts on its own."""
+
+    ASSISTS = "assists"  # drafts or suggests; a person decides and acts
+    ACTS = "acts"  # takes actions on its own that can be undone
+    DECIDES = "decides"  # makes decisions about people, money or access without a person
+
+    @property
+    def label(self) -> str:
+        return AUTONOMY_LABELS[self]
+
+
+AUTONOMY_LABELS = {Autonomy.ASSISTS: "assists a person, who decides",
+                   Autonomy.ACTS: "acts on its own (reversible actions)",
+                   Autonomy.DECIDES: "makes automated decisions about people, money or access"}
+
+
+class ValueUnit(StrEnum):
+    MONEY = "money"  # in the company's reporting currency, per year
+    HOURS = "hours"  # hours saved per year
+
+
+class MoveState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"  # and applied to the use case
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the use case moved on another way (paused, retired) before a decision
+
+
+class UseCase(SQLModel, table=True):
+    """One AI use case: the problem, who owns it, what it is worth, its risk answers and where it stands."""
+
+    __tablename__ = "use_case"
+    __table_args__ = (Index("ix_use_case_stage_tier", "stage", "tier"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200, index=True)
+    problem: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    who_has_it: str = Field(default="", max_length=500)
+    department: str = Field(default="", max_length=120, index=True)
+    team: str = Field(default="", max_length=120)
+    owner_id: int | None = Field(default=None, foreign_key="portal_user.id", index=True)
+    proposed_by_id: int = Field(foreign_key="portal_user.id", index=True)
+    value_amount: float | None = None
+    value_unit: str = Field(default=ValueUnit.MONEY.value, max_length=10)
+    value_assumption: str = Field(default="", max_length=1000)
+    classification: DataClassification | None = Field(default=None, sa_type=IntEnumColumn(DataClassification))
+    people_affected: str | None = Field(default=None, max_length=20)
+    human_review: bool | None = None
+    autonomy: str | None = Field(default=None, max_length=20)
+    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prompts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    templates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    draft: bool = Field(default=True, index=True)
+    stage: str = Field(default=Stage.IDEA.value, max_length=20)
+    paused_from: str | None = Field(default=None, max_length=20)  # the stage a resume returns to
+    stage_reason: str = Field(default="", max_length=1000)  # why it was paused or retired
+    proposed_tier: RiskTier | None = Field(default=None, sa_type=IntEnumColumn(RiskTier))
+    reviewer_tier: RiskTier | None = Field(default=None, sa_type=IntEnumColumn(RiskTier))
+    tier_reason: str = Field(default="", max_length=1000)  # the reviewer's reason for raising it
+    # The tier that decides the path: the higher of the proposal and a reviewer's raise (kept for filtering).
+    tier: RiskTier | None = Field(default=None, sa_type=IntEnumColumn(RiskTier))
+    revision: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    def answers(self) -> dict[str, Any]:
+        """The fields an edit's audit event compares."""
+        return {name: _plain(getattr(self, name)) for name in EDITABLE_FIELDS}
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, DataClassification) else value
+
+
+# What the propose form edits (draft or not); the rest is the portfolio's own bookkeeping.
+EDITABLE_FIELDS = ("title", "problem", "who_has_it", "department", "team", "owner_id", "value_amount", "value_unit",
+                   "value_assumption", "classification", "people_affected", "human_review", "autonomy", "models",
+                   "prompts", "templates")
+
+
+class StageMove(SQLModel, table=True):
+    """A requested move of a use case to another stage, and its decision; `version` guards concurrent decisions."""
+
+    __tablename__ = "use_case_stage_move"
+    __table_args__ = (Index("ix_use_case_stage_move_case_state", "use_case_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id")
+    from_stage: str = Field(max_length=20)
+    to_stage: str = Field(max_length=20)
+    requested_by_id: int = Field(foreign_key="portal_user.id")
+    reason: str = Field(default="", max_length=1000)
+    state: str = Field(default=MoveState.PENDING.value, max_length=20, index=True)
+    version: int = 1  # each approval or decision moves it on; a decision names the version it saw
+    decided_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MoveApproval(SQLModel, table=True):
+    """One reviewer's approval of a pending stage move (a rejection closes the move instead)."""
+
+    __tablename__ = "use_case_move_approval"
+    __table_args__ = (UniqueConstraint("move_id", "approver_id", name="uq_use_case_move_approval"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    move_id: int = Field(foreign_key="use_case_stage_move.id", index=True)
+    approver_id: int = Field(foreign_key="portal_user.id")
+    risk_reviewer: bool = False  # the approver held review_risk when approving
+    note: str = Field(default="", max_length=1000)
+    at: datetime = Field(default_factory=utcnow)

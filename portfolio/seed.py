@@ -1,0 +1,76 @@
+"""The demo portfolio: about twenty use cases, each proposed by its demo owner and moved through real stage moves.
+
+The seed acts as the demo people it names (the owner proposes and asks, the demo reviewers sign), never around the
+services, so every use case has the timeline a real one would have. Use cases whose title exists are left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session, select
+
+from catalog.models import DataClassification, RiskTier
+from portal.core.principals import Principal
+from portal.core.users import User
+from portfolio.models import FORWARD_STAGES, Autonomy, PeopleAffected, Stage, UseCase
+from portfolio.service import UseCaseForm, save_use_case, set_tier
+from portfolio.stages import decide_move, request_move
+
+SEED_FILE = Path(__file__).with_name("seed_portfolio.yaml")
+REVIEWER, RISK_REVIEWER = "ravi.reviewer@example.com", "rosa.risk@example.com"
+
+
+def seed_portfolio(*, session: Session, actor: Principal, path: Path = SEED_FILE) -> int:
+    """Create the seed file's use cases that do not exist yet; returns how many were created."""
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    people = {u.email: u for u in session.exec(select(User)).all()}
+    existing = set(session.exec(select(UseCase.title)).all())
+    created = 0
+    for entry in entries:
+        if entry["title"] in existing or entry["owner"] not in people:
+            continue  # already seeded, or the demo users were not (a real directory instead)
+        _seed_one(session, entry, people)
+        created += 1
+    return created
+
+
+def _seed_one(session: Session, entry: dict[str, Any], people: dict[str, User]) -> None:
+    owner, reviewer = people[entry["owner"]], people[REVIEWER]
+    use_case = save_use_case(session=session, actor=owner, form=_form(entry), submit=True)
+    if raise_to := entry.get("raise"):
+        set_tier(session=session, actor=reviewer, use_case_id=use_case.id, tier=RiskTier(raise_to[0]),
+                 reason=raise_to[1], base_revision=use_case.revision)
+    stopped = Stage(entry["stage"]) in (Stage.PAUSED, Stage.RETIRED)
+    target = Stage(entry.get("paused_at", "idea") if stopped else entry["stage"])
+    for stage in FORWARD_STAGES[1:FORWARD_STAGES.index(target) + 1]:
+        _move(session, use_case, stage, owner, people)
+    if stopped:
+        request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage(entry["stage"]),
+                     reason=entry.get("pause") or entry.get("retire"), base_revision=use_case.revision)
+    if waiting := entry.get("waiting"):
+        request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage(waiting),
+                     base_revision=use_case.revision)
+
+
+def _move(session: Session, use_case: UseCase, stage: Stage, owner: User, people: dict[str, User]) -> None:
+    """Ask as the owner; sign as the reviewer, and as the risk reviewer too when the tier needs two."""
+    move = request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=stage,
+                        base_revision=use_case.revision)
+    signers = [REVIEWER, RISK_REVIEWER] if use_case.tier == RiskTier.FULL_REVIEW else [REVIEWER]
+    for email in signers if move is not None else []:
+        decide_move(session=session, actor=people[email], move_id=move.id, approve=True, seen_version=move.version,
+                    note="seed data")
+
+
+def _form(entry: dict[str, Any]) -> UseCaseForm:
+    amount, unit, assumption = entry["value"]
+    classification, people, review, autonomy = entry["answers"]
+    return UseCaseForm(
+        title=entry["title"], problem=entry["problem"], who_has_it=entry["who"], department=entry["department"],
+        team=entry["team"], owner_email=entry["owner"], value_amount=float(amount), value_unit=unit,
+        value_assumption=assumption, classification=DataClassification.parse(classification),
+        people_affected=PeopleAffected(people), human_review=review, autonomy=Autonomy(autonomy),
+        models=entry.get("models", []), prompts=entry.get("prompts", []), templates=entry.get("templates", []))
