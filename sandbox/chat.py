@@ -25,8 +25,8 @@ from portal.core.auth import Permission, require
 from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGate
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
-from sandbox.events import GuardrailFired
-from sandbox.guardrails import (
+from guardrails.events import GuardrailFired
+from guardrails.text import (
     GuardrailAction,
     GuardrailOutcome,
     apply_guardrails,

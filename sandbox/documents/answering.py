@@ -40,7 +40,7 @@ from sandbox.documents.embedding_calls import embed_texts, embedding_card
 from sandbox.documents.library import conversation_collection, list_documents
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.events import DocumentGuardrailFired
-from sandbox.guardrails import GuardrailOutcome, describe, guard_alongside
+from guardrails.text import GuardrailOutcome, describe, guard_alongside
 
 INSTRUCTIONS = ("Answer the question using the numbered passages from the user's documents below. Cite each "
                 "passage you use by its number in square brackets, like [1]. If the passages do not hold the "

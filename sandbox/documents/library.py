@@ -37,7 +37,7 @@ from sandbox.documents.reading import (
     read_segments,
     split_passages,
 )
-from sandbox.guardrails import GuardrailOutcome, apply_guardrails
+from guardrails.text import GuardrailOutcome, apply_guardrails
 from sandbox.models import Conversation
 
 SEPARATOR = "\f"  # between segments while the guardrails read the whole document; reading.py removes it from text
