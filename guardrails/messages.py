@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from catalog.models import DataClassification
-from guardrails.text import GuardrailAction, GuardrailOutcome, guard_alongside
+from guardrails.text import GuardrailAction, GuardrailOutcome, apply_guardrails, guard_alongside, require_sendable
 from portal.core.settings import Settings
 
 
@@ -55,3 +55,8 @@ def guard_messages(messages: list[dict[str, str]], action: GuardrailAction) -> G
         return GuardedMessages(messages=[], outcome=outcome)
     return GuardedMessages(messages=[{**message, "content": content} for message, content in zip(messages, contents)],
                            outcome=outcome)
+
+
+def guard_texts(texts: list[str], action: GuardrailAction) -> list[str]:
+    """Texts to embed, each guarded on its own (they are separate inputs); raises GuardrailError when one is blocked."""
+    return [require_sendable(apply_guardrails(text, action)) for text in texts]

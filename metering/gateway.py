@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from catalog.models import CatalogModel, DataClassification
-from guardrails.messages import GuardedMessages, GuardrailPolicy, PreGuarded, guard_messages
+from guardrails.messages import GuardedMessages, GuardrailPolicy, PreGuarded, guard_messages, guard_texts
 from guardrails.text import GuardrailError, GuardrailOutcome
 from metering.budgets import BudgetPolicy, Payer
 from metering.ledger import CallUsage, Reservation, reserve, settle
@@ -113,8 +113,12 @@ class MeteredGateway:
         return MeteredAnswer(result=result, usage=self.settle(reservation, _finished(result)),
                              guardrails=guarded.outcome)
 
-    def embed(self, *, payer: Payer, model: CatalogModel, source: UsageSource, texts: list[str]) -> MeteredEmbeddings:
-        """Reserve the texts' estimated tokens, embed them in one request, settle at the gateway's own count."""
+    def embed(self, *, payer: Payer, model: CatalogModel, source: UsageSource, texts: list[str],
+              classification: DataClassification, guarded: PreGuarded | None = None) -> MeteredEmbeddings:
+        """Guard the texts (unless a step already did), reserve their estimated tokens, embed them in one request,
+        settle at the gateway's own count. Raises GuardrailError when the guardrails block a text."""
+        if guarded is None:
+            texts = guard_texts(texts, self.guardrails.action_for(classification))
         estimate = estimate_prompt_tokens([{"content": text} for text in texts])
         reservation = self.reserve(payer=payer, model=model, source=source, tokens_in=estimate, max_tokens_out=0)
         started = time.perf_counter()

@@ -105,3 +105,18 @@ def test_a_streamed_turn_the_guardrails_block_is_refused_with_the_reason(session
     stream = TurnStream(_Prepared(call), metered(client, session, guardrails=every_classification("block"))).run()
     assert isinstance(stream.refused, GuardrailError) and stream.error is stream.refused
     assert stream.usage is None and fake_gateway.requests == [] and usage(session) == []
+
+
+def test_texts_to_embed_are_guarded_too_unless_a_step_already_did(session, client, call, fake_gateway) -> None:
+    text = f"Contact {EMAIL} for access"
+    embed = dict(payer=call.payer, model=call.model, source=UsageSource.SANDBOX_DOCUMENTS, texts=[text],
+                 classification=DataClassification.INTERNAL)
+    fake_gateway.reset()
+    with pytest.raises(GuardrailError):
+        metered(client, session, guardrails=every_classification("block")).embed(**embed)
+    assert fake_gateway.requests == [] and usage(session) == []
+    metered(client, session, guardrails=every_classification("redact")).embed(**embed)
+    assert fake_gateway.last_request.body["input"] == ["Contact <EMAIL_1> for access"]
+    metered(client, session, guardrails=every_classification("block")).embed(
+        **embed, guarded=PreGuarded(GuardrailAction.WARN))
+    assert fake_gateway.last_request.body["input"] == [text]
