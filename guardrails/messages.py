@@ -1,8 +1,9 @@
-"""Guardrails on a chat call: the action the admins chose for the call's data, applied to all its messages at once.
+"""Guardrails on a gateway call: the action the admins chose for the call's data, applied to all it sends.
 
-The metered gateway path (metering/gateway.py) runs `guard_messages` on every call before it reserves or sends
-anything, unless a prepare step has already guarded exactly those messages (`PreGuarded`: the sandbox's turns guard
-the message, the system prompt and the passages one by one, each with a notice of its own).
+The metered gateway path (metering/gateway.py) runs `guard_messages` on every chat call (`guard_texts` on texts to
+embed) before it reserves or sends anything, unless a step has already guarded exactly those texts (`PreGuarded`:
+the sandbox's turns guard the message, the system prompt and the passages one by one, each with a notice of its
+own; a document is guarded at upload).
 """
 
 from __future__ import annotations
