@@ -4,6 +4,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY portal ./portal
 COPY catalog ./catalog
+COPY guardrails ./guardrails
 COPY metering ./metering
 COPY sandbox ./sandbox
 COPY prompt_library ./prompt_library

@@ -30,8 +30,8 @@ def _best(measure) -> float:
 
 
 def run() -> dict[str, float]:
-    from sandbox.guardrails import scan
-    from sandbox.pii.registry import DETECTORS
+    from guardrails.text import scan
+    from guardrails.pii.registry import DETECTORS
 
     scan(MESSAGE)  # warm: detectors compiled
     portal = _best(lambda: scan(MESSAGE))

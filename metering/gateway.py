@@ -1,20 +1,26 @@
 """The one path every gateway call the portal makes on a person's behalf takes:
-who pays → budgets in force → reservation → call → settle → one usage event.
+who pays → guardrails → budgets in force → reservation → call → settle → one usage event.
 
-A caller gets a `MeteredGateway` (the gateway client, the database and the configured budgets) and asks it for
-a chat, a stream or embeddings for a `Payer` and a catalog card; it cannot skip a step. A refused reservation
-raises `BudgetExhausted` before anything is sent.
+A caller gets a `MeteredGateway` (the gateway client, the database, the configured budgets and guardrail actions)
+and asks it for a chat or a stream of a `Call`, or embeddings; it cannot skip a step. A `Call` names the data
+classification of what it sends, and the admins' guardrail action for that classification is applied to every
+message before anything is reserved: blocked raises `GuardrailError` and nothing is sent, redacted sends the
+placeholders, warned sends the text as written; either way `guardrails` on the answer says what was found. A call
+whose messages a prepare step already guarded (`PreGuarded`, the sandbox's turns) is not scanned twice. A refused
+reservation raises `BudgetExhausted` before anything is sent.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from catalog.models import CatalogModel
+from catalog.models import CatalogModel, DataClassification
+from guardrails.messages import GuardedMessages, GuardrailPolicy, PreGuarded, guard_messages, guard_texts
+from guardrails.text import GuardrailError, GuardrailOutcome
 from metering.budgets import BudgetPolicy, Payer
 from metering.ledger import CallUsage, Reservation, reserve, settle
 from metering.models import CallStatus, UsageEvent
@@ -30,11 +36,28 @@ from portal.core.features import UsageSource
 
 
 @dataclass(frozen=True)
+class Call:
+    """One chat call as the metered gateway makes it: who pays, which card, reported under what, what is sent and
+    the data classification of what is sent (which picks the guardrail action)."""
+
+    payer: Payer
+    model: CatalogModel
+    source: UsageSource
+    messages: list[dict[str, str]]
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int = 512
+    classification: DataClassification = field(kw_only=True)
+    guarded: PreGuarded | None = field(default=None, kw_only=True)  # set only by a step that guarded `messages`
+
+
+@dataclass(frozen=True)
 class MeteredAnswer:
-    """A whole answer and the usage event it was settled as."""
+    """A whole answer, the usage event it was settled as, and what the guardrails found in what was sent."""
 
     result: ChatResult
     usage: UsageEvent
+    guardrails: GuardrailOutcome | None = None  # None: nothing found, or guarded before the call
 
 
 @dataclass(frozen=True)
@@ -46,8 +69,19 @@ class MeteredEmbeddings:
 class MeteredGateway:
     """The gateway client behind the metering steps; hand it to every service that calls a model."""
 
-    def __init__(self, *, gateway: GatewayClient, engine: Engine, budgets: BudgetPolicy) -> None:
+    def __init__(self, *, gateway: GatewayClient, engine: Engine, budgets: BudgetPolicy,
+                 guardrails: GuardrailPolicy | None = None) -> None:
         self.gateway, self.engine, self.budgets = gateway, engine, budgets
+        self.guardrails = guardrails or GuardrailPolicy()  # the settings' defaults unless the admins' are given
+
+    def guard(self, call: Call) -> GuardedMessages:
+        """The call's messages as the guardrails let them go; raises GuardrailError when they may not go at all."""
+        if call.guarded is not None:
+            return GuardedMessages(messages=call.messages)
+        guarded = guard_messages(call.messages, self.guardrails.action_for(call.classification))
+        if guarded.blocked:
+            raise GuardrailError(guarded.outcome)
+        return guarded
 
     def reserve(self, *, payer: Payer, model: CatalogModel, source: UsageSource, tokens_in: int,
                 max_tokens_out: int) -> Reservation:
@@ -57,31 +91,35 @@ class MeteredGateway:
     def settle(self, reservation: Reservation, usage: CallUsage) -> UsageEvent:
         return settle(engine=self.engine, reservation=reservation, usage=usage)
 
-    def stream_chat(self, *, payer: Payer, model: CatalogModel, source: UsageSource,
-                    messages: list[dict[str, str]], max_tokens: int, temperature: float | None = None,
-                    top_p: float | None = None) -> MeteredStream:
-        """Reserve, then stream; iterate it for the text. Settled when the stream ends, fails or is closed."""
-        reservation = self.reserve(payer=payer, model=model, source=source,
-                                   tokens_in=estimate_prompt_tokens(messages), max_tokens_out=max_tokens)
-        return MeteredStream(self, reservation, messages, temperature=temperature, top_p=top_p,
-                             max_tokens=max_tokens)
+    def stream_chat(self, call: Call) -> MeteredStream:
+        """Guard, reserve, then stream; iterate it for the text. Settled when the stream ends, fails or is closed."""
+        guarded = self.guard(call)
+        reservation = self.reserve(payer=call.payer, model=call.model, source=call.source,
+                                   tokens_in=estimate_prompt_tokens(guarded.messages), max_tokens_out=call.max_tokens)
+        return MeteredStream(self, reservation, guarded, temperature=call.temperature, top_p=call.top_p,
+                             max_tokens=call.max_tokens)
 
-    def chat(self, *, payer: Payer, model: CatalogModel, source: UsageSource, messages: list[dict[str, str]],
-             max_tokens: int, temperature: float | None = None) -> MeteredAnswer:
-        """Reserve, ask for a whole answer, settle. A gateway failure is settled at no cost and raised."""
-        reservation = self.reserve(payer=payer, model=model, source=source,
-                                   tokens_in=estimate_prompt_tokens(messages), max_tokens_out=max_tokens)
+    def chat(self, call: Call) -> MeteredAnswer:
+        """Guard, reserve, ask for a whole answer, settle. A gateway failure is settled at no cost and raised."""
+        guarded = self.guard(call)
+        reservation = self.reserve(payer=call.payer, model=call.model, source=call.source,
+                                   tokens_in=estimate_prompt_tokens(guarded.messages), max_tokens_out=call.max_tokens)
         started = time.perf_counter()
         try:
-            result = self.gateway.chat(model=model.name, messages=messages, caller=payer.caller,
-                                       temperature=temperature, max_tokens=max_tokens)
+            result = self.gateway.chat(model=call.model.name, messages=guarded.messages, caller=call.payer.caller,
+                                       temperature=call.temperature, top_p=call.top_p, max_tokens=call.max_tokens)
         except BaseException as error:  # settled at no cost, whatever stopped it
             self.settle(reservation, _failed(started, error))
             raise
-        return MeteredAnswer(result=result, usage=self.settle(reservation, _finished(result)))
+        return MeteredAnswer(result=result, usage=self.settle(reservation, _finished(result)),
+                             guardrails=guarded.outcome)
 
-    def embed(self, *, payer: Payer, model: CatalogModel, source: UsageSource, texts: list[str]) -> MeteredEmbeddings:
-        """Reserve the texts' estimated tokens, embed them in one request, settle at the gateway's own count."""
+    def embed(self, *, payer: Payer, model: CatalogModel, source: UsageSource, texts: list[str],
+              classification: DataClassification, guarded: PreGuarded | None = None) -> MeteredEmbeddings:
+        """Guard the texts (unless a step already did), reserve their estimated tokens, embed them in one request,
+        settle at the gateway's own count. Raises GuardrailError when the guardrails block a text."""
+        if guarded is None:
+            texts = guard_texts(texts, self.guardrails.action_for(classification))
         estimate = estimate_prompt_tokens([{"content": text} for text in texts])
         reservation = self.reserve(payer=payer, model=model, source=source, tokens_in=estimate, max_tokens_out=0)
         started = time.perf_counter()
@@ -99,11 +137,13 @@ class MeteredGateway:
 
 
 class MeteredStream:
-    """Text deltas of one reserved call; afterwards `result` (or `error` and the `partial` text) and `usage`."""
+    """Text deltas of one guarded, reserved call; afterwards `result` (or `error` and the `partial` text) and
+    `usage`."""
 
-    def __init__(self, metered: MeteredGateway, reservation: Reservation, messages: list[dict[str, str]], *,
+    def __init__(self, metered: MeteredGateway, reservation: Reservation, guarded: GuardedMessages, *,
                  temperature: float | None, top_p: float | None, max_tokens: int) -> None:
-        self._metered, self.reservation, self._messages = metered, reservation, messages
+        self._metered, self.reservation, self._messages = metered, reservation, guarded.messages
+        self.guardrails = guarded.outcome  # what the guardrails found in what is sent (None: nothing, or pre-guarded)
         self._options = {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}
         self.result: ChatResult | None = None
         self.error: GatewayError | None = None

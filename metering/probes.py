@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from catalog.health import ProbeCall
-from catalog.models import CatalogModel
+from catalog.models import CatalogModel, DataClassification
 from metering.budgets import Payer
-from metering.gateway import MeteredGateway
+from metering.gateway import Call, MeteredGateway
 from metering.models import PROBE
 from portal.core.gateway import ChatResult
 from portal.core.principals import SYSTEM_PROBE
@@ -18,7 +18,9 @@ def metered_probe_call(metered: MeteredGateway) -> ProbeCall:
     payer = Payer.system(SYSTEM_PROBE)
 
     def call(model: CatalogModel, *, messages: list[dict[str, str]], max_tokens: int) -> ChatResult:
-        return metered.chat(payer=payer, model=model, source=PROBE, messages=messages,
-                            max_tokens=max_tokens, temperature=0).result
+        # A probe sends the catalog's own fixed prompt: public data, guarded like any call all the same.
+        return metered.chat(Call(payer=payer, model=model, source=PROBE, messages=messages,
+                                 max_tokens=max_tokens, temperature=0,
+                                 classification=DataClassification.PUBLIC)).result
 
     return call

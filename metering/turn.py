@@ -3,8 +3,9 @@
 Sandbox chat (sandbox/chat.py), document chat (sandbox/documents/answering.py), compare, lab attempts and
 prompt-test runs are turns. They live in different features, so the shape they share lives here, below all of
 them (training > prompt_library | sandbox > metering): `Turn` is the protocol a page runs with no branches,
-`Call` is what goes to the gateway, `TurnStream` streams a `Call` through `MeteredGateway`, and `TurnNotice`
-is the one typed value every page shows with one renderer (portal.views._sandbox_messages.show_notice).
+`Call` (metering/gateway.py) is what goes to the gateway, `TurnStream` streams a `Call` through `MeteredGateway`,
+and `TurnNotice` is the one typed value every page shows with one renderer
+(portal.views._sandbox_messages.show_notice).
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from catalog.models import CatalogModel
-from metering.budgets import BudgetExhausted, Payer
-from metering.gateway import MeteredAnswer, MeteredGateway, MeteredStream
+from guardrails.text import GuardrailError
+from metering.budgets import BudgetExhausted
+from metering.gateway import Call, MeteredAnswer, MeteredGateway, MeteredStream
 from metering.models import CallStatus, UsageEvent
 from portal.core.errors import PortalError
 from portal.core.gateway import ChatResult
-from portal.core.features import UsageSource
 
 
 @dataclass
@@ -46,23 +46,10 @@ class TurnNotice:
                           error=self.error or other.error, retry_message=self.retry_message or other.retry_message)
 
 
-@dataclass(frozen=True)
-class Call:
-    """One chat call as the metered gateway makes it: who pays, which card, reported under what, and what is sent."""
-
-    payer: Payer
-    model: CatalogModel
-    source: UsageSource
-    messages: list[dict[str, str]]
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int = 512
-
-
 def whole_answer(call: Call, metered: MeteredGateway) -> MeteredAnswer:
-    """A turn that needs the answer whole, not streamed (a prompt-test case): the same metered steps."""
-    return metered.chat(payer=call.payer, model=call.model, source=call.source, messages=call.messages,
-                        max_tokens=call.max_tokens, temperature=call.temperature)
+    """A turn that needs the answer whole, not streamed (a prompt-test case, the judge): the same metered steps.
+    Raises GuardrailError when the guardrails block the call, before anything is reserved or sent."""
+    return metered.chat(call)
 
 
 class Sendable(Protocol):
@@ -109,13 +96,14 @@ class Turn(Protocol):
 
 class TurnStream:
     """Iterate for the answer's text; afterwards `result`, or `error` and the `partial` text that arrived, and
-    `usage`, the call's settled usage event (None when the budgets refused the call before it was made)."""
+    `usage`, the call's settled usage event (None when the guardrails or the budgets refused the call before it was
+    made: `refused` says why)."""
 
     def __init__(self, prepared: Sendable, metered: MeteredGateway) -> None:
         self.prepared = prepared
         self._metered = metered
         self._call: MeteredStream | None = None
-        self.refused: BudgetExhausted | None = None
+        self.refused: BudgetExhausted | GuardrailError | None = None
         self.started = time.perf_counter()
         self.finished: float | None = None
 
@@ -123,11 +111,9 @@ class TurnStream:
         call = self.prepared.call
         self.started = time.perf_counter()  # when the call starts, not when the stream object was made
         try:
-            self._call = self._metered.stream_chat(
-                payer=call.payer, model=call.model, source=call.source, messages=call.messages,
-                temperature=call.temperature, top_p=call.top_p, max_tokens=call.max_tokens)
+            self._call = self._metered.stream_chat(call)
             yield from self._call
-        except BudgetExhausted as exc:  # parallel calls spent the budget since the turn was prepared
+        except (BudgetExhausted, GuardrailError) as exc:  # e.g. parallel calls spent the budget since prepare
             self.refused = exc
         finally:
             self.finished = time.perf_counter()

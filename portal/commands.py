@@ -16,6 +16,7 @@ from pathlib import Path
 
 from catalog import commands as catalog_commands
 from catalog.health import ProbeCall
+from guardrails.messages import GuardrailPolicy
 from metering.budgets import NO_BUDGETS
 from metering.gateway import MeteredGateway
 from metering.probes import metered_probe_call
@@ -50,7 +51,8 @@ def register_catalog(commands: argparse._SubParsersAction) -> None:
 
 def metered_probes(settings: Settings, engine) -> ProbeCall:
     """Each probe reserved, sent, settled and recorded as system:probe's usage; no budget applies to it."""
-    return metered_probe_call(MeteredGateway(gateway=gateway_for(settings), engine=engine, budgets=NO_BUDGETS))
+    return metered_probe_call(MeteredGateway(gateway=gateway_for(settings), engine=engine, budgets=NO_BUDGETS,
+                                             guardrails=GuardrailPolicy(actions=dict(settings.guardrail_actions))))
 
 
 def cmd_settings(_args: argparse.Namespace, settings: Settings) -> int:

@@ -14,6 +14,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from catalog.service import DependentsRegistry
+from guardrails.messages import GuardrailPolicy
 from portal import installed  # read at call time: the installed features, as a test may extend them
 from portal.core import local_only
 from portal.core.db import make_engine, session_scope
@@ -118,7 +119,8 @@ def _infrastructure(fingerprint: tuple) -> Infrastructure:
                       secrets=settings.secret_values)
     engine, gateway = make_engine(settings.database_url), gateway_for(settings)
     return Infrastructure(settings=settings, engine=engine, gateway=gateway,
-                          metered=MeteredGateway(gateway=gateway, engine=engine, budgets=budget_policy(settings)))
+                          metered=MeteredGateway(gateway=gateway, engine=engine, budgets=budget_policy(settings),
+                                                 guardrails=guardrail_policy(settings)))
 
 
 def catalog_dependents() -> DependentsRegistry:
@@ -130,6 +132,11 @@ def budget_policy(settings: Settings) -> BudgetPolicy:
     """The configured budgets (admins' overrides apply on top, per user and team)."""
     return BudgetPolicy(daily_tokens_per_user=settings.sandbox_daily_token_quota,
                         monthly_usd_per_team=settings.sandbox_team_monthly_budget_usd)
+
+
+def guardrail_policy(settings: Settings) -> GuardrailPolicy:
+    """What the guardrails do with personal or secret data in each classification: every metered call obeys it."""
+    return GuardrailPolicy(actions=dict(settings.guardrail_actions))
 
 
 def capability_gate(settings: Settings) -> CourseGate:

@@ -1,14 +1,16 @@
-"""The judge check: a catalog model scores an output 1–5 against a rubric, through the metered gateway (its call
-is usage of the person running the tests, source "prompt test")."""
+"""The judge check: a catalog model scores an output 1–5 against a rubric, through the metered gateway like any call
+(guarded under the prompt's classification; usage of the person running the tests, source "prompt test")."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from catalog.models import CatalogModel
+from catalog.models import CatalogModel, DataClassification
+from guardrails.text import GuardrailError, describe
 from metering.budgets import Payer
-from metering.gateway import MeteredAnswer, MeteredGateway
+from metering.gateway import Call, MeteredAnswer, MeteredGateway
+from metering.turn import whole_answer
 from portal.core.gateway import GatewayError
 from prompt_library.assertions import CheckKind, CheckOutcome, OutputCheck
 from prompt_library.models import PROMPT_TEST
@@ -23,7 +25,7 @@ JUDGE_MAX_TOKENS = 200
 @dataclass(frozen=True)
 class Judgement:
     outcome: CheckOutcome
-    call: MeteredAnswer | None  # None when the gateway failed (the failed call is settled at no cost)
+    call: MeteredAnswer | None  # None when the guardrails blocked it or the gateway failed (settled at no cost)
 
 
 def judge_messages(rubric: str, output: str) -> list[dict[str, str]]:
@@ -37,14 +39,20 @@ def parse_score(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def judge(check: OutputCheck, output: str, *, gateway: MeteredGateway, model: CatalogModel,
-          payer: Payer) -> Judgement:
-    """Ask `model` to score `output` against the check's rubric; passes at `pass_score` or more."""
+def judge(check: OutputCheck, output: str, *, gateway: MeteredGateway, model: CatalogModel, payer: Payer,
+          classification: DataClassification) -> Judgement:
+    """Ask `model` to score `output` (data of `classification`) against the check's rubric; passes at
+    `pass_score` or more."""
     if check.kind is not CheckKind.JUDGE:
         raise ValueError("judge() grades judge checks only")
+    call = Call(payer=payer, model=model, source=PROMPT_TEST, temperature=0.0,
+                messages=judge_messages(str(check.value), output), max_tokens=JUDGE_MAX_TOKENS,
+                classification=classification)
     try:
-        answer = gateway.chat(payer=payer, model=model, source=PROMPT_TEST, temperature=0.0,
-                              messages=judge_messages(str(check.value), output), max_tokens=JUDGE_MAX_TOKENS)
+        answer = whole_answer(call, gateway)
+    except GuardrailError as blocked:
+        return Judgement(CheckOutcome(check, False, f"the judge {model.name} was not asked: "
+                                      + describe(blocked.outcome, what="the answer to grade")), None)
     except GatewayError as error:
         return Judgement(CheckOutcome(check, False, f"the judge {model.name} could not be asked: {error.message}"),
                          None)

@@ -1,10 +1,11 @@
 """Test cases and the runner: every case on every chosen approved model, a matrix per version.
 
-A case is a turn answered whole (metering.turn.whole_answer of a `Call`; no sandbox guardrails: the prompt's
-classification picks the models). Each gateway call, the judge's too, goes through the metered path (source
-"prompt test"): its worst case is
-reserved against the runner's budgets before it is made, its usage settled after. A run writes its rows at the end,
-so the database's write lock is never held while a model answers.
+A case is a turn answered whole (metering.turn.whole_answer of a `Call`). Each gateway call, the judge's too, goes
+through the metered path (source "prompt test"): the prompt's classification picks the models and the guardrail
+action its rendered messages get (blocked: the case fails with the reason and nothing is sent; redacted: the
+placeholders are sent), its worst case is reserved against the runner's budgets before it is made, its usage
+settled after. A run writes its rows (and the guardrails' findings, audited once a case) at the end, so the
+database's write lock is never held while a model answers.
 A matrix is out of date when a model was approved, restricted, deprecated or retired after the run.
 """
 
@@ -20,6 +21,8 @@ from sqlmodel import Session, col, select
 from catalog.events import ModelTransitioned
 from catalog.models import CatalogModel, DataClassification, ModelStatus
 from catalog.service import usable_models_for
+from guardrails.events import GuardrailFired
+from guardrails.text import GuardrailError, GuardrailOutcome, describe
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
 from metering.models import UsageEvent
@@ -108,6 +111,18 @@ class RunContext:
     judge_model: str = ""
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One run's fixed parts: who runs which version on what kind of data, through which gateway and judge."""
+
+    actor: User
+    version: PromptVersion
+    classification: DataClassification
+    context: RunContext
+    judge_model: CatalogModel | None
+    found: dict[str, GuardrailOutcome]  # per case: what the guardrails found in its messages, audited once
+
+
 def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, model_names: list[str],
               context: RunContext) -> list[PromptTestRun]:
     """Run every test case of a version on each model; one stored run (matrix cell) per model."""
@@ -116,13 +131,17 @@ def run_tests(*, session: Session, actor: User, prompt_id: int, version: int, mo
     cases = test_cases_of(session=session, prompt_id=prompt.id)
     if not cases:
         raise InvalidInput("This prompt has no test cases yet; add some first.")
-    # The test cases carry the prompt's kind of data: the same models the sandbox would offer for it.
-    usable = {m.name: m for m in runnable_models(session=session, user=actor,
-                                                 classification=classification_for_tests(prompt, target))}
+    # The test cases carry the prompt's kind of data: the same models and guardrails the sandbox would apply to it.
+    classification = classification_for_tests(prompt, target)
+    usable = {m.name: m for m in runnable_models(session=session, user=actor, classification=classification)}
     models = _chosen_models(usable, model_names)
-    judge_model = _judge_model(usable, context.judge_model, cases)
-    runs = [_run_on(actor, target, cases, model, context, judge_model) for model in models]
+    plan = _Plan(actor=actor, version=target, classification=classification, context=context,
+                 judge_model=_judge_model(usable, context.judge_model, cases), found={})
+    runs = [_run_on(plan, cases, model) for model in models]
     session.add_all(runs)
+    for case_name, outcome in plan.found.items():
+        record(session, actor, GuardrailFired(subject=prompt.slug, outcome=outcome, classification=classification,
+                                              source=f"prompt test case '{case_name}'"))
     record(session, actor, PromptTestsRun(slug=prompt.slug, version=target.number,
                                           results=[(r.model_name, r.passed, r.cases) for r in runs]))
     session.flush()
@@ -147,13 +166,12 @@ def _judge_model(by_name: dict[str, CatalogModel], wanted: str, cases: list[Prom
     return by_name[wanted]
 
 
-def _run_on(actor: User, version: PromptVersion, cases: list[PromptTestCase], model: CatalogModel,
-            context: RunContext, judge_model: CatalogModel | None) -> PromptTestRun:
-    run = PromptTestRun(prompt_id=version.prompt_id, version_id=version.id, model_name=model.name,
-                        run_by_id=actor.id, cases=len(cases))
+def _run_on(plan: _Plan, cases: list[PromptTestCase], model: CatalogModel) -> PromptTestRun:
+    run = PromptTestRun(prompt_id=plan.version.prompt_id, version_id=plan.version.id, model_name=model.name,
+                        run_by_id=plan.actor.id, cases=len(cases))
     latencies = []
     for case in cases:
-        result, latency = _run_case(actor, version, case, model, context, judge_model, run)
+        result, latency = _run_case(plan, case, model, run)
         run.results.append(result)
         run.passed += int(result["passed"])
         latencies.append(latency)
@@ -161,27 +179,38 @@ def _run_on(actor: User, version: PromptVersion, cases: list[PromptTestCase], mo
     return run
 
 
-def _run_case(actor: User, version: PromptVersion, case: PromptTestCase, model: CatalogModel, context: RunContext,
-              judge_model: CatalogModel | None, run: PromptTestRun) -> tuple[dict, float]:
-    payer = Payer.of(actor)
+def _failed_case(case: PromptTestCase, error: str) -> dict:
+    return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error, "guardrails": ""}
+
+
+def _run_case(plan: _Plan, case: PromptTestCase, model: CatalogModel, run: PromptTestRun) -> tuple[dict, float]:
+    payer = Payer.of(plan.actor)
     checks = [OutputCheck.model_validate(c) for c in case.checks]
     try:
-        messages = render(messages_of(version), version.template_format, case.variables)
+        messages = render(messages_of(plan.version), plan.version.template_format, case.variables)
     except InvalidInput as error:
-        return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
+        return _failed_case(case, error.message), 0.0
+    call = Call(payer=payer, model=model, source=PROMPT_TEST, messages=messages,
+                max_tokens=CASE_MAX_TOKENS, classification=plan.classification)
     try:
-        answer = whole_answer(Call(payer=payer, model=model, source=PROMPT_TEST, messages=messages,
-                                   max_tokens=CASE_MAX_TOKENS), context.gateway)
+        answer = whole_answer(call, plan.context.gateway)
+    except GuardrailError as blocked:  # nothing was reserved or sent
+        plan.found.setdefault(case.name, blocked.outcome)
+        return _failed_case(case, describe(blocked.outcome, what="this test case")), 0.0
     except GatewayError as error:  # settled at no cost by the metered path
-        return {"case": case.name, "passed": False, "output": "", "checks": [], "error": error.message}, 0.0
+        return _failed_case(case, error.message), 0.0
+    if answer.guardrails is not None:
+        plan.found.setdefault(case.name, answer.guardrails)
     _add_usage(run, answer.usage)
     text = answer.result.text
     outcomes = evaluate_all(checks, text)
     for check in (c for c in checks if c.kind is CheckKind.JUDGE):
-        outcomes.append(judge(check, text, gateway=context.gateway, model=judge_model, payer=payer).outcome)
-    return {"case": case.name, "passed": all(o.passed for o in outcomes), "output": text[:MAX_OUTPUT_KEPT],
-            "checks": [{"check": o.check.describe(), "passed": o.passed, "detail": o.detail} for o in outcomes],
-            "error": ""}, answer.result.total_time_s
+        outcomes.append(judge(check, text, gateway=plan.context.gateway, model=plan.judge_model, payer=payer,
+                              classification=plan.classification).outcome)
+    result = {"case": case.name, "passed": all(o.passed for o in outcomes), "output": text[:MAX_OUTPUT_KEPT],
+              "checks": [{"check": o.check.describe(), "passed": o.passed, "detail": o.detail} for o in outcomes],
+              "error": "", "guardrails": describe(answer.guardrails) if answer.guardrails else ""}
+    return result, answer.result.total_time_s
 
 
 def _add_usage(run: PromptTestRun, usage: UsageEvent) -> None:

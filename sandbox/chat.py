@@ -16,6 +16,9 @@ from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, DataClassification
 from catalog.service import usable_models_for
+from guardrails.events import GuardrailFired
+from guardrails.messages import GuardrailPolicy, PreGuarded
+from guardrails.text import GuardrailAction, GuardrailOutcome, apply_guardrails, describe, guard_alongside
 from metering.budgets import BudgetPolicy, Payer, check_budgets, effective_budget
 from metering.gateway import MeteredGateway
 from metering.models import CallStatus
@@ -26,14 +29,6 @@ from portal.core.capabilities import NOTHING_REQUIRED, Capability, CapabilityGat
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.features import UsageSource
 from portal.core.users import User
-from sandbox.events import GuardrailFired
-from sandbox.guardrails import (
-    GuardrailAction,
-    GuardrailOutcome,
-    apply_guardrails,
-    describe,
-    guard_alongside,
-)
 from sandbox.models import SANDBOX_CHAT, ChatMessage, Conversation
 
 TITLE_LENGTH = 60
@@ -54,7 +49,7 @@ class SandboxPolicy:
     max_system_prompt_chars: int = 4_000  # PORTAL_SANDBOX_MAX_SYSTEM_PROMPT_CHARS
 
     def guardrail_action(self, classification: DataClassification) -> GuardrailAction:
-        return GuardrailAction(self.guardrail_actions[classification.label])
+        return GuardrailPolicy(self.guardrail_actions).action_for(classification)
 
 
 @dataclass(frozen=True)
@@ -106,8 +101,11 @@ class PreparedTurn:
     @property
     def call(self) -> Call:
         request = self.request
+        # prepare_turn guarded the message, the system prompt (and a document turn its passages), each with a
+        # notice of its own: the metered path sends them as they are instead of scanning them again.
         return Call(payer=Payer.of(self.user), model=self.model, source=self.source, messages=self.messages,
-                    temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens)
+                    temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens,
+                    classification=request.classification, guarded=PreGuarded(self.guardrails.action))
 
     def notice(self) -> TurnNotice:
         """What the guardrails did to the message and, after it, to the system prompt."""

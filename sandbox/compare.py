@@ -34,7 +34,7 @@ from sandbox.chat import (
     prepare_turn,
     record_guardrail_finding,
 )
-from sandbox.guardrails import GuardrailOutcome, describe
+from guardrails.text import GuardrailOutcome, describe
 from metering.models import CallStatus
 from sandbox.models import SANDBOX_COMPARE, ComparisonVote
 

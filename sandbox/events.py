@@ -1,4 +1,4 @@
-"""The sandbox's audit events: guardrail findings, conversations renamed, deleted or shared, documents."""
+"""The sandbox's audit events: guardrail findings in documents, conversations renamed, deleted or shared, documents."""
 
 from __future__ import annotations
 
@@ -6,28 +6,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from catalog.models import DataClassification
+from guardrails.events import GuardrailFired
 from portal.core.audit import Event, JSONDict, Moved, ValueChange
-from sandbox.guardrails import GuardrailOutcome
-
-
-@dataclass(frozen=True)
-class GuardrailFired(Event):
-    """Guardrails found sensitive data in a chat message: the types, counts and what was done, never the content."""
-
-    action: ClassVar[str] = "sandbox.guardrail_fired"
-    entity_type: ClassVar[str] = "sandbox"
-    entity_field: ClassVar[str] = "subject"
-    subject: str | int  # the model the message was for (a document's: its conversation, "new" before it exists)
-    outcome: GuardrailOutcome
-    classification: DataClassification
-    source: str = ""  # what was scanned, when it was not a chat message
-
-    def summary(self) -> str:
-        return f"{self.outcome.action.value}: {self.outcome.summary()}"
-
-    def after(self) -> JSONDict:
-        return {"action": self.outcome.action.value, "counts": self.outcome.summary(),
-                "classification": self.classification.label, **({"source": self.source} if self.source else {})}
 
 
 @dataclass(frozen=True)
@@ -119,6 +99,6 @@ class DocumentRemoved(Event):
         return {"conversation_id": self.conversation_id}
 
 
-SANDBOX_EVENTS: tuple[type[Event], ...] = (GuardrailFired, DocumentGuardrailFired, ConversationRenamed,
-                                           ConversationDeleted, ConversationShared, ConversationShareRevoked,
+SANDBOX_EVENTS: tuple[type[Event], ...] = (DocumentGuardrailFired, ConversationRenamed, ConversationDeleted,
+                                           ConversationShared, ConversationShareRevoked,
                                            DocumentAdded, DocumentRemoved)

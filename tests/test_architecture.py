@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("portal", "catalog", "metering", "sandbox", "prompt_library", "templates", "training", "portfolio")
+PACKAGES = ("portal", "catalog", "guardrails", "metering", "sandbox", "prompt_library", "templates", "training",
+            "portfolio")
 CONTRACTS = 4  # as many [[tool.importlinter.contracts]] as pyproject.toml declares
-LAYERS = "Layers, no cycles: shell > training > prompt_library | sandbox | templates > metering > catalog > core"
+LAYERS = ("Layers, no cycles: shell > training > prompt_library | sandbox | templates > metering > guardrails > catalog "
+          "> core")
 STREAMLIT = "Streamlit only in the pages, portal.deps, portal.ui and portal.app"
 DATABASE = "No sqlmodel or sqlalchemy in the pages (services query)"
 
@@ -59,6 +61,8 @@ def checkout_copy(tmp_path: Path) -> Path:
     ("prompt_library/review.py", "import training.unlocks", LAYERS),
     ("portal/core/settings.py", "import catalog.models", LAYERS),
     ("metering/budgets.py", "import sandbox.chat", LAYERS),
+    ("guardrails/text.py", "import metering.gateway", LAYERS),
+    ("catalog/models.py", "import guardrails.text", LAYERS),
     ("prompt_library/runner.py", "import sandbox.chat", LAYERS),
     ("training/labs.py", "import templates.models", "No other feature imports templates"),
     ("training/learning.py", "import portfolio.models", LAYERS),  # the portfolio sits above what it links to

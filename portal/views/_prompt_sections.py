@@ -112,6 +112,10 @@ def tests_section(context: deps.PortalContext, user: User, prompt: Prompt, versi
                        "tokens out": r.tokens_out, "cost ($)": round(r.cost_usd, 6),
                        "run": r.finished_at.strftime("%Y-%m-%d %H:%M")} for r in runs.values()],
                      hide_index=True, width="stretch")
+        # A case's messages are the same on every model, so what the guardrails did is said once a case.
+        guarded = {c["case"]: c["guardrails"] for r in runs.values() for c in r.results if c.get("guardrails")}
+        for name, said in guarded.items():
+            st.caption(f":material/shield: {plain(name)}: {plain(said)}")
         failures = [(r.model_name, c) for r in runs.values() for c in r.results if not c["passed"]]
         for model, case in failures[:10]:
             details = "; ".join(f"{x['check']}: {x['detail']}" for x in case["checks"] if not x["passed"])

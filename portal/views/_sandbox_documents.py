@@ -31,7 +31,7 @@ from sandbox.documents.answering import (
 from sandbox.documents.library import UploadRequest, delete_document, list_documents, upload_document
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.documents.reading import DocumentLimits
-from sandbox.guardrails import describe
+from guardrails.text import describe
 from sandbox.models import ChatMessage, Conversation
 
 C = DataClassification

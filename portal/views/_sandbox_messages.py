@@ -12,7 +12,7 @@ import streamlit as st
 
 from metering.turn import TurnNotice
 from portal.ui import as_typed, plain, untrusted_markdown
-from sandbox.guardrails import GuardrailAction
+from guardrails.text import GuardrailAction
 from sandbox.models import ChatMessage
 
 __all__ = ["TurnNotice", "answer_facts", "as_text", "show_messages", "show_notice"]

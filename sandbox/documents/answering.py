@@ -39,7 +39,8 @@ from sandbox.documents.embedding_calls import embed_texts, embedding_card
 from sandbox.documents.library import conversation_collection, list_documents
 from sandbox.documents.models import DocumentChunk, SandboxDocument
 from sandbox.events import DocumentGuardrailFired
-from sandbox.guardrails import GuardrailOutcome, describe, guard_alongside
+from guardrails.messages import PreGuarded
+from guardrails.text import GuardrailOutcome, describe, guard_alongside
 from sandbox.models import SANDBOX_DOCUMENTS
 
 INSTRUCTIONS = ("Answer the question using the numbered passages from the user's documents below. Cite each "
@@ -120,7 +121,8 @@ def prepare_document_turn(*, session: Session, user: User, policy: SandboxPolicy
         return turn
     request = prepared.request  # the conversation's own level may have raised it further
     card = embedding_card(session=session, user=user, embeddings=embeddings, classification=request.classification)
-    embedded = embed_texts(metered=metered, user=user, embeddings=embeddings, card=card, texts=[turn.question])
+    embedded = embed_texts(metered=metered, user=user, embeddings=embeddings, card=card, texts=[turn.question],
+                           classification=request.classification, guarded=PreGuarded(prepared.guardrails.action))
     record_guardrail_finding(session, prepared)
     if embedded.error is not None:
         turn.error = embedded.error.message

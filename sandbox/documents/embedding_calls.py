@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from catalog.models import USABLE_STATUSES, CatalogModel, DataClassification, Mode, ModelStatus
 from catalog.service import is_available_to
+from guardrails.messages import PreGuarded
 from metering.budgets import Payer
 from metering.gateway import MeteredGateway
 from portal.core.embeddings import BATCH_SIZE, EmbeddingsUnavailable, GatewayEmbeddings
@@ -46,9 +47,10 @@ def embedding_card(*, session: Session, user: User, embeddings: Embeddings,
 
 
 def embed_texts(*, metered: MeteredGateway, user: User, embeddings: Embeddings, card: CatalogModel | None,
-                texts: list[str]) -> Embedded:
-    """Vectors for `texts`; each gateway request goes through the metered path (source: documents), which
-    reserves its tokens against the budgets first (BudgetExhausted when they are spent)."""
+                texts: list[str], classification: DataClassification, guarded: PreGuarded) -> Embedded:
+    """Vectors for `texts`, which the caller has guarded (`guarded`: a document at upload, a question in its turn's
+    prepare step); each gateway request goes through the metered path (source: documents), which reserves its
+    tokens against the budgets first (BudgetExhausted when they are spent)."""
     if card is None:
         try:
             return Embedded(vectors=embeddings.embed_documents(texts))
@@ -58,7 +60,8 @@ def embed_texts(*, metered: MeteredGateway, user: User, embeddings: Embeddings, 
     for start in range(0, len(texts), BATCH_SIZE):
         try:
             batch = metered.embed(payer=Payer.of(user), model=card, source=SANDBOX_DOCUMENTS,
-                                  texts=texts[start:start + BATCH_SIZE])
+                                  texts=texts[start:start + BATCH_SIZE], classification=classification,
+                                  guarded=guarded)
         except GatewayError as error:  # settled at no cost by the metered path
             return Embedded(vectors=[], error=error)
         vectors += batch.vectors

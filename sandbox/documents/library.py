@@ -37,7 +37,8 @@ from sandbox.documents.reading import (
     read_segments,
     split_passages,
 )
-from sandbox.guardrails import GuardrailOutcome, apply_guardrails
+from guardrails.messages import PreGuarded
+from guardrails.text import GuardrailOutcome, apply_guardrails
 from sandbox.models import Conversation
 
 SEPARATOR = "\f"  # between segments while the guardrails read the whole document; reading.py removes it from text
@@ -88,8 +89,9 @@ def upload_document(*, session: Session, user: User, request: UploadRequest, pol
     kept = _vectors_kept(session, vectors, user=user, digest=digest, space=embedding_space(embeddings),
                          texts=[p.text for p in passages])
     # Embedded before this transaction writes anything: the metered path reserves in transactions of its own.
-    embedded = None if kept is not None else embed_texts(metered=metered, user=user, embeddings=embeddings,
-                                                         card=card, texts=[p.text for p in passages])
+    embedded = None if kept is not None else embed_texts(
+        metered=metered, user=user, embeddings=embeddings, card=card, texts=[p.text for p in passages],
+        classification=request.classification, guarded=PreGuarded(outcome.action))
     if outcome.findings:
         _audit_guardrails(session, user, outcome, request)
     if embedded is not None and embedded.error is not None:

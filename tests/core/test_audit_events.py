@@ -81,7 +81,7 @@ PORTFOLIO = FeatureManifest(name="use_case_portfolio")
     ((*INSTALLED_FEATURES, replace(PORTFOLIO, audit_events=(_Renamed,))),
      "use_case_portfolio: audit event _Renamed records 'user.signed_in', the action of UserSignedIn"),
     ((*INSTALLED_FEATURES, replace(PORTFOLIO, audit_events=(GuardrailFired,))),
-     "use_case_portfolio: audit event GuardrailFired is already declared by sandbox"),
+     "use_case_portfolio: audit event GuardrailFired is already declared by guardrails"),
 ])
 def test_a_manifest_reusing_an_action_or_event_type_is_refused(features, problem: str) -> None:
     with pytest.raises(ManifestError) as refused:

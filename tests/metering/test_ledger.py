@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from catalog.models import DataClassification
 from metering.budgets import BudgetExhausted, BudgetPolicy, Payer
+from metering.gateway import Call
 from metering.models import CallStatus, UsageEvent
 from prompt_library.models import PROMPT_TEST
 from sandbox.models import SANDBOX_CHAT
@@ -19,6 +21,7 @@ from tests.metering.support import metered
 PARALLEL = 50
 MESSAGES = [{"role": "user", "content": "Summarise our travel policy in one line please"}]
 MAX_TOKENS = 20
+PUBLIC = DataClassification.PUBLIC
 
 
 @pytest.fixture
@@ -43,8 +46,8 @@ def chat_in_parallel(gateway, payers: list[Payer], model) -> tuple[int, int]:
     """PARALLEL calls at once; (answered, refused by the budgets)."""
     def call(payer: Payer) -> bool:
         try:
-            gateway.chat(payer=payer, model=model, source=SANDBOX_CHAT, messages=MESSAGES,
-                         max_tokens=MAX_TOKENS)
+            gateway.chat(Call(payer=payer, model=model, source=SANDBOX_CHAT, messages=MESSAGES,
+                         max_tokens=MAX_TOKENS, classification=PUBLIC))
             return True
         except BudgetExhausted:
             return False
@@ -79,14 +82,14 @@ def test_fifty_parallel_calls_of_one_person_never_pass_the_daily_quota(session, 
 def test_a_person_with_no_team_still_meets_the_monthly_cap(session, make_user, pricey, client) -> None:
     loner, other_loner = make_user(team=""), make_user(team="")
     gateway = metered(client, session, BudgetPolicy(daily_tokens_per_user=0, monthly_usd_per_team=0.04))
-    gateway.chat(payer=Payer.of(loner), model=pricey, source=SANDBOX_CHAT, messages=MESSAGES,
-                 max_tokens=MAX_TOKENS)
+    gateway.chat(Call(payer=Payer.of(loner), model=pricey, source=SANDBOX_CHAT, messages=MESSAGES,
+                 max_tokens=MAX_TOKENS, classification=PUBLIC))
     with pytest.raises(BudgetExhausted, match="Your personal .*monthly budget of \\$0.04"):
-        gateway.chat(payer=Payer.of(loner), model=pricey, source=SANDBOX_CHAT, messages=MESSAGES,
-                     max_tokens=MAX_TOKENS)
+        gateway.chat(Call(payer=Payer.of(loner), model=pricey, source=SANDBOX_CHAT, messages=MESSAGES,
+                     max_tokens=MAX_TOKENS, classification=PUBLIC))
     # Someone else without a team has a budget of their own, not the first person's leftovers.
-    gateway.chat(payer=Payer.of(other_loner), model=pricey, source=SANDBOX_CHAT, messages=MESSAGES,
-                 max_tokens=MAX_TOKENS)
+    gateway.chat(Call(payer=Payer.of(other_loner), model=pricey, source=SANDBOX_CHAT, messages=MESSAGES,
+                 max_tokens=MAX_TOKENS, classification=PUBLIC))
 
 
 def test_a_call_whose_worst_case_does_not_fit_is_refused_before_it_is_sent(session, make_user, pricey, client,
@@ -95,8 +98,8 @@ def test_a_call_whose_worst_case_does_not_fit_is_refused_before_it_is_sent(sessi
     gateway = metered(client, session, BudgetPolicy(daily_tokens_per_user=100, monthly_usd_per_team=0))
     fake_gateway.reset()
     with pytest.raises(BudgetExhausted, match="has 100 left, and this call could use up to 512"):
-        gateway.chat(payer=Payer.of(user), model=pricey, source=SANDBOX_CHAT,
-                     messages=[{"role": "user", "content": "x" * 48}], max_tokens=500)
+        gateway.chat(Call(payer=Payer.of(user), model=pricey, source=SANDBOX_CHAT,
+                     messages=[{"role": "user", "content": "x" * 48}], max_tokens=500, classification=PUBLIC))
     assert fake_gateway.requests == [] and events(session) == []
 
 
@@ -104,8 +107,8 @@ def test_the_reservation_counts_while_the_call_runs_and_is_settled_to_what_it_us
                                                                                  client) -> None:
     user = make_user()
     gateway = metered(client, session)
-    stream = gateway.stream_chat(payer=Payer.of(user), model=pricey, source=SANDBOX_CHAT,
-                                 messages=MESSAGES, max_tokens=MAX_TOKENS)
+    stream = gateway.stream_chat(Call(payer=Payer.of(user), model=pricey, source=SANDBOX_CHAT,
+                                 messages=MESSAGES, max_tokens=MAX_TOKENS, classification=PUBLIC))
     (reserved,) = events(session)
     assert (reserved.status, reserved.tokens_out) == (CallStatus.RESERVED.value, MAX_TOKENS)
     answer = "".join(stream)
@@ -116,9 +119,9 @@ def test_the_reservation_counts_while_the_call_runs_and_is_settled_to_what_it_us
 
 
 def test_a_stream_the_reader_leaves_early_is_settled_not_left_reserved(session, make_user, pricey, client) -> None:
-    stream = metered(client, session).stream_chat(payer=Payer.of(make_user()), model=pricey,
+    stream = metered(client, session).stream_chat(Call(payer=Payer.of(make_user()), model=pricey,
                                                   source=SANDBOX_CHAT, messages=MESSAGES,
-                                                  max_tokens=MAX_TOKENS)
+                                                  max_tokens=MAX_TOKENS, classification=PUBLIC))
     pieces = iter(stream)
     next(pieces)
     pieces.close()
@@ -129,15 +132,15 @@ def test_a_stream_the_reader_leaves_early_is_settled_not_left_reserved(session, 
 def test_a_failed_call_is_settled_at_no_cost(session, make_user, pricey, client, fake_gateway) -> None:
     fake_gateway.fail_next("500")
     with pytest.raises(GatewayError):
-        metered(client, session).chat(payer=Payer.of(make_user()), model=pricey, source=PROMPT_TEST,
-                                      messages=MESSAGES, max_tokens=MAX_TOKENS)
+        metered(client, session).chat(Call(payer=Payer.of(make_user()), model=pricey, source=PROMPT_TEST,
+                                      messages=MESSAGES, max_tokens=MAX_TOKENS, classification=PUBLIC))
     (event,) = events(session)
     assert (event.status, event.cost_usd, event.source) == (CallStatus.FAILED.value, 0.0, "prompt test")
 
 
 def test_the_gateway_sees_who_pays(session, make_user, pricey, client, fake_gateway) -> None:
     user = make_user(team="Campaigns", department="Marketing")
-    metered(client, session).chat(payer=Payer.of(user), model=pricey, source=SANDBOX_CHAT,
-                                  messages=MESSAGES, max_tokens=MAX_TOKENS)
+    metered(client, session).chat(Call(payer=Payer.of(user), model=pricey, source=SANDBOX_CHAT,
+                                  messages=MESSAGES, max_tokens=MAX_TOKENS, classification=PUBLIC))
     headers = {k.lower(): v for k, v in fake_gateway.last_request.headers.items()}
     assert headers["x-portal-user"] == user.email and headers["x-portal-team"] == "Campaigns"

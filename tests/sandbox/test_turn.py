@@ -13,7 +13,7 @@ from portal.core.audit import AuditEvent
 from portal.core.errors import InvalidInput
 from sandbox.chat import ChatTurn, TurnRequest, prepare_turn
 from sandbox.compare import CompareRequest, CompareSide, ComparisonRun, prepare_comparison
-from sandbox.guardrails import guard_alongside
+from guardrails.text import guard_alongside
 from sandbox.models import Conversation
 from tests.metering.support import metered
 from tests.sandbox.support import POLICY

@@ -127,3 +127,22 @@ def test_a_redacted_prompt_tells_the_learner_with_the_turn_notice(session, fake_
     assert result.notice.action == "redact" and result.notice.guardrail == (
         "Found 1 e-mail address: redacted before sending.")
     assert result.notice.replacements == [("<EMAIL_1>", "jane.doe@example.com")]
+
+
+def test_a_prompt_the_block_policy_stops_is_refused_before_any_call(session, fake_gateway, lab) -> None:
+    strict = POLICY.__class__(budgets=POLICY.budgets, max_message_chars=20_000,
+                              guardrail_actions={**POLICY.guardrail_actions, "public": "block"})
+    fake_gateway.reset()
+    with pytest.raises(InvalidInput, match="The guardrails blocked this prompt"):
+        run(session, fake_gateway, lab, GOOD + " Card 4111 1111 1111 1111.", policy=strict)
+    assert fake_gateway.requests == []
+    assert count(session, UsageEvent) == 0 and count(session, LabAttempt) == 0
+
+
+def test_a_lab_call_goes_through_the_metered_guardrail_step_as_already_guarded(session, fake_gateway, lab) -> None:
+    # The lab's turn guarded the prompt under the sandbox policy (redact); the metered path must send exactly that,
+    # not scan it again under its own default actions.
+    result = run(session, fake_gateway, lab, GOOD + " Send it to jane.doe@example.com.")
+    sent = fake_gateway.last_request.body["messages"][-1]["content"]
+    assert sent.endswith("Send it to <EMAIL_1>.") and result.notice.replacements == [
+        ("<EMAIL_1>", "jane.doe@example.com")]

@@ -329,6 +329,22 @@ def test_owner_runs_the_tests_and_sees_the_matrix(open_page, library, user_with_
         assert len(session.exec(select(PromptTestRun)).all()) == 2
 
 
+def test_the_test_tab_says_what_the_guardrails_replaced_in_a_case(open_page, library, fake_gateway) -> None:
+    ticket = prompt_row(library, "ticket-summary")
+    with session_scope(library) as session:
+        owner = session.get(User, ticket.owner_id)
+        save_test_cases(session=session, actor=owner, prompt_id=ticket.id, cases=[
+            CaseInput("mail", {"product": "P", "ticket": "refund jane.doe@example.com"},
+                      [{"kind": "contains", "value": "refund"}])])
+    at = open_page(owner, PROMPT, prompt="ticket-summary")
+    at.multiselect(key="prompt_run_models").set_value(["fake-small"])
+    at.button(key="FormSubmitter:prompt_run_form-Run tests").click().run()
+    assert not errors(at), errors(at)
+    # Internal data is redacted by default (PORTAL_GUARDRAIL_ACTIONS): the placeholder went, the address did not.
+    assert "mail: Found 1 e-mail address: redacted before sending." in unescaped(shown(at))
+    assert "jane.doe" not in str(fake_gateway.last_request.body["messages"])
+
+
 def test_the_owner_unpublishes_and_the_library_no_longer_lists_it(open_page, library, user_with_role) -> None:
     code = prompt_row(library, "code-review")
     with Session(library) as session:

@@ -1,4 +1,5 @@
-"""Guardrails: scan what is about to reach the AI gateway for personal and secret data, then warn, redact or block.
+"""Guardrails on a text: scan what is about to reach the AI gateway for personal and secret data, then warn, redact
+or block.
 
 What gets audited is `GuardrailOutcome.summary()` — kinds and counts, never the values.
 """
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from portal.core.errors import PortalError
-from sandbox.pii.detector import Detector, PiiKind
-from sandbox.pii.registry import DETECTORS
+from guardrails.pii.detector import Detector, PiiKind
+from guardrails.pii.registry import DETECTORS
 
 __all__ = ["Finding", "GuardrailAction", "GuardrailError", "GuardrailOutcome", "PiiKind", "RedactionResult",
            "apply_guardrails", "describe", "guard_alongside", "placeholder_for", "redact", "require_sendable", "scan"]
@@ -103,6 +104,7 @@ class GuardrailError(PortalError):
 
     def __init__(self, outcome: GuardrailOutcome) -> None:
         super().__init__(describe(outcome))
+        self.outcome = outcome  # its repr leaves out the text, so the error may be logged
         self.summary = outcome.summary()
 
 

@@ -1,12 +1,12 @@
-"""The PII detectors scored on a labelled set of about 1,770 texts (tests/sandbox/pii_corpus/): recall and
+"""The PII detectors scored on a labelled set of about 1,770 texts (tests/guardrails/pii_corpus/): recall and
 false positives, with the misses listed by kind so a regression reads at a glance."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from sandbox.guardrails import PiiKind, scan
-from tests.sandbox.pii_corpus.build import build, load, render
+from guardrails.text import PiiKind, scan
+from tests.guardrails.pii_corpus.build import build, load, render
 
 CORPUS = load()
 RECALL_GOAL, FALSE_POSITIVE_GOAL = 0.97, 0.02
@@ -62,5 +62,5 @@ def test_every_label_points_at_text_in_its_sample() -> None:
 
 
 def test_the_committed_file_is_what_the_script_makes() -> None:
-    """corpus.jsonl is reviewed as data; rebuild it with `python -m tests.sandbox.pii_corpus.build`."""
+    """corpus.jsonl is reviewed as data; rebuild it with `python -m tests.guardrails.pii_corpus.build`."""
     assert render(build()) == render(CORPUS)

@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 
-from sandbox.pii.payment import luhn_ok
-from tests.sandbox.corpus import LOOK_ALIKES, PROSE, card_number, digits, group_card, token
+from guardrails.pii.payment import luhn_ok
+from tests.guardrails.corpus import LOOK_ALIKES, PROSE, card_number, digits, group_card, token
 
 HEX = "0123456789abcdef"
 

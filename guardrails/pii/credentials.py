@@ -8,7 +8,7 @@ import math
 import re
 from collections import Counter
 
-from sandbox.pii.detector import Detector, PiiKind, compile_pattern
+from guardrails.pii.detector import Detector, PiiKind, compile_pattern
 
 _PROVIDER_KEY = compile_pattern(r"""
     (?<![\w-]) (?:

@@ -1,6 +1,6 @@
 """Texts that hold personal or secret data, each value labelled with its kind, in the places people paste them.
 
-Values come from the generators of tests/sandbox/corpus.py; the sentences around them are support tickets, log
+Values come from the generators of tests/guardrails/corpus.py; the sentences around them are support tickets, log
 lines, code, CSV rows, e-mails, chat and release notes, and the spellings the first corpus lacked.
 """
 
@@ -10,8 +10,8 @@ import random
 import string
 from collections.abc import Callable
 
-from sandbox.pii.detector import PiiKind
-from tests.sandbox.corpus import ALNUM, card, digits, email, iban, ip_address, jwt, nino, phone, ssn, token
+from guardrails.pii.detector import PiiKind
+from tests.guardrails.corpus import ALNUM, card, digits, email, iban, ip_address, jwt, nino, phone, ssn, token
 
 E, P, C, I, S, N, A, K = (PiiKind.EMAIL, PiiKind.PHONE, PiiKind.PAYMENT_CARD, PiiKind.IBAN, PiiKind.US_SSN,
                           PiiKind.UK_NINO, PiiKind.IP_ADDRESS, PiiKind.SECRET)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.pii.detector import PiiKind
+from guardrails.pii.detector import PiiKind
 
 E, P, C, I, S, N, A, K = (PiiKind.EMAIL, PiiKind.PHONE, PiiKind.PAYMENT_CARD, PiiKind.IBAN, PiiKind.US_SSN,
                           PiiKind.UK_NINO, PiiKind.IP_ADDRESS, PiiKind.SECRET)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.pii.detector import Detector, PiiKind, after_reference_label, compile_pattern, labelled_number
+from guardrails.pii.detector import Detector, PiiKind, after_reference_label, compile_pattern, labelled_number
 
 _US_SSN = compile_pattern(r"(?<![\w-])(?<!\d[ ]) (\d{3})([- ])(\d{2})\2(\d{4}) (?![\w-]|[ ]\d)")
 

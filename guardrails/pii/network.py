@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from sandbox.pii.detector import Detector, PiiKind, after_reference_label, compile_pattern, whole_match_if
+from guardrails.pii.detector import Detector, PiiKind, after_reference_label, compile_pattern, whole_match_if
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = compile_pattern(rf"(?<![\w.]) {_OCTET}(?:\.{_OCTET}){{3}} (?![\w]|\.\d)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sandbox.pii.detector import Detector, PiiKind, compile_pattern
+from guardrails.pii.detector import Detector, PiiKind, compile_pattern
 
 # --- payment cards ------------------------------------------------------------------------------------------
 _CARD = compile_pattern(r"(?<![\w.-]) \d(?:[ -]?\d){12,30} (?![\w-]|\.\d)")  # longer than a card: see _card_span

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from sandbox.pii.detector import PiiKind
-from sandbox.pii.payment import luhn_ok
+from guardrails.pii.detector import PiiKind
+from guardrails.pii.payment import luhn_ok
 
 SEED = 20240315
 ALNUM = string.ascii_letters + string.digits

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from portal.core.errors import PortalError
-from sandbox.guardrails import (
+from guardrails.text import (
     Finding,
     GuardrailAction,
     GuardrailError,
@@ -19,8 +19,8 @@ from sandbox.guardrails import (
     require_sendable,
     scan,
 )
-from sandbox.pii.payment import luhn_ok
-from tests.sandbox.corpus import Sample, build_corpus, card_number, group_card
+from guardrails.pii.payment import luhn_ok
+from tests.guardrails.corpus import Sample, build_corpus, card_number, group_card
 
 K = PiiKind
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ."

@@ -1,5 +1,5 @@
 """Detectors for personal and secret data: a precompiled pattern finds candidates, a check confirms each.
 
-One module a kind of data; `registry.DETECTORS` lists them all and `sandbox.guardrails.scan` runs them and settles
+One module a kind of data; `registry.DETECTORS` lists them all and `guardrails.text.scan` runs them and settles
 overlaps.
 """

@@ -1,4 +1,4 @@
-"""Build the PII corpus file: `python -m tests.sandbox.pii_corpus.build` rewrites corpus.jsonl from a fixed seed.
+"""Build the PII corpus file: `python -m tests.guardrails.pii_corpus.build` rewrites corpus.jsonl from a fixed seed.
 
 One JSON object a line: {"text": ..., "expected": [[kind, value], ...]}; an empty list marks a clean text.
 A test checks that the committed file is what this script makes, so the file is reviewed and the script is truth.
@@ -10,9 +10,9 @@ import json
 import random
 from pathlib import Path
 
-from tests.sandbox.pii_corpus import hand_written
-from tests.sandbox.pii_corpus.negatives import negative_samples
-from tests.sandbox.pii_corpus.positives import positive_samples
+from tests.guardrails.pii_corpus import hand_written
+from tests.guardrails.pii_corpus.negatives import negative_samples
+from tests.guardrails.pii_corpus.positives import positive_samples
 
 SEED = 20261203
 CORPUS_FILE = Path(__file__).with_name("corpus.jsonl")
