@@ -106,15 +106,60 @@ def add_embeddings(app: FastAPI, *, chat_model: str) -> None:
     app.router.routes[:0] = [app.router.routes.pop(), app.router.routes.pop()]
 
 
-def build_app(*, model_path: str, chat_model: str, n_ctx: int) -> FastAPI:
-    """llama_cpp.server's app for the chat model, with embeddings added."""
+def llama_response_format(body: dict) -> dict:
+    """OpenAI's `{"type": "json_schema", "json_schema": {"schema": ...}}` in llama.cpp's spelling (json_object with
+    a schema, enforced by a grammar): clients written for any OpenAI-compatible gateway get structured output."""
+    response_format = body.get("response_format")
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return body
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    spelled = {"type": "json_object", **({"schema": schema} if isinstance(schema, dict) else {})}
+    return {**body, "response_format": spelled}
+
+
+class StructuredOutput:
+    """ASGI wrapper that rewrites a chat request's response_format before llama.cpp's app validates it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/chat/completions" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        raw = b"".join(chunks)
+        try:
+            raw = json.dumps(llama_response_format(json.loads(raw))).encode()
+        except (ValueError, AttributeError):
+            pass  # not a JSON object: llama.cpp's app answers with its own validation error
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # later messages, e.g. the client disconnecting
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        await self.app({**scope, "headers": headers}, replay, send)
+
+
+def build_app(*, model_path: str, chat_model: str, n_ctx: int) -> Any:
+    """llama_cpp.server's app for the chat model, with embeddings and OpenAI's structured-output spelling added."""
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
     app = create_app(server_settings=ServerSettings(),
                      model_settings=[ModelSettings(model=model_path, model_alias=chat_model, n_ctx=n_ctx)])
     add_embeddings(app, chat_model=chat_model)
-    return app
+    return StructuredOutput(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import openai
@@ -51,3 +52,20 @@ def test_a_chat_model_asked_for_embeddings_gets_a_message_naming_the_embedding_m
 
     with pytest.raises(openai.BadRequestError, match=LOCAL_EMBEDDING_MODEL):
         client.embeddings.create(model=DEFAULT_MODEL_NAME, input="hello")
+
+
+def test_openais_structured_output_is_enforced_on_the_local_model(local_model_server) -> None:
+    base_url, _ = local_model_server
+    client = openai.OpenAI(base_url=base_url, api_key="unused")
+    schema = {"type": "object", "additionalProperties": False, "required": ["vendor", "total", "paid"],
+              "properties": {"vendor": {"type": ["string", "null"]}, "total": {"type": ["number", "null"]},
+                             "paid": {"type": ["boolean", "null"]}}}
+
+    answer = client.chat.completions.create(
+        model=DEFAULT_MODEL_NAME, temperature=0, max_tokens=80,
+        response_format={"type": "json_schema", "json_schema": {"name": "invoice", "schema": schema, "strict": True}},
+        messages=[{"role": "user", "content": "Invoice 42 from ACME, 99.50 EUR, paid."}])
+
+    data = json.loads(answer.choices[0].message.content)
+    assert set(data) == {"vendor", "total", "paid"}
+    assert data["paid"] in (True, False, None) and not isinstance(data["total"], str)
