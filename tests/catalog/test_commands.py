@@ -63,7 +63,7 @@ def test_export_then_import_round_trips(isolated_portal, capsys) -> None:
     exported = isolated_portal / "catalog.yaml"
     assert main(["catalog", "export", str(exported)]) == 0
     assert main(["catalog", "import", str(exported)]) == 0
-    assert "0 created, 0 updated, 12 unchanged" in capsys.readouterr().out
+    assert "0 created, 0 updated, 13 unchanged" in capsys.readouterr().out
 
 
 def test_a_bad_file_imports_nothing(isolated_portal, capsys) -> None:

@@ -334,3 +334,10 @@ def test_a_template_reaching_for_the_server_or_looping_forever_gets_a_clear_mess
     assert not at.exception
     assert any("the template took longer than 2 s to render (PORTAL_TEMPLATES_RENDER_TIMEOUT_S)" in e
                for e in errors(at))
+
+
+def test_the_form_starts_from_the_portals_gateway_and_a_model_it_serves(open_page, fake_gateway) -> None:
+    at = open_page("contributor", DETAIL, template="rag-chatbot")
+    assert q(at, "gateway_url", "rag-chatbot").value == fake_gateway.url
+    assert q(at, "model", "rag-chatbot").value == "fake-large"  # the template's default is not served here
+    assert not [w for w in at.text_input if "key" in (w.key or "")]  # the API key is never asked

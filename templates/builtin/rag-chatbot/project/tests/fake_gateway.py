@@ -34,6 +34,8 @@ class FakeGateway:
         self.reply = reply
         self.requests: list[dict] = []
         self.fail_with: int | None = None
+        # Answer 400 to a request asking for structured output, as a gateway that does not offer it does.
+        self.refuse_response_format = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
@@ -49,6 +51,8 @@ class FakeGateway:
         self.requests.append({"path": path, **body})
         if self.fail_with:
             return self.fail_with, {"error": {"message": "fake failure", "type": "server_error"}}
+        if self.refuse_response_format and "response_format" in body:
+            return 400, {"error": {"message": "response_format is not supported", "type": "invalid_request_error"}}
         if path.endswith("/embeddings"):
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [{"object": "embedding", "index": i, "embedding": embed(t)} for i, t in enumerate(inputs)]
