@@ -106,8 +106,11 @@ def after_save(saved: tuple[int, int, bool, str]) -> None:
 
 
 def said(saved: tuple[int, int, bool, str]) -> str:
+    """What the save did, said once on the page it leads to."""
     _, _, draft, title = saved
-    return f"Draft saved: {plain(title)}. Finish it here whenever you like." if draft else f"Saved: {plain(title)}."
+    if draft:
+        return f"Draft saved: {plain(title)}. Finish it here whenever you like."
+    return f"{'Submitted' if submit else 'Saved'}: {plain(title)}."
 
 
 if save_draft or submit:

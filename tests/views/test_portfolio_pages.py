@@ -59,6 +59,7 @@ def test_a_complete_proposal_opens_its_page_with_the_tier_and_its_reasons(open_p
     shown = texts(at)
     assert "Proposed tier 2" in shown and "its output reaches customers (a person reviews each one)" in shown
     assert "one reviewer who is not the owner" in shown
+    assert "Submitted: Refund replies." in shown  # said once, on the page the submission opened
 
 
 def test_the_board_and_the_table_filter_by_stage_tier_department_and_owner(open_page, portal_db) -> None:
