@@ -28,9 +28,9 @@ class Link:
         """Switch to the page now (ends this run)."""
         st.switch_page(self.page, query_params=dict(self.query))
 
-    def show(self, label: str, *, icon: str | None = None, container=None) -> None:
-        """The link on the page (label is Markdown: make user-supplied parts plain)."""
-        (container or st).page_link(self.page, label=label, icon=icon, query_params=dict(self.query))
+    def show(self, label: str, *, icon: str | None = None, help: str | None = None, container=None) -> None:
+        """The link on the page (label and help are Markdown: make user-supplied parts plain)."""
+        (container or st).page_link(self.page, label=label, icon=icon, help=help, query_params=dict(self.query))
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,9 @@ course = PageAbout("views/training_course.py", "course", remember="training_cour
 quiz = PageAbout("views/training_quiz.py", "course", remember="training_course_slug")
 lab = PageAbout("views/training_lab.py", "course", remember="training_course_slug")
 certificate = PageAbout("views/training_certificates.py", "code")
+# A use case by its number; the propose form takes the same number to continue a draft or edit the answers.
+use_case = PageAbout("views/use_case.py", "use_case", remember="uc_open_id")
+use_case_form = PageAbout("views/portfolio_propose.py", "use_case")
 
 
 # --- links that hand over more than a name: kept in the session for the target page to take once -----------------

@@ -6,10 +6,10 @@ from catalog.models import RiskTier
 from portal import deps
 from portal.core.db import session_scope
 from portal.ui import open_picker, plain
+from portal.views import _links as links
 from portfolio.board import PortfolioFilter, portfolio_facets, portfolio_rows
 from portfolio.models import FORWARD_STAGES, Stage
 
-USE_CASE_PAGE, PROPOSE_PAGE = "views/use_case.py", "views/portfolio_propose.py"
 BOARD, TABLE = "Board", "Table"
 CARDS_PER_COLUMN = 30
 
@@ -19,7 +19,7 @@ deps.require_page(user, __file__)
 st.title("Use-case portfolio")
 st.caption("Every AI use case from idea to production. The risk tier, proposed from the answers, decides who "
            "signs each stage move: tier 1 moves on its own, tier 2 needs a reviewer, tier 3 two (one a risk reviewer).")
-st.page_link(PROPOSE_PAGE, label="Propose a use case", icon=":material/add_circle:")
+st.page_link(links.use_case_form.page, label="Propose a use case", icon=":material/add_circle:")
 
 rows, departments, owners = [], [], []
 with deps.showing_errors(), session_scope(context.engine) as session:
@@ -49,8 +49,7 @@ def card(container, row) -> None:
         st.markdown(f"**{plain(uc.title)}**")
         st.caption(f"tier {int(uc.tier)} · {plain(uc.department)} · {plain(owner)}"
                    + (f" · waiting: → {row.waiting_for}" if row.waiting_for else ""))
-        st.page_link(USE_CASE_PAGE, label="Open", icon=":material/open_in_new:", query_params={"use_case": str(uc.id)},
-                     help=uc.title)
+        links.use_case(str(uc.id)).show("Open", icon=":material/open_in_new:", help=plain(uc.title))
 
 
 if view == BOARD:
@@ -72,4 +71,4 @@ else:
     labels = {r.use_case.id: f"{r.use_case.title} ({r.use_case.stage}, tier {int(r.use_case.tier)})" for r in rows}
     if chosen := open_picker(labels, label="Open a use case", placeholder="Pick a use case", key="pf_open",
                              button="Open use case", icon=":material/open_in_new:"):
-        st.switch_page(USE_CASE_PAGE, query_params={"use_case": str(chosen)})
+        links.use_case(str(chosen)).open()

@@ -6,14 +6,14 @@ from catalog.models import DataClassification
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.errors import StaleEdit
-from portal.ui import plain
+from portal.ui import plain, run_action
+from portal.views import _links as links
 from portfolio.board import link_choices, my_drafts, user_emails
 from portfolio.models import Autonomy, PeopleAffected, ValueUnit
 from portfolio.service import UseCaseForm, form_of, save_use_case
 
-USE_CASE_PAGE = "views/use_case.py"
 K = "pf_"  # every widget's key starts with it
-EDITING, BASE, FLASH = "pf_editing", "pf_base_revision", "pf_flash"
+EDITING, BASE = "pf_editing", "pf_base_revision"
 FIELDS = ("title", "problem", "who_has_it", "department", "team", "owner_email", "value_amount", "value_unit",
           "value_assumption", "classification", "people_affected", "human_review", "autonomy", "models", "prompts",
           "templates")
@@ -24,8 +24,6 @@ deps.require_page(user, __file__)
 st.title("Propose a use case")
 st.caption("Describe the problem, who owns it and what it is worth. The portal proposes a risk tier from your "
            "answers, which decides who signs each stage move. Save a draft to finish later.")
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
 
 
 def load(form: UseCaseForm, *, use_case_id: int | None, revision: int) -> None:
@@ -40,7 +38,7 @@ with deps.showing_errors(), session_scope(context.engine) as session:
     drafts = {d.id: d.title for d in my_drafts(session=session, actor=user)}
     choices = link_choices(session=session, actor=user)
     emails = user_emails(session=session, actor=user)
-    wanted = st.query_params.get("use_case")
+    wanted = links.use_case_form.read()
     if wanted and wanted.isdigit() and st.session_state.get(EDITING) != int(wanted):
         form, revision = form_of(session=session, actor=user, use_case_id=int(wanted))
         load(form, use_case_id=int(wanted), revision=revision)
@@ -53,8 +51,7 @@ if drafts:
     picked = pick_col.selectbox("Continue a draft", list(drafts), format_func=drafts.get, index=None,
                                 placeholder="Pick one of your drafts", key="pf_pick_draft")
     if picked is not None and picked != st.session_state.get(EDITING):
-        st.query_params["use_case"] = str(picked)
-        st.rerun()
+        links.use_case_form(str(picked)).open()
     if new_col.button("New use case", key="pf_new", icon=":material/add:"):
         st.query_params.clear()
         for name in (*[K + f for f in FIELDS], EDITING, BASE, "pf_pick_draft"):
@@ -98,22 +95,33 @@ with st.form("pf_form", enter_to_submit=False):
     save_draft = save_col.form_submit_button("Save draft", icon=":material/save:")
     submit = submit_col.form_submit_button("Submit", type="primary", icon=":material/send:")
 
+
+
+
+def after_save(saved: tuple[int, int, bool, str]) -> None:
+    """Edit on from what was saved: a draft stays in the form (its number in the address), a submission opens."""
+    saved_id, revision, draft, _ = saved
+    st.session_state[EDITING], st.session_state[BASE] = saved_id, revision
+    (links.use_case_form if draft else links.use_case)(str(saved_id)).open()
+
+
+def said(saved: tuple[int, int, bool, str]) -> str:
+    """What the save did, said once on the page it leads to."""
+    _, _, draft, title = saved
+    if draft:
+        return f"Draft saved: {plain(title)}. Finish it here whenever you like."
+    return f"{'Submitted' if submit else 'Saved'}: {plain(title)}."
+
+
 if save_draft or submit:
     form = UseCaseForm(**{name: st.session_state[K + name] for name in FIELDS})
     form.owner_email = form.owner_email or ""
-    saved = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        try:
-            saved = save_use_case(session=session, actor=user, form=form, submit=submit, use_case_id=editing,
-                                  base_revision=st.session_state[BASE])
-        except StaleEdit as stale:  # the form keeps the user's input; the next save starts from the latest
-            st.session_state[BASE] = stale.latest or st.session_state[BASE]
-            raise
-        saved_id, revision, draft, title = saved.id, saved.revision, saved.draft, saved.title
-    if saved is not None:
-        st.session_state[EDITING], st.session_state[BASE] = saved_id, revision
-        if draft:
-            st.session_state[FLASH] = f"Draft saved: {plain(title)}. Finish it here whenever you like."
-            st.query_params["use_case"] = str(saved_id)
-            st.rerun()
-        st.switch_page(USE_CASE_PAGE, query_params={"use_case": str(saved_id)})
+
+    def store(session) -> tuple[int, int, bool, str]:
+        saved = save_use_case(session=session, actor=user, form=form, submit=submit, use_case_id=editing,
+                              base_revision=st.session_state[BASE])
+        return saved.id, saved.revision, saved.draft, saved.title
+
+    refused = run_action(store, engine=context.engine, success=said, then=after_save)
+    if isinstance(refused, StaleEdit):  # the form keeps the user's input; the next save starts from the latest
+        st.session_state[BASE] = refused.latest or st.session_state[BASE]

@@ -6,40 +6,42 @@ from catalog.models import RiskTier
 from portal import deps
 from portal.core.db import session_scope
 from portal.core.errors import NotFound
-from portal.ui import plain
+from portal.ui import plain, plain_message, run_action
+from portal.views import _links as links
 from portfolio.detail import use_case_detail
 from portfolio.service import set_tier
 from portfolio.stages import decide_move, request_move
 
-BOARD_PAGE, PROPOSE_PAGE = "views/portfolio.py", "views/portfolio_propose.py"
-FLASH = "uc_flash"
+BOARD_PAGE = "views/portfolio.py"
 
 context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
 
-wanted = st.query_params.get("use_case", "")
+wanted = links.use_case.read()
 if not wanted:
     st.title("Use case")
     st.info("Open a use case from the portfolio.")
     st.page_link(BOARD_PAGE, label="Use-case portfolio", icon=":material/view_kanban:")
     st.stop()
-detail = None
-try:
-    if not wanted.isdigit():
-        raise NotFound("Open a use case from the portfolio: the address names none.")
-    with session_scope(context.engine) as session:
-        detail = use_case_detail(session=session, actor=user, use_case_id=int(wanted))
-except NotFound as exc:
+detail, missing = None, ""
+if not wanted.isdigit():
+    missing = f"The address names no use case: “{plain_message(wanted)}” is not a use-case number."
+else:
+    try:
+        with session_scope(context.engine) as session:
+            detail = use_case_detail(session=session, actor=user, use_case_id=int(wanted))
+    except NotFound as exc:
+        missing = exc.message  # it names the address bar's value only once it is known to be digits
+if detail is None:
     st.title("Use case")
-    st.error(exc.message)  # it names the address bar's value only once it is known to be digits
+    st.error(missing)
     st.page_link(BOARD_PAGE, label="Back to the portfolio", icon=":material/arrow_back:")
     st.stop()
 uc = detail.use_case
+links.use_case.keep(str(uc.id))
 
-st.title(uc.title)
-if flash := st.session_state.pop(FLASH, None):
-    st.success(flash, icon=":material/check_circle:")
+st.title(plain(uc.title), anchor=False)
 tier_text = f"tier {int(uc.tier)}" if uc.tier else "no tier yet"
 st.markdown(f"**Stage:** `{uc.stage}` · **{tier_text}** · **Department:** {plain(uc.department or '—')}"
             f" · **Owner:** {plain(detail.owner or '—')} · revision {uc.revision}")
@@ -48,17 +50,7 @@ if uc.draft:
 if uc.stage_reason:
     st.caption(f"{uc.stage.capitalize()} because: {plain(uc.stage_reason)}")
 if detail.may_move or uc.draft:
-    st.page_link(PROPOSE_PAGE, label="Edit the answers", icon=":material/edit:", query_params={"use_case": str(uc.id)})
-
-
-def act(action) -> None:
-    """Run a change (it returns what happened); on success say so on the fresh page, on refusal say why here."""
-    done = None
-    with deps.showing_errors(), session_scope(context.engine) as session:
-        done = action(session)
-    if done:
-        st.session_state[FLASH] = done
-        st.rerun()
+    links.use_case_form(str(uc.id)).show("Edit the answers", icon=":material/edit:")
 
 
 about, risk, stage_tab, history = st.tabs(["About", "Risk tier", "Stage and approvals", "Timeline"])
@@ -87,8 +79,9 @@ with risk:
             tier = st.selectbox("Set the tier to", higher, format_func=lambda t: t.label, key="uc_tier")
             reason = st.text_input("Why", key="uc_tier_reason", placeholder="The letters quote contract terms")
             if st.form_submit_button("Change the tier", disabled=not higher):
-                act(lambda s: set_tier(session=s, actor=user, use_case_id=uc.id, tier=tier, reason=reason,
-                                       base_revision=uc.revision) and f"Tier set to {int(tier)}.")
+                run_action(lambda s: set_tier(session=s, actor=user, use_case_id=uc.id, tier=tier, reason=reason,
+                                              base_revision=uc.revision),
+                           engine=context.engine, success=f"Tier set to {int(tier)}.")
 
 with stage_tab:
     move = detail.move
@@ -103,11 +96,13 @@ with stage_tab:
             note = st.text_input("Note (a rejection says why)", key="uc_note")
             approve_col, reject_col = st.columns(2)
             if approve_col.button("Approve", key="uc_approve", type="primary", icon=":material/check:"):
-                act(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=True, note=note,
-                                          seen_version=move.version) and f"You approved the move to {move.to_stage}.")
+                run_action(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=True, note=note,
+                                                 seen_version=move.version),
+                           engine=context.engine, success=f"You approved the move to {move.to_stage}.")
             if reject_col.button("Reject", key="uc_reject", icon=":material/close:"):
-                act(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=False, note=note,
-                                          seen_version=move.version) and f"You rejected the move to {move.to_stage}.")
+                run_action(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=False, note=note,
+                                                 seen_version=move.version),
+                           engine=context.engine, success=f"You rejected the move to {move.to_stage}.")
     elif not uc.draft:
         st.caption("No move is waiting for approval.")
     if detail.may_move and detail.next_stages:
@@ -115,9 +110,10 @@ with stage_tab:
             to = st.selectbox("Move to", detail.next_stages, key="uc_move_to")
             why = st.text_input("Reason (needed to pause or retire)", key="uc_move_reason")
             if st.form_submit_button("Ask for the move"):
-                act(lambda s: f"Move to {to} requested: it waits for approval." if request_move(
-                    session=s, actor=user, use_case_id=uc.id, to_stage=to, reason=why, base_revision=uc.revision)
-                    else f"Moved to {to}.")
+                run_action(lambda s: request_move(session=s, actor=user, use_case_id=uc.id, to_stage=to, reason=why,
+                                                  base_revision=uc.revision),
+                           engine=context.engine, success=lambda waiting: f"Move to {to} requested: it waits for "
+                           "approval." if waiting else f"Moved to {to}.")
 
 with history:
     st.dataframe([{"at": e.at, "who": e.actor_email, "what": e.action.removeprefix("use_case."), "summary": e.summary}

@@ -1,4 +1,4 @@
-"""Values from the address bar (?model=, ?template=, ?course=, ?prompt=, ?code=) are shown as typed, never as Markdown."""
+"""Values from the address bar (?model=, ?template=, ?course=, ?prompt=, ?code=, ?use_case=) are shown as typed, never as Markdown."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ PAGES = {  # page, query parameter, role that may open it
     "course": ("views/training_course.py", "course", "viewer"),
     "quiz": ("views/training_quiz.py", "course", "viewer"),
     "lab": ("views/training_lab.py", "course", "viewer"),
+    "use case": ("views/use_case.py", "use_case", "viewer"),
 }
 
 

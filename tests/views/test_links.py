@@ -6,20 +6,23 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from portal.core.db import session_scope
 from portal.core.features import page_for_view
 from portal.core.principals import SYSTEM_CLI
 from portal.core.users import User
 from portal.installed import INSTALLED_FEATURES
 from portal.views import _links as links
 from portal.views._sandbox_settings import MODEL
+from portfolio.service import UseCaseForm, save_use_case
 from prompt_library.as_code import SEED_PROMPTS, import_prompts, parse_prompt_file
 from tests.conftest import REPO_ROOT
+from tests.portfolio.conftest import complete_form
 from tests.views.support import shown, unescaped
 from training.sync import sync_courses
 
 HOSTILE = "[x](javascript:alert(1)) **bold**"
 ABOUT = [links.model_card, links.model_evaluations, links.prompt, links.template, links.course, links.quiz, links.lab,
-         links.certificate]
+         links.certificate, links.use_case, links.use_case_form]
 
 
 @pytest.fixture
@@ -32,6 +35,16 @@ def content(portal_db, served_models):
         sync_courses(session=session, actor=SYSTEM_CLI)
         session.commit()
     return portal_db
+
+
+@pytest.fixture
+def use_cases(portal_db) -> tuple[User, int, int]:
+    """A contributor's submitted use case and their draft: (the contributor, the submitted one, the draft)."""
+    with session_scope(portal_db) as session:
+        owner = session.exec(select(User).where(User.role == "contributor")).first()
+        submitted = save_use_case(session=session, actor=owner, form=complete_form(owner, 1), submit=True).id
+        draft = save_use_case(session=session, actor=owner, form=UseCaseForm(title="Minutes drafting"), submit=False).id
+    return owner, submitted, draft
 
 
 @pytest.mark.parametrize("about", ABOUT, ids=lambda a: a.page)
@@ -54,9 +67,27 @@ ROUND_TRIPS = {
 
 @pytest.mark.parametrize("case", list(ROUND_TRIPS))
 def test_a_link_opens_the_page_on_its_value_and_the_sidebar_reopens_it(open_page, content, case) -> None:
-    about, value, title = ROUND_TRIPS[case]
+    assert_round_trip(open_page, "admin", *ROUND_TRIPS[case])
+
+
+def test_a_use_case_link_opens_its_page_and_the_sidebar_reopens_it(open_page, use_cases) -> None:
+    owner, submitted, _ = use_cases
+    assert_round_trip(open_page, owner, links.use_case, str(submitted), "Invoice matching")
+
+
+def test_the_form_link_opens_the_propose_form_on_the_draft(open_page, use_cases) -> None:
+    owner, _, draft = use_cases
+    link = links.use_case_form(str(draft))
+    at = open_page(owner, link.page, **dict(link.query))
+    assert not at.error, [e.value for e in at.error]
+    assert at.text_input(key="pf_title").value == "Minutes drafting"
+    assert f"Editing use case {draft}" in at.info[0].value
+
+
+def assert_round_trip(open_page, role, about, value: str, title: str) -> None:
+    """The link opens the page on its value; back from another page with a bare address it shows the same."""
     link = about(value)
-    at = open_page("admin", link.page, **dict(link.query))
+    at = open_page(role, link.page, **dict(link.query))
     assert not at.error, [e.value for e in at.error]
     assert title in unescaped(shown(at))
     assert at.session_state[about.remember] == value  # for the next visit from the sidebar
@@ -68,7 +99,7 @@ def test_a_link_opens_the_page_on_its_value_and_the_sidebar_reopens_it(open_page
 
 
 HOSTILE_PAGES = {"model card": links.model_card, "prompt": links.prompt, "template": links.template,
-                 "course": links.course, "quiz": links.quiz, "lab": links.lab}
+                 "course": links.course, "quiz": links.quiz, "lab": links.lab, "use case": links.use_case}
 
 
 @pytest.mark.parametrize("case", list(HOSTILE_PAGES))

@@ -11,6 +11,7 @@ from portfolio.models import Autonomy, PeopleAffected, StageMove, UseCase
 from portfolio.service import save_use_case
 from portfolio.stages import request_move
 from tests.portfolio.conftest import complete_form
+from tests.views.support import errors, unescaped
 from tests.views.test_pages import texts
 
 PROPOSE, BOARD, USE_CASE = "views/portfolio_propose.py", "views/portfolio.py", "views/use_case.py"
@@ -42,7 +43,7 @@ def test_a_viewer_saves_a_draft_then_a_bad_submit_keeps_every_answer(open_page, 
         draft = session.exec(select(UseCase)).one()
     assert (draft.draft, draft.problem) == (True, "Minutes take an hour after every meeting.")
     at.button(key="FormSubmitter:pf_form-Submit").click().run()
-    assert [e.value for e in at.error][0].startswith("Before submitting, fix or fill in: who has the problem;")
+    assert errors(at)[0].startswith("Before submitting, fix or fill in: who has the problem;")
     assert at.text_input(key="pf_title").value == "Meeting minutes"
     assert at.text_area(key="pf_problem").value == "Minutes take an hour after every meeting."
 
@@ -58,6 +59,7 @@ def test_a_complete_proposal_opens_its_page_with_the_tier_and_its_reasons(open_p
     shown = texts(at)
     assert "Proposed tier 2" in shown and "its output reaches customers (a person reviews each one)" in shown
     assert "one reviewer who is not the owner" in shown
+    assert "Submitted: Refund replies." in shown  # said once, on the page the submission opened
 
 
 def test_the_board_and_the_table_filter_by_stage_tier_department_and_owner(open_page, portal_db) -> None:
@@ -98,3 +100,13 @@ def test_a_reviewer_approves_a_waiting_move_on_the_use_case_page(open_page, port
 def test_a_use_case_that_does_not_exist_is_said_so(open_page) -> None:
     at = open_page("viewer", USE_CASE, use_case="999")
     assert [e.value for e in at.error] == ["There is no use case 999 (or it is someone else's draft)."]
+
+
+def test_a_hostile_title_is_shown_as_text_on_the_board_and_its_page(open_page, portal_db) -> None:
+    hostile = "[x](javascript:alert(1)) **bold**"
+    chen = user(portal_db, "chen.contributor@example.com")
+    use_case_id = submitted(portal_db, chen, 1, title=hostile)
+    for at in (open_page("viewer", BOARD), open_page("viewer", USE_CASE, use_case=str(use_case_id))):
+        shown_text = texts(at)
+        assert hostile not in shown_text and "](javascript" not in shown_text
+        assert hostile in unescaped(shown_text)
