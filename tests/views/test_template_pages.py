@@ -198,16 +198,31 @@ def test_admin_registers_a_template_with_tasks_and_trusts_it(open_page, portal_d
         assert session.exec(select(TemplateEntry).where(TemplateEntry.name == "faq-bot")).one().trusted
 
 
-def test_a_pending_request_shows_what_is_new_since_the_last_trusted_version(open_page, portal_db, tmp_path,
-                                                                            user_with_role, isolated_portal):
-    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
-                          repos_dir=isolated_portal / "var" / "template-repos")
+@pytest.fixture
+def page_store(isolated_portal) -> TemplateStore:
+    """The store the pages use: the default settings under the test's folder."""
+    return TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
+                         repos_dir=isolated_portal / "var" / "template-repos")
+
+
+@pytest.fixture
+def requested_faq_bot(portal_db, tmp_path, user_with_role, page_store):
+    """A template with a task, registered by the page's admin, its trust asked for by a second admin."""
     tasks = SIMPLE + "_tasks:\n  - \"true\"\n"
     repo = git_repo(write_template(tmp_path / "faq-bot", tasks, {"a.txt": "a"}))
     admin, other = user_with_role("admin"), second_admin(portal_db)
     with Session(portal_db) as session:
-        seen = register_template(session=session, actor=admin, store=store, url=str(repo)).revision
-        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=seen)
+        seen = register_template(session=session, actor=admin, store=page_store, url=str(repo)).revision
+        request_trust(session=session, store=page_store, actor=other, name="faq-bot", base_revision=seen)
+        session.commit()
+    return repo, tasks, admin, other, seen
+
+
+def test_a_pending_request_shows_what_is_new_since_the_last_trusted_version(open_page, portal_db, page_store,
+                                                                            requested_faq_bot):
+    repo, tasks, admin, other, seen = requested_faq_bot
+    store = page_store
+    with Session(portal_db) as session:
         approve_trust(session=session, store=store, actor=admin, name="faq-bot", base_revision=seen + 1)
         session.commit()
     (repo / "copier.yml").write_text(tasks + "_migrations:\n  - \"true\"\n")
@@ -228,17 +243,10 @@ HOSTILE = ('  help: "<script>alert(1)</script> [click me](javascript:alert(1)) *
            '$x^2$ https://evil.example"\n')
 
 
-def test_the_approving_admin_sees_the_diff_of_unsafe_parts_as_plain_text(open_page, portal_db, tmp_path,
-                                                                         user_with_role, isolated_portal):
-    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
-                          repos_dir=isolated_portal / "var" / "template-repos")
-    tasks = SIMPLE + "_tasks:\n  - \"true\"\n"
-    repo = git_repo(write_template(tmp_path / "faq-bot", tasks, {"a.txt": "a"}))
-    admin, other = user_with_role("admin"), second_admin(portal_db)
-    with Session(portal_db) as session:
-        seen = register_template(session=session, actor=admin, store=store, url=str(repo)).revision
-        request_trust(session=session, store=store, actor=other, name="faq-bot", base_revision=seen)
-        session.commit()
+def test_the_approving_admin_sees_the_diff_of_unsafe_parts_as_plain_text(open_page, portal_db, page_store,
+                                                                         requested_faq_bot):
+    repo, tasks, admin, other, seen = requested_faq_bot
+    store = page_store
     at = open_page("admin", ADMIN)
     at.selectbox(key="tpl_trust_pick").set_value("faq-bot").run()
     assert "copier.yml: never trusted before" in shown(at) and [c.value for c in at.code] == [tasks.rstrip("\n")]
@@ -282,10 +290,9 @@ def test_zip_download_holds_the_project(open_page) -> None:
 
 
 def test_an_outdated_git_fork_is_updated_from_the_page_and_the_conflict_reported(open_page, portal_db, tmp_path,
-                                                                                 user_with_role, isolated_portal):
-    """The store the pages use (the default settings under the test's folder), a fork, and a newer version."""
-    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
-                          repos_dir=isolated_portal / "var" / "template-repos")
+                                                                                 user_with_role, page_store):
+    """A fork from the pages' store, and a newer version of its template."""
+    store = page_store
     repo = git_repo(write_template(tmp_path / "greeter", SIMPLE, {**ANSWERS_FILE,
                                    "hello.txt.jinja": "{{ greeting }} v1\nsame\n"}), tag="1.0.0")
     admin, contributor = user_with_role("admin"), user_with_role("contributor")
@@ -312,11 +319,11 @@ def test_an_outdated_git_fork_is_updated_from_the_page_and_the_conflict_reported
 
 def test_a_template_reaching_for_the_server_or_looping_forever_gets_a_clear_message(open_page, isolated_portal,
                                                                                     tmp_path, user_with_role,
-                                                                                    portal_db, monkeypatch):
+                                                                                    portal_db, monkeypatch,
+                                                                                    page_store):
     monkeypatch.setenv("PORTAL_GATEWAY_API_KEY", "sk-view-canary-7")
     monkeypatch.setenv("PORTAL_TEMPLATES_RENDER_TIMEOUT_S", "2")
-    store = TemplateStore(sources_dir=isolated_portal / "var" / "template-sources",
-                          repos_dir=isolated_portal / "var" / "template-repos")
+    store = page_store
     loops = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
     bodies = {"leaky": "{{ '$PORTAL_GATEWAY_API_KEY' | expandvars }}", "looper": loops}
     with Session(portal_db) as session:
