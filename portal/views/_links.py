@@ -34,12 +34,23 @@ class Link:
 
 
 @dataclass(frozen=True)
+class PickFrom:
+    """Where a person picks the thing a page is about, when they arrive with none."""
+
+    page: str
+    label: str
+    icon: str
+    hint: str
+
+
+@dataclass(frozen=True)
 class PageAbout:
     """A page about one thing named in the address bar as `?{param}=`, remembered for the session in `remember`."""
 
     page: str
     param: str
     remember: str | None = None
+    pick_from: PickFrom | None = None
 
     def __call__(self, value: str) -> Link:
         return Link(self.page, ((self.param, value),))
@@ -50,6 +61,19 @@ class PageAbout:
         if not value and self.remember is not None:
             value = st.session_state.get(self.remember)
         return value or None
+
+    def require(self, *, title: str | None = None) -> str:
+        """The value this page is about, or stop the page (under `title`) with a pointer to where one is picked."""
+        value = self.read()
+        if value:
+            return value
+        if title:
+            st.title(title)
+        if self.pick_from is not None:
+            st.info(self.pick_from.hint)
+            st.page_link(self.pick_from.page, label=self.pick_from.label, icon=self.pick_from.icon)
+        st.stop()
+        raise AssertionError("st.stop() ends the run")  # for the type checker: never reached
 
     def keep(self, value: str) -> None:
         """Remember the value the page showed, for the next visit from the sidebar."""
@@ -65,17 +89,25 @@ class PageAbout:
             st.session_state.pop(self.remember, None)
 
 
-model_card = PageAbout("views/model_card.py", "model", remember="model_card_name")
+model_card = PageAbout("views/model_card.py", "model", remember="model_card_name",
+                       pick_from=PickFrom("views/catalog.py", "Model catalog", ":material/menu_book:",
+                                          "Pick a model in the catalog to see its card."))
 model_evaluations = PageAbout("views/model_evaluations.py", "model")
-prompt = PageAbout("views/prompt.py", "prompt", remember="prompt_open_slug")
-template = PageAbout("views/template.py", "template", remember="tpl_current")
+prompt = PageAbout("views/prompt.py", "prompt", remember="prompt_open_slug",
+                   pick_from=PickFrom("views/prompts.py", "Prompt library", ":material/library_books:",
+                                      "Pick a prompt in the library first."))
+template = PageAbout("views/template.py", "template", remember="tpl_current",
+                     pick_from=PickFrom("views/templates.py", "Solution templates", ":material/view_quilt:",
+                                        "Pick a template from the list first."))
 # The course, its quiz and its labs share the course opened last.
 course = PageAbout("views/training_course.py", "course", remember="training_course_slug")
 quiz = PageAbout("views/training_quiz.py", "course", remember="training_course_slug")
 lab = PageAbout("views/training_lab.py", "course", remember="training_course_slug")
 certificate = PageAbout("views/training_certificates.py", "code")
 # A use case by its number; the propose form takes the same number to continue a draft or edit the answers.
-use_case = PageAbout("views/use_case.py", "use_case", remember="uc_open_id")
+use_case = PageAbout("views/use_case.py", "use_case", remember="uc_open_id",
+                     pick_from=PickFrom("views/portfolio.py", "Use-case portfolio", ":material/view_kanban:",
+                                        "Open a use case from the portfolio."))
 use_case_form = PageAbout("views/portfolio_propose.py", "use_case")
 
 

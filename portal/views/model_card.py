@@ -22,12 +22,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
 
-name = links.model_card.read()
-if not name:
-    st.title("Model card")
-    st.info("Pick a model in the catalog to see its card.")
-    st.page_link(CATALOG_PAGE, label="Model catalog", icon=":material/menu_book:")
-    st.stop()
+name = links.model_card.require(title="Model card")
 
 model = None
 with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) as session:

@@ -32,11 +32,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
 
-slug = links.prompt.read()
-if not slug:
-    st.info("Pick a prompt in the library first.")
-    st.page_link(LIBRARY_PAGE, label="Prompt library", icon=":material/library_books:")
-    st.stop()
+slug = links.prompt.require()
 
 
 def load():

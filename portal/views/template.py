@@ -28,12 +28,7 @@ user = deps.require_user(context)
 deps.require_page(user, __file__)
 store = deps.template_store(context)
 
-name = links.template.read()
-if not name:
-    st.title("Solution template")
-    st.info("Pick a template from the list first.")
-    st.page_link(LIST_PAGE, label="Solution templates", icon=":material/view_quilt:")
-    st.stop()
+name = links.template.require(title="Solution template")
 try:
     with session_scope(context.engine) as session:
         entry = get_template(session=session, name=name)

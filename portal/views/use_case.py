@@ -18,12 +18,7 @@ context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
 
-wanted = links.use_case.read()
-if not wanted:
-    st.title("Use case")
-    st.info("Open a use case from the portfolio.")
-    st.page_link(BOARD_PAGE, label="Use-case portfolio", icon=":material/view_kanban:")
-    st.stop()
+wanted = links.use_case.require(title="Use case")
 detail, missing = None, ""
 if not wanted.isdigit():
     missing = f"The address names no use case: “{plain_message(wanted)}” is not a use-case number."
