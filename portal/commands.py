@@ -195,6 +195,8 @@ STREAMLIT_OPTIONS: dict[str, str] = {
 def _streamlit_command(settings: Settings) -> list[str]:
     options = {**STREAMLIT_OPTIONS, "server.address": settings.server_address,
                "server.port": str(settings.server_port),
+               # Watching walks every imported module's file after each run (thousands with torch and Chroma).
+               "server.fileWatcherType": "auto" if settings.watch_files else "none",
                # The uploader then states and enforces the portal's limit rather than Streamlit's 200 MB.
                "server.maxUploadSize": str(math.ceil(settings.documents_max_file_mb))}
     flags = [part for name, value in options.items() for part in (f"--{name}", value)]
