@@ -307,6 +307,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setting", action="append", default=[], help="NAME=VALUE: PORTAL_NAME for the portal")
     parser.add_argument("--also", action="append", default=[], help="NAME=VALUE: a second portal with it")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"sessions of each app (default {ROUNDS})")
     args = parser.parse_args()
+    ROUNDS = args.rounds
     os.chdir(REPO_ROOT)
     run(_pairs(args.setting), _pairs(args.also) or None)
