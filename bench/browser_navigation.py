@@ -163,7 +163,7 @@ def start_portal(workdir: Path, gateway_url: str, settings: dict[str, str]) -> s
 
 
 def start_bare_app(workdir: Path, navigation: dict) -> subprocess.Popen:
-    """bench/bare_app.py under `streamlit run` with the Streamlit options the portal passes."""
+    """bench/bare_app.py under `streamlit run` with the Streamlit options `coe-portal run` passes by default."""
     from portal.commands import STREAMLIT_OPTIONS
     from tests.browser.conftest import portal_env
     from tests.conftest import free_port
@@ -171,7 +171,9 @@ def start_bare_app(workdir: Path, navigation: dict) -> subprocess.Popen:
     workdir.mkdir()
     port = free_port()
     env = {**portal_env(workdir), "BENCH_NAV": json.dumps(navigation)}
-    options = {**STREAMLIT_OPTIONS, "server.address": "127.0.0.1", "server.port": str(port)}
+    # Like for like: the options the portal runs with in production, the file watcher off included.
+    options = {**STREAMLIT_OPTIONS, "server.fileWatcherType": "none", "server.address": "127.0.0.1",
+               "server.port": str(port)}
     flags = [part for name, value in options.items() for part in (f"--{name}", value)]
     return _serve([sys.executable, "-m", "streamlit", "run", str(BARE_APP), *flags], workdir, env, port)
 

@@ -189,6 +189,10 @@ STREAMLIT_OPTIONS: dict[str, str] = {
     "client.toolbarMode": "minimal",
     # The pages use no "magic" (bare expressions written to the page); skipping the AST rewrite saves time.
     "runner.magicEnabled": "false",
+    # Streamlit forces a full garbage collection after every run; over the 300,000 objects of the portal's
+    # imports (openai, langsmith, Chroma, SQLAlchemy...) it cost more than the page: repeat visits took 0.26 of
+    # the time without it (bench/browser_navigation.py). Python's own generational collection still runs.
+    "runner.postScriptGC": "false",
 }
 
 

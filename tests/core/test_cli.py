@@ -82,3 +82,11 @@ def test_run_watches_source_files_only_when_the_setting_asks(monkeypatch) -> Non
     assert _flag(_streamlit_command(load_settings()), "server.fileWatcherType") == "none"
     monkeypatch.setenv("PORTAL_WATCH_FILES", "true")
     assert _flag(_streamlit_command(load_settings()), "server.fileWatcherType") == "auto"
+
+
+def test_run_skips_streamlits_full_garbage_collection_after_every_run() -> None:
+    # A full collection over every object of the portal's imports cost more than most pages' own work.
+    from portal.commands import _streamlit_command
+    from portal.core.settings import load_settings
+
+    assert _flag(_streamlit_command(load_settings()), "runner.postScriptGC") == "false"
