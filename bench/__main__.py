@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import (  # noqa: E402
+    browser_navigation,
     catalog_cost,
     gateway_overhead,
     guardrail_scan,
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "template fork": template_fork.run,
     "templates page": templates_page.run,
     "training dashboard": training_dashboard.run,
+    "browser navigation": browser_navigation.run,
 }
 
 

@@ -191,12 +191,18 @@ STREAMLIT_OPTIONS: dict[str, str] = {
     "client.toolbarMode": "minimal",
     # The pages use no "magic" (bare expressions written to the page); skipping the AST rewrite saves time.
     "runner.magicEnabled": "false",
+    # Streamlit forces a full garbage collection after every run; over the 300,000 objects of the portal's
+    # imports (openai, langsmith, Chroma, SQLAlchemy...) it cost more than the page: repeat visits took 0.26 of
+    # the time without it (bench/browser_navigation.py). Python's own generational collection still runs.
+    "runner.postScriptGC": "false",
 }
 
 
 def _streamlit_command(settings: Settings) -> list[str]:
     options = {**STREAMLIT_OPTIONS, "server.address": settings.server_address,
                "server.port": str(settings.server_port),
+               # Watching walks every imported module's file after each run (thousands with torch and Chroma).
+               "server.fileWatcherType": "auto" if settings.watch_files else "none",
                # The uploader then states and enforces the portal's limit rather than Streamlit's 200 MB.
                "server.maxUploadSize": str(math.ceil(settings.documents_max_file_mb))}
     flags = [part for name, value in options.items() for part in (f"--{name}", value)]

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         "localhost) is accepted: the portal refuses to start otherwise.",
     )
     server_port: int = Field(8501, ge=1, le=65535, description="Port Streamlit listens on.")
+    watch_files: bool = Field(
+        False,
+        description="Rerun pages when their source files change (development). Off, Streamlit does not walk the "
+        "source of every imported module after each run, which makes every page slower.",
+    )
     oidc_department_claim: str = Field(
         "department", description="Identity-token claim holding the user's department."
     )

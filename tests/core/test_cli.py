@@ -68,3 +68,25 @@ def test_unknown_command_shows_usage(argv, capsys) -> None:
         main(argv)
     assert caught.value.code == 2
     assert "usage: coe-portal" in capsys.readouterr().err
+
+
+def _flag(command: list[str], name: str) -> str:
+    return command[command.index(f"--{name}") + 1]
+
+
+def test_run_watches_source_files_only_when_the_setting_asks(monkeypatch) -> None:
+    # Streamlit's watcher walks every imported module's file after each run: production pages pay for it.
+    from portal.commands import _streamlit_command
+    from portal.core.settings import load_settings
+
+    assert _flag(_streamlit_command(load_settings()), "server.fileWatcherType") == "none"
+    monkeypatch.setenv("PORTAL_WATCH_FILES", "true")
+    assert _flag(_streamlit_command(load_settings()), "server.fileWatcherType") == "auto"
+
+
+def test_run_skips_streamlits_full_garbage_collection_after_every_run() -> None:
+    # A full collection over every object of the portal's imports cost more than most pages' own work.
+    from portal.commands import _streamlit_command
+    from portal.core.settings import load_settings
+
+    assert _flag(_streamlit_command(load_settings()), "runner.postScriptGC") == "false"
