@@ -143,5 +143,41 @@ class StageMoved(UseCaseEvent):
         return {"stage": self.to_stage, "tier": self.tier, "reason": self.reason, "approvers": self.approvers}
 
 
+@dataclass(frozen=True)
+class CriterionDecided(UseCaseEvent):
+    """A reviewer who is not the owner signed or waived one graduation criterion of a move, saying why."""
+
+    action: ClassVar[str] = "use_case.criterion_decided"
+    criterion: str
+    to_stage: str
+    kind: str  # signed or waived
+    reason: str
+
+    def summary(self) -> str:
+        return f"{self.title}: criterion {self.criterion} for {self.to_stage} {self.kind} ({self.reason})"
+
+    def after(self) -> JSONDict:
+        return {"criterion": self.criterion, "to_stage": self.to_stage, "kind": self.kind, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class OperationsSaved(UseCaseEvent):
+    """The on-call owner, rollback plan or monitoring link changed."""
+
+    action: ClassVar[str] = "use_case.operations_saved"
+    old: JSONDict
+    new: JSONDict
+
+    def summary(self) -> str:
+        return f"{self.title}: operations edited: " + (", ".join(self.new) or "no change")
+
+    def before(self) -> JSONDict:
+        return self.old
+
+    def after(self) -> JSONDict:
+        return self.new
+
+
 PORTFOLIO_EVENTS: tuple[type[Event], ...] = (UseCaseSaved, UseCaseSubmitted, TierChanged, StageMoveRequested,
-                                             StageMoveApproved, StageMoveRejected, StageMoved)
+                                             StageMoveApproved, StageMoveRejected, StageMoved, CriterionDecided,
+                                             OperationsSaved)

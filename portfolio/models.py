@@ -107,6 +107,10 @@ class UseCase(SQLModel, table=True):
     tier_reason: str = Field(default="", max_length=1000)  # the reviewer's reason for raising it
     # The tier that decides the path: the higher of the proposal and a reviewer's raise (kept for filtering).
     tier: RiskTier | None = Field(default=None, sa_type=IntEnumColumn(RiskTier))
+    # Operations readiness, checked by the graduation criteria (portfolio/criteria.yaml).
+    on_call_owner: str = Field(default="", max_length=200)
+    rollback_plan: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    monitoring_url: str = Field(default="", max_length=500)
     revision: int = 1
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -155,4 +159,25 @@ class MoveApproval(SQLModel, table=True):
     approver_id: int = Field(foreign_key="portal_user.id")
     risk_reviewer: bool = False  # the approver held review_risk when approving
     note: str = Field(default="", max_length=1000)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class CriterionKind(StrEnum):
+    SIGNED = "signed"  # a reviewer who is not the owner confirms a criterion no data can check
+    WAIVED = "waived"  # a reviewer who is not the owner lets the move go without it, saying why
+
+
+class CriterionDecision(SQLModel, table=True):
+    """A sign-off or waiver of one graduation criterion for one move of a use case (the latest one counts)."""
+
+    __tablename__ = "use_case_criterion_decision"
+    __table_args__ = (Index("ix_use_case_criterion_decision_case", "use_case_id", "to_stage", "criterion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    use_case_id: int = Field(foreign_key="use_case.id")
+    criterion: str = Field(max_length=80)
+    to_stage: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    by_id: int = Field(foreign_key="portal_user.id")
+    reason: str = Field(default="", max_length=1000)
     at: datetime = Field(default_factory=utcnow)

@@ -1,8 +1,8 @@
 """Stage moves: which moves exist, who must sign them for each tier, and the decisions on pending moves.
 
-Tier 1 moves on its own once its checks pass (in this increment: the answers are complete); tier 2 needs one
-reviewer who is neither the owner nor the requester; tier 3 needs two such approvers, one a risk reviewer. Pausing
-and retiring (with a reason) never wait for approval: stopping is always allowed.
+Every forward move first needs its graduation criteria (portfolio.criteria) met or waived, for all tiers. Then
+tier 1 moves on its own at once; tier 2 needs one reviewer who is neither the owner nor the requester; tier 3 needs
+two such approvers, one a risk reviewer. Pausing and retiring (with a reason) never wait: stopping is always allowed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, has_permission, require
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
+from portfolio.criteria import unmet
 from portfolio.events import StageMoveApproved, StageMoved, StageMoveRejected, StageMoveRequested
 from portfolio.models import FORWARD_STAGES, MoveApproval, MoveState, Stage, StageMove, UseCase
 from portfolio.service import MAX_LONG, MIN_REASON, check_revision, get_use_case
@@ -106,6 +107,7 @@ def request_move(*, session: Session, actor: User, use_case_id: int, to_stage: S
         return None
     if waiting is not None:
         raise InvalidInput(f"A move to {waiting.to_stage} already waits for approval; it is decided first.")
+    require_criteria(session, use_case, from_stage=use_case.stage, to_stage=to_stage)
     if APPROVALS_NEEDED[use_case.tier] == 0:
         _apply(session, actor, use_case, to_stage, reason=reason, approvers=[])
         return None
@@ -148,11 +150,22 @@ def decide_move(*, session: Session, actor: User, move_id: int, approve: bool, s
     record(session, actor, StageMoveApproved(use_case_id=use_case.id, title=use_case.title, move_id=move.id,
                                              to_stage=move.to_stage, risk_reviewer=me.risk_reviewer, note=note))
     if approvals_complete(use_case.tier, [*given, me]):
+        require_criteria(session, use_case, from_stage=move.from_stage, to_stage=Stage(move.to_stage))
         _close(session, move, MoveState.APPROVED)
         names = [user.email for _, user in approvals_of(session=session, move_id=move.id)]
         _apply(session, actor, use_case, Stage(move.to_stage), reason=move.reason, approvers=names,
                from_stage=move.from_stage)
     return move
+
+
+def require_criteria(session: Session, use_case: UseCase, *, from_stage: str, to_stage: Stage) -> None:
+    """Refuse a forward move, listing what is missing, until each of its graduation criteria is met or waived."""
+    if from_stage == Stage.PAUSED.value:
+        return  # resuming returns to a stage the use case already graduated to
+    missing = unmet(session=session, use_case=use_case, to_stage=to_stage.value)
+    if missing:
+        raise InvalidInput(f"The move to {to_stage.value} waits for its graduation criteria; missing: "
+                           + "; ".join(missing) + ".")
 
 
 def _claim(session: Session, move: StageMove, seen_version: int) -> None:

@@ -9,6 +9,8 @@ from portal.core.errors import NotFound
 from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
 from portfolio.detail import use_case_detail
+from portfolio.graduation import decide_criterion, save_operations
+from portfolio.models import CriterionKind
 from portfolio.service import set_tier
 from portfolio.stages import decide_move, request_move
 
@@ -48,7 +50,8 @@ if detail.may_move or uc.draft:
     links.use_case_form(str(uc.id)).show("Edit the answers", icon=":material/edit:")
 
 
-about, risk, stage_tab, history = st.tabs(["About", "Risk tier", "Stage and approvals", "Timeline"])
+about, risk, stage_tab, graduation, history = st.tabs(["About", "Risk tier", "Stage and approvals",
+                                                       "Graduation criteria", "Timeline"])
 with about:
     st.markdown(f"**The problem.** {plain(uc.problem or '—')}")
     st.markdown(f"**Who has it.** {plain(uc.who_has_it or '—')} ({plain(uc.team or 'no team named')})")
@@ -109,6 +112,46 @@ with stage_tab:
                                                   base_revision=uc.revision),
                            engine=context.engine, success=lambda waiting: f"Move to {to} requested: it waits for "
                            "approval." if waiting else f"Moved to {to}.")
+
+STATE_ICONS = {"met": ":material/check_circle:", "not met": ":material/cancel:", "waived": ":material/do_not_disturb_on:"}
+
+with graduation:
+    if detail.criteria_stage is None:
+        st.caption("No forward move is open, so no graduation criteria apply now.")
+    else:
+        st.markdown(f"**Criteria for the move to {detail.criteria_stage}** (tier {int(uc.tier)}); the move is "
+                    "refused until each one is met or waived.")
+    if detail.criteria_stage and not detail.criteria:
+        st.caption("The criteria file asks nothing for this move.")
+    for crit in detail.criteria:
+        how = "checked by the portal" if crit.checked else "signed off by a reviewer who is not the owner"
+        st.markdown(f"{STATE_ICONS[crit.state]} **{crit.state}** · {plain(crit.title)} ({how})")
+        st.caption(plain(crit.detail))
+        if detail.may_decide_criteria and crit.state == "not met":
+            why = st.text_input("Reason (needed to waive)", key=f"uc_crit_reason_{crit.key}")
+            kinds = [CriterionKind.WAIVED] if crit.checked else [CriterionKind.SIGNED, CriterionKind.WAIVED]
+            for kind, column in zip(kinds, st.columns(len(kinds))):
+                if column.button("Sign off" if kind == CriterionKind.SIGNED else "Waive",
+                                 key=f"uc_{kind.value}_{crit.key}"):
+                    run_action(lambda s, kind=kind, crit=crit, why=why: decide_criterion(
+                        session=s, actor=user, use_case_id=uc.id, criterion=crit.key,
+                        to_stage=detail.criteria_stage, kind=kind, reason=why),
+                        engine=context.engine, success=f"Criterion {kind.value}.")
+    st.markdown("**Operations** (the operations-ready criterion checks these)")
+    if detail.may_move:
+        with st.form("uc_ops_form"):
+            on_call = st.text_input("On-call owner", value=uc.on_call_owner, key="uc_on_call")
+            rollback = st.text_area("Rollback plan", value=uc.rollback_plan, key="uc_rollback")
+            monitoring = st.text_input("Monitoring link", value=uc.monitoring_url, key="uc_monitoring",
+                                       placeholder="https://")
+            if st.form_submit_button("Save the operations"):
+                run_action(lambda s: save_operations(session=s, actor=user, use_case_id=uc.id, on_call_owner=on_call,
+                                                     rollback_plan=rollback, monitoring_url=monitoring,
+                                                     base_revision=uc.revision),
+                           engine=context.engine, success="Operations saved.")
+    else:
+        st.markdown(f"On call: {plain(uc.on_call_owner or '—')} · monitoring: {plain(uc.monitoring_url or '—')}")
+        st.markdown(f"Rollback plan: {plain(uc.rollback_plan or '—')}")
 
 with history:
     st.dataframe([{"at": e.at, "who": e.actor_email, "what": e.action.removeprefix("use_case."), "summary": e.summary}

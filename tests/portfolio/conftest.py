@@ -7,6 +7,7 @@ import pytest
 from catalog.models import DataClassification
 from portal.core.users import User
 from portfolio.models import Autonomy, PeopleAffected, UseCase
+from portfolio.graduation import save_operations
 from portfolio.service import UseCaseForm, save_use_case
 
 C = DataClassification
@@ -32,12 +33,19 @@ def complete_form(owner: User, tier: int = 1, **changes) -> UseCaseForm:
 
 @pytest.fixture
 def make_use_case(session, make_user):
-    """Factory: a submitted use case of the given tier, owned (and proposed) by a contributor."""
+    """Factory: a submitted use case of the given tier, owned (and proposed) by a contributor.
 
-    def make(tier: int = 1, *, owner: User | None = None, **changes) -> UseCase:
+    Its operations (on-call owner, rollback plan, monitoring link) are filled in when `operations=True`.
+    """
+
+    def make(tier: int = 1, *, owner: User | None = None, operations: bool = False, **changes) -> UseCase:
         owner = owner or make_user("contributor")
         use_case = save_use_case(session=session, actor=owner, form=complete_form(owner, tier, **changes),
                                  submit=True)
+        if operations:
+            save_operations(session=session, actor=owner, use_case_id=use_case.id, on_call_owner="AP on-call rota",
+                            rollback_plan="Switch matching back to the manual queue.",
+                            monitoring_url="https://grafana.example.com/d/ap", base_revision=use_case.revision)
         session.commit()
         return use_case
 

@@ -100,7 +100,7 @@ def test_deciding_on_a_move(session, make_user, make_use_case, tier, before, who
 
 def test_a_move_through_every_stage_is_on_the_timeline(session, make_user, make_use_case) -> None:
     owner, reviewer = make_user("contributor"), make_user("reviewer")
-    use_case = make_use_case(2, owner=owner)
+    use_case = make_use_case(2, owner=owner, operations=True)
     for stage in ("assessment", "pilot", "production", "scaled"):
         move = request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage(stage),
                             base_revision=use_case.revision)

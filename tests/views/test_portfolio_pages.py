@@ -110,3 +110,31 @@ def test_a_hostile_title_is_shown_as_text_on_the_board_and_its_page(open_page, p
         shown_text = texts(at)
         assert hostile not in shown_text and "](javascript" not in shown_text
         assert hostile in unescaped(shown_text)
+
+
+def test_the_use_case_page_shows_each_criterion_and_a_reviewer_waives_one(open_page, portal_db) -> None:
+    chen = user(portal_db, "chen.contributor@example.com")
+    use_case_id = submitted(portal_db, chen, 1)
+    with session_scope(portal_db) as session:
+        for revision, stage in ((1, "assessment"), (2, "pilot")):
+            request_move(session=session, actor=chen, use_case_id=use_case_id, to_stage=stage, base_revision=revision)
+    owner_view = open_page(chen, USE_CASE, use_case=str(use_case_id))
+    shown = texts(owner_view)
+    assert "Criteria for the move to production" in shown
+    assert "missing an on-call owner, a rollback plan, a monitoring link" in unescaped(shown)
+    assert not [b for b in owner_view.button if (b.key or "").startswith("uc_waived_")]  # the owner may not waive
+    owner_view.text_input(key="uc_on_call").input("AP rota")
+    owner_view.text_input(key="uc_monitoring").input("grafana")
+    owner_view.button(key="FormSubmitter:uc_ops_form-Save the operations").click().run()
+    assert errors(owner_view) == ["Cannot save the operations: the monitoring link must be a web address starting "
+                                  "with https://. Nothing was saved."]
+    at = open_page("reviewer", USE_CASE, use_case=str(use_case_id))
+    at.button(key="uc_waived_operations-ready").click().run()
+    assert errors(at)[0].startswith("Say why the criterion is waived")
+    at.text_input(key="uc_crit_reason_operations-ready").input("**Runs** in the team's rota")
+    at.button(key="uc_waived_operations-ready").click().run()
+    assert not at.error, [e.value for e in at.error]
+    shown = texts(at)
+    assert "**waived**" in shown and "\\*\\*Runs\\*\\* in the team's rota" in shown
+    with Session(portal_db) as session:
+        assert session.get(UseCase, use_case_id).on_call_owner == ""  # the bad save changed nothing

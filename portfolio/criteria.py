@@ -1,0 +1,199 @@
+"""Graduation criteria: the CoE's YAML file of what each move asks per tier, and each criterion's state for a use case.
+
+Checks read the portal's own tables with one query each (the use case's few linked names are bound parameters);
+criteria no data can check are met once a reviewer who is not the owner signs them; any criterion can be waived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from catalog.models import CatalogModel, ModelStatus
+from portal.core.users import User
+from portal.core.yaml_models import load_model
+from portfolio.models import CriterionDecision, CriterionKind, Stage, UseCase
+from prompt_library.models import Prompt, PromptStatus, PromptTestCase, PromptTestRun
+
+CRITERIA_FILE = Path(__file__).with_name("criteria.yaml")
+CLEARED_STATUSES = (ModelStatus.APPROVED, ModelStatus.RESTRICTED)
+
+
+class Check(StrEnum):
+    """The criteria the portal checks from its own data."""
+
+    MODELS_CLEARED = "models_cleared"
+    PROMPTS_TESTED = "prompts_tested"
+    OPERATIONS_READY = "operations_ready"
+
+
+class CriterionSpec(BaseModel):
+    """One criterion as the CoE writes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)
+    title: str = Field(min_length=1, max_length=300)
+    check: Check | None = None  # None: a reviewer signs it off
+    tiers: list[Literal[1, 2, 3]] = Field(min_length=1)
+    moves: list[Literal["assessment", "pilot", "production", "scaled"]] = Field(min_length=1)
+
+
+class CriteriaFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    criteria: list[CriterionSpec]
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique_keys(cls, criteria: list[CriterionSpec]) -> list[CriterionSpec]:
+        seen: set[str] = set()
+        for number, spec in enumerate(criteria, start=1):
+            if spec.key in seen:
+                raise ValueError(f"criterion {number}: the key {spec.key!r} is used twice; keys must be unique")
+            seen.add(spec.key)
+        return criteria
+
+    def for_move(self, tier: int, to_stage: str) -> list[CriterionSpec]:
+        """The criteria that guard a move to `to_stage` for a use case of `tier`."""
+        return [spec for spec in self.criteria if tier in spec.tiers and to_stage in spec.moves]
+
+    def get(self, key: str) -> CriterionSpec | None:
+        return next((spec for spec in self.criteria if spec.key == key), None)
+
+
+def load_criteria(text: str, *, source: str) -> CriteriaFile:
+    """The criteria file validated, or YamlFileError listing each problem with its file and line."""
+    return load_model(text, CriteriaFile, source=source)
+
+
+@lru_cache(maxsize=1)
+def default_criteria() -> CriteriaFile:
+    """The criteria in the repository's portfolio/criteria.yaml (read once per process)."""
+    return load_criteria(CRITERIA_FILE.read_text(encoding="utf-8"), source="portfolio/criteria.yaml")
+
+
+@dataclass(frozen=True)
+class CriterionState:
+    """One criterion of a move as the use-case page shows it."""
+
+    key: str
+    title: str
+    to_stage: str
+    checked: bool  # the portal checks it; otherwise a reviewer signs it off
+    state: Literal["met", "not met", "waived"]
+    detail: str  # why a check failed, or who signed or waived it and why
+
+    @property
+    def missing(self) -> str:
+        return f"{self.title} ({self.detail})"
+
+
+def criteria_states(*, session: Session, use_case: UseCase, to_stage: str,
+                    criteria: CriteriaFile | None = None) -> list[CriterionState]:
+    """Every criterion of the move to `to_stage` for this use case, met, not met or waived."""
+    if use_case.tier is None or to_stage not in (s.value for s in Stage):
+        return []
+    specs = (criteria or default_criteria()).for_move(int(use_case.tier), to_stage)
+    decided = _decisions(session, use_case.id, to_stage)
+    return [_state(session, use_case, to_stage, spec, decided.get(spec.key)) for spec in specs]
+
+
+def unmet(*, session: Session, use_case: UseCase, to_stage: str, criteria: CriteriaFile | None = None) -> list[str]:
+    """What is missing before the move to `to_stage`, one line per criterion neither met nor waived."""
+    return [s.missing for s in criteria_states(session=session, use_case=use_case, to_stage=to_stage,
+                                               criteria=criteria) if s.state == "not met"]
+
+
+def _state(session: Session, use_case: UseCase, to_stage: str, spec: CriterionSpec,
+           decision: tuple[CriterionDecision, str] | None) -> CriterionState:
+    failure = _CHECKS[spec.check](session, use_case) if spec.check else "no reviewer has signed it off yet"
+    base = dict(key=spec.key, title=spec.title, to_stage=to_stage, checked=spec.check is not None)
+    if decision is not None:
+        row, who = decision
+        if row.kind == CriterionKind.WAIVED.value and failure:
+            return CriterionState(**base, state="waived", detail=f"waived by {who}: {row.reason}")
+        if row.kind == CriterionKind.SIGNED.value and not spec.check:
+            return CriterionState(**base, state="met", detail=f"signed by {who}" + (f": {row.reason}"
+                                                                                    if row.reason else ""))
+    if failure:
+        return CriterionState(**base, state="not met", detail=failure)
+    return CriterionState(**base, state="met", detail="checked by the portal")
+
+
+def _decisions(session: Session, use_case_id: int, to_stage: str) -> dict[str, tuple[CriterionDecision, str]]:
+    """The latest sign-off or waiver of each criterion of the move, with who gave it."""
+    latest = (select(func.max(CriterionDecision.id))
+              .where(CriterionDecision.use_case_id == use_case_id, CriterionDecision.to_stage == to_stage)
+              .group_by(col(CriterionDecision.criterion)))
+    rows = session.exec(select(CriterionDecision, User.email).join(User, col(User.id) == CriterionDecision.by_id)
+                        .where(col(CriterionDecision.id).in_(latest))).all()
+    return {row.criterion: (row, email) for row, email in rows}
+
+
+def _models_cleared(session: Session, use_case: UseCase) -> str | None:
+    """Why a linked model is not approved (or restricted) or not cleared for the use case's data, or None."""
+    names = list(use_case.models)
+    if not names:
+        return None
+    level = use_case.classification
+    rows = session.exec(select(CatalogModel.name, CatalogModel.status, CatalogModel.max_classification).where(
+        col(CatalogModel.name).in_(names),
+        or_(col(CatalogModel.status).not_in(CLEARED_STATUSES),
+            col(CatalogModel.max_classification) < (level or 0)))).all()
+    known = set(session.exec(select(CatalogModel.name).where(col(CatalogModel.name).in_(names))).all())
+    problems = [f"{name} is not in the catalog" for name in names if name not in known]
+    problems += [f"{name} is {ModelStatus(status).label}" if ModelStatus(status) not in CLEARED_STATUSES else
+                 f"{name} is cleared only up to {cleared.label} data, not {level.label}"
+                 for name, status, cleared in rows]
+    return "; ".join(problems) or None
+
+
+def _prompts_tested(session: Session, use_case: UseCase) -> str | None:
+    """Why a linked prompt is unpublished, untested or failed its latest run on a linked/recommended model."""
+    slugs = list(use_case.prompts)
+    if not slugs:
+        return None
+    cases = select(func.count(col(PromptTestCase.id))).where(PromptTestCase.prompt_id == Prompt.id).scalar_subquery()
+    prompts = session.exec(select(Prompt.id, Prompt.slug, Prompt.status, Prompt.recommended_models, cases)
+                           .where(col(Prompt.slug).in_(slugs))).all()
+    # The models a run may count on: the use case's own, and those its prompts recommend.
+    models = sorted({*use_case.models, *(m for *_, recommended, _ in prompts for m in recommended)})
+    latest = (select(func.max(PromptTestRun.id)).where(col(PromptTestRun.prompt_id).in_([p[0] for p in prompts]),
+                                                       col(PromptTestRun.model_name).in_(models))
+              .group_by(col(PromptTestRun.prompt_id)))
+    runs = {prompt_id: (model, total, passed) for prompt_id, model, total, passed in session.exec(
+        select(PromptTestRun.prompt_id, PromptTestRun.model_name, PromptTestRun.cases, PromptTestRun.passed)
+        .where(col(PromptTestRun.id).in_(latest))).all()}
+    problems = [f"{slug} is not in the prompt library" for slug in slugs if slug not in {p[1] for p in prompts}]
+    for prompt_id, slug, status, _, case_count in prompts:
+        problems += _prompt_problem(slug, status, case_count, runs.get(prompt_id))
+    return "; ".join(problems) or None
+
+
+def _prompt_problem(slug: str, status: str, case_count: int, run: tuple[str, int, int] | None) -> list[str]:
+    if status != PromptStatus.PUBLISHED.value:
+        return [f"{slug} is not published (it is {PromptStatus(status).label})"]
+    if not case_count:
+        return [f"{slug} has no test cases"]
+    if run is None:
+        return [f"{slug} has no test run on a linked or recommended model"]
+    model, total, passed = run
+    return [] if total and passed == total else [f"{slug}'s latest test run on {model} passed {passed} of {total} "
+                                                 "cases"]
+
+
+def _operations_ready(session: Session, use_case: UseCase) -> str | None:
+    missing = [label for value, label in ((use_case.on_call_owner, "an on-call owner"),
+                                          (use_case.rollback_plan, "a rollback plan"),
+                                          (use_case.monitoring_url, "a monitoring link")) if not value.strip()]
+    return ("missing " + ", ".join(missing)) if missing else None
+
+
+_CHECKS = {Check.MODELS_CLEARED: _models_cleared, Check.PROMPTS_TESTED: _prompts_tested,
+           Check.OPERATIONS_READY: _operations_ready}
