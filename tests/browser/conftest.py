@@ -223,14 +223,35 @@ def gateway(fake_gateway: FakeGateway) -> FakeGateway:
     return fake_gateway
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report ends with its portals' logs: their folders are gone when a CI log is read."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for portal in getattr(item, "started_portals", ()):
+            report.sections.append((f"portal {portal.url}", portal_log_tail(portal)))
+    return report
+
+
+def portal_log_tail(portal: RunningPortal, lines: int = 80) -> str:
+    """The end of a portal's log and console output: what a failed browser test needs to say why."""
+    parts = []
+    for path in (portal.workdir / "portal.log", portal.output):
+        if path.exists():
+            tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path.name} (last {len(tail)} lines) ---\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
 @pytest.fixture
-def start_portal(tmp_path: Path, gateway: FakeGateway) -> Iterator[Callable[..., RunningPortal]]:
+def start_portal(request, tmp_path: Path, gateway: FakeGateway) -> Iterator[Callable[..., RunningPortal]]:
     """Factory: run `coe-portal run --seed` in its own working directory; every portal is stopped afterwards.
 
     `start_portal(auth_mode="oidc", secrets_toml=...)` writes .streamlit/secrets.toml first; extra
     keyword arguments become PORTAL_* settings.
     """
     started: list[RunningPortal] = []
+    request.node.started_portals = started  # for the report of a failed test (pytest_runtest_makereport)
 
     def start(*, auth_mode: str = "dev", secrets_toml: str | None = None, port: int | None = None,
               **settings: str) -> RunningPortal:
