@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlmodel import Session, select
 
 from catalog.models import DataClassification, RiskTier
 from portal.core.principals import Principal
 from portal.core.users import User
+from portal.core.yaml_models import load_model
 from portfolio.criteria import criteria_states
 from portfolio.graduation import decide_criterion, save_operations
 from portfolio.models import FORWARD_STAGES, Autonomy, CriterionKind, PeopleAffected, Stage, UseCase
@@ -27,7 +27,8 @@ REVIEWER, RISK_REVIEWER = "ravi.reviewer@example.com", "rosa.risk@example.com"
 
 def seed_portfolio(*, session: Session, actor: Principal, path: Path = SEED_FILE) -> int:
     """Create the seed file's use cases that do not exist yet; returns how many were created."""
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # The one YAML reading the portal has: no anchors or foreign tags, problems named by file and line.
+    entries = load_model(path.read_text(encoding="utf-8"), list[dict[str, Any]], source=path.name)
     people = {u.email: u for u in session.exec(select(User)).all()}
     existing = set(session.exec(select(UseCase.title)).all())
     created = 0

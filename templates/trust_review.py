@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from sqlmodel import Session, col, select
 
+from portal.core import safe_yaml
 from portal.core.errors import InvalidInput
 from templates.gitops import git
 from templates.models import TemplateEntry, TemplateTrustSnapshot
@@ -80,9 +81,11 @@ def _read_config(tar: tarfile.TarFile, members: list[tarfile.TarInfo], max_bytes
     _check_size({m.name: m for m in members}, max_bytes)
     config: dict[str, Any] = {}
     for member in members:
+        # Hostile text: the portal's safe reading (no anchors or aliases to expand, bounded depth).
         try:
-            loaded = yaml.safe_load(_member_bytes(tar, member).decode("utf-8", errors="replace"))
-        except yaml.YAMLError:
+            node = safe_yaml.compose(_member_bytes(tar, member).decode("utf-8", errors="replace"))
+            loaded = safe_yaml.construct(node) if node is not None else None
+        except (safe_yaml.YamlProblem, yaml.YAMLError):
             loaded = None  # registration parsed it already; an unreadable one still shows as text
         config.update(loaded if isinstance(loaded, dict) else {})
     return config

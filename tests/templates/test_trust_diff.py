@@ -21,7 +21,7 @@ from templates.registry import (
     request_trust,
     review_trust_request,
 )
-from templates.trust_review import SnapshotTooLarge, unsafe_paths
+from templates.trust_review import SnapshotTooLarge, take_snapshot, unsafe_paths
 from tests.templates.conftest import git_repo, write_template
 from tests.templates.test_registry_and_updates import git
 
@@ -162,3 +162,12 @@ def test_the_unsafe_parts_are_the_files_tasks_migrations_and_extensions_can_run(
     config = {"_subdirectory": "project", "_tasks": ["python hooks/post.py"]}
     # With one, every script outside it is shown (tasks and extensions live there), and what tasks run inside it.
     assert unsafe_paths(config, nested) == {"scripts/tool", "project/hooks/post.py.jinja"}
+
+
+def test_a_copier_yml_that_expands_aliases_is_shown_as_text_not_expanded(tmp_path) -> None:
+    """Billion laughs: nine levels of nine aliases would be 9⁹ strings if a snapshot expanded them."""
+    levels = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(9))}]" for i in range(1, 10)]
+    bomb = "\n".join(levels) + "\n_tasks: *a9\n"
+    repo = git_repo(write_template(tmp_path / "laughs", bomb, {"a.txt": "a"}), tag="1.0.0")
+    snapshot = take_snapshot(mirror=repo, ref="1.0.0", max_bytes=200_000)
+    assert snapshot.files == {"copier.yml": bomb}  # shown as written; no task paths were read out of the aliases
