@@ -60,10 +60,14 @@ def test_chat_with_an_approved_model_see_redaction_cost_and_a_cut_answer(page: P
     screenshot("sandbox-3-cut-answer-kept-and-draft-kept")
 
     page.get_by_role("button", name="Retry").click()
-    expect(answers(page)).to_have_count(6)
-    expect(answers(page).nth(5)).to_contain_text("Echo: Now make it one line please")
+    # While the retry streams, its question and answer show below the cut one (six messages); once recorded, the
+    # page reruns and the retried answer has replaced the cut-off one: four messages, the last one whole.
     expect(field(page, "Your message")).to_have_value("")
     settled(page)
+    expect(answers(page)).to_have_count(4)
+    expect(answers(page).nth(2)).to_contain_text("Now make it one line please")
+    expect(answers(page).nth(3)).to_contain_text("Echo: Now make it one line please")
+    expect(answers(page).nth(3)).not_to_contain_text("incomplete")
     expect_no_error_box(page)
 
     with page.expect_download() as download:
