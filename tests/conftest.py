@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -93,12 +94,25 @@ def postgres_schema_engine() -> Iterator[Engine]:
     server.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file holding the whole schema, made once per worker; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("schema") / "schema.db"
+    engine = make_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    engine.dispose()  # the last connection checkpoints the WAL into the file, so the file alone is the schema
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a database holding the whole schema (create_all: migrations are tested on their own)."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'test.db'}")
-        metadata.create_all(engine)
+        # Copying a ready file takes ~10 ms where create_all takes ~150 ms, on every one of ~1,500 tests.
+        database = tmp_path / "var" / "test.db"
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_schema_file"), database)
+        engine = make_engine(f"sqlite:///{database}")
         yield engine
         engine.dispose()
         return
