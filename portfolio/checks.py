@@ -7,6 +7,7 @@ only its owner. Names a use case links to come from portfolio.links.linked, what
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from portfolio.links import linked
 from portfolio.models import UseCase
 from prompt_library.models import Prompt, PromptTestRun
 from templates.models import TemplateEntry, TemplateFork
+from templates.registry import BUILTIN_DIR
 from training.models import Certificate, Course
 from training.unlocks import named_courses
 
@@ -70,7 +72,7 @@ def forked_current(session: Session, given: CheckInput) -> Outcome:
     use_case = given.use_case
     names = linked(session, use_case.id, "template")
     if not names:
-        return None
+        return Met("it links no template")
     fork_ids = [int(ref) for ref in linked(session, use_case.id, "fork") if ref.isdigit()]
     theirs = or_(col(TemplateFork.user_id).in_(_members(use_case)), col(TemplateFork.id).in_(fork_ids))
     current = func.sum(case((TemplateFork.template_version == TemplateEntry.version, 1), else_=0))
@@ -85,13 +87,17 @@ def forked_current(session: Session, given: CheckInput) -> Outcome:
     problems = []
     for name in names:
         forks, on_current, newest = found.get(name, (None, 0, None))
-        if forks is None:
+        if forks is None and not _builtin(name):
             problems.append(f"{name} is not a registered template")
-        elif not forks:
+        elif not forks:  # a built-in is registered when the templates are first opened: none forked it yet
             problems.append(f"{name} has no fork by {_team_words(use_case)}")
         elif not on_current:
             problems.append(behind[newest])
     return "; ".join(problems) or None
+
+
+def _builtin(name: str) -> bool:
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]*", name)) and (BUILTIN_DIR / name).is_dir()
 
 
 def _newest_forks(session: Session, fork_ids: list[int]) -> dict[int, str]:
@@ -143,20 +149,22 @@ def _valid(now: datetime | None):
 
 def _owner_holds(session: Session, use_case: UseCase, slugs: list[str], now: datetime | None) -> dict[str, bool]:
     """Each required course the portal knows, and whether the owner holds a valid certificate of it."""
-    held = func.max(case((and_(Certificate.user_id == use_case.owner_id, _valid(now)), 1), else_=0))
-    rows = session.exec(select(Course.slug, held)
-                        .outerjoin(Certificate, col(Certificate.course_id) == Course.id)
+    owners = and_(col(Certificate.course_id) == Course.id, Certificate.user_id == use_case.owner_id, _valid(now))
+    rows = session.exec(select(Course.slug, func.count(col(Certificate.id)))
+                        .outerjoin(Certificate, owners)
                         .where(col(Course.slug).in_(slugs)).group_by(Course.slug)).all()
-    return {slug: bool(holds) for slug, holds in rows}
+    return {slug: bool(held) for slug, held in rows}
 
 
 def _team_trained(session: Session, use_case: UseCase, slugs: list[str], now: datetime | None) -> tuple[int, int]:
     """How many of the owning team's active members there are, and how many hold every course (one aggregate)."""
-    held = (select(Certificate.user_id, func.count(func.distinct(Certificate.course_id)).label("held"))
-            .join(Course, col(Course.id) == Certificate.course_id)
-            .where(col(Course.slug).in_(slugs), _valid(now)).group_by(Certificate.user_id).subquery())
     owner = User.id == use_case.owner_id
     member = or_(owner, and_(User.team == use_case.team, col(User.active))) if use_case.team else owner
+    held = (select(Certificate.user_id, func.count(func.distinct(Certificate.course_id)).label("held"))
+            .join(Course, col(Course.id) == Certificate.course_id)
+            .where(col(Course.slug).in_(slugs), _valid(now),
+                   col(Certificate.user_id).in_(select(User.id).where(member).correlate(None)))
+            .group_by(Certificate.user_id).subquery())
     members, trained = session.exec(
         select(func.count(), func.coalesce(func.sum(case((func.coalesce(held.c.held, 0) >= len(slugs), 1),
                                                          else_=0)), 0))
