@@ -30,6 +30,7 @@ from portal.core.gateway import Caller
 from sandbox.chat import SandboxPolicy
 from metering.budgets import BudgetPolicy
 from metering.gateway import MeteredGateway
+from portfolio.checks import GraduationPolicy
 from templates.registry import TemplateStore, sync_builtin_templates
 from training.unlocks import CourseGate
 
@@ -137,6 +138,11 @@ def budget_policy(settings: Settings) -> BudgetPolicy:
 def guardrail_policy(settings: Settings) -> GuardrailPolicy:
     """What the guardrails do with personal or secret data in each classification: every metered call obeys it."""
     return GuardrailPolicy(actions=dict(settings.guardrail_actions))
+
+
+def graduation_policy(settings: Settings) -> GraduationPolicy:
+    """What the portfolio's graduation checks obey: the share of an owning team that must hold the courses."""
+    return GraduationPolicy(team_trained_share=settings.portfolio_team_trained_share)
 
 
 def capability_gate(settings: Settings) -> CourseGate:

@@ -1,24 +1,29 @@
 """Graduation criteria: the CoE's YAML file of what each move asks per tier, and each criterion's state for a use case.
 
 Checks read the portal's own tables with one query each (the use case's few linked names are bound parameters);
-criteria no data can check are met once a reviewer who is not the owner signs them; any criterion can be waived.
+those reading other features' data (lineage, courses, recent use) live in portfolio.checks. Criteria no data can
+check are met once a reviewer who is not the owner signs them; any criterion can be waived.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ModelStatus
+from portal.core.audit import utcnow
 from portal.core.users import User
 from portal.core.yaml_models import load_model
+from portfolio.checks import CheckInput, GraduationPolicy, Met, Outcome, courses_held, forked_current, used_recently
 from portfolio.models import CriterionDecision, CriterionKind, Stage, UseCase
 from prompt_library.models import Prompt, PromptStatus, PromptTestCase, PromptTestRun
 
@@ -32,6 +37,9 @@ class Check(StrEnum):
     MODELS_CLEARED = "models_cleared"
     PROMPTS_TESTED = "prompts_tested"
     OPERATIONS_READY = "operations_ready"
+    FORKED_CURRENT = "forked_current"
+    COURSES_HELD = "courses_held"
+    USED_RECENTLY = "used_recently"
 
 
 class CriterionSpec(BaseModel):
@@ -43,6 +51,24 @@ class CriterionSpec(BaseModel):
     check: Check | None = None  # None: a reviewer signs it off
     tiers: list[Literal[1, 2, 3]] = Field(min_length=1)
     moves: list[Literal["assessment", "pilot", "production", "scaled"]] = Field(min_length=1)
+    # The courses a courses_held criterion requires, by slug (training/courses/<slug>).
+    courses: list[str] = Field(default_factory=list)
+
+    @field_validator("courses")
+    @classmethod
+    def _course_slugs(cls, courses: list[str]) -> list[str]:
+        bad = [slug for slug in courses if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not a course slug (lower-case letters, digits, dashes)")
+        return courses
+
+    @model_validator(mode="after")
+    def _courses_go_with_their_check(self) -> CriterionSpec:
+        if self.check == Check.COURSES_HELD and not self.courses:
+            raise ValueError(f"{self.key}: a courses_held criterion lists the courses it requires (courses: [...])")
+        if self.courses and self.check != Check.COURSES_HELD:
+            raise ValueError(f"{self.key}: only a courses_held criterion takes a list of courses")
+        return self
 
 
 class CriteriaFile(BaseModel):
@@ -94,25 +120,29 @@ class CriterionState:
         return f"{self.title} ({self.detail})"
 
 
-def criteria_states(*, session: Session, use_case: UseCase, to_stage: str,
-                    criteria: CriteriaFile | None = None) -> list[CriterionState]:
+def criteria_states(*, session: Session, use_case: UseCase, to_stage: str, criteria: CriteriaFile | None = None,
+                    policy: GraduationPolicy | None = None) -> list[CriterionState]:
     """Every criterion of the move to `to_stage` for this use case, met, not met or waived."""
     if use_case.tier is None or to_stage not in (s.value for s in Stage):
         return []
     specs = (criteria or default_criteria()).for_move(int(use_case.tier), to_stage)
     decided = _decisions(session, use_case.id, to_stage)
-    return [_state(session, use_case, to_stage, spec, decided.get(spec.key)) for spec in specs]
+    now, policy = utcnow(), policy or GraduationPolicy()
+    return [_state(session, CheckInput(use_case=use_case, courses=tuple(spec.courses), policy=policy, now=now),
+                   to_stage, spec, decided.get(spec.key)) for spec in specs]
 
 
-def unmet(*, session: Session, use_case: UseCase, to_stage: str, criteria: CriteriaFile | None = None) -> list[str]:
+def unmet(*, session: Session, use_case: UseCase, to_stage: str, criteria: CriteriaFile | None = None,
+          policy: GraduationPolicy | None = None) -> list[str]:
     """What is missing before the move to `to_stage`, one line per criterion neither met nor waived."""
     return [s.missing for s in criteria_states(session=session, use_case=use_case, to_stage=to_stage,
-                                               criteria=criteria) if s.state == "not met"]
+                                               criteria=criteria, policy=policy) if s.state == "not met"]
 
 
-def _state(session: Session, use_case: UseCase, to_stage: str, spec: CriterionSpec,
+def _state(session: Session, given: CheckInput, to_stage: str, spec: CriterionSpec,
            decision: tuple[CriterionDecision, str] | None) -> CriterionState:
-    failure = _CHECKS[spec.check](session, use_case) if spec.check else "no reviewer has signed it off yet"
+    outcome: Outcome = _CHECKS[spec.check](session, given) if spec.check else "no reviewer has signed it off yet"
+    failure = None if outcome is None or isinstance(outcome, Met) else outcome
     base = dict(key=spec.key, title=spec.title, to_stage=to_stage, checked=spec.check is not None)
     if decision is not None:
         row, who = decision
@@ -123,7 +153,8 @@ def _state(session: Session, use_case: UseCase, to_stage: str, spec: CriterionSp
                                                                                     if row.reason else ""))
     if failure:
         return CriterionState(**base, state="not met", detail=failure)
-    return CriterionState(**base, state="met", detail="checked by the portal")
+    return CriterionState(**base, state="met", detail=outcome.detail if isinstance(outcome, Met)
+                          else "checked by the portal")
 
 
 def _decisions(session: Session, use_case_id: int, to_stage: str) -> dict[str, tuple[CriterionDecision, str]]:
@@ -195,5 +226,12 @@ def _operations_ready(session: Session, use_case: UseCase) -> str | None:
     return ("missing " + ", ".join(missing)) if missing else None
 
 
-_CHECKS = {Check.MODELS_CLEARED: _models_cleared, Check.PROMPTS_TESTED: _prompts_tested,
-           Check.OPERATIONS_READY: _operations_ready}
+def _on_use_case(check: Callable[[Session, UseCase], str | None]) -> Callable[[Session, CheckInput], Outcome]:
+    """A check that reads only the use case, called as the checks in portfolio.checks are."""
+    return lambda session, given: check(session, given.use_case)
+
+
+_CHECKS: dict[Check, Callable[[Session, CheckInput], Outcome]] = {
+    Check.MODELS_CLEARED: _on_use_case(_models_cleared), Check.PROMPTS_TESTED: _on_use_case(_prompts_tested),
+    Check.OPERATIONS_READY: _on_use_case(_operations_ready), Check.FORKED_CURRENT: forked_current,
+    Check.COURSES_HELD: courses_held, Check.USED_RECENTLY: used_recently}

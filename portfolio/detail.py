@@ -9,6 +9,7 @@ from sqlmodel import Session
 from portal.core.audit import AuditEvent
 from portal.core.auth import Permission, has_permission
 from portal.core.users import User
+from portfolio.checks import GraduationPolicy
 from portfolio.criteria import CriterionState, criteria_states
 from portfolio.models import FORWARD_STAGES, Stage, StageMove, UseCase
 from portfolio.service import get_use_case, tier_proposal, timeline
@@ -48,7 +49,8 @@ class UseCaseDetail:
             APPROVALS_NEEDED[self.use_case.tier]] if self.use_case.tier else "none until it is submitted"
 
 
-def use_case_detail(*, session: Session, actor: User, use_case_id: int) -> UseCaseDetail:
+def use_case_detail(*, session: Session, actor: User, use_case_id: int,
+                    policy: GraduationPolicy | None = None) -> UseCaseDetail:
     """The use case as its page shows it to this actor."""
     use_case = get_use_case(session=session, actor=actor, use_case_id=use_case_id)
     names = {u.id: u.email for u in (session.get(User, i) for i in {use_case.owner_id, use_case.proposed_by_id}
@@ -66,5 +68,6 @@ def use_case_detail(*, session: Session, actor: User, use_case_id: int) -> UseCa
         may_move=not use_case.draft and (actor.id == use_case.owner_id or has_permission(actor, Permission.REVIEW)),
         may_review=has_permission(actor, Permission.REVIEW),
         history=timeline(session=session, actor=actor, use_case_id=use_case.id), criteria_stage=guarded,
-        criteria=[] if guarded is None else criteria_states(session=session, use_case=use_case, to_stage=guarded),
+        criteria=[] if guarded is None else criteria_states(session=session, use_case=use_case, to_stage=guarded,
+                                                                  policy=policy),
         may_decide_criteria=has_permission(actor, Permission.REVIEW) and actor.id != use_case.owner_id)

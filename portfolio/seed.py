@@ -20,9 +20,17 @@ from portfolio.graduation import decide_criterion, save_operations
 from portfolio.models import FORWARD_STAGES, Autonomy, CriterionKind, PeopleAffected, Stage, UseCase
 from portfolio.service import UseCaseForm, save_use_case, set_tier
 from portfolio.stages import decide_move, request_move
+from training.learning import enrol, mark_lesson_read, progress
+from training.models import Course, Question
+from training.quiz import submit_quiz
+from training.unlocks import missing_courses
 
 SEED_FILE = Path(__file__).with_name("seed_portfolio.yaml")
 REVIEWER, RISK_REVIEWER = "ravi.reviewer@example.com", "rosa.risk@example.com"
+# Demo owners who took the courses the criteria require, so the courses criterion is met for their use cases
+# (and not met, or waived, for the others').
+TRAINED = {"hana.hr@example.com": ("genai-fundamentals", "responsible-ai"),
+           "finn.finance@example.com": ("genai-fundamentals",)}
 
 
 def seed_portfolio(*, session: Session, actor: Principal, path: Path = SEED_FILE) -> int:
@@ -31,6 +39,7 @@ def seed_portfolio(*, session: Session, actor: Principal, path: Path = SEED_FILE
     entries = load_model(path.read_text(encoding="utf-8"), list[dict[str, Any]], source=path.name)
     people = {u.email: u for u in session.exec(select(User)).all()}
     existing = set(session.exec(select(UseCase.title)).all())
+    _take_courses(session, people)
     created = 0
     for entry in entries:
         if entry["title"] in existing or entry["owner"] not in people:
@@ -98,3 +107,21 @@ def _meet_criteria(session: Session, use_case: UseCase, stage: Stage, people: di
         reason = f"Seed data has no such evidence ({state.detail})" if state.checked else "seed data"
         decide_criterion(session=session, actor=signer, use_case_id=use_case.id, criterion=state.key,
                          to_stage=stage.value, kind=kind, reason=reason)
+
+
+def _take_courses(session: Session, people: dict[str, User]) -> None:
+    """The trained demo owners read each lesson and pass each quiz, as a learner would (once)."""
+    # Training's seed step loads the courses first (it is installed before the portfolio); without training
+    # installed there are none, and nobody is trained.
+    known = set(session.exec(select(Course.slug)).all())
+    for email, slugs in TRAINED.items():
+        if email not in people:
+            continue
+        learner = people[email]
+        for slug in missing_courses(session=session, user=learner, slugs=[s for s in slugs if s in known]):
+            enrolment = enrol(session=session, user=learner, slug=slug)
+            for lesson in progress(session=session, user=learner, slug=slug).lessons:
+                mark_lesson_read(session=session, user=learner, enrolment_id=enrolment.id, lesson_id=lesson.id)
+            answers = {q.id: list(q.correct) for q in session.exec(
+                select(Question).where(Question.version_id == enrolment.version_id))}
+            submit_quiz(session=session, user=learner, enrolment_id=enrolment.id, attempt_number=1, answers=answers)

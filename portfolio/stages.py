@@ -18,6 +18,7 @@ from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, has_permission, require
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied
 from portal.core.users import User
+from portfolio.checks import GraduationPolicy
 from portfolio.criteria import unmet
 from portfolio.events import StageMoveApproved, StageMoved, StageMoveRejected, StageMoveRequested
 from portfolio.models import FORWARD_STAGES, MoveApproval, MoveState, Stage, StageMove, UseCase
@@ -83,7 +84,7 @@ def approvals_of(*, session: Session, move_id: int) -> list[tuple[MoveApproval, 
 
 
 def request_move(*, session: Session, actor: User, use_case_id: int, to_stage: Stage, base_revision: int,
-                 reason: str = "") -> StageMove | None:
+                 reason: str = "", policy: GraduationPolicy | None = None) -> StageMove | None:
     """Ask to move the use case; returns the pending move, or None when it moved at once (tier 1, pause, retire)."""
     require(actor, Permission.BROWSE)
     use_case = get_use_case(session=session, actor=actor, use_case_id=use_case_id)
@@ -107,7 +108,7 @@ def request_move(*, session: Session, actor: User, use_case_id: int, to_stage: S
         return None
     if waiting is not None:
         raise InvalidInput(f"A move to {waiting.to_stage} already waits for approval; it is decided first.")
-    require_criteria(session, use_case, from_stage=use_case.stage, to_stage=to_stage)
+    require_criteria(session, use_case, from_stage=use_case.stage, to_stage=to_stage, policy=policy)
     if APPROVALS_NEEDED[use_case.tier] == 0:
         _apply(session, actor, use_case, to_stage, reason=reason, approvers=[])
         return None
@@ -122,7 +123,7 @@ def request_move(*, session: Session, actor: User, use_case_id: int, to_stage: S
 
 
 def decide_move(*, session: Session, actor: User, move_id: int, approve: bool, seen_version: int,
-                note: str = "") -> StageMove:
+                note: str = "", policy: GraduationPolicy | None = None) -> StageMove:
     """Approve or reject a pending move; the use case moves once the tier's approvals are complete."""
     require(actor, Permission.REVIEW)
     move = session.get(StageMove, move_id)
@@ -150,7 +151,8 @@ def decide_move(*, session: Session, actor: User, move_id: int, approve: bool, s
     record(session, actor, StageMoveApproved(use_case_id=use_case.id, title=use_case.title, move_id=move.id,
                                              to_stage=move.to_stage, risk_reviewer=me.risk_reviewer, note=note))
     if approvals_complete(use_case.tier, [*given, me]):
-        require_criteria(session, use_case, from_stage=move.from_stage, to_stage=Stage(move.to_stage))
+        require_criteria(session, use_case, from_stage=move.from_stage, to_stage=Stage(move.to_stage),
+                         policy=policy)
         _close(session, move, MoveState.APPROVED)
         names = [user.email for _, user in approvals_of(session=session, move_id=move.id)]
         _apply(session, actor, use_case, Stage(move.to_stage), reason=move.reason, approvers=names,
@@ -158,11 +160,12 @@ def decide_move(*, session: Session, actor: User, move_id: int, approve: bool, s
     return move
 
 
-def require_criteria(session: Session, use_case: UseCase, *, from_stage: str, to_stage: Stage) -> None:
+def require_criteria(session: Session, use_case: UseCase, *, from_stage: str, to_stage: Stage,
+                     policy: GraduationPolicy | None = None) -> None:
     """Refuse a forward move, listing what is missing, until each of its graduation criteria is met or waived."""
     if from_stage == Stage.PAUSED.value:
         return  # resuming returns to a stage the use case already graduated to
-    missing = unmet(session=session, use_case=use_case, to_stage=to_stage.value)
+    missing = unmet(session=session, use_case=use_case, to_stage=to_stage.value, policy=policy)
     if missing:
         raise InvalidInput(f"The move to {to_stage.value} waits for its graduation criteria; missing: "
                            + "; ".join(missing) + ".")

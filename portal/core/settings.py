@@ -177,6 +177,10 @@ class Settings(BaseSettings):
         '{"sandbox_confidential": ["responsible-ai"], "publish_prompts": ["responsible-ai"]}; '
         "capabilities: sandbox_confidential, publish_prompts; empty = nothing requires a course.",
     )
+    portfolio_team_trained_share: float = Field(
+        0.5, ge=0, le=1, description="Share (0-1) of a use case's owning team, the owner included, who must hold "
+        "the courses a courses_held graduation criterion requires (portfolio/criteria.yaml); the owner always must.",
+    )
     training_lab_max_prompt_chars: int = Field(
         4000, ge=100, le=100_000, description="Longest prompt a learner may run in a training lab, in characters."
     )

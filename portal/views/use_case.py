@@ -19,6 +19,7 @@ BOARD_PAGE = "views/portfolio.py"
 context = deps.portal_context()
 user = deps.require_user(context)
 deps.require_page(user, __file__)
+policy = deps.graduation_policy(context.settings)
 
 wanted = links.use_case.require(title="Use case")
 detail, missing = None, ""
@@ -27,7 +28,7 @@ if not wanted.isdigit():
 else:
     try:
         with session_scope(context.engine) as session:
-            detail = use_case_detail(session=session, actor=user, use_case_id=int(wanted))
+            detail = use_case_detail(session=session, actor=user, use_case_id=int(wanted), policy=policy)
     except NotFound as exc:
         missing = exc.message  # it names the address bar's value only once it is known to be digits
 if detail is None:
@@ -95,7 +96,7 @@ with stage_tab:
             approve_col, reject_col = st.columns(2)
             if approve_col.button("Approve", key="uc_approve", type="primary", icon=":material/check:"):
                 run_action(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=True, note=note,
-                                                 seen_version=move.version),
+                                                 seen_version=move.version, policy=policy),
                            engine=context.engine, success=f"You approved the move to {move.to_stage}.")
             if reject_col.button("Reject", key="uc_reject", icon=":material/close:"):
                 run_action(lambda s: decide_move(session=s, actor=user, move_id=move.id, approve=False, note=note,
@@ -109,7 +110,7 @@ with stage_tab:
             why = st.text_input("Reason (needed to pause or retire)", key="uc_move_reason")
             if st.form_submit_button("Ask for the move"):
                 run_action(lambda s: request_move(session=s, actor=user, use_case_id=uc.id, to_stage=to, reason=why,
-                                                  base_revision=uc.revision),
+                                                  base_revision=uc.revision, policy=policy),
                            engine=context.engine, success=lambda waiting: f"Move to {to} requested: it waits for "
                            "approval." if waiting else f"Moved to {to}.")
 

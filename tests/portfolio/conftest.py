@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import DataClassification
+from portal.core.principals import SYSTEM_CLI
 from portal.core.users import User
 from portfolio.models import Autonomy, PeopleAffected, UseCase
 from portfolio.graduation import save_operations
 from portfolio.service import UseCaseForm, save_use_case
+from tests.training.conftest import complete
+from training.sync import sync_courses
+
+# The courses portfolio/criteria.yaml requires of the owner and the team (tier 1: the first only).
+REQUIRED_COURSES = ("genai-fundamentals", "responsible-ai")
 
 C = DataClassification
 # Answers that make the portal propose each tier.
@@ -50,3 +56,20 @@ def make_use_case(session, make_user):
         return use_case
 
     return make
+
+
+@pytest.fixture
+def trained(session):
+    """Factory: these people complete the required courses (the shipped courses are loaded the first time)."""
+    loaded = []
+
+    def train(*people: User, slugs: tuple[str, ...] = REQUIRED_COURSES) -> None:
+        if not loaded:
+            sync_courses(session=session, actor=SYSTEM_CLI)
+            session.commit()
+            loaded.append(True)
+        for person in people:
+            for slug in slugs:
+                complete(session, person, slug)
+
+    return train

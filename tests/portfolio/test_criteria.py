@@ -72,7 +72,7 @@ def run_context(fake_gateway, session):
 
 
 def test_a_prompt_whose_latest_run_failed_cannot_go_to_production_until_a_run_passes(
-        session, make_user, make_model, make_use_case, run_context) -> None:
+        session, make_user, make_model, make_use_case, run_context, trained) -> None:
     make_model(name="fake-small")
     author, reviewer = make_user("contributor"), make_user("reviewer")
     prompt = create_prompt(session=session, actor=author, draft=draft(
@@ -80,7 +80,9 @@ def test_a_prompt_whose_latest_run_failed_cannot_go_to_production_until_a_run_pa
         recommended_models=["fake-small"]))
     session.commit()
     owner = make_user("contributor")
-    use_case = make_use_case(1, owner=owner, operations=True, prompts=[prompt.slug])
+    # The author runs the tests in the owner's team: that is the prompt's recent use; both hold the courses.
+    use_case = make_use_case(1, owner=owner, operations=True, prompts=[prompt.slug], team=author.team)
+    trained(owner, author)
     _to_pilot(session, use_case, owner)
     assert "is not published" in _state(session, use_case, "production", "prompts-tested").detail
     review = request_review(session=session, actor=author, prompt_id=prompt.id, kind="publish", version=1)
@@ -110,9 +112,10 @@ def test_a_prompt_whose_latest_run_failed_cannot_go_to_production_until_a_run_pa
 
 
 def test_operations_fields_are_needed_for_production_and_a_tier_2_approval_waits_for_them(
-        session, make_user, make_use_case) -> None:
+        session, make_user, make_use_case, trained) -> None:
     owner, reviewer, other = make_user("contributor"), make_user("reviewer"), make_user("reviewer")
     use_case = make_use_case(2, owner=owner)
+    trained(owner)
     for stage in (Stage.ASSESSMENT, Stage.PILOT):
         move = request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=stage,
                             base_revision=use_case.revision)
@@ -146,9 +149,10 @@ def test_operations_fields_are_needed_for_production_and_a_tier_2_approval_waits
 
 
 def test_a_waiver_by_the_owner_is_refused_and_one_by_a_reviewer_is_audited(session, make_user,
-                                                                           make_use_case) -> None:
+                                                                           make_use_case, trained) -> None:
     owner_reviewer, reviewer = make_user("reviewer"), make_user("reviewer")
     use_case = make_use_case(1, owner=owner_reviewer)
+    trained(owner_reviewer)
     _to_pilot(session, use_case, owner_reviewer)
     with pytest.raises(PermissionDenied, match="You own this use case"):
         decide_criterion(session=session, actor=owner_reviewer, use_case_id=use_case.id,

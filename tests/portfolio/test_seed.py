@@ -7,6 +7,8 @@ from sqlmodel import Session, select
 from portal.cli import main
 from portal.core.audit import AuditEvent
 from portal.core.db import make_engine
+from portal.core.users import User
+from portfolio.detail import use_case_detail
 from portfolio.models import MoveState, Stage, StageMove, UseCase
 
 
@@ -30,3 +32,19 @@ def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(isol
     signed = [e for e in moved if int(e.entity_id) in tier3 and e.after["approvers"]]
     assert signed and all(len(e.after["approvers"]) == 2 and "rosa.risk@example.com" in e.after["approvers"]
                           for e in signed)
+
+
+def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(isolated_portal) -> None:
+    assert main(["seed"]) == 0
+    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    with Session(engine) as session:
+        reviewer = session.exec(select(User).where(User.email == "ravi.reviewer@example.com")).one()
+        shown = [c for u in session.exec(select(UseCase)).all()
+                 for c in use_case_detail(session=session, actor=reviewer, use_case_id=u.id).criteria]
+    assert {"signed" if c.detail.startswith("signed by") else c.state for c in shown} == {
+        "met", "not met", "signed", "waived"}
+    # The demo owners who took the courses meet the courses criterion from their certificates; others do not.
+    courses = {c.state for c in shown if c.key.startswith("team-trained")}
+    assert {"met", "not met"} <= courses
+    assert any(c.key == "template-lineage" and c.state == "not met" for c in shown)
+    assert any(c.key == "used-recently" and c.state in ("not met", "waived") for c in shown)

@@ -98,9 +98,10 @@ def test_deciding_on_a_move(session, make_user, make_use_case, tier, before, who
     assert stage == ("assessment" if outcome.startswith("moved") else "idea")
 
 
-def test_a_move_through_every_stage_is_on_the_timeline(session, make_user, make_use_case) -> None:
+def test_a_move_through_every_stage_is_on_the_timeline(session, make_user, make_use_case, trained) -> None:
     owner, reviewer = make_user("contributor"), make_user("reviewer")
     use_case = make_use_case(2, owner=owner, operations=True)
+    trained(owner)  # the courses tiers 2 and 3 require from pilot on
     for stage in ("assessment", "pilot", "production", "scaled"):
         move = request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage(stage),
                             base_revision=use_case.revision)

@@ -9,10 +9,13 @@ from portal.core.db import session_scope
 from portal.core.users import User
 from portfolio.models import Autonomy, PeopleAffected, StageMove, UseCase
 from portfolio.service import save_use_case
-from portfolio.stages import request_move
+from portal.core.principals import SYSTEM_CLI
+from portfolio.stages import decide_move, request_move
 from tests.portfolio.conftest import complete_form
 from tests.views.support import errors, unescaped
+from tests.training.conftest import complete
 from tests.views.test_pages import texts
+from training.sync import sync_courses
 
 PROPOSE, BOARD, USE_CASE = "views/portfolio_propose.py", "views/portfolio.py", "views/use_case.py"
 
@@ -138,3 +141,24 @@ def test_the_use_case_page_shows_each_criterion_and_a_reviewer_waives_one(open_p
     assert "**waived**" in shown and "\\*\\*Runs\\*\\* in the team's rota" in shown
     with Session(portal_db) as session:
         assert session.get(UseCase, use_case_id).on_call_owner == ""  # the bad save changed nothing
+
+
+def test_the_courses_criterion_shows_the_share_of_the_team_the_setting_asks_for(open_page, portal_db,
+                                                                               monkeypatch) -> None:
+    chen, ravi = user(portal_db, "chen.contributor@example.com"), user(portal_db, "ravi.reviewer@example.com")
+    # Owned by chen for the Model Risk team (ravi and rosa): chen alone takes the courses, 1 of 3.
+    use_case_id = submitted(portal_db, chen, 2, team="Model Risk")
+    with session_scope(portal_db) as session:
+        sync_courses(session=session, actor=SYSTEM_CLI)
+        move = request_move(session=session, actor=chen, use_case_id=use_case_id, to_stage="assessment",
+                            base_revision=1)
+        decide_move(session=session, actor=ravi, move_id=move.id, approve=True, seen_version=move.version)
+    with Session(portal_db, expire_on_commit=False) as session:
+        for slug in ("genai-fundamentals", "responsible-ai"):
+            complete(session, chen, slug)
+    shown = unescaped(texts(open_page(chen, USE_CASE, use_case=str(use_case_id))))
+    assert "Criteria for the move to pilot" in shown
+    assert "1 of 3 in the Model Risk team (the owner included) (33%; 50% needed) hold" in shown
+    monkeypatch.setenv("PORTAL_PORTFOLIO_TEAM_TRAINED_SHARE", "0.3")
+    shown = unescaped(texts(open_page(chen, USE_CASE, use_case=str(use_case_id))))
+    assert "the owner and 1 of 3 in the Model Risk team (the owner included) (33%; 30% needed) hold" in shown
