@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -18,12 +20,21 @@ from portal.core.principals import SYSTEM_CLI
 from portal.core.users import User
 from portal.tables import metadata
 from portfolio.as_code import STAGE_WHY, export_portfolio, import_portfolio
+from portfolio.board import PortfolioFilter, portfolio_rows
 from portfolio.criteria import criteria_states
 from portfolio.graduation import decide_criterion
-from portfolio.models import CriterionDecision, CriterionKind, MoveApproval, Stage, StageMove, UseCase
+from portfolio.models import (
+    CriterionDecision,
+    CriterionKind,
+    MoveApproval,
+    Stage,
+    StageMove,
+    UseCase,
+)
 from portfolio.portfolio_file import MAX_FILE_BYTES, PortfolioFileError
 from portfolio.service import UseCaseForm, save_use_case, set_tier
 from portfolio.stages import decide_move, request_move
+from portfolio.table import portfolio_csv
 from prompt_library.models import Prompt
 
 LINKS = dict(models=["fake-small"], prompts=["invoice-matcher"], templates=["batch-summariser"])
@@ -288,3 +299,13 @@ def test_a_viewer_exports_what_they_may_see_and_a_reviewer_sees_drafts_too(sessi
     other_viewer = {e["key"] for e in documents(export_portfolio(session=session, actor=make_user("viewer")))}
     assert "meeting-minutes" in keys["viewer"] and "meeting-minutes" in keys["reviewer"]
     assert other_viewer == keys["reviewer"] - {"meeting-minutes"}
+
+
+def test_the_table_csv_follows_the_filters_and_neutralises_formulas(session, people, make_use_case):
+    make_use_case(1, owner=people["contributor"], title='=HYPERLINK("http://evil.example","open")')
+    make_use_case(3, owner=people["contributor"], title="Credit advice", department="Risk")
+    rows = portfolio_rows(session=session, actor=people["viewer"], filters=PortfolioFilter(department="Risk"))
+    assert list(csv.reader(io.StringIO(portfolio_csv(rows))))[1][1:5] == ["credit-advice", "Credit advice", "idea",
+                                                                          "3"]
+    every = list(csv.reader(io.StringIO(portfolio_csv(portfolio_rows(session=session, actor=people["viewer"])))))
+    assert [row[2] for row in every[1:]] == ["Credit advice", '\'=HYPERLINK("http://evil.example","open")']
