@@ -25,7 +25,7 @@ from catalog.models import DataClassification, RiskTier
 from portal.core import safe_yaml
 from portal.core.audit import AuditEvent, record
 from portal.core.auth import Permission, SystemPrincipal, has_permission, require
-from portal.core.errors import PermissionDenied, PortalError
+from portal.core.errors import PermissionDenied, PortalError, StaleEdit
 from portal.core.principals import Principal
 from portal.core.users import User
 from portal.core.yaml_models import Problem
@@ -178,6 +178,11 @@ def import_portfolio(*, session: Session, actor: Principal, text: str, source: s
         for spec, line in zip(document.use_cases, lines):
             try:
                 outcome, use_case = _apply(session, user, spec, existing.get(spec.key))
+            except StaleEdit:
+                # Someone saved this use case (or created its key) since the import read the portal: the database
+                # may refuse anything more in this transaction, so stop here; the savepoint undoes the rest.
+                raise PortfolioFileError(f"{source}, line {line}: {spec.key}: someone changed this use case while "
+                                         "the file was being imported. Nothing was imported; import it again.") from None
             except PortalError as error:
                 problems.append(Problem(source, line, f"{spec.key}: {error.message}", ("use_cases",)))
                 continue

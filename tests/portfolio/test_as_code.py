@@ -14,12 +14,12 @@ from sqlmodel import Session, select
 
 from catalog.models import CatalogModel, RiskTier
 from portal.core.audit import AuditEvent
-from portal.core.db import make_engine
+from portal.core.db import make_engine, session_scope
 from portal.core.errors import PermissionDenied
 from portal.core.principals import SYSTEM_CLI
 from portal.core.users import User
 from portal.tables import metadata
-from portfolio.as_code import STAGE_WHY, export_portfolio, import_portfolio
+from portfolio.as_code import STAGE_WHY, PortfolioImport, export_portfolio, import_portfolio
 from portfolio.board import PortfolioFilter, portfolio_rows
 from portfolio.criteria import criteria_states
 from portfolio.graduation import decide_criterion
@@ -36,6 +36,7 @@ from portfolio.service import UseCaseForm, save_use_case, set_tier
 from portfolio.stages import decide_move, request_move
 from portfolio.table import portfolio_csv
 from prompt_library.models import Prompt
+from tests.concurrency import run_together
 
 LINKS = dict(models=["fake-small"], prompts=["invoice-matcher"], templates=["batch-summariser"])
 
@@ -309,3 +310,22 @@ def test_the_table_csv_follows_the_filters_and_neutralises_formulas(session, peo
                                                                           "3"]
     every = list(csv.reader(io.StringIO(portfolio_csv(portfolio_rows(session=session, actor=people["viewer"])))))
     assert [row[2] for row in every[1:]] == ["Credit advice", '\'=HYPERLINK("http://evil.example","open")']
+
+
+def test_admins_importing_the_same_new_use_cases_at_once_create_them_once(engine, people):
+    text = ("schema_version: 1\nuse_cases:\n  - {key: minutes, title: Meeting minutes, draft: true}\n"
+            "  - {key: notes, title: Notes, draft: true}\n")
+
+    def work(_: int):
+        with session_scope(engine) as session:
+            return import_portfolio(session=session, actor=people["admin"], text=text, source="f.yaml")
+
+    results = run_together(6, work)
+    imported = [r for r in results if isinstance(r, PortfolioImport)]
+    refused = [r for r in results if not isinstance(r, PortfolioImport)]
+    assert all(isinstance(r, PortfolioFileError) and "someone changed this use case while the file was being "
+               "imported. Nothing was imported" in r.message for r in refused), refused
+    assert sorted(len(r.created) for r in imported) == [0] * (len(imported) - 1) + [2]
+    with Session(engine) as session:
+        assert sorted(session.exec(select(UseCase.key)).all()) == ["minutes", "notes"]
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "portfolio.imported")).all()) == 1
