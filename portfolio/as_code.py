@@ -5,8 +5,8 @@ still names the same use case after its title is edited, and two use cases may s
 portfolio.portfolio_file.
 
 Import is for admins, acting as themselves. It validates the whole file, then creates and edits use cases through
-save_use_case, save_operations and set_tier — the checks and audit events of the pages — inside one savepoint:
-one entry refused and nothing is changed. Four eyes no file can bypass: an import never moves a use case to
+save_use_case, save_operations and set_tier — the checks and audit events of the pages — in the caller's one
+transaction: one entry refused and it raises, listing every problem, and the caller's rollback leaves nothing. Four eyes no file can bypass: an import never moves a use case to
 another stage, never lowers a tier and never creates approvals or sign-offs. A new use case starts at idea
 (submitted, or a draft as the file says); stage, tier and history values of the file that differ from the
 portal's are reported entry by entry and left as they are. Re-importing an export changes and records nothing.
@@ -14,7 +14,6 @@ portal's are reported entry by entry and left as they are. Re-importing an expor
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -61,8 +60,9 @@ class NotApplied:
     in_portal: Any
 
     def __str__(self) -> str:
+        why = WHY["history" if self.field.startswith("history.") else self.field]
         return (f"{self.key}: {self.field} is {_shown(self.in_file)} in the file, {_shown(self.in_portal)} in the "
-                f"portal ({WHY[self.field.split('.')[0] if self.field.startswith('history') else self.field]})")
+                f"portal ({why})")
 
 
 @dataclass(frozen=True)
@@ -168,38 +168,48 @@ def _histories(session: Session, ids: list[int], emails: dict[int, str]) -> dict
 # ---- import ---------------------------------------------------------------------------------------------------
 
 def import_portfolio(*, session: Session, actor: Principal, text: str, source: str = "<portfolio>") -> PortfolioImport:
-    """Validate the whole file, then create and edit its use cases as one audited change; the caller commits."""
+    """Validate the whole file, then create and edit its use cases as one audited change; the caller commits (or,
+    on an error, rolls back: nothing of the file stays)."""
     user = _importer(actor)
     document, lines = parse_portfolio(text, source=source)
-    existing = {uc.key: uc for uc in session.exec(select(UseCase)).all()}
     emails = dict(session.exec(select(User.id, User.email)).all())
-    created, updated, applied, problems = [], [], [], []
-    with session.begin_nested():  # one refused entry undoes every other entry's changes
-        for spec, line in zip(document.use_cases, lines):
-            try:
-                outcome, use_case = _apply(session, user, spec, existing.get(spec.key))
-            except StaleEdit:
-                # Someone saved this use case (or created its key) since the import read the portal: the database
-                # may refuse anything more in this transaction, so stop here; the savepoint undoes the rest.
-                raise PortfolioFileError(f"{source}, line {line}: {spec.key}: someone changed this use case while "
-                                         "the file was being imported. Nothing was imported; import it again.") from None
-            except PortalError as error:
-                problems.append(Problem(source, line, f"{spec.key}: {error.message}", ("use_cases",)))
-                continue
-            {"created": created, "updated": updated}.get(outcome, []).append(spec.key)
-            applied.append((spec, use_case))
-        if problems:
-            raise PortfolioFileError.listing(problems, footer="Nothing was imported.")
-        histories = _histories(session, [uc.id for _, uc in applied], emails)
-        not_applied = [note for spec, uc in applied for note in _not_applied(spec, uc, histories[uc.id])]
-        result = PortfolioImport(created=created, updated=updated,
-                                 unchanged=len(document.use_cases) - len(created) - len(updated),
-                                 not_applied=tuple(not_applied))
-        if created or updated:  # re-importing what is there records nothing
-            record(session, user, PortfolioImported(source=source, created=created, updated=updated,
-                                                    unchanged=result.unchanged, not_applied=len(not_applied)))
+    # One transaction, the caller's: a refused entry raises, and the caller's rollback (session_scope) undoes the
+    # entries before it. No savepoint: on SQLite one would start the transaction with the reads, and a concurrent
+    # import's commit would then fail this one with "database is locked" instead of the message below.
+    created, updated, applied = _apply_all(session, user, list(zip(document.use_cases, lines)), source)
+    histories = _histories(session, [uc.id for _, uc in applied], emails)
+    not_applied = [note for spec, uc in applied for note in _not_applied(spec, uc, histories[uc.id])]
+    result = PortfolioImport(created=created, updated=updated,
+                             unchanged=len(document.use_cases) - len(created) - len(updated),
+                             not_applied=tuple(not_applied))
+    if created or updated:  # re-importing what is there records nothing
+        record(session, user, PortfolioImported(source=source, created=created, updated=updated,
+                                                unchanged=result.unchanged, not_applied=len(not_applied)))
     session.flush()
     return result
+
+
+def _apply_all(session: Session, user: User, entries: list[tuple[UseCaseSpec, int]], source: str
+               ) -> tuple[list[str], list[str], list[tuple[UseCaseSpec, UseCase]]]:
+    """Apply every entry; (created keys, updated keys, each entry with its use case), or every problem by line."""
+    existing = {uc.key: uc for uc in session.exec(select(UseCase)).all()}
+    created, updated, applied, problems = [], [], [], []
+    for spec, line in entries:
+        try:
+            outcome, use_case = _apply(session, user, spec, existing.get(spec.key))
+        except StaleEdit:
+            # Someone saved this use case (or created its key) since the import read the portal: the database may
+            # refuse anything more in this transaction, so stop here; the caller's rollback undoes the rest.
+            raise PortfolioFileError(f"{source}, line {line}: {spec.key}: someone changed this use case while the "
+                                     "file was being imported. Nothing was imported; import it again.") from None
+        except PortalError as error:
+            problems.append(Problem(source, line, f"{spec.key}: {error.message}", ("use_cases",)))
+            continue
+        {"created": created, "updated": updated}.get(outcome, []).append(spec.key)
+        applied.append((spec, use_case))
+    if problems:
+        raise PortfolioFileError.listing(problems, footer="Nothing was imported.")
+    return created, updated, applied
 
 
 def _importer(actor: Principal) -> User:
@@ -302,10 +312,3 @@ def _history_shown(value: Any) -> Any:
         return f"{len(value)} recorded" if value else "none"
     return value
 
-
-def not_applied_by_key(notes: tuple[NotApplied, ...]) -> dict[str, list[NotApplied]]:
-    """The report's notes grouped by use case, in file order."""
-    grouped: dict[str, list[NotApplied]] = defaultdict(list)
-    for note in notes:
-        grouped[note.key].append(note)
-    return dict(grouped)

@@ -59,6 +59,9 @@ def test_a_bad_file_is_refused_with_its_line_and_nothing_changes(open_page, port
     upload(at, "bad.yaml", GOOD + b"  - {key: broken, title: Broken, autnomy: decides}\n")
     assert errors(at) == ["bad.yaml, line 4: use_cases.1.autnomy: is not a field of a portfolio file; check the "
                           "spelling\nNothing was imported."]
+    upload(at, "ghost.yaml", GOOD + b"  - {key: ghost, title: Ghost, draft: true, owner: nobody@example.com}\n")
+    assert errors(at)[0].startswith("ghost.yaml, line 4: use_cases: ghost: Cannot save the draft: the owner "
+                                    "nobody@example.com is not an active portal user")
     upload(at, "aliases.yaml", b"schema_version: 1\nuse_cases: &a []\nx: *a\n")
     assert "YAML anchors and aliases" in errors(at)[0]
     upload(at, "latin1.yaml", "schema_version: 1\nuse_cases: [{key: caf\u00e9, title: Caf\u00e9}]\n".encode("latin-1"))
