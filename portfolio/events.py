@@ -1,4 +1,5 @@
-"""The portfolio's audit events: all about one use case (entity `use_case`), so its timeline is one query."""
+"""The portfolio's audit events: all about one use case (entity `use_case`), so its timeline is one query; an
+import of a portfolio file is about the file (entity `portfolio`), each use case it changed has its own events."""
 
 from __future__ import annotations
 
@@ -178,6 +179,30 @@ class OperationsSaved(UseCaseEvent):
         return self.new
 
 
+@dataclass(frozen=True)
+class PortfolioImported(Event):
+    """A portfolio file was imported: the use cases it created and updated, and how many values it did not apply."""
+
+    action: ClassVar[str] = "portfolio.imported"
+    entity_type: ClassVar[str] = "portfolio"
+    source: str
+    created: list[str]
+    updated: list[str]
+    unchanged: int
+    not_applied: int
+
+    def entity_id(self) -> str:
+        return self.source if len(self.source) <= 120 else "…" + self.source[-119:]
+
+    def summary(self) -> str:
+        return (f"{len(self.created)} created, {len(self.updated)} updated, {self.unchanged} unchanged, "
+                f"{self.not_applied} value(s) not applied")
+
+    def after(self) -> JSONDict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "not_applied": self.not_applied}
+
+
 PORTFOLIO_EVENTS: tuple[type[Event], ...] = (UseCaseSaved, UseCaseSubmitted, TierChanged, StageMoveRequested,
                                              StageMoveApproved, StageMoveRejected, StageMoved, CriterionDecided,
-                                             OperationsSaved)
+                                             OperationsSaved, PortfolioImported)

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
 from portal.core.principals import Principal
 from portal.core.settings import Settings
-from portfolio import models
+from portfolio import commands, models
 from portfolio.events import PORTFOLIO_EVENTS
 
 SECTION = "Portfolio"
@@ -30,6 +30,7 @@ MANIFEST = FeatureManifest(
         # Reached from the board with ?use_case=<id>, so it stays out of the menu.
         PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
     ),
+    commands=(commands.register,),
     table_modules=(models,),
     audit_events=PORTFOLIO_EVENTS,
     seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),),

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from catalog.models import DataClassification, IntEnumColumn, RiskTier
 from portal.core.audit import utcnow
+from portfolio.keys import MAX_KEY, random_key
 
 
 class Stage(StrEnum):
@@ -81,6 +82,8 @@ class UseCase(SQLModel, table=True):
     __table_args__ = (Index("ix_use_case_stage_tier", "stage", "tier"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # Set from the first title and never changed: what an exported portfolio file names the use case by.
+    key: str = Field(default_factory=random_key, max_length=MAX_KEY, unique=True, index=True)
     title: str = Field(max_length=200, index=True)
     problem: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     who_has_it: str = Field(default="", max_length=500)

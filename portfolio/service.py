@@ -16,6 +16,7 @@ from portal.core.principals import Principal
 from portal.core.revisions import insert_new, save_if_unchanged
 from portal.core.users import User
 from portfolio.events import TierChanged, UseCaseSaved, UseCaseSubmitted
+from portfolio.keys import unique_key
 from portfolio.models import EDITABLE_FIELDS, Autonomy, PeopleAffected, Stage, UseCase, ValueUnit
 from portfolio.tiers import RiskAnswers, TierProposal, propose_tier
 from prompt_library.models import Prompt
@@ -77,8 +78,10 @@ def tier_proposal(use_case: UseCase) -> TierProposal | None:
 
 
 def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: bool,
-                  use_case_id: int | None = None, base_revision: int = 0) -> UseCase:
-    """Create or edit a use case; a draft may be incomplete, a submitted one must answer everything."""
+                  use_case_id: int | None = None, base_revision: int = 0, key: str | None = None) -> UseCase:
+    """Create or edit a use case; a draft may be incomplete, a submitted one must answer everything.
+
+    A new use case gets `key` (an imported file names it), else one from its title; an edit keeps its key."""
     require(actor, Permission.BROWSE)
     existing = None if use_case_id is None else _editable(session, actor, use_case_id)
     was_draft = existing is None or existing.draft
@@ -87,7 +90,8 @@ def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: b
     proposal = None if draft else propose_tier(_answers(values))
     values |= {"draft": draft, "proposed_tier": proposal and proposal.tier, "updated_at": utcnow()}
     if existing is None:
-        use_case = UseCase(**values, proposed_by_id=actor.id, stage=Stage.IDEA.value)
+        use_case = UseCase(**values, proposed_by_id=actor.id, stage=Stage.IDEA.value,
+                           key=key or unique_key(session, values["title"]))
         use_case.tier = proposal and proposal.tier
         insert_new(session, use_case, noun=NOUN)
         old: dict[str, Any] = {}

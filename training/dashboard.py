@@ -4,8 +4,6 @@ time and quiz scores — every figure aggregated in SQL (GROUP BY), never by loo
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, Literal
@@ -13,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, case, func
 from sqlmodel import Session, col, select
 
+from portal.core.csv_text import safe_csv
 from portal.core.audit import utcnow
 from portal.core.auth import HasRole, Permission, require
 from training.assignments import assignee_match
@@ -150,11 +149,5 @@ def as_records(rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def to_csv(records: list[dict[str, Any]]) -> str:
-    """Records as CSV text with a header row (empty text for no records)."""
-    if not records:
-        return ""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
+    """Records as CSV text with a header row (empty text for no records); names cannot run as formulas."""
+    return safe_csv(records)

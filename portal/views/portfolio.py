@@ -7,8 +7,10 @@ from portal import deps
 from portal.core.db import session_scope
 from portal.ui import open_picker, plain
 from portal.views import _links as links
+from portal.views import _portfolio_transfer as transfer
 from portfolio.board import PortfolioFilter, portfolio_facets, portfolio_rows
 from portfolio.models import FORWARD_STAGES, Stage
+from portfolio.table import table_records
 
 BOARD, TABLE = "Board", "Table"
 CARDS_PER_COLUMN = 30
@@ -20,6 +22,7 @@ st.title("Use-case portfolio")
 st.caption("Every AI use case from idea to production. The risk tier, proposed from the answers, decides who "
            "signs each stage move: tier 1 moves on its own, tier 2 needs a reviewer, tier 3 two (one a risk reviewer).")
 st.page_link(links.use_case_form.page, label="Propose a use case", icon=":material/add_circle:")
+transfer.transfer_section(context, user)
 
 rows, departments, owners = [], [], []
 with deps.showing_errors(), session_scope(context.engine) as session:
@@ -63,11 +66,8 @@ if view == BOARD:
         if len(in_lane) > CARDS_PER_COLUMN:
             column.caption(f"and {len(in_lane) - CARDS_PER_COLUMN} more: filter, or use the table")
 else:
-    st.dataframe([{"id": r.use_case.id, "use case": r.use_case.title, "stage": r.use_case.stage,
-                   "tier": int(r.use_case.tier), "department": r.use_case.department, "owner": r.owner,
-                   "value / year": r.use_case.value_amount, "unit": r.use_case.value_unit,
-                   "waiting for": r.waiting_for} for r in rows],
-                 hide_index=True, width="stretch", key="pf_table")
+    st.dataframe(table_records(rows), hide_index=True, width="stretch", key="pf_table")
+    transfer.csv_download(rows)
     labels = {r.use_case.id: f"{r.use_case.title} ({r.use_case.stage}, tier {int(r.use_case.tier)})" for r in rows}
     if chosen := open_picker(labels, label="Open a use case", placeholder="Pick a use case", key="pf_open",
                              button="Open use case", icon=":material/open_in_new:"):
