@@ -9,6 +9,7 @@ import streamlit as st
 
 from portal.ui import plain
 from portfolio.board import PortfolioRow
+from portfolio.models import Stage
 from portfolio.scoring import Standing
 
 UNSCORED_SHOWN = 30
@@ -23,7 +24,9 @@ def _scatter_spec() -> str:
     chart = alt.Chart().mark_circle(size=140, opacity=0.8).encode(
         x=alt.X("feasibility shown:Q", title="feasibility (5: easiest)", **axis),
         y=alt.Y("value shown:Q", title="value (5: worth most)", **axis),
-        color=alt.Color("stage:N", title="stage"),
+        # Every stage keeps its colour whichever stages a filter leaves on the chart.
+        color=alt.Color("stage:N", title="stage", scale=alt.Scale(domain=[s.value for s in Stage],
+                                                                  scheme="tableau10")),
         tooltip=["use case:N", "value:Q", "feasibility:Q", "stage:N", "tier:O", "priority:Q"])
     spec = chart.to_dict()
     spec.pop("data", None), spec.pop("datasets", None)

@@ -48,6 +48,8 @@ def score_form(engine: Engine, user: User, use_case_id: int, shown: Prioritisati
     seen_key = f"uc_score_seen_{use_case_id}"
     seen = st.session_state.setdefault(seen_key, shown.score_version)
     latest = shown.scores[0] if shown.scores else None
+    reasons = (f"uc_score_value_reason_{use_case_id}", f"uc_score_feasibility_reason_{use_case_id}")
+    emptied(reasons)
     with st.form(f"uc_score_form_{use_case_id}"):
         st.markdown("**Score it**")
         left, right = st.columns(2)
@@ -69,14 +71,14 @@ def score_form(engine: Engine, user: User, use_case_id: int, shown: Prioritisati
                                             feasibility=feasibility, value_reason=value_reason,
                                             feasibility_reason=feasibility_reason, seen_version=seen),
                    engine=engine, success=f"Scored: value {value}, feasibility {feasibility}.",
-                   then=lambda _: clear(f"uc_score_value_reason_{use_case_id}",
-                                        f"uc_score_feasibility_reason_{use_case_id}"))
+                   then=lambda _: to_empty(reasons))
 
 
 def priority_form(engine: Engine, user: User, use_case_id: int, shown: Prioritisation) -> None:
     """A reviewer's decision on the use case's rank, with the note that explains it."""
     seen_key = f"uc_rank_seen_{use_case_id}"
     seen = st.session_state.setdefault(seen_key, shown.priority_version)
+    emptied([f"uc_rank_note_{use_case_id}"])
     with st.form(f"uc_rank_form_{use_case_id}"):
         st.markdown("**Set its priority**")
         rank_col, off_col = st.columns([1, 2], vertical_alignment="bottom")
@@ -92,13 +94,18 @@ def priority_form(engine: Engine, user: User, use_case_id: int, shown: Prioritis
         run_action(lambda s: decide_priority(session=s, actor=user, use_case_id=use_case_id, priority=priority,
                                              note=note, seen_version=seen),
                    engine=engine, success="Taken off the ordered list." if priority is None
-                   else f"Priority set to {priority}.", then=lambda _: clear(f"uc_rank_note_{use_case_id}"))
+                   else f"Priority set to {priority}.", then=lambda _: to_empty([f"uc_rank_note_{use_case_id}"]))
 
 
-def clear(*keys: str) -> None:
-    """After a save: the reasons are empty for the next one (the numbers stay as chosen)."""
-    for key in keys:
-        st.session_state.pop(key, None)
+def to_empty(keys) -> None:
+    """After a save: the next run empties these text fields (the numbers stay as chosen)."""
+    st.session_state[f"{keys[0]}_reset"] = True
+
+
+def emptied(keys) -> None:
+    """Empty the fields a save asked to, before their widgets exist, so the browser shows them empty too."""
+    if st.session_state.pop(f"{keys[0]}_reset", False):
+        st.session_state.update({key: "" for key in keys})
 
 
 def history(shown: Prioritisation) -> None:

@@ -143,6 +143,7 @@ def test_a_reviewer_sets_the_priority_with_a_note_and_the_history_shows_who_and_
     at.button(key=submit).click().run()
     assert not at.error, [e.value for e in at.error]
     assert "Priority set to 2." in texts(at)
+    assert at.text_input(key=f"uc_rank_note_{use_case_id}").value == ""
     assert "priority 2 (1 is first) — Next after invoice extraction" in unescaped(texts(at))
     decisions = table_with(at, "note")
     assert list(zip(decisions["priority"], decisions["note"])) == [(2, "Next after invoice extraction")]
