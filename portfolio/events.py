@@ -206,3 +206,49 @@ class PortfolioImported(Event):
 PORTFOLIO_EVENTS: tuple[type[Event], ...] = (UseCaseSaved, UseCaseSubmitted, TierChanged, StageMoveRequested,
                                              StageMoveApproved, StageMoveRejected, StageMoved, CriterionDecided,
                                              OperationsSaved, PortfolioImported)
+
+
+@dataclass(frozen=True)
+class UseCaseScored(UseCaseEvent):
+    """A reviewer scored the use case's value and feasibility (1–5 each, with reasons); it supersedes the last score."""
+
+    action: ClassVar[str] = "use_case.scored"
+    value: int
+    feasibility: int
+    value_reason: str
+    feasibility_reason: str
+    previous: JSONDict  # the score it supersedes ({} for the first)
+
+    def summary(self) -> str:
+        return f"{self.title}: scored value {self.value}, feasibility {self.feasibility}"
+
+    def before(self) -> JSONDict:
+        return self.previous
+
+    def after(self) -> JSONDict:
+        return {"value": self.value, "feasibility": self.feasibility, "value_reason": self.value_reason,
+                "feasibility_reason": self.feasibility_reason}
+
+
+@dataclass(frozen=True)
+class PriorityDecided(UseCaseEvent):
+    """A reviewer set the use case's rank in the CoE's order (None: off the list), with the decision note."""
+
+    action: ClassVar[str] = "use_case.priority_decided"
+    from_priority: int | None
+    to_priority: int | None
+    note: str
+
+    def summary(self) -> str:
+        rank = "off the priority list" if self.to_priority is None else f"priority {self.to_priority}"
+        return f"{self.title}: {rank} ({self.note})"
+
+    def before(self) -> JSONDict:
+        return {"priority": self.from_priority}
+
+    def after(self) -> JSONDict:
+        return {"priority": self.to_priority, "note": self.note}
+
+
+# Kept apart from PORTFOLIO_EVENTS so the prioritisation work merges without touching that list.
+SCORING_EVENTS: tuple[type[Event], ...] = (UseCaseScored, PriorityDecided)

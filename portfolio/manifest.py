@@ -7,8 +7,8 @@ from sqlmodel import Session
 from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
 from portal.core.principals import Principal
 from portal.core.settings import Settings
-from portfolio import commands, models
-from portfolio.events import PORTFOLIO_EVENTS
+from portfolio import commands, models, scoring_models
+from portfolio.events import PORTFOLIO_EVENTS, SCORING_EVENTS
 
 SECTION = "Portfolio"
 
@@ -17,6 +17,13 @@ def _seed_portfolio(*, session: Session, actor: Principal, settings: Settings) -
     from portfolio.seed import seed_portfolio
 
     return f"portfolio: {seed_portfolio(session=session, actor=actor)} use case(s) created"
+
+
+def _seed_scores(*, session: Session, actor: Principal, settings: Settings) -> str:
+    from portfolio.seed_scores import seed_scores
+
+    scored, ranked = seed_scores(session=session)
+    return f"portfolio scores: {scored} use case(s) scored, {ranked} ranked"
 
 
 MANIFEST = FeatureManifest(
@@ -31,7 +38,8 @@ MANIFEST = FeatureManifest(
         PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
     ),
     commands=(commands.register,),
-    table_modules=(models,),
-    audit_events=PORTFOLIO_EVENTS,
-    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),),
+    table_modules=(models, scoring_models),
+    audit_events=PORTFOLIO_EVENTS + SCORING_EVENTS,
+    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),
+                SeedStep("portfolio scores", _seed_scores, after=("portfolio",))),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
 
 from portal.core.auth import has_permission
@@ -12,15 +14,16 @@ from portal.ui import plain_lines, run_action
 from portfolio.as_code import IMPORT_PERMISSION, PortfolioImport, export_portfolio, import_portfolio
 from portfolio.board import PortfolioRow
 from portfolio.portfolio_file import MAX_FILE_BYTES
+from portfolio.scoring import Standing
 from portfolio.table import portfolio_csv
 
 UPLOAD_ROUND = "pf_import_round"
 MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
 
 
-def csv_download(rows: list[PortfolioRow]) -> None:
+def csv_download(rows: list[PortfolioRow], standing: Mapping[int, Standing]) -> None:
     """The table as it is filtered, as a CSV a spreadsheet opens safely."""
-    st.download_button("Download CSV", portfolio_csv(rows), file_name="portfolio.csv", mime="text/csv",
+    st.download_button("Download CSV", portfolio_csv(rows, standing), file_name="portfolio.csv", mime="text/csv",
                        key="pf_csv", icon=":material/download:",
                        help="The rows of the table with its filters; text that would run as a formula is quoted.")
 

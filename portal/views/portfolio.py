@@ -8,11 +8,14 @@ from portal.core.db import session_scope
 from portal.ui import open_picker, plain
 from portal.views import _links as links
 from portal.views import _portfolio_transfer as transfer
+from portal.views._portfolio_chart import value_feasibility
 from portfolio.board import PortfolioFilter, portfolio_facets, portfolio_rows
 from portfolio.models import FORWARD_STAGES, Stage
 from portfolio.table import table_records
+from portfolio.scoring import Standing, priority_order, standings
 
-BOARD, TABLE = "Board", "Table"
+BOARD, TABLE, CHART = "Board", "Table", "Value × feasibility"
+NEWEST, BY_PRIORITY = "newest first", "the CoE's priority"
 CARDS_PER_COLUMN = 30
 
 context = deps.portal_context()
@@ -36,8 +39,9 @@ owner = owner_col.selectbox("Owner", owners, index=None, placeholder="any", key=
 filters = PortfolioFilter(stage=stage, tier=tier, department=department or "", owner_email=owner or "")
 with deps.showing_errors(), session_scope(context.engine) as session:
     rows = portfolio_rows(session=session, actor=user, filters=filters)
+    standing = standings(session=session, actor=user, use_case_ids=[r.use_case.id for r in rows])
 
-view = st.segmented_control("Show", [BOARD, TABLE], default=BOARD, key="pf_view") or BOARD
+view = st.segmented_control("Show", [BOARD, TABLE, CHART], default=BOARD, key="pf_view") or BOARD
 if not rows:
     st.info("No use case matches these filters." if any((stage, tier, department, owner))
             else "No use case is submitted yet: propose the first one.")
@@ -65,9 +69,15 @@ if view == BOARD:
             card(column, row)
         if len(in_lane) > CARDS_PER_COLUMN:
             column.caption(f"and {len(in_lane) - CARDS_PER_COLUMN} more: filter, or use the table")
+elif view == CHART:
+    value_feasibility(rows, standing)
 else:
-    st.dataframe(table_records(rows), hide_index=True, width="stretch", key="pf_table")
-    transfer.csv_download(rows)
+    if st.radio("Order", [NEWEST, BY_PRIORITY], horizontal=True, key="pf_order") == BY_PRIORITY:
+        position = {r.use_case.id: i for i, r in enumerate(rows)}
+        rows = sorted(rows, key=lambda r: priority_order(standing.get(r.use_case.id, Standing()),
+                                                         position[r.use_case.id]))
+    st.dataframe(table_records(rows, standing), hide_index=True, width="stretch", key="pf_table")
+    transfer.csv_download(rows, standing)
     labels = {r.use_case.id: f"{r.use_case.title} ({r.use_case.stage}, tier {int(r.use_case.tier)})" for r in rows}
     if chosen := open_picker(labels, label="Open a use case", placeholder="Pick a use case", key="pf_open",
                              button="Open use case", icon=":material/open_in_new:"):

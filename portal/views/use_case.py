@@ -8,6 +8,7 @@ from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
+from portal.views._use_case_scoring import priority_tab
 from portfolio.detail import use_case_detail
 from portfolio.graduation import decide_criterion, save_operations
 from portfolio.models import CriterionKind
@@ -51,8 +52,8 @@ if detail.may_move or uc.draft:
     links.use_case_form(str(uc.id)).show("Edit the answers", icon=":material/edit:")
 
 
-about, risk, stage_tab, graduation, history = st.tabs(["About", "Risk tier", "Stage and approvals",
-                                                       "Graduation criteria", "Timeline"])
+about, risk, stage_tab, graduation, priority, history = st.tabs(["About", "Risk tier", "Stage and approvals",
+                                                                 "Graduation criteria", "Priority", "Timeline"])
 with about:
     st.markdown(f"**The problem.** {plain(uc.problem or '—')}")
     st.markdown(f"**Who has it.** {plain(uc.who_has_it or '—')} ({plain(uc.team or 'no team named')})")
@@ -153,6 +154,9 @@ with graduation:
     else:
         st.markdown(f"On call: {plain(uc.on_call_owner or '—')} · monitoring: {plain(uc.monitoring_url or '—')}")
         st.markdown(f"Rollback plan: {plain(uc.rollback_plan or '—')}")
+
+with priority:
+    priority_tab(engine=context.engine, user=user, use_case_id=uc.id)
 
 with history:
     st.dataframe([{"at": e.at, "who": e.actor_email, "what": e.action.removeprefix("use_case."), "summary": e.summary}

@@ -31,7 +31,8 @@ PORTFOLIO = FeatureManifest(name="use_case_portfolio",
 
 def test_the_installed_features_seed_in_dependency_order() -> None:
     assert [step.name for step in seed_order(INSTALLED_FEATURES)] == [
-        "demo users", "catalog", "prompts", "prompt search index", "courses", "portfolio"]
+        "demo users", "catalog", "prompts", "prompt search index", "courses", "portfolio",
+        "portfolio scores"]
     assert [step.name for step in seed_order((PORTFOLIO, *INSTALLED_FEATURES))][:2] == ["demo users", "use cases"]
 
 

@@ -308,9 +308,9 @@ def test_the_table_csv_follows_the_filters_and_neutralises_formulas(session, peo
     make_use_case(1, owner=people["contributor"], title='=HYPERLINK("http://evil.example","open")')
     make_use_case(3, owner=people["contributor"], title="Credit advice", department="Risk")
     rows = portfolio_rows(session=session, actor=people["viewer"], filters=PortfolioFilter(department="Risk"))
-    assert list(csv.reader(io.StringIO(portfolio_csv(rows))))[1][1:5] == ["credit-advice", "Credit advice", "idea",
+    assert list(csv.reader(io.StringIO(portfolio_csv(rows, {}))))[1][1:5] == ["credit-advice", "Credit advice", "idea",
                                                                           "3"]
-    every = list(csv.reader(io.StringIO(portfolio_csv(portfolio_rows(session=session, actor=people["viewer"])))))
+    every = list(csv.reader(io.StringIO(portfolio_csv(portfolio_rows(session=session, actor=people["viewer"]), {}))))
     assert [row[2] for row in every[1:]] == ["Credit advice", '\'=HYPERLINK("http://evil.example","open")']
 
 
