@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from catalog.models import CatalogModel, ModelStatus
 from portal.core.users import User
 from portal.core.yaml_models import load_model
+from portfolio.assessment import assessment_problem
 from portfolio.models import CriterionDecision, CriterionKind, Stage, UseCase
 from prompt_library.models import Prompt, PromptStatus, PromptTestCase, PromptTestRun
 
@@ -32,6 +33,7 @@ class Check(StrEnum):
     MODELS_CLEARED = "models_cleared"
     PROMPTS_TESTED = "prompts_tested"
     OPERATIONS_READY = "operations_ready"
+    RISK_ASSESSED = "risk_assessed"
 
 
 class CriterionSpec(BaseModel):
@@ -196,4 +198,4 @@ def _operations_ready(session: Session, use_case: UseCase) -> str | None:
 
 
 _CHECKS = {Check.MODELS_CLEARED: _models_cleared, Check.PROMPTS_TESTED: _prompts_tested,
-           Check.OPERATIONS_READY: _operations_ready}
+           Check.OPERATIONS_READY: _operations_ready, Check.RISK_ASSESSED: assessment_problem}

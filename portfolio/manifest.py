@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 from sqlmodel import Session
 
 from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
 from portal.core.principals import Principal
 from portal.core.settings import Settings
-from portfolio import models
+from portfolio import assessment_models, models
 from portfolio.events import PORTFOLIO_EVENTS
 
 SECTION = "Portfolio"
@@ -17,6 +19,12 @@ def _seed_portfolio(*, session: Session, actor: Principal, settings: Settings) -
     from portfolio.seed import seed_portfolio
 
     return f"portfolio: {seed_portfolio(session=session, actor=actor)} use case(s) created"
+
+
+def _register_commands(commands: argparse._SubParsersAction) -> None:
+    from portfolio import commands as portfolio_commands
+
+    portfolio_commands.register(commands)
 
 
 MANIFEST = FeatureManifest(
@@ -30,7 +38,8 @@ MANIFEST = FeatureManifest(
         # Reached from the board with ?use_case=<id>, so it stays out of the menu.
         PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
     ),
-    table_modules=(models,),
+    commands=(_register_commands,),
+    table_modules=(models, assessment_models),
     audit_events=PORTFOLIO_EVENTS,
     seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),),
 )

@@ -8,6 +8,7 @@ from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
+from portal.views import _use_case_assessment as assessment
 from portfolio.detail import use_case_detail
 from portfolio.graduation import decide_criterion, save_operations
 from portfolio.models import CriterionKind
@@ -80,6 +81,8 @@ with risk:
                 run_action(lambda s: set_tier(session=s, actor=user, use_case_id=uc.id, tier=tier, reason=reason,
                                               base_revision=uc.revision),
                            engine=context.engine, success=f"Tier set to {int(tier)}.")
+    if uc.tier == RiskTier.FULL_REVIEW and not uc.draft:
+        assessment.show(engine=context.engine, user=user, use_case_id=uc.id)
 
 with stage_tab:
     move = detail.move
