@@ -123,9 +123,13 @@ def conclude(*, session: Session, actor: User, use_case_id: int, conclusion: Con
     if row is None or row.status != AssessmentStatus.SUBMITTED.value:
         state = "not answered yet" if row is None else AssessmentStatus(row.status).label
         raise InvalidInput(f"Only a submitted assessment can be concluded; this one is {state}.")
+    if row.revision != base_revision:
+        raise StaleEdit(noun=NOUN, base=base_revision, latest=row.revision, message=(
+            f"The owner saved revision {row.revision} of the answers after you read revision {base_revision}; nothing "
+            "was concluded. Read the latest answers, then conclude."))
     save_if_unchanged(session, row, base_revision=base_revision, noun=NOUN, values={
-        "status": conclusion.value, "conclusion": conclusion.value, "concluded_by_id": actor.id, "concluded_at": utcnow(), "conclusion_note": note,
-        "concluded_version": row.questions_version})
+        "status": conclusion.value, "conclusion": conclusion.value, "concluded_by_id": actor.id,
+        "concluded_at": utcnow(), "conclusion_note": note, "concluded_version": row.questions_version})
     record(session, actor, RiskAssessmentConcluded(use_case_id=use_case.id, title=use_case.title,
                                                    revision=row.revision, questions_version=row.questions_version,
                                                    conclusion=conclusion.value, note=note))

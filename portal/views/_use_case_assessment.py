@@ -7,8 +7,10 @@ from typing import Any
 import streamlit as st
 
 from portal.core.db import Engine, session_scope
+from portal.core.errors import StaleEdit
 from portal.core.users import User
 from portal.ui import plain, run_action
+from portal.views._edit_base import forget, form_base, take_latest, widget
 from portfolio.assessment import AssessmentView, assessment_view, conclude, save_answers
 from portfolio.assessment_models import AssessmentStatus, Conclusion
 from portfolio.assessment_questions import Question, QuestionKind
@@ -63,37 +65,62 @@ def _answers(view: AssessmentView) -> None:
 
 
 def _answer_form(view: AssessmentView, *, engine: Engine, user: User, use_case_id: int) -> None:
-    saved = view.assessment.answers if view.assessment else {}
-    with st.form("uc_assess_form"):
-        answers = {}
+    key = f"uc_ra{use_case_id}"  # one form per use case: its widgets never carry over to another use case's page
+    base = form_base(key, view.revision, _form_values(view))
+    with st.form(f"{key}_form"):
         for section in view.questions.sections:
             st.markdown(f"**{plain(section.title)}**")
             for question in section.questions:
-                answers[question.key] = _widget(question, saved.get(question.key))
+                _widget(question, widget(key, question.key))
         draft_col, submit_col = st.columns(2)
         draft = draft_col.form_submit_button("Save draft", icon=":material/save:")
         submit = submit_col.form_submit_button("Submit for review", type="primary", icon=":material/send:")
-    if draft or submit:
-        run_action(lambda s: save_answers(session=s, actor=user, use_case_id=use_case_id, answers=answers,
-                                          submit=submit, base_revision=view.revision, questions=view.questions),
-                   engine=engine, success="Risk assessment submitted: it waits for a risk reviewer." if submit
-                   else "Risk assessment draft saved.")
+    if not (draft or submit):
+        return
+    answers = {q.key: _answer(q, st.session_state[widget(key, q.key)]) for q in view.questions.questions}
+    refused = run_action(lambda s: save_answers(session=s, actor=user, use_case_id=use_case_id, answers=answers,
+                                                submit=submit, base_revision=base["revision"],
+                                                questions=view.questions),
+                         engine=engine, then=lambda _: forget(key),
+                         success="Risk assessment submitted: it waits for a risk reviewer." if submit
+                         else "Risk assessment draft saved.")
+    if isinstance(refused, StaleEdit):
+        st.button("Take the latest answers, keep my changes", key=f"{key}_take_latest", on_click=take_latest,
+                  args=(key, view.revision, _form_values(view)))  # this run read the latest
 
 
-def _widget(question: Question, value: Any) -> Any:
-    label, key = question.text + ("" if question.required else " (optional)"), f"uc_ra_{question.key}"
-    if question.kind == QuestionKind.CHOICE:
-        index = question.options.index(value) if value in question.options else None
-        return st.selectbox(label, question.options, index=index, help=question.help, key=key,
-                            placeholder="Choose an answer")
+def _form_values(view: AssessmentView) -> dict[str, Any]:
+    """The saved answers as the widgets hold them (Yes/No for yes-no questions, '' for unanswered text)."""
+    saved = view.assessment.answers if view.assessment else {}
+    return {q.key: _widget_value(q, saved.get(q.key)) for q in view.questions.questions}
+
+
+def _widget_value(question: Question, value: Any) -> Any:
     if question.kind == QuestionKind.YES_NO:
-        index = None if not isinstance(value, bool) else (0 if value else 1)
-        chosen = st.radio(label, list(YES_NO), index=index, help=question.help, key=key, horizontal=True)
-        return None if chosen is None else YES_NO[chosen]
-    return st.text_area(label, value=value or "", help=question.help, key=key, height=90)
+        return None if not isinstance(value, bool) else ("Yes" if value else "No")
+    if question.kind == QuestionKind.CHOICE:
+        return value if value in question.options else None
+    return value if isinstance(value, str) else ""
+
+
+def _answer(question: Question, shown: Any) -> Any:
+    return YES_NO.get(shown) if question.kind == QuestionKind.YES_NO else shown
+
+
+def _widget(question: Question, key: str) -> None:
+    label = question.text + ("" if question.required else " (optional)")
+    if question.kind == QuestionKind.CHOICE:
+        st.selectbox(label, question.options, index=None, help=question.help, key=key, placeholder="Choose an answer")
+    elif question.kind == QuestionKind.YES_NO:
+        st.radio(label, list(YES_NO), index=None, help=question.help, key=key, horizontal=True)
+    else:
+        st.text_area(label, help=question.help, key=key, height=90)
 
 
 def _conclusion_form(view: AssessmentView, *, engine: Engine, user: User, use_case_id: int) -> None:
+    # The revision the reviewer read, kept from the run that showed it: an owner's save meanwhile refuses the click.
+    seen_key = f"uc_ra{use_case_id}_seen"
+    seen = st.session_state.setdefault(seen_key, view.revision)
     st.markdown("**Your conclusion** (as a risk reviewer)")
     note = st.text_area("Note (sending it back says what must change)", key="uc_ra_note")
     accept_col, back_col = st.columns(2)
@@ -101,6 +128,9 @@ def _conclusion_form(view: AssessmentView, *, engine: Engine, user: User, use_ca
                                       (Conclusion.NEEDS_CHANGES, back_col, "Send back for changes")):
         if column.button(label, key=f"uc_ra_{conclusion.name.lower()}",
                          type="primary" if conclusion == Conclusion.ACCEPTED else "secondary"):
-            run_action(lambda s, conclusion=conclusion: conclude(
-                session=s, actor=user, use_case_id=use_case_id, conclusion=conclusion, note=note,
-                base_revision=view.revision), engine=engine, success=f"Risk assessment {conclusion.value}.")
+            refused = run_action(lambda s, conclusion=conclusion: conclude(
+                session=s, actor=user, use_case_id=use_case_id, conclusion=conclusion, note=note, base_revision=seen),
+                engine=engine, success=f"Risk assessment {conclusion.value}.",
+                then=lambda _: st.session_state.pop(seen_key, None))
+            if isinstance(refused, StaleEdit):
+                st.session_state.pop(seen_key, None)  # the next look shows, and concludes on, the latest answers

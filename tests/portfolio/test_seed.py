@@ -30,3 +30,27 @@ def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(isol
     signed = [e for e in moved if int(e.entity_id) in tier3 and e.after["approvers"]]
     assert signed and all(len(e.after["approvers"]) == 2 and "rosa.risk@example.com" in e.after["approvers"]
                           for e in signed)
+
+
+def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_moves_ready_tier1(
+        isolated_portal, capsys) -> None:
+    from portfolio.assessment_models import RiskAssessment
+
+    assert main(["seed"]) == 0
+    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    with Session(engine) as session:
+        status = {title: status for title, status in session.exec(
+            select(UseCase.title, RiskAssessment.status).join(RiskAssessment,
+                                                             RiskAssessment.use_case_id == UseCase.id)).all()}
+        concluded = session.exec(select(AuditEvent).where(AuditEvent.action == "use_case.assessment_concluded")).all()
+    # Every tier-3 use case that reached pilot had its assessment accepted by the risk reviewer; one still waits.
+    assert status["Contract clause review"] == "accepted" and status["Credit limit recommendations"] == "submitted"
+    assert concluded and all(e.actor_email == "rosa.risk@example.com" for e in concluded)
+    capsys.readouterr()
+    assert main(["portfolio", "advance"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Portfolio: 1 tier-1 use case(s) moved to pilot") and "Campaign briefs" in out
+    with Session(engine) as session:
+        assert session.exec(select(UseCase.stage).where(UseCase.title == "Campaign briefs")).one() == "pilot"
+    assert main(["portfolio", "advance"]) == 0
+    assert capsys.readouterr().out.startswith("Portfolio: 0 tier-1 use case(s) moved")
