@@ -67,6 +67,9 @@ def _answers(view: AssessmentView) -> None:
 def _answer_form(view: AssessmentView, *, engine: Engine, user: User, use_case_id: int) -> None:
     key = f"uc_ra{use_case_id}"  # one form per use case: its widgets never carry over to another use case's page
     base = form_base(key, view.revision, _form_values(view))
+    if view.status == AssessmentStatus.ACCEPTED:
+        st.caption("Changing an answer asks a risk reviewer for a new review; until then the move to pilot and beyond "
+                   "waits.")
     with st.form(f"{key}_form"):
         for section in view.questions.sections:
             st.markdown(f"**{plain(section.title)}**")

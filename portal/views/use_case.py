@@ -124,6 +124,8 @@ with graduation:
     else:
         st.markdown(f"**Criteria for the move to {detail.criteria_stage}** (tier {int(uc.tier)}); the move is "
                     "refused until each one is met or waived.")
+    if uc.tier == RiskTier.SELF_SERVICE and uc.stage == "assessment":
+        st.caption("Tier 1: it moves to pilot on its own once every criterion below is met.")
     if detail.criteria_stage and not detail.criteria:
         st.caption("The criteria file asks nothing for this move.")
     for crit in detail.criteria:

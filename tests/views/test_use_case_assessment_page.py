@@ -1,13 +1,16 @@
-"""The use-case page's risk assessment: the owner answers (a conflict is told, input kept), a risk reviewer accepts."""
+"""The use-case page's risk assessment (the owner answers, conflicts told, a risk reviewer accepts), and tier 1's
+move to pilot on its own."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from catalog.models import CatalogModel, ModelStatus
 from portal.core.db import session_scope
 from portfolio.assessment import save_answers
 from portfolio.assessment_models import RiskAssessment
 from portfolio.assessment_questions import QuestionKind, default_questions
+from portfolio.stages import request_move
 from tests.views.support import errors, unescaped
 from tests.views.test_pages import texts
 from tests.views.test_portfolio_pages import USE_CASE, submitted, user
@@ -83,3 +86,21 @@ def test_a_save_on_top_of_someone_elses_is_told_and_the_answers_are_kept(open_pa
     with Session(portal_db) as session:
         assert session.exec(select(RiskAssessment.answers)).one() == {
             "prohibited-practice": False, "data-retention": "Logs for 90 days in the portal."}
+
+
+def test_a_waiver_on_the_page_moves_a_ready_tier1_use_case_to_pilot_as_the_system(open_page, portal_db) -> None:
+    chen = user(portal_db, "chen.contributor@example.com")
+    with session_scope(portal_db) as session:
+        session.add(CatalogModel(name="acme/draft", display_name="Draft", provider="Acme", max_input_tokens=8192,
+                                 status=ModelStatus.PROPOSED.value, max_classification=2, risk_tier=1))
+    use_case_id = submitted(portal_db, chen, 1, models=["acme/draft"])
+    with session_scope(portal_db) as session:
+        request_move(session=session, actor=chen, use_case_id=use_case_id, to_stage="assessment", base_revision=1)
+    at = open_page("reviewer", USE_CASE, use_case=str(use_case_id))
+    assert "Tier 1: it moves to pilot on its own once every criterion below is met." in texts(at)
+    at.text_input(key="uc_crit_reason_models-cleared").input("Synthetic data only in the pilot")
+    at.button(key="uc_waived_models-cleared").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert "**Stage:** `pilot`" in texts(at)
+    timeline = at.dataframe[0].value
+    assert (list(timeline["what"])[0], list(timeline["who"])[0]) == ("stage_moved", "system:portfolio")
