@@ -89,8 +89,8 @@ PERMISSIONS = [
     ("risk_reviewer", "conclude", "ok"),
     ("admin", "conclude", "ok"),
     ("owner_risk_reviewer", "conclude", "You own this use case, so a risk reviewer who does not must conclude"),
-    ("reviewer", "conclude", "Your role (reviewer) may not be the risk reviewer"),
-    ("viewer", "conclude", "Your role (viewer) may not be the risk reviewer"),
+    ("reviewer", "conclude", "Your role (reviewer) may not be the risk reviewer of a tier-3 use case"),
+    ("viewer", "conclude", "Your role (viewer) may not be the risk reviewer of a tier-3 use case"),
     ("viewer", "answer", "Only the use case's owner answers its risk assessment."),
 ]
 
