@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlmodel import Session, select
 
@@ -15,6 +17,7 @@ from portfolio.criteria import criteria_states
 from portfolio.models import Stage
 from portfolio.service import timeline
 from portfolio.stages import decide_move, request_move
+from tests.concurrency import run_together
 
 QUESTIONS = """\
 version: 2
@@ -270,3 +273,28 @@ def test_only_a_tier3_use_case_has_an_assessment(session, make_user, make_use_ca
     with pytest.raises(PermissionDenied, match="Only a submitted tier-3 use case has a risk assessment"):
         save_answers(session=session, actor=owner, use_case_id=use_case.id, answers=COMPLETE, submit=False,
                      base_revision=0, questions=SMALL)
+
+
+def test_ten_saves_from_one_revision_at_the_same_moment_only_one_lands(engine, session, tier3) -> None:
+    use_case, owner = tier3
+    save_answers(session=session, actor=owner, use_case_id=use_case.id, answers={"basis": "Contract"}, submit=False,
+                 base_revision=0, questions=SMALL)
+    session.commit()
+    opened = threading.Barrier(10)
+
+    def save(i: int) -> str:
+        with Session(engine) as own:
+            opened.wait()  # every editor read revision 1 before anyone saved
+            save_answers(session=own, actor=owner, use_case_id=use_case.id, answers={"what-for": f"Editor {i}"},
+                         submit=False, base_revision=1, questions=SMALL)
+            own.commit()
+            return f"Editor {i}"
+
+    results = run_together(10, save)
+    won = [r for r in results if isinstance(r, str)]
+    assert len(won) == 1 and all(isinstance(r, StaleEdit) for r in results if not isinstance(r, str)), results
+    session.expire_all()
+    view = assessment_view(session=session, actor=owner, use_case_id=use_case.id, questions=SMALL)
+    assert (view.revision, view.assessment.answers) == (2, {"what-for": won[0]})
+    saved = session.exec(select(AuditEvent).where(AuditEvent.action == "use_case.assessment_saved")).all()
+    assert len(saved) == 2
