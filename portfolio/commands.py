@@ -1,4 +1,5 @@
-"""`coe-portal portfolio ...`: export the use-case portfolio as YAML, and import it as a named admin."""
+"""`coe-portal portfolio ...`: export and import the portfolio as YAML, and the sweep that moves ready tier-1 use
+cases to pilot."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from portal.core.users import User
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `portfolio` command and its subcommands to the coe-portal parser."""
-    portfolio = commands.add_parser("portfolio", help="the use-case portfolio: export and import as YAML")
+    portfolio = commands.add_parser("portfolio", help="the use-case portfolio: export and import as YAML, move ready tier-1 use cases on")
     sub = portfolio.add_subparsers(dest="portfolio_command", required=True, metavar="SUBCOMMAND")
     acting = {"dest": "acting_as", "metavar": "EMAIL", "required": True,
               "help": "the portal user the command acts as (imports: an admin); the audit log names them"}
@@ -30,6 +31,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     importer.add_argument("file", type=Path)
     importer.add_argument("--as", **acting)
     importer.set_defaults(handler=cmd_import)
+    advance = sub.add_parser("advance", help="move every tier-1 use case in assessment whose pilot criteria are all "
+                                             "met to pilot, as system:portfolio (for a cron job; idempotent)")
+    advance.set_defaults(handler=cmd_advance)
 
 
 def acting_user(session: Session, email: str) -> User:
@@ -69,4 +73,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
               "as they are (stage moves go through the portal's approvals):")
         for note in result.not_applied:
             print(f"  {note}")
+    return 0
+
+
+def cmd_advance(args: argparse.Namespace, settings: Settings) -> int:
+    from portfolio.advance import advance_ready
+
+    with session_scope(make_engine(settings.database_url)) as session:
+        moved = [f"{use_case.id} {use_case.title}" for use_case in advance_ready(session=session)]
+    print(f"Portfolio: {len(moved)} tier-1 use case(s) moved to pilot" + ("".join(f"\n  {m}" for m in moved)))
     return 0

@@ -24,6 +24,7 @@ from portal.core.audit import utcnow
 from portal.core.users import User
 from portal.core.yaml_models import load_model
 from portfolio.checks import CheckInput, GraduationPolicy, Met, Outcome, courses_held, forked_current, used_recently
+from portfolio.assessment import assessment_problem
 from portfolio.models import CriterionDecision, CriterionKind, Stage, UseCase
 from prompt_library.models import Prompt, PromptStatus, PromptTestCase, PromptTestRun
 
@@ -40,6 +41,7 @@ class Check(StrEnum):
     FORKED_CURRENT = "forked_current"
     COURSES_HELD = "courses_held"
     USED_RECENTLY = "used_recently"
+    RISK_ASSESSED = "risk_assessed"
 
 
 class CriterionSpec(BaseModel):
@@ -234,4 +236,5 @@ def _on_use_case(check: Callable[[Session, UseCase], str | None]) -> Callable[[S
 _CHECKS: dict[Check, Callable[[Session, CheckInput], Outcome]] = {
     Check.MODELS_CLEARED: _on_use_case(_models_cleared), Check.PROMPTS_TESTED: _on_use_case(_prompts_tested),
     Check.OPERATIONS_READY: _on_use_case(_operations_ready), Check.FORKED_CURRENT: forked_current,
-    Check.COURSES_HELD: courses_held, Check.USED_RECENTLY: used_recently}
+    Check.COURSES_HELD: courses_held, Check.USED_RECENTLY: used_recently,
+    Check.RISK_ASSESSED: _on_use_case(assessment_problem)}

@@ -43,7 +43,7 @@ class UseCaseDetail:
     @property
     def signatures_needed(self) -> str:
         """What the tier asks of a move, in words."""
-        return {0: "none: it moves on its own once its answers are complete",
+        return {0: "none: it moves at once when asked, and from assessment to pilot on its own, once its criteria are met",
                 1: "one reviewer who is not the owner",
                 2: "two reviewers who are not the owner, one of them a risk reviewer"}[
             APPROVALS_NEEDED[self.use_case.tier]] if self.use_case.tier else "none until it is submitted"

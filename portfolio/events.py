@@ -203,9 +203,49 @@ class PortfolioImported(Event):
                 "not_applied": self.not_applied}
 
 
+@dataclass(frozen=True)
+class RiskAssessmentSaved(UseCaseEvent):
+    """The owner saved the tier-3 risk assessment's answers, as a draft or submitted for a risk reviewer."""
+
+    action: ClassVar[str] = "use_case.assessment_saved"
+    revision: int
+    questions_version: int
+    status: str
+    changed: list[str]  # the keys of the answers that changed
+
+    def summary(self) -> str:
+        what = "submitted for review" if self.status == "submitted" else "saved as a draft"
+        return (f"{self.title}: risk assessment {what} (revision {self.revision}, questions version "
+                f"{self.questions_version}): " + (", ".join(self.changed) or "no answer changed"))
+
+    def after(self) -> JSONDict:
+        return {"revision": self.revision, "questions_version": self.questions_version, "status": self.status,
+                "changed": self.changed}
+
+
+@dataclass(frozen=True)
+class RiskAssessmentConcluded(UseCaseEvent):
+    """A risk reviewer who is not the owner accepted the risk assessment or sent it back, with a note."""
+
+    action: ClassVar[str] = "use_case.assessment_concluded"
+    revision: int
+    questions_version: int
+    conclusion: str
+    note: str
+
+    def summary(self) -> str:
+        return (f"{self.title}: risk assessment revision {self.revision} {self.conclusion}"
+                + (f" ({self.note})" if self.note else ""))
+
+    def after(self) -> JSONDict:
+        return {"revision": self.revision, "questions_version": self.questions_version,
+                "conclusion": self.conclusion, "note": self.note}
+
+
 PORTFOLIO_EVENTS: tuple[type[Event], ...] = (UseCaseSaved, UseCaseSubmitted, TierChanged, StageMoveRequested,
                                              StageMoveApproved, StageMoveRejected, StageMoved, CriterionDecided,
-                                             OperationsSaved, PortfolioImported)
+                                             OperationsSaved, PortfolioImported, RiskAssessmentSaved,
+                                             RiskAssessmentConcluded)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from portal.core.auth import Permission, has_permission, require
 from portal.core.errors import InvalidInput, PermissionDenied
 from portal.core.revisions import save_if_unchanged
 from portal.core.users import User
+from portfolio.advance import advance_if_ready
 from portfolio.criteria import CriteriaFile, default_criteria
 from portfolio.events import CriterionDecided, OperationsSaved
 from portfolio.models import CriterionDecision, CriterionKind, UseCase
@@ -39,6 +40,7 @@ def decide_criterion(*, session: Session, actor: User, use_case_id: int, criteri
     session.flush()
     record(session, actor, CriterionDecided(use_case_id=use_case.id, title=use_case.title, criterion=spec.key,
                                             to_stage=to_stage, kind=kind.value, reason=reason))
+    advance_if_ready(session=session, use_case_id=use_case.id)  # tier 1 moves to pilot on its own once ready
     return decision
 
 
@@ -63,4 +65,5 @@ def save_operations(*, session: Session, actor: User, use_case_id: int, on_call_
                       values={**new, "updated_at": utcnow()})
     record(session, actor, OperationsSaved(use_case_id=use_case.id, title=use_case.title,
                                            old={k: old[k] for k in changed}, new={k: new[k] for k in changed}))
+    advance_if_ready(session=session, use_case_id=use_case.id)
     return use_case

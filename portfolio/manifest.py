@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 from sqlmodel import Session
 
 from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
 from portal.core.principals import Principal
 from portal.core.settings import Settings
-from portfolio import commands, models, scoring_models
+from portfolio import assessment_models, commands, models, scoring_models
 from portfolio.events import PORTFOLIO_EVENTS, SCORING_EVENTS
 
 SECTION = "Portfolio"
@@ -38,7 +40,7 @@ MANIFEST = FeatureManifest(
         PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
     ),
     commands=(commands.register,),
-    table_modules=(models, scoring_models),
+    table_modules=(models, scoring_models, assessment_models),
     audit_events=PORTFOLIO_EVENTS + SCORING_EVENTS,
     seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),
                 SeedStep("portfolio scores", _seed_scores, after=("portfolio",))),

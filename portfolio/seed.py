@@ -15,6 +15,8 @@ from catalog.models import DataClassification, RiskTier
 from portal.core.principals import Principal
 from portal.core.users import User
 from portal.core.yaml_models import load_model
+from portfolio.assessment import assessment_view, conclude, save_answers
+from portfolio.assessment_models import AssessmentStatus, Conclusion
 from portfolio.criteria import criteria_states
 from portfolio.graduation import decide_criterion, save_operations
 from portfolio.models import FORWARD_STAGES, Autonomy, CriterionKind, PeopleAffected, Stage, UseCase
@@ -26,6 +28,7 @@ from training.quiz import submit_quiz
 from training.unlocks import missing_courses
 
 SEED_FILE = Path(__file__).with_name("seed_portfolio.yaml")
+ASSESSMENT_FILE = Path(__file__).with_name("seed_assessment.yaml")
 REVIEWER, RISK_REVIEWER = "ravi.reviewer@example.com", "rosa.risk@example.com"
 # Demo owners who took the courses the criteria require, so the courses criterion is met for their use cases
 # (and not met, or waived, for the others').
@@ -62,6 +65,8 @@ def _seed_one(session: Session, entry: dict[str, Any], people: dict[str, User]) 
     if stopped:
         request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage(entry["stage"]),
                      reason=entry.get("pause") or entry.get("retire"), base_revision=use_case.revision)
+    if entry.get("assessment") == "submitted":
+        _answer_assessment(session, use_case, owner)
     if waiting := entry.get("waiting"):
         _meet_criteria(session, use_case, Stage(waiting), people)
         request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage(waiting),
@@ -71,6 +76,8 @@ def _seed_one(session: Session, entry: dict[str, Any], people: dict[str, User]) 
 def _move(session: Session, use_case: UseCase, stage: Stage, owner: User, people: dict[str, User]) -> None:
     """Ask as the owner; sign as the reviewer, and as the risk reviewer too when the tier needs two."""
     _meet_criteria(session, use_case, stage, people)
+    if use_case.stage == stage.value:
+        return  # tier 1 moved to pilot on its own once the criteria were met
     move = request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=stage,
                         base_revision=use_case.revision)
     signers = [REVIEWER, RISK_REVIEWER] if use_case.tier == RiskTier.FULL_REVIEW else [REVIEWER]
@@ -100,6 +107,8 @@ def _meet_criteria(session: Session, use_case: UseCase, stage: Stage, people: di
                         monitoring_url=f"https://grafana.example.com/d/use-case-{use_case.id}",
                         base_revision=use_case.revision)
     signer = people[RISK_REVIEWER if use_case.tier == RiskTier.FULL_REVIEW else REVIEWER]
+    if use_case.tier == RiskTier.FULL_REVIEW and stage != Stage.ASSESSMENT:
+        _answer_assessment(session, use_case, owner, accepted_by=people[RISK_REVIEWER])
     for state in criteria_states(session=session, use_case=use_case, to_stage=stage.value):
         if state.state != "not met":
             continue
@@ -125,3 +134,16 @@ def _take_courses(session: Session, people: dict[str, User]) -> None:
             answers = {q.id: list(q.correct) for q in session.exec(
                 select(Question).where(Question.version_id == enrolment.version_id))}
             submit_quiz(session=session, user=learner, enrolment_id=enrolment.id, attempt_number=1, answers=answers)
+
+
+def _answer_assessment(session: Session, use_case: UseCase, owner: User, *, accepted_by: User | None = None) -> None:
+    """The owner submits the demo answers once; the risk reviewer, when named, accepts them."""
+    view = assessment_view(session=session, actor=owner, use_case_id=use_case.id)
+    if view.assessment is None:
+        answers = load_model(ASSESSMENT_FILE.read_text(encoding="utf-8"), dict[str, Any], source=ASSESSMENT_FILE.name)
+        save_answers(session=session, actor=owner, use_case_id=use_case.id, answers=answers, submit=True,
+                     base_revision=0)
+        view = assessment_view(session=session, actor=owner, use_case_id=use_case.id)
+    if accepted_by is not None and view.status == AssessmentStatus.SUBMITTED:
+        conclude(session=session, actor=accepted_by, use_case_id=use_case.id, conclusion=Conclusion.ACCEPTED,
+                 note="seed data", base_revision=view.revision)

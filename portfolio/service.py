@@ -108,6 +108,9 @@ def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: b
     if proposal and was_draft:
         record(session, actor, UseCaseSubmitted(use_case_id=use_case.id, title=use_case.title,
                                                 proposed_tier=int(proposal.tier), reasons=list(proposal.reasons)))
+    from portfolio.advance import advance_if_ready  # here: it reads portfolio.stages, which reads this module
+
+    advance_if_ready(session=session, use_case_id=use_case.id)  # tier 1 moves to pilot on its own once ready
     return use_case
 
 

@@ -92,7 +92,7 @@ PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
     Permission.REVIEW: "approve others' prompts and model requests (never one's own)",
     Permission.VIEW_TEAM_USAGE: "see usage and cost per team and department",
     Permission.MANAGE_TRAINING: "assign courses and see the training dashboard (the CoE team)",
-    Permission.REVIEW_RISK: "be the risk reviewer among a tier-3 use case's two approvers",
+    Permission.REVIEW_RISK: "be the risk reviewer of a tier-3 use case: one of its two approvers, and who accepts its risk assessment",
     Permission.MANAGE_CATALOG: "edit model cards, sync the catalog with the gateway",
     Permission.MANAGE_PROMPTS: "mark prompts trusted (jinja2), edit, unpublish or delete anyone's prompt",
     Permission.MANAGE_USERS: "change users' roles, departments and teams",

@@ -44,7 +44,15 @@ SYSTEM_PROBE = SystemPrincipal(
              "recorded as its usage (source `probe`), drawing on no person's or team's budget. It may change "
              "nothing",
 )
-SYSTEM_PRINCIPALS: tuple[SystemPrincipal, ...] = (SYSTEM_CLI, SYSTEM_SEED, SYSTEM_SCHEDULER, SYSTEM_PROBE)
+SYSTEM_PORTFOLIO = SystemPrincipal(
+    name="system:portfolio",
+    permissions=frozenset({P.BROWSE}),
+    acts_for="moves a tier-1 use case from assessment to pilot on its own once every graduation criterion of the "
+             "move is met (reason \"criteria met\"): after a change to the use case, and in `coe-portal portfolio "
+             "advance`. It signs, approves and waives nothing, and never moves a tier-2 or tier-3 use case",
+)
+SYSTEM_PRINCIPALS: tuple[SystemPrincipal, ...] = (SYSTEM_CLI, SYSTEM_SEED, SYSTEM_SCHEDULER, SYSTEM_PROBE,
+                                                  SYSTEM_PORTFOLIO)
 
 
 def principal_table_markdown() -> str:

@@ -8,6 +8,7 @@ from portal.core.db import session_scope
 from portal.core.errors import NotFound
 from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
+from portal.views import _use_case_assessment as assessment
 from portal.views._use_case_scoring import priority_tab
 from portfolio.detail import use_case_detail
 from portfolio.graduation import decide_criterion, save_operations
@@ -82,6 +83,8 @@ with risk:
                 run_action(lambda s: set_tier(session=s, actor=user, use_case_id=uc.id, tier=tier, reason=reason,
                                               base_revision=uc.revision),
                            engine=context.engine, success=f"Tier set to {int(tier)}.")
+    if uc.tier == RiskTier.FULL_REVIEW and not uc.draft:
+        assessment.show(engine=context.engine, user=user, use_case_id=uc.id)
 
 with stage_tab:
     move = detail.move
@@ -123,6 +126,8 @@ with graduation:
     else:
         st.markdown(f"**Criteria for the move to {detail.criteria_stage}** (tier {int(uc.tier)}); the move is "
                     "refused until each one is met or waived.")
+    if uc.tier == RiskTier.SELF_SERVICE and uc.stage == "assessment":
+        st.caption("Tier 1: it moves to pilot on its own once every criterion below is met.")
     if detail.criteria_stage and not detail.criteria:
         st.caption("The criteria file asks nothing for this move.")
     for crit in detail.criteria:

@@ -106,7 +106,8 @@ def test_a_new_manifest_adds_a_cli_command_next_to_every_built_in_one(capsys) ->
     with pytest.raises(SystemExit):
         main(["--help"], features=WITH_PORTFOLIO)
     listed = capsys.readouterr().out
-    for command in ("run", "migrate", "seed", "model-server", "settings", "catalog", "prompts", "training", "hello"):
+    for command in ("run", "migrate", "seed", "model-server", "settings", "catalog", "prompts", "training", "portfolio",
+                    "hello"):
         assert f"    {command} " in listed or f"    {command}\n" in listed, command
 
 
@@ -121,7 +122,7 @@ def test_tables_and_dependents_are_gathered_from_every_installed_feature() -> No
     names = {module.__name__ for module in TABLE_MODULES}
     assert names == {"portal.core.audit", "portal.core.users", "catalog.models", "metering.models", "sandbox.models",
                      "sandbox.documents.models", "prompt_library.models", "templates.models", "training.models",
-                     "portfolio.models", "portfolio.scoring_models"}
+                     "portfolio.models", "portfolio.scoring_models", "portfolio.assessment_models"}
     assert table_modules(WITH_PORTFOLIO) == TABLE_MODULES
     assert [p.__name__ for p in model_dependents(INSTALLED_FEATURES)] == [
         "usage_dependents", "prompt_dependents", "template_dependents"]

@@ -48,3 +48,27 @@ def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(isolate
     assert {"met", "not met"} <= courses
     assert any(c.key == "template-lineage" and c.state == "not met" for c in shown)
     assert any(c.key == "used-recently" and c.state in ("not met", "waived") for c in shown)
+
+
+def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_moves_ready_tier1(
+        isolated_portal, capsys) -> None:
+    from portfolio.assessment_models import RiskAssessment
+
+    assert main(["seed"]) == 0
+    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    with Session(engine) as session:
+        status = {title: status for title, status in session.exec(
+            select(UseCase.title, RiskAssessment.status).join(RiskAssessment,
+                                                             RiskAssessment.use_case_id == UseCase.id)).all()}
+        concluded = session.exec(select(AuditEvent).where(AuditEvent.action == "use_case.assessment_concluded")).all()
+    # Every tier-3 use case that reached pilot had its assessment accepted by the risk reviewer; one still waits.
+    assert status["Contract clause review"] == "accepted" and status["Credit limit recommendations"] == "submitted"
+    assert concluded and all(e.actor_email == "rosa.risk@example.com" for e in concluded)
+    capsys.readouterr()
+    assert main(["portfolio", "advance"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Portfolio: 1 tier-1 use case(s) moved to pilot") and "Campaign briefs" in out
+    with Session(engine) as session:
+        assert session.exec(select(UseCase.stage).where(UseCase.title == "Campaign briefs")).one() == "pilot"
+    assert main(["portfolio", "advance"]) == 0
+    assert capsys.readouterr().out.startswith("Portfolio: 0 tier-1 use case(s) moved")
