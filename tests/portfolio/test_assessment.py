@@ -191,8 +191,9 @@ def _pilot_refusal(session, use_case, owner) -> str:
     return refused.value.message
 
 
-def test_a_tier3_move_to_pilot_waits_for_an_accepted_assessment(session, make_user, tier3) -> None:
+def test_a_tier3_move_to_pilot_waits_for_an_accepted_assessment(session, make_user, tier3, trained) -> None:
     use_case, owner = tier3
+    trained(owner)  # the courses criterion of a tier-3 pilot is met, so the assessment is what the move waits for
     _to_assessment(session, use_case, owner, make_user)
     assert "the owner has not answered the risk assessment yet" in _pilot_refusal(session, use_case, owner)
     save_answers(session=session, actor=owner, use_case_id=use_case.id, answers=COMPLETE, submit=True,
