@@ -7,8 +7,9 @@ from sqlmodel import Session
 from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
 from portal.core.principals import Principal
 from portal.core.settings import Settings
-from portfolio import models
+from portfolio import links, models
 from portfolio.events import PORTFOLIO_EVENTS
+from portfolio.links import use_case_dependents
 
 SECTION = "Portfolio"
 
@@ -30,7 +31,8 @@ MANIFEST = FeatureManifest(
         # Reached from the board with ?use_case=<id>, so it stays out of the menu.
         PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
     ),
-    table_modules=(models,),
+    table_modules=(models, links),
+    model_dependents=(use_case_dependents,),
     audit_events=PORTFOLIO_EVENTS,
-    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),),
+    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts", "courses")),),
 )

@@ -7,8 +7,8 @@ from portal import deps
 from portal.core.db import session_scope
 from portal.ui import open_picker, plain
 from portal.views import _links as links
-from portfolio.board import PortfolioFilter, portfolio_facets, portfolio_rows
-from portfolio.models import FORWARD_STAGES, Stage
+from portfolio.board import PortfolioFilter, board_lanes, portfolio_facets, portfolio_rows
+from portfolio.models import Stage
 
 BOARD, TABLE = "Board", "Table"
 CARDS_PER_COLUMN = 30
@@ -31,11 +31,14 @@ tier = tier_col.selectbox("Tier", list(RiskTier), index=None, placeholder="any",
 department = dept_col.selectbox("Department", departments, index=None, placeholder="any", key="pf_f_department")
 owner = owner_col.selectbox("Owner", owners, index=None, placeholder="any", key="pf_f_owner")
 filters = PortfolioFilter(stage=stage, tier=tier, department=department or "", owner_email=owner or "")
-with deps.showing_errors(), session_scope(context.engine) as session:
-    rows = portfolio_rows(session=session, actor=user, filters=filters)
-
 view = st.segmented_control("Show", [BOARD, TABLE], default=BOARD, key="pf_view") or BOARD
-if not rows:
+lanes = []
+with deps.showing_errors(), session_scope(context.engine) as session:
+    if view == BOARD:  # each lane counted and cut to its newest cards in SQL
+        lanes = board_lanes(session=session, actor=user, filters=filters, per_lane=CARDS_PER_COLUMN)
+    else:
+        rows = portfolio_rows(session=session, actor=user, filters=filters)
+if not rows and not any(lane.count for lane in lanes):
     st.info("No use case matches these filters." if any((stage, tier, department, owner))
             else "No use case is submitted yet: propose the first one.")
     st.stop()
@@ -53,15 +56,12 @@ def card(container, row) -> None:
 
 
 if view == BOARD:
-    columns = st.columns(len(FORWARD_STAGES) + 1)
-    lanes = [*[(s.value, [s]) for s in FORWARD_STAGES], ("paused / retired", [Stage.PAUSED, Stage.RETIRED])]
-    for column, (title, stages) in zip(columns, lanes):
-        in_lane = [r for r in rows if Stage(r.use_case.stage) in stages]
-        column.markdown(f"**{title}** ({len(in_lane)})")
-        for row in in_lane[:CARDS_PER_COLUMN]:
+    for column, lane in zip(st.columns(len(lanes)), lanes):
+        column.markdown(f"**{lane.title}** ({lane.count})")
+        for row in lane.rows:
             card(column, row)
-        if len(in_lane) > CARDS_PER_COLUMN:
-            column.caption(f"and {len(in_lane) - CARDS_PER_COLUMN} more: filter, or use the table")
+        if lane.count > len(lane.rows):
+            column.caption(f"and {lane.count - len(lane.rows)} more: filter, or use the table")
 else:
     st.dataframe([{"id": r.use_case.id, "use case": r.use_case.title, "stage": r.use_case.stage,
                    "tier": int(r.use_case.tier), "department": r.use_case.department, "owner": r.owner,

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from portal.cli import main
 from portal.core.audit import AuditEvent
 from portal.core.db import make_engine
+from portfolio.links import UseCaseLink, linked
 from portfolio.models import MoveState, Stage, StageMove, UseCase
 
 
@@ -30,3 +31,14 @@ def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(isol
     signed = [e for e in moved if int(e.entity_id) in tier3 and e.after["approvers"]]
     assert signed and all(len(e.after["approvers"]) == 2 and "rosa.risk@example.com" in e.after["approvers"]
                           for e in signed)
+
+
+def test_the_seed_portfolio_links_its_use_cases_to_seed_models_prompts_templates_and_courses(isolated_portal) -> None:
+    assert main(["seed"]) == 0
+    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    with Session(engine) as session:
+        kinds = set(session.exec(select(UseCaseLink.kind)).all())
+        contract = session.exec(select(UseCase).where(UseCase.title == "Contract clause review")).one()
+        courses = linked(session, contract.id, "course")
+    assert kinds == {"model", "prompt", "template", "course"}
+    assert courses == ["rag-from-template", "responsible-ai"]
