@@ -21,7 +21,7 @@ from training.models import Course
 from templates.registry import BUILTIN_DIR
 
 ROW_LIMIT = 2000
-CARDS_PER_LANE = 30  # a lane shows its newest; its count covers all
+CARDS_PER_LANE = 10  # a lane shows its newest; its count covers all (each card costs the page ~4 elements)
 FORK_CHOICES = 200  # the newest forks of the actor and their team
 
 
@@ -50,6 +50,13 @@ def portfolio_rows(*, session: Session, actor: Principal, filters: PortfolioFilt
     query = _filtered(_with_owner_and_move(select(UseCase, owner.email, StageMove.to_stage), owner), filters, owner)
     rows = session.exec(query.order_by(col(UseCase.id).desc()).limit(limit)).all()
     return [PortfolioRow(use_case, email or "", to_stage or "") for use_case, email, to_stage in rows]
+
+
+def portfolio_count(*, session: Session, actor: Principal, filters: PortfolioFilter = PortfolioFilter()) -> int:
+    """How many submitted use cases match the filters, counted in SQL."""
+    require(actor, Permission.BROWSE)
+    return session.exec(_filtered(select(func.count()).select_from(UseCase), filters, aliased(User),
+                                  join_owner=True)).one()
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,18 @@ def linked_assets(linked: dict[str, list[str]]) -> None:
             ASSET_PAGES[name](ref).show(plain(ref), container=columns[1])
 
 
+SHOWN = 20  # links on an asset's page; a page with hundreds of them is slow and unreadable
+
+
 def used_by(use_cases, *, what: str) -> None:
-    """The use cases that depend on this asset (production first), each a link to its page."""
+    """The use cases that depend on this asset (production first), each a link to its page; at most SHOWN."""
     st.subheader("Used by use cases")
     if not use_cases:
         st.caption(f"No use case you can see links to this {what} yet.")
         return
-    for used in use_cases:
+    if len(use_cases) > SHOWN:
+        st.caption(f"The first {SHOWN} of more, production first; the portfolio's table lists them all.")
+    for used in use_cases[:SHOWN]:
         tier = f"tier {used.tier}" if used.tier else "no tier yet"
         links.use_case(str(used.id)).show(f"{plain(used.title)} · {used.stage} · {tier}",
                                           icon=":material/lightbulb:")

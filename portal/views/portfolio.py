@@ -7,11 +7,12 @@ from portal import deps
 from portal.core.db import session_scope
 from portal.ui import open_picker, plain
 from portal.views import _links as links
-from portfolio.board import PortfolioFilter, board_lanes, portfolio_facets, portfolio_rows
+from portfolio.board import PortfolioFilter, board_lanes, portfolio_count, portfolio_facets, portfolio_rows
 from portfolio.models import Stage
 
 BOARD, TABLE = "Board", "Table"
-CARDS_PER_COLUMN = 30
+CARDS_PER_COLUMN = 10  # the newest of each lane; the lane's count covers all of them
+TABLE_ROWS = 200  # the newest; filters narrow the rest (a bigger table only slows the page)
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -37,7 +38,8 @@ with deps.showing_errors(), session_scope(context.engine) as session:
     if view == BOARD:  # each lane counted and cut to its newest cards in SQL
         lanes = board_lanes(session=session, actor=user, filters=filters, per_lane=CARDS_PER_COLUMN)
     else:
-        rows = portfolio_rows(session=session, actor=user, filters=filters)
+        rows = portfolio_rows(session=session, actor=user, filters=filters, limit=TABLE_ROWS)
+        total = portfolio_count(session=session, actor=user, filters=filters) if len(rows) == TABLE_ROWS else 0
 if not rows and not any(lane.count for lane in lanes):
     st.info("No use case matches these filters." if any((stage, tier, department, owner))
             else "No use case is submitted yet: propose the first one.")
@@ -68,6 +70,8 @@ else:
                    "value / year": r.use_case.value_amount, "unit": r.use_case.value_unit,
                    "waiting for": r.waiting_for} for r in rows],
                  hide_index=True, width="stretch", key="pf_table")
+    if total > len(rows):
+        st.caption(f"The newest {len(rows)} of {total:,} use cases: filter to find the others.")
     labels = {r.use_case.id: f"{r.use_case.title} ({r.use_case.stage}, tier {int(r.use_case.tier)})" for r in rows}
     if chosen := open_picker(labels, label="Open a use case", placeholder="Pick a use case", key="pf_open",
                              button="Open use case", icon=":material/open_in_new:"):

@@ -11,7 +11,7 @@ from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
 from portal.views import _prompt_sections as sections
 from portal.views._prompts import LIBRARY_PAGE, open_editor, open_prompt, sync_index
-from portal.views._use_case_links import used_by
+from portal.views._use_case_links import SHOWN, used_by
 from portfolio.links import LinkKind, use_cases_using
 from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.card import card_for
@@ -45,7 +45,7 @@ def load():
         version = version_by_number(session=session, prompt_id=prompt.id, number=number)
         favourite = is_favourite(session=session, actor=user, prompt_id=prompt.id)
         card = card_for(session=session, actor=user, prompt=prompt)
-        using = use_cases_using(session, user, LinkKind.PROMPT, prompt.slug)
+        using = use_cases_using(session, user, LinkKind.PROMPT, prompt.slug, limit=SHOWN + 1)
     return prompt, labels, version, favourite, card, using
 
 

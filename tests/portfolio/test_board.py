@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portfolio.board import PortfolioFilter, board_lanes
+from portfolio.board import PortfolioFilter, board_lanes, portfolio_count
 
 
 def test_each_lane_counts_all_its_use_cases_and_shows_its_newest(session, make_user, make_use_case) -> None:
@@ -22,3 +22,5 @@ def test_each_lane_counts_all_its_use_cases_and_shows_its_newest(session, make_u
     mine = board_lanes(session=session, actor=owner, filters=PortfolioFilter(owner_email=other.email))
     assert [(lane.title, lane.count, [r.owner for r in lane.rows]) for lane in mine if lane.count] == [
         ("idea", 1, [other.email])]
+    assert portfolio_count(session=session, actor=owner) == 6
+    assert portfolio_count(session=session, actor=owner, filters=PortfolioFilter(owner_email=owner.email)) == 5
