@@ -27,7 +27,7 @@ from bench.usage_dashboard import _events as usage_event_chunks  # noqa: E402
 USE_CASES = 5_000
 LINKS_EACH = 10  # 3 models, 3 prompts, a template, 2 forks, a course: 50,000 links
 MODELS, TEMPLATES, FORKS, USAGE_EVENTS, BENCH_USERS = 2_000, 500, 50_000, 100_000, 200
-ROUNDS = 8
+ROUNDS = 10
 GOAL = 2.0
 PAGE_CASE = "Contract clause review"  # a seed use case in pilot: its page checks the criteria for production
 CARD_MODEL = "meta-llama/Llama-3.1-8B-Instruct"  # a seed model that many generated use cases link to
@@ -192,7 +192,7 @@ def run() -> dict[str, float]:
         for db, url in databases.items():
             os.environ["PORTAL_DATABASE_URL"] = url
             for name, (state, page) in pages.items():
-                timings[db, name].extend(rerun_times(app, admin_id, rounds=3, state=state, page=page))
+                timings[db, name].extend(rerun_times(app, admin_id, rounds=5, state=state, page=page))
     ratios = {}
     for name in pages:
         large, seed = p95(timings["large", name]), p95(timings["seed", name])
