@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -78,17 +78,18 @@ def board_lanes(*, session: Session, actor: Principal, filters: PortfolioFilter 
     """The board: each lane's count and its newest `per_lane` use cases, counted and cut in SQL."""
     require(actor, Permission.BROWSE)
     owner = aliased(User)
-    lane_of = case({s.value: title for title, stages in LANES for s in stages}, value=UseCase.stage, else_="")
     per_stage = dict(session.exec(_filtered(select(UseCase.stage, func.count()).select_from(UseCase), filters,
                                             owner, join_owner=True).group_by(UseCase.stage)).all())
-    ranked = _filtered(select(UseCase.id, func.row_number().over(partition_by=lane_of, order_by=col(UseCase.id).desc())
-                              .label("rank")).select_from(UseCase), filters, owner, join_owner=True).subquery()
+    # Ranked per stage, not per lane: ix_use_case_board (draft, stage, id) then serves it without a sort.
+    ranked = _filtered(select(UseCase.id, func.row_number().over(partition_by=UseCase.stage,
+                                                                 order_by=col(UseCase.id).desc()).label("rank"))
+                       .select_from(UseCase), filters, owner, join_owner=True).subquery()
     newest = select(ranked.c.id).where(ranked.c.rank <= per_lane)
     query = _with_owner_and_move(select(UseCase, owner.email, StageMove.to_stage), owner)
     rows = session.exec(query.where(col(UseCase.id).in_(newest)).order_by(col(UseCase.id).desc())).all()
     shown = [PortfolioRow(use_case, email or "", to_stage or "") for use_case, email, to_stage in rows]
     return [Lane(title, stages, sum(per_stage.get(s.value, 0) for s in stages),
-                 [r for r in shown if Stage(r.use_case.stage) in stages])
+                 [r for r in shown if Stage(r.use_case.stage) in stages][:per_lane])
             for title, stages in LANES]
 
 

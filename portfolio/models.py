@@ -78,7 +78,9 @@ class UseCase(SQLModel, table=True):
     """One AI use case: the problem, who owns it, what it is worth, its risk answers and where it stands."""
 
     __tablename__ = "use_case"
-    __table_args__ = (Index("ix_use_case_stage_tier", "stage", "tier"),)
+    # (draft, stage, id) serves the board: each lane's count and newest cards (portfolio.board.board_lanes).
+    __table_args__ = (Index("ix_use_case_stage_tier", "stage", "tier"),
+                      Index("ix_use_case_board", "draft", "stage", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200, index=True)

@@ -1,4 +1,5 @@
-"""portfolio: a use case's links in their own table (use_case_link), instead of JSON lists on the use case
+"""portfolio: a use case's links in their own table (use_case_link), instead of JSON lists on the use case;
+an index for the board (draft, stage, id)
 
 Revision ID: 0023
 Revises: 0022
@@ -30,6 +31,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('use_case_id', 'kind', 'ref', name='uq_use_case_link')
     )
     op.create_index('ix_use_case_link_kind_ref', 'use_case_link', ['kind', 'ref'], unique=False)
+    op.create_index('ix_use_case_board', 'use_case', ['draft', 'stage', 'id'], unique=False)
     use_case = sa.table('use_case', sa.column('id', sa.Integer()),
                         *(sa.column(name, sa.JSON()) for name in COLUMNS))
     connection = op.get_bind()
@@ -47,6 +49,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_use_case_board', table_name='use_case')
     for name in COLUMNS:
         op.add_column('use_case', sa.Column(name, sa.JSON(), nullable=False, server_default='[]'))
     link = sa.table('use_case_link', sa.column('id', sa.Integer()), sa.column('use_case_id', sa.Integer()),
