@@ -11,6 +11,7 @@ from bench import (  # noqa: E402
     gateway_overhead,
     guardrail_scan,
     page_cost,
+    portfolio,
     prompt_search,
     sandbox_overhead,
     template_fork,
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "template fork": template_fork.run,
     "templates page": templates_page.run,
     "training dashboard": training_dashboard.run,
+    "portfolio": portfolio.run,
     "browser navigation": browser_navigation.run,
 }
 

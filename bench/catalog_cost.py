@@ -22,22 +22,13 @@ GOAL = 3.0
 CARD_MODEL = "model-00042"
 
 
-def _load(database_url: str, *, models_count: int, probes_count: int) -> int:
-    """Migrate; bulk-insert an admin, models in every status, and probe results over 14 days."""
-    from sqlalchemy import insert
+def model_rows(rng: random.Random, count: int, now: datetime) -> list[dict]:
+    """Catalog model rows `model-00000`... in every status, mode, price and clearance (other benchmarks reuse them)."""
+    from catalog.models import ModelStatus
 
-    from catalog.models import CatalogModel, ModelStatus, ProbeResult
-    from portal.core.db import make_engine
-    from portal.core.migrations import upgrade_to_head
-    from portal.core.users import User
-
-    engine = make_engine(database_url)
-    upgrade_to_head(engine)
-    rng = random.Random(11)
-    now = datetime.now(UTC)
     providers = ["Meta", "Mistral", "Alibaba", "OpenAI", "Anthropic", "Google", "BAAI", "Microsoft"]
     statuses = [s.value for s in ModelStatus]
-    models = [{
+    return [{
         "name": f"model-{i:05}", "display_name": f"Model {i}", "provider": rng.choice(providers),
         "family": "bench", "version": "1", "hosting": rng.choice(["self_hosted", "third_party_api"]),
         "owner": "CoE", "mode": rng.choice(["chat"] * 4 + ["embedding"]),
@@ -50,7 +41,23 @@ def _load(database_url: str, *, models_count: int, probes_count: int) -> int:
         "status": rng.choice(statuses), "restricted_teams": [], "restricted_departments": [],
         "replacement_name": "", "body_markdown": "", "request_use_case": "", "request_justification": "",
         "request_team": "", "served": True, "created_at": now, "updated_at": now,
-    } for i in range(models_count)]
+    } for i in range(count)]
+
+
+def _load(database_url: str, *, models_count: int, probes_count: int) -> int:
+    """Migrate; bulk-insert an admin, models in every status, and probe results over 14 days."""
+    from sqlalchemy import insert
+
+    from catalog.models import CatalogModel, ProbeResult
+    from portal.core.db import make_engine
+    from portal.core.migrations import upgrade_to_head
+    from portal.core.users import User
+
+    engine = make_engine(database_url)
+    upgrade_to_head(engine)
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    models = model_rows(rng, models_count, now)
     with engine.begin() as conn:
         conn.execute(insert(User), [{"email": "admin@example.com", "name": "Admin", "department": "CoE",
                                      "team": "Platform", "role": "admin", "role_set_by_admin": False,

@@ -22,6 +22,31 @@ GOAL = 3.0
 BUSIEST = "bench-00000"  # the template whose page is timed: about a tenth of all forks
 
 
+def template_rows(rng: random.Random, count: int, now: datetime, info) -> list[dict]:
+    """Registered template rows `bench-00000`... copying a built-in's README and questions (`info`)."""
+    return [{
+        "name": f"bench-{i:05}", "display_name": f"Bench template {i}", "summary": info.summary,
+        "category": rng.choice(["Assistants", "Batch jobs", "Services", "Internal tools"]), "tags": info.tags,
+        "owner": "CoE", "tech_stack": info.tech_stack, "recommended_models": info.recommended_models,
+        "source": "git", "source_url": f"https://git.example.com/t/{i}.git", "version": f"1.{i % 7}.0",
+        "mirror_ref": "1", "readme": info.readme, "questions": [q.to_dict() for q in info.questions],
+        "unsafe_features": [], "trusted": False, "created_at": now, "updated_at": now,
+    } for i in range(count)]
+
+
+def fork_rows(rng: random.Random, count: int, now: datetime, *, template_ids: list[int],
+              users: list[tuple[int, str, str]]) -> list[dict]:
+    """Fork rows over 540 days, a tenth of them of the first template; `users` are (id, team, department)."""
+    return [{
+        "template_id": template_ids[0] if rng.random() < 0.1 else rng.choice(template_ids),
+        "template_version": rng.choice(["1.0.0", "1.1.0", "1.2.0"]), "project_name": f"project-{i}",
+        "answers": {"project_name": f"Project {i}", "model": "meta-llama/Llama-3.1-8B-Instruct"},
+        "user_id": (user := rng.choice(users))[0], "team": user[1], "department": user[2],
+        "destination": rng.choice(["zip", "git"]), "repo_path": "", "update_branch": "", "update_version": "",
+        "created_at": now - timedelta(days=rng.randint(0, 540)),
+    } for i in range(count)]
+
+
 def _load(database_url: str, *, templates_count: int, forks_count: int) -> int:
     """Migrate; bulk-insert an admin, 100 users in 40 teams, templates copying a built-in's questions, forks."""
     from sqlalchemy import insert
@@ -43,22 +68,9 @@ def _load(database_url: str, *, templates_count: int, forks_count: int) -> int:
     users += [{"email": f"dev{i}@example.com", "name": f"Dev {i}", "department": f"Dept {i % 9}",
                "team": f"Team {i % 40}", "role": "contributor", "role_set_by_admin": False, "active": True,
                "created_at": now} for i in range(100)]
-    templates = [{
-        "name": f"bench-{i:05}", "display_name": f"Bench template {i}", "summary": info.summary,
-        "category": rng.choice(["Assistants", "Batch jobs", "Services", "Internal tools"]), "tags": info.tags,
-        "owner": "CoE", "tech_stack": info.tech_stack, "recommended_models": info.recommended_models,
-        "source": "git", "source_url": f"https://git.example.com/t/{i}.git", "version": f"1.{i % 7}.0",
-        "mirror_ref": "1", "readme": info.readme, "questions": [q.to_dict() for q in info.questions],
-        "unsafe_features": [], "trusted": False, "created_at": now, "updated_at": now,
-    } for i in range(templates_count)]
-    forks = [{
-        "template_id": 1 if rng.random() < 0.1 else rng.randint(1, templates_count),
-        "template_version": rng.choice(["1.0.0", "1.1.0", "1.2.0"]), "project_name": f"project-{i}",
-        "answers": {"project_name": f"Project {i}", "model": "meta-llama/Llama-3.1-8B-Instruct"},
-        "user_id": (u := rng.randint(2, 101)), "team": f"Team {(u - 2) % 40}", "department": f"Dept {(u - 2) % 9}",
-        "destination": rng.choice(["zip", "git"]), "repo_path": "", "update_branch": "", "update_version": "",
-        "created_at": now - timedelta(days=rng.randint(0, 540)),
-    } for i in range(forks_count)]
+    templates = template_rows(rng, templates_count, now, info)
+    forks = fork_rows(rng, forks_count, now, template_ids=list(range(1, templates_count + 1)),
+                      users=[(2 + i, f"Team {i % 40}", f"Dept {i % 9}") for i in range(100)])
     with engine.begin() as conn:
         conn.execute(insert(User), users)
         conn.execute(insert(TemplateEntry), templates)

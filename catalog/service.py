@@ -288,9 +288,10 @@ def _jsonable(value: Any) -> Any:
 class Dependent:
     """Something that relies on a model: shown before it is deprecated or retired."""
 
-    kind: str  # "sandbox usage", "prompt", "template"
+    kind: str  # "sandbox usage", "prompt", "template", "use case"
     name: str
     detail: str = ""
+    first: bool = False  # what stops working in production if the model goes: listed before everything else
 
 
 @dataclass
@@ -303,4 +304,4 @@ class DependentsRegistry:
         found: list[Dependent] = []
         for source in self.sources:
             found.extend(source(session=session, model_name=model_name))
-        return found
+        return sorted(found, key=lambda dependent: not dependent.first)  # stable: each source keeps its order

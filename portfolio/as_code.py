@@ -30,6 +30,7 @@ from portal.core.users import User
 from portal.core.yaml_models import Problem
 from portfolio.events import PortfolioImported
 from portfolio.graduation import OPERATIONS_FIELDS, save_operations
+from portfolio.links import links_of_many
 from portfolio.models import CriterionDecision, UseCase
 from portfolio.portfolio_file import (
     SCHEMA_VERSION,
@@ -94,19 +95,20 @@ def export_portfolio(*, session: Session, actor: Principal) -> str:
     use_cases = sorted(session.exec(query).all(), key=lambda uc: uc.key)
     emails = dict(session.exec(select(User.id, User.email)).all())
     histories = _histories(session, [uc.id for uc in use_cases], emails)
-    entries = [_entry(uc, emails, histories[uc.id]) for uc in use_cases]
+    links = links_of_many(session, [uc.id for uc in use_cases])
+    entries = [_entry(uc, emails, histories[uc.id], links[uc.id]) for uc in use_cases]
     body = safe_yaml.dump({"schema_version": SCHEMA_VERSION, "use_cases": entries})
     return "# The AI CoE use-case portfolio. Load it with: coe-portal portfolio import FILE --as ADMIN-EMAIL\n" + body
 
 
-def _form(uc: UseCase, emails: dict[int, str]) -> UseCaseForm:
-    # Links are read through the form only: how they are stored is the form's business.
-    return UseCaseForm.of(uc, owner_email=emails.get(uc.owner_id, "") if uc.owner_id else "")
+def _form(uc: UseCase, emails: dict[int, str], links: dict[str, list[str]]) -> UseCaseForm:
+    return UseCaseForm.of(uc, owner_email=emails.get(uc.owner_id, "") if uc.owner_id else "", links=links)
 
 
-def _entry(uc: UseCase, emails: dict[int, str], history: dict[str, Any]) -> dict[str, Any]:
+def _entry(uc: UseCase, emails: dict[int, str], history: dict[str, Any],
+           links: dict[str, list[str]]) -> dict[str, Any]:
     """One use case as its file entry; empty values are left out (they read back as the defaults)."""
-    form = _form(uc, emails)
+    form = _form(uc, emails, links)
     entry = {
         "key": uc.key, "title": form.title, "problem": form.problem, "who_has_it": form.who_has_it,
         "department": form.department, "team": form.team, "owner": form.owner_email,
@@ -114,7 +116,8 @@ def _entry(uc: UseCase, emails: dict[int, str], history: dict[str, Any]) -> dict
         "classification": form.classification and DataClassification(form.classification).label,
         "people_affected": form.people_affected and form.people_affected.value, "human_review": form.human_review,
         "autonomy": form.autonomy and form.autonomy.value,
-        "models": form.models, "prompts": form.prompts, "templates": form.templates, "draft": uc.draft,
+        "models": form.models, "prompts": form.prompts, "templates": form.templates,
+        "forks": form.forks, "courses": form.courses, "documents": form.documents, "draft": uc.draft,
         "operations": {name: getattr(uc, name) for name in OPERATIONS_FIELDS},
         "tier": {"proposed": _int(uc.proposed_tier), "reviewer": _int(uc.reviewer_tier), "reason": uc.tier_reason},
         "stage": uc.stage, "stage_reason": uc.stage_reason, "paused_from": uc.paused_from, "history": history,
@@ -234,7 +237,8 @@ def _spec_form(spec: UseCaseSpec) -> UseCaseForm:
         value_assumption=spec.value.assumption,
         classification=spec.classification and DataClassification.parse(spec.classification),
         people_affected=spec.people_affected, human_review=spec.human_review, autonomy=spec.autonomy,
-        models=names(spec.models), prompts=names(spec.prompts), templates=names(spec.templates))
+        models=names(spec.models), prompts=names(spec.prompts), templates=names(spec.templates),
+        forks=names(spec.forks), courses=names(spec.courses), documents=names(spec.documents))
 
 
 def _apply(session: Session, actor: User, spec: UseCaseSpec, use_case: UseCase | None) -> tuple[str, UseCase]:

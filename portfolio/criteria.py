@@ -1,8 +1,8 @@
 """Graduation criteria: the CoE's YAML file of what each move asks per tier, and each criterion's state for a use case.
 
-Checks read the portal's own tables with one query each (the use case's few linked names are bound parameters);
-those reading other features' data (lineage, courses, recent use) live in portfolio.checks. Criteria no data can
-check are met once a reviewer who is not the owner signs them; any criterion can be waived.
+Checks read the portal's own tables with one query each, joined to the use case's rows in portfolio.links; those
+reading other features' data (lineage, courses, recent use) live in portfolio.checks. Criteria no data can check are
+met once a reviewer who is not the owner signs them; any criterion can be waived.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import func, or_
+from sqlalchemy import String, cast, func, literal, or_
 from sqlmodel import Session, col, select
 
 from catalog.models import CatalogModel, ModelStatus
 from portal.core.audit import utcnow
+from portal.core.db import LIKE_ESCAPE
 from portal.core.users import User
 from portal.core.yaml_models import load_model
-from portfolio.checks import CheckInput, GraduationPolicy, Met, Outcome, courses_held, forked_current, used_recently
 from portfolio.assessment import assessment_problem
+from portfolio.checks import CheckInput, GraduationPolicy, Met, Outcome, courses_held, forked_current, used_recently
+from portfolio.links import LinkKind, UseCaseLink, linked_refs
 from portfolio.models import CriterionDecision, CriterionKind, Stage, UseCase
 from prompt_library.models import Prompt, PromptStatus, PromptTestCase, PromptTestRun
 
@@ -170,43 +172,53 @@ def _decisions(session: Session, use_case_id: int, to_stage: str) -> dict[str, t
 
 
 def _models_cleared(session: Session, use_case: UseCase) -> str | None:
-    """Why a linked model is not approved (or restricted) or not cleared for the use case's data, or None."""
-    names = list(use_case.models)
-    if not names:
-        return None
+    """Why a linked model is missing, not approved (or restricted) or not cleared for the use case's data, or None."""
     level = use_case.classification
-    rows = session.exec(select(CatalogModel.name, CatalogModel.status, CatalogModel.max_classification).where(
-        col(CatalogModel.name).in_(names),
-        or_(col(CatalogModel.status).not_in(CLEARED_STATUSES),
-            col(CatalogModel.max_classification) < (level or 0)))).all()
-    known = set(session.exec(select(CatalogModel.name).where(col(CatalogModel.name).in_(names))).all())
-    problems = [f"{name} is not in the catalog" for name in names if name not in known]
-    problems += [f"{name} is {ModelStatus(status).label}" if ModelStatus(status) not in CLEARED_STATUSES else
-                 f"{name} is cleared only up to {cleared.label} data, not {level.label}"
-                 for name, status, cleared in rows]
+    rows = session.exec(
+        select(UseCaseLink.ref, CatalogModel.status, CatalogModel.max_classification)
+        .join(CatalogModel, col(CatalogModel.name) == UseCaseLink.ref, isouter=True)
+        .where(UseCaseLink.use_case_id == use_case.id, UseCaseLink.kind == LinkKind.MODEL.value,
+               or_(col(CatalogModel.id).is_(None), col(CatalogModel.status).not_in(CLEARED_STATUSES),
+                   col(CatalogModel.max_classification) < (level or 0)))
+        .order_by(col(UseCaseLink.id))).all()
+    problems = [f"{name} is not in the catalog" if status is None else
+                f"{name} is {ModelStatus(status).label}" if ModelStatus(status) not in CLEARED_STATUSES else
+                f"{name} is cleared only up to {cleared.label} data, not {level.label}"
+                for name, status, cleared in rows]
     return "; ".join(problems) or None
 
 
 def _prompts_tested(session: Session, use_case: UseCase) -> str | None:
-    """Why a linked prompt is unpublished, untested or failed its latest run on a linked/recommended model."""
-    slugs = list(use_case.prompts)
-    if not slugs:
-        return None
+    """Why a linked prompt is missing, unpublished, untested or failed its latest run on a linked/recommended model."""
     cases = select(func.count(col(PromptTestCase.id))).where(PromptTestCase.prompt_id == Prompt.id).scalar_subquery()
-    prompts = session.exec(select(Prompt.id, Prompt.slug, Prompt.status, Prompt.recommended_models, cases)
-                           .where(col(Prompt.slug).in_(slugs))).all()
-    # The models a run may count on: the use case's own, and those its prompts recommend.
-    models = sorted({*use_case.models, *(m for *_, recommended, _ in prompts for m in recommended)})
-    latest = (select(func.max(PromptTestRun.id)).where(col(PromptTestRun.prompt_id).in_([p[0] for p in prompts]),
-                                                       col(PromptTestRun.model_name).in_(models))
-              .group_by(col(PromptTestRun.prompt_id)))
-    runs = {prompt_id: (model, total, passed) for prompt_id, model, total, passed in session.exec(
-        select(PromptTestRun.prompt_id, PromptTestRun.model_name, PromptTestRun.cases, PromptTestRun.passed)
-        .where(col(PromptTestRun.id).in_(latest))).all()}
-    problems = [f"{slug} is not in the prompt library" for slug in slugs if slug not in {p[1] for p in prompts}]
-    for prompt_id, slug, status, _, case_count in prompts:
-        problems += _prompt_problem(slug, status, case_count, runs.get(prompt_id))
+    rows = session.exec(
+        select(UseCaseLink.ref, Prompt.status, cases, PromptTestRun.model_name, PromptTestRun.cases,
+               PromptTestRun.passed)
+        .join(Prompt, col(Prompt.slug) == UseCaseLink.ref, isouter=True)
+        .join(PromptTestRun, col(PromptTestRun.id) == _latest_counted_run(use_case.id), isouter=True)
+        .where(UseCaseLink.use_case_id == use_case.id, UseCaseLink.kind == LinkKind.PROMPT.value)
+        .order_by(col(UseCaseLink.id))).all()
+    problems = [f"{slug} is not in the prompt library" for slug, status, *_ in rows if status is None]
+    for slug, status, case_count, model, total, passed in rows:
+        if status is not None:
+            problems += _prompt_problem(slug, status, case_count, None if model is None else (model, total, passed))
     return "; ".join(problems) or None
+
+
+def _latest_counted_run(use_case_id: int):
+    """The prompt's latest test run on a model the use case links to or the prompt recommends (correlated to Prompt)."""
+    recommended = cast(Prompt.recommended_models, String).like(
+        literal('%"') + _like_escaped(PromptTestRun.model_name) + literal('"%'), escape=LIKE_ESCAPE)
+    return (select(func.max(PromptTestRun.id))
+            .where(PromptTestRun.prompt_id == Prompt.id,
+                   or_(col(PromptTestRun.model_name).in_(linked_refs(use_case_id, LinkKind.MODEL)), recommended))
+            .correlate(Prompt).scalar_subquery())
+
+
+def _like_escaped(column):
+    """The column's value with LIKE's wildcards escaped, so a model named a_b matches only a_b."""
+    escaped = func.replace(column, LIKE_ESCAPE, LIKE_ESCAPE * 2)
+    return func.replace(func.replace(escaped, "%", LIKE_ESCAPE + "%"), "_", LIKE_ESCAPE + "_")
 
 
 def _prompt_problem(slug: str, status: str, case_count: int, run: tuple[str, int, int] | None) -> list[str]:

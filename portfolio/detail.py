@@ -11,6 +11,7 @@ from portal.core.auth import Permission, has_permission
 from portal.core.users import User
 from portfolio.checks import GraduationPolicy
 from portfolio.criteria import CriterionState, criteria_states
+from portfolio.links import links_of
 from portfolio.models import FORWARD_STAGES, Stage, StageMove, UseCase
 from portfolio.service import get_use_case, tier_proposal, timeline
 from portfolio.stages import APPROVALS_NEEDED, approvals_of, next_stages, pending_move
@@ -39,6 +40,7 @@ class UseCaseDetail:
     criteria_stage: str | None  # the forward move the criteria below guard: the waiting one, else the next one
     criteria: list[CriterionState]
     may_decide_criteria: bool  # a reviewer who is not the owner: may sign off and waive criteria
+    links: dict[str, list[str]]  # by form field: models, prompts, templates, forks, courses, documents
 
     @property
     def signatures_needed(self) -> str:
@@ -70,4 +72,5 @@ def use_case_detail(*, session: Session, actor: User, use_case_id: int,
         history=timeline(session=session, actor=actor, use_case_id=use_case.id), criteria_stage=guarded,
         criteria=[] if guarded is None else criteria_states(session=session, use_case=use_case, to_stage=guarded,
                                                                   policy=policy),
-        may_decide_criteria=has_permission(actor, Permission.REVIEW) and actor.id != use_case.owner_id)
+        may_decide_criteria=has_permission(actor, Permission.REVIEW) and actor.id != use_case.owner_id,
+        links=links_of(session, use_case.id))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-
 from sqlmodel import Session
 
 from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
 from portal.core.principals import Principal
 from portal.core.settings import Settings
-from portfolio import assessment_models, commands, models, scoring_models
+from portfolio import assessment_models, commands, links, models, scoring_models
 from portfolio.events import PORTFOLIO_EVENTS, SCORING_EVENTS
+from portfolio.links import use_case_dependents
 
 SECTION = "Portfolio"
 
@@ -39,8 +39,9 @@ MANIFEST = FeatureManifest(
         PageSpec("use_case.py", title="Use case", icon=":material/lightbulb:", section=SECTION, hidden=True),
     ),
     commands=(commands.register,),
-    table_modules=(models, scoring_models, assessment_models),
+    table_modules=(models, links, scoring_models, assessment_models),
+    model_dependents=(use_case_dependents,),
     audit_events=PORTFOLIO_EVENTS + SCORING_EVENTS,
-    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts")),
+    seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts", "courses")),
                 SeedStep("portfolio scores", _seed_scores, after=("portfolio",))),
 )

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from catalog.models import DataClassification, IntEnumColumn, RiskTier
@@ -79,7 +79,9 @@ class UseCase(SQLModel, table=True):
     """One AI use case: the problem, who owns it, what it is worth, its risk answers and where it stands."""
 
     __tablename__ = "use_case"
-    __table_args__ = (Index("ix_use_case_stage_tier", "stage", "tier"),)
+    # (draft, stage, id) serves the board: each lane's count and newest cards (portfolio.board.board_lanes).
+    __table_args__ = (Index("ix_use_case_stage_tier", "stage", "tier"),
+                      Index("ix_use_case_board", "draft", "stage", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     # Set from the first title and never changed: what an exported portfolio file names the use case by.
@@ -98,9 +100,6 @@ class UseCase(SQLModel, table=True):
     people_affected: str | None = Field(default=None, max_length=20)
     human_review: bool | None = None
     autonomy: str | None = Field(default=None, max_length=20)
-    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    prompts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    templates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     draft: bool = Field(default=True, index=True)
     stage: str = Field(default=Stage.IDEA.value, max_length=20)
     paused_from: str | None = Field(default=None, max_length=20)  # the stage a resume returns to
@@ -119,8 +118,8 @@ class UseCase(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
     def answers(self) -> dict[str, Any]:
-        """The fields an edit's audit event compares."""
-        return {name: _plain(getattr(self, name)) for name in EDITABLE_FIELDS}
+        """The row's own fields an edit's audit event compares (portfolio.links adds the links)."""
+        return {name: _plain(getattr(self, name)) for name in COLUMN_FIELDS}
 
 
 def _plain(value: Any) -> Any:
@@ -128,9 +127,11 @@ def _plain(value: Any) -> Any:
 
 
 # What the propose form edits (draft or not); the rest is the portfolio's own bookkeeping.
-EDITABLE_FIELDS = ("title", "problem", "who_has_it", "department", "team", "owner_id", "value_amount", "value_unit",
-                   "value_assumption", "classification", "people_affected", "human_review", "autonomy", "models",
-                   "prompts", "templates")
+COLUMN_FIELDS = ("title", "problem", "who_has_it", "department", "team", "owner_id", "value_amount", "value_unit",
+                 "value_assumption", "classification", "people_affected", "human_review", "autonomy")
+# The links, kept in portfolio.links' table, one list of names (or ids) per kind.
+LINK_FIELDS = ("models", "prompts", "templates", "forks", "courses", "documents")
+EDITABLE_FIELDS = COLUMN_FIELDS + LINK_FIELDS
 
 
 class StageMove(SQLModel, table=True):

@@ -105,6 +105,10 @@ class UseCaseSpec(_Strict):
     models: list[str] = Field(default_factory=list)
     prompts: list[str] = Field(default_factory=list)
     templates: list[str] = Field(default_factory=list)
+    courses: list[str] = Field(default_factory=list)
+    # Template forks and sandbox documents by id: a round trip on one portal keeps them; another portal has its own.
+    forks: list[str] = Field(default_factory=list)
+    documents: list[str] = Field(default_factory=list)
     draft: bool = False
     operations: OperationsSpec = Field(default_factory=OperationsSpec)
     tier: TierSpec = Field(default_factory=TierSpec)

@@ -94,7 +94,8 @@ def _form(entry: dict[str, Any]) -> UseCaseForm:
         team=entry["team"], owner_email=entry["owner"], value_amount=float(amount), value_unit=unit,
         value_assumption=assumption, classification=DataClassification.parse(classification),
         people_affected=PeopleAffected(people), human_review=review, autonomy=Autonomy(autonomy),
-        models=entry.get("models", []), prompts=entry.get("prompts", []), templates=entry.get("templates", []))
+        models=entry.get("models", []), prompts=entry.get("prompts", []), templates=entry.get("templates", []),
+        courses=entry.get("courses", []))
 
 
 def _meet_criteria(session: Session, use_case: UseCase, stage: Stage, people: dict[str, User]) -> None:

@@ -17,10 +17,13 @@ from portal.core.revisions import insert_new, save_if_unchanged
 from portal.core.users import User
 from portfolio.events import TierChanged, UseCaseSaved, UseCaseSubmitted
 from portfolio.keys import unique_key
-from portfolio.models import EDITABLE_FIELDS, Autonomy, PeopleAffected, Stage, UseCase, ValueUnit
+from portfolio.links import links_of, set_links
+from portfolio.models import EDITABLE_FIELDS, LINK_FIELDS, Autonomy, PeopleAffected, Stage, UseCase, ValueUnit
 from portfolio.tiers import RiskAnswers, TierProposal, propose_tier
 from prompt_library.models import Prompt
-from templates.models import TemplateEntry
+from sandbox.documents.models import SandboxDocument
+from templates.models import TemplateEntry, TemplateFork
+from training.models import Course
 from templates.registry import BUILTIN_DIR
 
 NOUN = "use case"
@@ -49,16 +52,19 @@ class UseCaseForm:
     models: list[str] = field(default_factory=list)
     prompts: list[str] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
+    forks: list[str] = field(default_factory=list)  # template fork ids, as text
+    courses: list[str] = field(default_factory=list)  # course slugs
+    documents: list[str] = field(default_factory=list)  # sandbox document ids, as text
 
     @classmethod
-    def of(cls, use_case: UseCase, owner_email: str) -> UseCaseForm:
-        """The form as it shows a saved use case."""
-        values = {f.name: getattr(use_case, f.name) for f in fields(cls) if f.name != "owner_email"}
-        return cls(**{**values, "owner_email": owner_email, "value_unit": ValueUnit(use_case.value_unit),
+    def of(cls, use_case: UseCase, owner_email: str, links: dict[str, list[str]]) -> UseCaseForm:
+        """The form as it shows a saved use case and its links."""
+        values = {f.name: getattr(use_case, f.name) for f in fields(cls)
+                  if f.name != "owner_email" and f.name not in LINK_FIELDS}
+        return cls(**{**values, **{name: list(links.get(name, [])) for name in LINK_FIELDS},
+                      "owner_email": owner_email, "value_unit": ValueUnit(use_case.value_unit),
                       "people_affected": _enum(PeopleAffected, use_case.people_affected),
-                      "autonomy": _enum(Autonomy, use_case.autonomy),
-                      "models": list(use_case.models), "prompts": list(use_case.prompts),
-                      "templates": list(use_case.templates)})
+                      "autonomy": _enum(Autonomy, use_case.autonomy)})
 
 
 def _enum(kind, value):
@@ -87,6 +93,7 @@ def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: b
     was_draft = existing is None or existing.draft
     draft = was_draft and not submit
     values = _checked_values(session, form, complete=not draft)
+    links = {name: values.pop(name) for name in LINK_FIELDS}
     proposal = None if draft else propose_tier(_answers(values))
     values |= {"draft": draft, "proposed_tier": proposal and proposal.tier, "updated_at": utcnow()}
     if existing is None:
@@ -96,11 +103,12 @@ def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: b
         insert_new(session, use_case, noun=NOUN)
         old: dict[str, Any] = {}
     else:
-        old = existing.answers()
+        old = answers_and_links(session, existing)
         values["tier"] = proposal and max(proposal.tier, existing.reviewer_tier or proposal.tier)
         save_if_unchanged(session, existing, base_revision=base_revision, values=values, noun=NOUN)
         use_case = existing
-    new = use_case.answers()
+    set_links(session, use_case.id, links)
+    new = answers_and_links(session, use_case)
     changed = [name for name in EDITABLE_FIELDS if old.get(name) != new[name]] if old else list(EDITABLE_FIELDS)
     record(session, actor, UseCaseSaved(use_case_id=use_case.id, title=use_case.title, draft=draft,
                                         old={k: old[k] for k in changed if k in old},
@@ -114,11 +122,17 @@ def save_use_case(*, session: Session, actor: User, form: UseCaseForm, submit: b
     return use_case
 
 
+def answers_and_links(session: Session, use_case: UseCase) -> dict[str, Any]:
+    """What an edit's audit event compares: the row's answers and its links."""
+    return {**use_case.answers(), **links_of(session, use_case.id)}
+
+
 def form_of(*, session: Session, actor: User, use_case_id: int) -> tuple[UseCaseForm, int]:
     """The form for editing a use case the actor may edit, and the revision it shows."""
     use_case = _editable(session, actor, use_case_id)
     owner = session.get(User, use_case.owner_id) if use_case.owner_id else None
-    return UseCaseForm.of(use_case, owner_email=owner.email if owner else ""), use_case.revision
+    return (UseCaseForm.of(use_case, owner_email=owner.email if owner else "",
+                           links=links_of(session, use_case.id)), use_case.revision)
 
 
 def _editable(session: Session, actor: User, use_case_id: int) -> UseCase:
@@ -184,19 +198,33 @@ def _owner(session: Session, email: str, problems: list[str]) -> User | None:
 
 
 def _checked_links(session: Session, form: UseCaseForm, problems: list[str]) -> dict[str, list[str]]:
-    """The linked models, prompts and templates, each by a name the portal knows."""
-    known = {"models": lambda names: session.exec(select(CatalogModel.name).where(col(CatalogModel.name).in_(names))),
-             "prompts": lambda names: session.exec(select(Prompt.slug).where(col(Prompt.slug).in_(names))),
-             "templates": lambda names: [*session.exec(select(TemplateEntry.name).where(
-                 col(TemplateEntry.name).in_(names))), *(n for n in names if SLUG.fullmatch(n) and (BUILTIN_DIR / n).is_dir())]}
+    """The linked assets by form field, each by a name (or id) the portal knows; duplicates dropped."""
     links = {}
-    for kind, lookup in known.items():
-        names = list(dict.fromkeys(n.strip() for n in getattr(form, kind) if n and n.strip()))
-        unknown = sorted(set(names) - set(lookup(names))) if names else []
+    for name in LINK_FIELDS:
+        refs = list(dict.fromkeys(str(n).strip() for n in getattr(form, name) or [] if n and str(n).strip()))
+        unknown = sorted(set(refs) - _known(session, name, refs)) if refs else []
         if unknown:
-            problems.append(f"no {kind[:-1]} is named {', '.join(unknown)}")
-        links[kind] = names
+            problems.append(f"no {name[:-1]} is named {', '.join(unknown)}" if name in ("models", "prompts",
+                                                                                      "templates", "courses")
+                            else f"there is no {name[:-1]} {', '.join(unknown)}")
+        links[name] = refs
     return links
+
+
+def _known(session: Session, name: str, refs: list[str]) -> set[str]:
+    """Which of the refs name an existing asset of the form field's kind."""
+    ids = [int(r) for r in refs if r.isdigit()]
+    if name == "models":
+        return set(session.exec(select(CatalogModel.name).where(col(CatalogModel.name).in_(refs))))
+    if name == "prompts":
+        return set(session.exec(select(Prompt.slug).where(col(Prompt.slug).in_(refs))))
+    if name == "templates":
+        return {*session.exec(select(TemplateEntry.name).where(col(TemplateEntry.name).in_(refs))),
+                *(r for r in refs if SLUG.fullmatch(r) and (BUILTIN_DIR / r).is_dir())}
+    if name == "courses":
+        return set(session.exec(select(Course.slug).where(col(Course.slug).in_(refs))))
+    table = TemplateFork if name == "forks" else SandboxDocument
+    return {str(i) for i in session.exec(select(table.id).where(col(table.id).in_(ids)))}
 
 
 def get_use_case(*, session: Session, actor: Principal, use_case_id: int) -> UseCase:

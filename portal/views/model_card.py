@@ -14,6 +14,8 @@ from portal.views import _links as links
 from portal.views import _model_card_fields as card
 from portal.views._model_card_edit import edit_form
 from portal.views._model_card_status import transition_form
+from portal.views._use_case_links import SHOWN, used_by
+from portfolio.links import LinkKind, use_cases_using
 from sandbox.compare import vote_summary
 
 CATALOG_PAGE = "views/catalog.py"
@@ -32,6 +34,7 @@ with deps.showing_errors(shown_as=plain_message), session_scope(context.engine) 
     approver = describe_user(session=session, user_id=model.approved_by_id)
     dependents = deps.catalog_dependents().dependents(session=session, model_name=model.name)
     votes = vote_summary(session=session, model_name=model.name)
+    using = use_cases_using(session, user, LinkKind.MODEL, model.name, limit=SHOWN + 1)
 if model is None:
     st.page_link(CATALOG_PAGE, label="Back to the model catalog", icon=":material/arrow_back:")
     st.stop()
@@ -55,6 +58,7 @@ card.health(stats)
 card.comparison_votes(votes)
 st.subheader("Depends on it")
 card.dependents_list(dependents)
+used_by(using, what="model")
 if model.body_markdown.strip():
     st.subheader("About this model")
     untrusted_markdown(model.body_markdown)  # headings two levels down, under the card's own

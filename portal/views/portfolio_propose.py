@@ -16,7 +16,10 @@ K = "pf_"  # every widget's key starts with it
 EDITING, BASE = "pf_editing", "pf_base_revision"
 FIELDS = ("title", "problem", "who_has_it", "department", "team", "owner_email", "value_amount", "value_unit",
           "value_assumption", "classification", "people_affected", "human_review", "autonomy", "models", "prompts",
-          "templates")
+          "templates", "forks", "courses", "documents")
+LINKS = (("models", "Models"), ("prompts", "Prompts"), ("templates", "Templates"),
+         ("forks", "Template forks (yours and your team's)"), ("courses", "Courses the team takes"),
+         ("documents", "Documents (yours, from the sandbox)"))
 
 context = deps.portal_context()
 user = deps.require_user(context)
@@ -88,9 +91,10 @@ with st.form("pf_form", enter_to_submit=False):
     st.selectbox("Autonomy", list(Autonomy), key=K + "autonomy", index=None, format_func=lambda a: a.label,
                  placeholder="How far does it act on its own?")
     st.subheader("What it will use")
-    for kind, label in (("models", "Models"), ("prompts", "Prompts"), ("templates", "Templates")):
-        options = sorted({*choices[kind], *st.session_state[K + kind]})
-        st.multiselect(label, options, key=K + kind)
+    for kind, label in LINKS:
+        offered = choices[kind]  # ref -> label; a saved link the actor is no longer offered keeps its bare ref
+        options = [*offered, *(ref for ref in st.session_state[K + kind] if ref not in offered)]
+        st.multiselect(label, options, key=K + kind, format_func=lambda ref, offered=offered: offered.get(ref, ref))
     save_col, submit_col = st.columns(2)
     save_draft = save_col.form_submit_button("Save draft", icon=":material/save:")
     submit = submit_col.form_submit_button("Submit", type="primary", icon=":material/send:")

@@ -11,6 +11,8 @@ from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
 from portal.views import _prompt_sections as sections
 from portal.views._prompts import LIBRARY_PAGE, open_editor, open_prompt, sync_index
+from portal.views._use_case_links import SHOWN, used_by
+from portfolio.links import LinkKind, use_cases_using
 from prompt_library.models import PromptStatus, ReviewKind
 from prompt_library.card import card_for
 from prompt_library.editing import fork_prompt
@@ -43,11 +45,12 @@ def load():
         version = version_by_number(session=session, prompt_id=prompt.id, number=number)
         favourite = is_favourite(session=session, actor=user, prompt_id=prompt.id)
         card = card_for(session=session, actor=user, prompt=prompt)
-    return prompt, labels, version, favourite, card
+        using = use_cases_using(session, user, LinkKind.PROMPT, prompt.slug, limit=SHOWN + 1)
+    return prompt, labels, version, favourite, card, using
 
 
 try:
-    prompt, labels, version, favourite, card = load()
+    prompt, labels, version, favourite, card, using = load()
 except NotFound as exc:
     st.error(plain_message(exc.message))  # it may name the value from the address bar
     st.page_link(LIBRARY_PAGE, label="Back to the library", icon=":material/library_books:")
@@ -185,6 +188,7 @@ use_tab, messages_tab, versions_tab, tests_tab = st.tabs(["Use", "Messages", "Ve
 with use_tab:
     use_section()
     rating_section()
+    used_by(using, what="prompt")
 with messages_tab:
     sections.messages_section(version)
 with versions_tab:

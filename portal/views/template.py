@@ -13,6 +13,8 @@ from portal.ui import plain, plain_message, untrusted_markdown
 from portal.views import _links as links
 from portal.views._template_form import draw_form, raw_answers
 from portal.views._template_lineage import draw_lineage
+from portal.views._use_case_links import SHOWN, used_by
+from portfolio.links import LinkKind, use_cases_using
 from templates.forks import fork_template, model_options_for, portal_answers, preview_fork, questions_of
 from templates.models import ForkDestination
 from templates.questions import InvalidAnswers
@@ -35,6 +37,7 @@ try:
         model_options = model_options_for(session=session, user=user)
         prefill = portal_answers(session=session, user=user, questions=questions_of(entry),
                                  gateway_url=context.settings.effective_gateway_url)
+        using = use_cases_using(session, user, LinkKind.TEMPLATE, entry.name, limit=SHOWN + 1)
 except NotFound as exc:
     st.title("Solution template")
     st.error(plain_message(exc.message))  # it may name the value from the address bar
@@ -161,3 +164,4 @@ with form_col:
                 "and its lineage.")
 show_preview()
 draw_lineage(context, user, store, entry)
+used_by(using, what="template")

@@ -10,6 +10,7 @@ from portal.ui import plain, plain_message, run_action
 from portal.views import _links as links
 from portal.views import _use_case_assessment as assessment
 from portal.views._use_case_scoring import priority_tab
+from portal.views._use_case_links import linked_assets
 from portfolio.detail import use_case_detail
 from portfolio.graduation import decide_criterion, save_operations
 from portfolio.models import CriterionKind
@@ -61,8 +62,7 @@ with about:
     value = "—" if uc.value_amount is None else (
         f"{uc.value_amount:,.0f} hours saved a year" if uc.value_unit == "hours" else f"{uc.value_amount:,.0f} a year")
     st.markdown(f"**Expected value.** {value}; assumption: {plain(uc.value_assumption or '—')}")
-    st.markdown(f"**Links.** models: {plain(', '.join(uc.models) or '—')}; prompts: "
-                f"{plain(', '.join(uc.prompts) or '—')}; templates: {plain(', '.join(uc.templates) or '—')}")
+    linked_assets(detail.links)
     st.caption(f"Proposed by {plain(detail.proposed_by)}.")
 
 with risk:

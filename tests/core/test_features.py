@@ -122,10 +122,10 @@ def test_tables_and_dependents_are_gathered_from_every_installed_feature() -> No
     names = {module.__name__ for module in TABLE_MODULES}
     assert names == {"portal.core.audit", "portal.core.users", "catalog.models", "metering.models", "sandbox.models",
                      "sandbox.documents.models", "prompt_library.models", "templates.models", "training.models",
-                     "portfolio.models", "portfolio.scoring_models", "portfolio.assessment_models"}
+                     "portfolio.models", "portfolio.links", "portfolio.scoring_models", "portfolio.assessment_models"}
     assert table_modules(WITH_PORTFOLIO) == TABLE_MODULES
     assert [p.__name__ for p in model_dependents(INSTALLED_FEATURES)] == [
-        "usage_dependents", "prompt_dependents", "template_dependents"]
+        "usage_dependents", "prompt_dependents", "template_dependents", "use_case_dependents"]
 
 
 def test_a_page_script_finds_its_declaration() -> None:

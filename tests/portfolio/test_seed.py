@@ -9,6 +9,7 @@ from portal.core.audit import AuditEvent
 from portal.core.db import make_engine
 from portal.core.users import User
 from portfolio.detail import use_case_detail
+from portfolio.links import UseCaseLink, linked
 from portfolio.models import MoveState, Stage, StageMove, UseCase
 
 
@@ -72,3 +73,14 @@ def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_
         assert session.exec(select(UseCase.stage).where(UseCase.title == "Campaign briefs")).one() == "pilot"
     assert main(["portfolio", "advance"]) == 0
     assert capsys.readouterr().out.startswith("Portfolio: 0 tier-1 use case(s) moved")
+
+
+def test_the_seed_portfolio_links_its_use_cases_to_seed_models_prompts_templates_and_courses(isolated_portal) -> None:
+    assert main(["seed"]) == 0
+    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    with Session(engine) as session:
+        kinds = set(session.exec(select(UseCaseLink.kind)).all())
+        contract = session.exec(select(UseCase).where(UseCase.title == "Contract clause review")).one()
+        courses = linked(session, contract.id, "course")
+    assert kinds == {"model", "prompt", "template", "course"}
+    assert courses == ["rag-from-template", "responsible-ai"]

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from catalog.models import RiskTier
 from portal.core.audit import AuditEvent
 from portal.core.errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
+from portfolio.links import linked
 from portfolio.models import UseCase
 from portfolio.service import UseCaseForm, get_use_case, save_use_case, set_tier, timeline
 from tests.portfolio.conftest import complete_form
@@ -74,7 +75,8 @@ def test_links_name_known_models_prompts_and_templates(session, make_user, make_
     model = make_model(name="meta-llama/Llama-3.1-8B-Instruct")
     use_case = save_use_case(session=session, actor=owner, submit=True, form=complete_form(
         owner, models=[model.name, model.name], templates=["rag-chatbot"]))
-    assert (use_case.models, use_case.templates) == ([model.name], ["rag-chatbot"])
+    assert (linked(session, use_case.id, "model"), linked(session, use_case.id, "template")) == (
+        [model.name], ["rag-chatbot"])
 
 
 def test_an_edit_started_from_an_old_revision_is_refused_and_changes_nothing(session, make_user,
