@@ -34,14 +34,19 @@ POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
 @pytest.fixture(autouse=True)
 def isolated_portal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test runs in its own folder, with no PORTAL_* setting leaking in from the machine."""
+    return portal_in(tmp_path, monkeypatch)
+
+
+def portal_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the portal's settings at `folder` (database, log, vectors under var/) and work there."""
     for name in list(os.environ):
         if name.startswith("PORTAL_") and name != POSTGRES_URL_VARIABLE:
             monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'portal.db'}")
-    monkeypatch.setenv("PORTAL_LOG_FILE", str(tmp_path / "var" / "portal.log"))
-    monkeypatch.setenv("PORTAL_CHROMA_PATH", str(tmp_path / "var" / "chroma"))
-    return tmp_path
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{folder / 'var' / 'portal.db'}")
+    monkeypatch.setenv("PORTAL_LOG_FILE", str(folder / "var" / "portal.log"))
+    monkeypatch.setenv("PORTAL_CHROMA_PATH", str(folder / "var" / "chroma"))
+    return folder
 
 
 def postgres_server_url() -> str:

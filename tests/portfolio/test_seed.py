@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import shutil
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
 from sqlmodel import Session, select
 
 from portal.cli import main
@@ -11,14 +18,34 @@ from portal.core.users import User
 from portfolio.detail import use_case_detail
 from portfolio.links import UseCaseLink, linked
 from portfolio.models import MoveState, Stage, StageMove, UseCase
+from tests.conftest import portal_in
 
 
-def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(isolated_portal, capsys) -> None:
-    assert main(["seed"]) == 0
-    assert "portfolio: 20 use case(s) created" in capsys.readouterr().out
+@dataclass(frozen=True)
+class Seeded:
+    folder: Path
+    output: str  # what the first `coe-portal seed` printed
+
+    def engine(self):
+        return make_engine(f"sqlite:///{self.folder / 'var' / 'portal.db'}")
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """One `coe-portal seed` for the module (the slowest step here): tests read it, or copy it to change it."""
+    folder = tmp_path_factory.mktemp("seeded")
+    with pytest.MonkeyPatch.context() as monkeypatch, redirect_stdout(io.StringIO()) as output:
+        portal_in(folder, monkeypatch)
+        assert main(["seed"]) == 0
+    return Seeded(folder=folder, output=output.getvalue())
+
+
+def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(seeded, monkeypatch, capsys) -> None:
+    assert "portfolio: 20 use case(s) created" in seeded.output
+    portal_in(seeded.folder, monkeypatch)
     assert main(["seed"]) == 0
     assert "portfolio: 0 use case(s) created" in capsys.readouterr().out
-    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    engine = seeded.engine()
     with Session(engine) as session:
         use_cases = session.exec(select(UseCase)).all()
         waiting = session.exec(select(StageMove).where(StageMove.state == MoveState.PENDING.value)).all()
@@ -35,9 +62,8 @@ def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(isol
                           for e in signed)
 
 
-def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(isolated_portal) -> None:
-    assert main(["seed"]) == 0
-    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(seeded) -> None:
+    engine = seeded.engine()
     with Session(engine) as session:
         reviewer = session.exec(select(User).where(User.email == "ravi.reviewer@example.com")).one()
         shown = [c for u in session.exec(select(UseCase)).all()
@@ -52,10 +78,13 @@ def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(isolate
 
 
 def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_moves_ready_tier1(
-        isolated_portal, capsys) -> None:
+        seeded, isolated_portal, capsys) -> None:
     from portfolio.assessment_models import RiskAssessment
 
-    assert main(["seed"]) == 0
+    (isolated_portal / "var").mkdir()
+    for name in ("portal.db", "portal.db-wal"):  # a copy: this test moves a use case on
+        if (seeded.folder / "var" / name).exists():
+            shutil.copyfile(seeded.folder / "var" / name, isolated_portal / "var" / name)
     engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
     with Session(engine) as session:
         status = {title: status for title, status in session.exec(
@@ -75,9 +104,8 @@ def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_
     assert capsys.readouterr().out.startswith("Portfolio: 0 tier-1 use case(s) moved")
 
 
-def test_the_seed_portfolio_links_its_use_cases_to_seed_models_prompts_templates_and_courses(isolated_portal) -> None:
-    assert main(["seed"]) == 0
-    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+def test_the_seed_portfolio_links_its_use_cases_to_seed_models_prompts_templates_and_courses(seeded) -> None:
+    engine = seeded.engine()
     with Session(engine) as session:
         kinds = set(session.exec(select(UseCaseLink.kind)).all())
         contract = session.exec(select(UseCase).where(UseCase.title == "Contract clause review")).one()
