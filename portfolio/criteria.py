@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import String, cast, func, literal, or_
 from sqlmodel import Session, col, select
 
-from catalog.models import CatalogModel, ModelStatus
+from catalog.models import CatalogModel, DataClassification, ModelStatus
 from portal.core.audit import utcnow
 from portal.core.db import LIKE_ESCAPE
 from portal.core.users import User
@@ -172,20 +172,38 @@ def _decisions(session: Session, use_case_id: int, to_stage: str) -> dict[str, t
 
 
 def _models_cleared(session: Session, use_case: UseCase) -> str | None:
-    """Why a linked model is missing, not approved (or restricted) or not cleared for the use case's data, or None."""
+    """Why a linked model is missing, not approved, restricted to other teams or not cleared for the data, or None."""
     level = use_case.classification
     rows = session.exec(
-        select(UseCaseLink.ref, CatalogModel.status, CatalogModel.max_classification)
+        select(UseCaseLink.ref, CatalogModel.status, CatalogModel.max_classification, CatalogModel.restricted_teams,
+               CatalogModel.restricted_departments)
         .join(CatalogModel, col(CatalogModel.name) == UseCaseLink.ref, isouter=True)
         .where(UseCaseLink.use_case_id == use_case.id, UseCaseLink.kind == LinkKind.MODEL.value,
                or_(col(CatalogModel.id).is_(None), col(CatalogModel.status).not_in(CLEARED_STATUSES),
-                   col(CatalogModel.max_classification) < (level or 0)))
+                   col(CatalogModel.max_classification) < (level or 0),
+                   CatalogModel.status == ModelStatus.RESTRICTED.value))
         .order_by(col(UseCaseLink.id))).all()
-    problems = [f"{name} is not in the catalog" if status is None else
-                f"{name} is {ModelStatus(status).label}" if ModelStatus(status) not in CLEARED_STATUSES else
-                f"{name} is cleared only up to {cleared.label} data, not {level.label}"
-                for name, status, cleared in rows]
+    problems = [problem for name, status, cleared, teams, departments in rows
+                if (problem := _model_problem(use_case, name, status, cleared, teams or [], departments or []))]
     return "; ".join(problems) or None
+
+
+def _model_problem(use_case: UseCase, name: str, status: str | None, cleared: DataClassification | None,
+                   teams: list[str], departments: list[str]) -> str | None:
+    """What keeps one linked model from the use case (the rows are the few it links), or None."""
+    level = use_case.classification
+    if status is None:
+        return f"{name} is not in the catalog"
+    if ModelStatus(status) not in CLEARED_STATUSES:
+        return f"{name} is {ModelStatus(status).label}"
+    if cleared is not None and level is not None and cleared < level:
+        return f"{name} is cleared only up to {DataClassification(cleared).label} data, not {level.label}"
+    # A restricted model serves only its teams and departments: the use case's owning team must be one of them.
+    if ModelStatus(status) == ModelStatus.RESTRICTED and use_case.team not in teams \
+            and use_case.department not in departments:
+        allowed = ", ".join([*teams, *departments]) or "nobody"
+        return f"{name} is restricted to {allowed}, not to {use_case.team or use_case.department or 'this use case'}"
+    return None
 
 
 def _prompts_tested(session: Session, use_case: UseCase) -> str | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,6 +50,32 @@ def portal_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PORTAL_LOG_FILE", str(folder / "var" / "portal.log"))
     monkeypatch.setenv("PORTAL_CHROMA_PATH", str(folder / "var" / "chroma"))
     return folder
+
+
+@dataclass(frozen=True)
+class SeededPortal:
+    folder: Path  # its var/ holds the database and vector store `coe-portal seed` made
+    output: str  # what that seed printed
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> SeededPortal:
+    """`coe-portal seed` once per worker (about 13 s each time): tests that start from the demo data copy it."""
+    from portal.cli import main
+
+    folder = tmp_path_factory.mktemp("seeded")
+    with pytest.MonkeyPatch.context() as monkeypatch, redirect_stdout(io.StringIO()) as output:
+        portal_in(folder, monkeypatch)
+        assert main(["seed"]) == 0
+    return SeededPortal(folder=folder, output=output.getvalue())
+
+
+@pytest.fixture
+def seeded(isolated_portal: Path, seeded_template: SeededPortal) -> Path:
+    """This test's portal folder starts as `coe-portal seed` leaves it: a copy of the demo database and vectors."""
+    shutil.copytree(seeded_template.folder / "var", isolated_portal / "var", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("portal.log"))
+    return isolated_portal
 
 
 def postgres_server_url() -> str:

@@ -29,8 +29,7 @@ def stored(isolated_portal) -> Session:
     return Session(make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}"))
 
 
-def test_sync_then_probe(isolated_portal, served_gateway, capsys) -> None:
-    assert main(["seed"]) == 0
+def test_sync_then_probe(seeded, isolated_portal, served_gateway, capsys) -> None:
     assert main(["catalog", "sync"]) == 0
     out = capsys.readouterr().out
     assert "Served: smollm2-135m-instruct" in out
@@ -43,31 +42,27 @@ def test_sync_then_probe(isolated_portal, served_gateway, capsys) -> None:
         assert probe.success and probe.time_to_first_token_s is not None
 
 
-def test_probe_exits_nonzero_when_a_model_fails(isolated_portal, served_gateway, capsys) -> None:
-    main(["seed"])
+def test_probe_exits_nonzero_when_a_model_fails(seeded, isolated_portal, served_gateway, capsys) -> None:
     main(["catalog", "sync"])
     served_gateway.fail_always("500")
     assert main(["catalog", "probe"]) == 1
     assert "smollm2-135m-instruct: FAILED: The AI gateway" in capsys.readouterr().out
 
 
-def test_sync_with_the_gateway_down_says_so(isolated_portal, monkeypatch, capsys) -> None:
+def test_sync_with_the_gateway_down_says_so(seeded, isolated_portal, monkeypatch, capsys) -> None:
     monkeypatch.setenv("PORTAL_GATEWAY_URL", "http://127.0.0.1:9/v1")
-    main(["seed"])
     assert main(["catalog", "sync"]) == 2
     assert "No answer from the AI gateway at http://127.0.0.1:9/v1" in capsys.readouterr().err
 
 
-def test_export_then_import_round_trips(isolated_portal, capsys) -> None:
-    main(["seed"])
+def test_export_then_import_round_trips(seeded, isolated_portal, capsys) -> None:
     exported = isolated_portal / "catalog.yaml"
     assert main(["catalog", "export", str(exported)]) == 0
     assert main(["catalog", "import", str(exported)]) == 0
     assert "0 created, 0 updated, 13 unchanged" in capsys.readouterr().out
 
 
-def test_a_bad_file_imports_nothing(isolated_portal, capsys) -> None:
-    main(["seed"])
+def test_a_bad_file_imports_nothing(seeded, isolated_portal, capsys) -> None:
     bad = isolated_portal / "bad.yaml"
     bad.write_text("models:\n  - name: new-model\n    display_name: New\n  - name: broken\n    risk_tier: 9\n")
     assert main(["catalog", "import", str(bad)]) == 2
@@ -82,8 +77,8 @@ def actors_of(isolated_portal, action: str) -> set[tuple[str, int | None]]:
         return {(e.actor_email, e.actor_id) for e in session.exec(select(AuditEvent).where(AuditEvent.action == action))}
 
 
-def test_the_commands_are_audited_under_their_system_principals(isolated_portal, served_gateway, capsys) -> None:
-    assert main(["seed"]) == 0
+def test_the_commands_are_audited_under_their_system_principals(seeded, isolated_portal, served_gateway,
+                                                                capsys) -> None:
     assert main(["catalog", "sync"]) == 0
     assert main(["catalog", "probe"]) == 0
     new_course = isolated_portal / "courses"
@@ -97,15 +92,15 @@ def test_the_commands_are_audited_under_their_system_principals(isolated_portal,
     assert actors_of(isolated_portal, "training.synced") == {("system:seed", None), ("system:cli", None)}
 
 
-def test_the_start_up_sync_is_audited_under_the_scheduler(isolated_portal, served_gateway, capsys) -> None:
-    main(["seed"])
+def test_the_start_up_sync_is_audited_under_the_scheduler(seeded, isolated_portal, served_gateway,
+                                                         capsys) -> None:
     _sync_catalog_on_start(load_settings())
     assert "Catalog synced with the gateway: 1 served" in capsys.readouterr().out
     assert actors_of(isolated_portal, "catalog.synced") == {("system:scheduler", None)}
 
 
-def test_an_import_creates_proposed_cards_and_says_what_it_did_not_apply(isolated_portal, capsys) -> None:
-    main(["seed"])
+def test_an_import_creates_proposed_cards_and_says_what_it_did_not_apply(seeded, isolated_portal,
+                                                                        capsys) -> None:
     capsys.readouterr()
     changes = isolated_portal / "changes.yaml"
     changes.write_text("models:\n  - name: new-model\n    status: approved\n"
@@ -123,10 +118,10 @@ def test_an_import_creates_proposed_cards_and_says_what_it_did_not_apply(isolate
     assert actors_of(isolated_portal, "catalog.imported") == {("system:seed", None), ("system:cli", None)}
 
 
-def test_a_cli_probe_is_metered_and_paid_for_by_system_probe(isolated_portal, served_gateway, capsys) -> None:
+def test_a_cli_probe_is_metered_and_paid_for_by_system_probe(seeded, isolated_portal, served_gateway,
+                                                             capsys) -> None:
     from metering.models import UsageEvent
 
-    main(["seed"])
     main(["catalog", "sync"])
     assert main(["catalog", "probe"]) == 0
     with stored(isolated_portal) as session:

@@ -28,8 +28,7 @@ def demo_users(isolated_portal):
     engine.dispose()
 
 
-def test_the_seed_portfolio_round_trips_without_a_change(isolated_portal, capsys) -> None:
-    assert main(["seed"]) == 0
+def test_the_seed_portfolio_round_trips_without_a_change(seeded, isolated_portal, capsys) -> None:
     exported = isolated_portal / "portfolio.yaml"
     assert main(["portfolio", "export", "--output", str(exported), "--as", ADMIN]) == 0
     with stored(isolated_portal) as session:

@@ -64,6 +64,31 @@ def test_a_model_not_approved_or_not_cleared_for_the_data_blocks_the_move(sessio
     assert use_case.stage == "pilot"
 
 
+def test_a_restricted_model_is_cleared_only_for_a_use_case_of_its_teams_or_departments(
+        session, make_user, make_model, make_use_case) -> None:
+    model = make_model(ModelStatus.RESTRICTED, name="acme/treasury-only", restricted_teams=["Treasury"],
+                       restricted_departments=["Finance"])
+    owner = make_user("contributor")
+    cases = {where: make_use_case(1, owner=owner, models=[model.name], team=team, department=department,
+                                  title=f"Cash forecast ({where})")
+             for where, team, department in (("elsewhere", "Data Platform", "Engineering"),
+                                             ("team", "Treasury", "Engineering"), ("department", "AP", "Finance"))}
+    for use_case in cases.values():
+        request_move(session=session, actor=owner, use_case_id=use_case.id, to_stage=Stage.ASSESSMENT,
+                     base_revision=use_case.revision)
+    session.commit()
+    state = _state(session, cases["elsewhere"], "pilot", "models-cleared")
+    assert (state.state, state.detail) == (
+        "not met", "acme/treasury-only is restricted to Treasury, Finance, not to Data Platform")
+    assert [_state(session, cases[w], "pilot", "models-cleared").state for w in ("team", "department")] == [
+        "met", "met"]
+    with pytest.raises(InvalidInput, match="acme/treasury-only is restricted to Treasury, Finance"):
+        request_move(session=session, actor=owner, use_case_id=cases["elsewhere"].id, to_stage=Stage.PILOT,
+                     base_revision=cases["elsewhere"].revision)
+    session.rollback()
+    assert session.get(type(cases["elsewhere"]), cases["elsewhere"].id).stage == "assessment"
+
+
 @pytest.fixture
 def run_context(fake_gateway, session):
     client = GatewayClient(base_url=fake_gateway.url)

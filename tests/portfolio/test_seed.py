@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import shutil
-from contextlib import redirect_stdout
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
 from sqlmodel import Session, select
 
 from portal.cli import main
@@ -18,34 +11,19 @@ from portal.core.users import User
 from portfolio.detail import use_case_detail
 from portfolio.links import UseCaseLink, linked
 from portfolio.models import MoveState, Stage, StageMove, UseCase
-from tests.conftest import portal_in
+from tests.conftest import SeededPortal
 
 
-@dataclass(frozen=True)
-class Seeded:
-    folder: Path
-    output: str  # what the first `coe-portal seed` printed
-
-    def engine(self):
-        return make_engine(f"sqlite:///{self.folder / 'var' / 'portal.db'}")
+def engine_of(seeded: SeededPortal):
+    return make_engine(f"sqlite:///{seeded.folder / 'var' / 'portal.db'}")
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    """One `coe-portal seed` for the module (the slowest step here): tests read it, or copy it to change it."""
-    folder = tmp_path_factory.mktemp("seeded")
-    with pytest.MonkeyPatch.context() as monkeypatch, redirect_stdout(io.StringIO()) as output:
-        portal_in(folder, monkeypatch)
-        assert main(["seed"]) == 0
-    return Seeded(folder=folder, output=output.getvalue())
-
-
-def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(seeded, monkeypatch, capsys) -> None:
-    assert "portfolio: 20 use case(s) created" in seeded.output
-    portal_in(seeded.folder, monkeypatch)
-    assert main(["seed"]) == 0
+def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(seeded_template, seeded,
+                                                                            capsys) -> None:
+    assert "portfolio: 20 use case(s) created" in seeded_template.output
+    assert main(["seed"]) == 0  # again, on this test's copy
     assert "portfolio: 0 use case(s) created" in capsys.readouterr().out
-    engine = seeded.engine()
+    engine = make_engine(f"sqlite:///{seeded / 'var' / 'portal.db'}")
     with Session(engine) as session:
         use_cases = session.exec(select(UseCase)).all()
         waiting = session.exec(select(StageMove).where(StageMove.state == MoveState.PENDING.value)).all()
@@ -62,8 +40,8 @@ def test_the_seed_portfolio_covers_every_stage_tier_and_several_departments(seed
                           for e in signed)
 
 
-def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(seeded) -> None:
-    engine = seeded.engine()
+def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(seeded_template) -> None:
+    engine = engine_of(seeded_template)
     with Session(engine) as session:
         reviewer = session.exec(select(User).where(User.email == "ravi.reviewer@example.com")).one()
         shown = [c for u in session.exec(select(UseCase)).all()
@@ -78,14 +56,10 @@ def test_the_seed_portfolio_shows_criteria_in_every_state_from_real_data(seeded)
 
 
 def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_moves_ready_tier1(
-        seeded, isolated_portal, capsys) -> None:
+        seeded, capsys) -> None:
     from portfolio.assessment_models import RiskAssessment
 
-    (isolated_portal / "var").mkdir()
-    for name in ("portal.db", "portal.db-wal"):  # a copy: this test moves a use case on
-        if (seeded.folder / "var" / name).exists():
-            shutil.copyfile(seeded.folder / "var" / name, isolated_portal / "var" / name)
-    engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")
+    engine = make_engine(f"sqlite:///{seeded / 'var' / 'portal.db'}")  # a copy: this test moves a use case on
     with Session(engine) as session:
         status = {title: status for title, status in session.exec(
             select(UseCase.title, RiskAssessment.status).join(RiskAssessment,
@@ -104,8 +78,9 @@ def test_the_seed_shows_an_accepted_and_a_waiting_risk_assessment_and_the_sweep_
     assert capsys.readouterr().out.startswith("Portfolio: 0 tier-1 use case(s) moved")
 
 
-def test_the_seed_portfolio_links_its_use_cases_to_seed_models_prompts_templates_and_courses(seeded) -> None:
-    engine = seeded.engine()
+def test_the_seed_portfolio_links_its_use_cases_to_seed_models_prompts_templates_and_courses(
+        seeded_template) -> None:
+    engine = engine_of(seeded_template)
     with Session(engine) as session:
         kinds = set(session.exec(select(UseCaseLink.kind)).all())
         contract = session.exec(select(UseCase).where(UseCase.title == "Contract clause review")).one()

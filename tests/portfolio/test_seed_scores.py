@@ -14,9 +14,9 @@ from portfolio.scoring_models import UseCaseScore
 from portfolio.seed import REVIEWER
 
 
-def test_the_seed_scores_two_thirds_of_the_portfolio_and_ranks_some(isolated_portal, capsys) -> None:
-    assert main(["seed"]) == 0
-    assert "portfolio scores: 14 use case(s) scored, 5 ranked" in capsys.readouterr().out
+def test_the_seed_scores_two_thirds_of_the_portfolio_and_ranks_some(seeded_template, seeded, isolated_portal,
+                                                                     capsys) -> None:
+    assert "portfolio scores: 14 use case(s) scored, 5 ranked" in seeded_template.output
     assert main(["seed"]) == 0
     assert "portfolio scores: 0 use case(s) scored, 0 ranked" in capsys.readouterr().out
     engine = make_engine(f"sqlite:///{isolated_portal / 'var' / 'portal.db'}")

@@ -9,9 +9,8 @@ from portal.core.db import make_engine
 from prompt_library.models import Prompt, PromptVersion
 
 
-def test_export_import_langchain_json_and_reindex(isolated_portal, capsys, monkeypatch) -> None:
+def test_export_import_langchain_json_and_reindex(seeded, isolated_portal, capsys, monkeypatch) -> None:
     monkeypatch.setenv("PORTAL_EMBEDDING_SOURCE", "local")
-    assert main(["seed"]) == 0
     folder = isolated_portal / "out"
     assert main(["prompts", "export", str(folder)]) == 0
     assert "Exported 33 prompt(s)" in capsys.readouterr().out
@@ -30,8 +29,7 @@ def test_export_import_langchain_json_and_reindex(isolated_portal, capsys, monke
     assert "Prompt index rebuilt: 33 prompt(s) embedded." in capsys.readouterr().out
 
 
-def test_a_broken_langchain_file_is_refused(isolated_portal, capsys) -> None:
-    assert main(["seed"]) == 0
+def test_a_broken_langchain_file_is_refused(seeded, isolated_portal, capsys) -> None:
     bad = isolated_portal / "bad.json"
     bad.write_text('{"lc": 1, "type": "constructor", "id": ["os", "system"], "kwargs": {}}')
     assert main(["prompts", "import", str(bad)]) == 2

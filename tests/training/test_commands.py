@@ -15,12 +15,11 @@ def versions(isolated_portal) -> int:
         return session.exec(select(func.count()).select_from(CourseVersion)).one()
 
 
-def test_seed_loads_the_courses_and_sync_is_idempotent(isolated_portal, capsys) -> None:
-    assert main(["seed"]) == 0
-    assert "training: 4 new course(s), 0 new version(s), 0 unchanged" in capsys.readouterr().out
+def test_seed_loads_the_courses_and_sync_is_idempotent(seeded_template, seeded, capsys) -> None:
+    assert "training: 4 new course(s), 0 new version(s), 0 unchanged" in seeded_template.output
     assert main(["training", "sync"]) == 0
     assert "0 new course(s), 0 new version(s), 4 unchanged" in capsys.readouterr().out
-    assert versions(isolated_portal) == 4
+    assert versions(seeded) == 4
 
 
 def test_a_malformed_course_folder_stops_the_command(isolated_portal, courses_dir, capsys) -> None:
