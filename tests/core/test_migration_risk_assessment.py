@@ -1,22 +1,14 @@
-"""Migration 0023: existing use cases gain a risk-assessment table (one per use case), and it goes back cleanly."""
+"""Migration 0025: existing use cases gain a risk-assessment table (one per use case), and it goes back cleanly."""
 
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import MetaData, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core.db import make_engine
-from portal.core.migrations import alembic_config, upgrade_to_head
-from tests.core.test_migration_prompt_version_card import insert, upgrade_to
-
-
-def downgrade_to(engine, revision: str) -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+from portal.core.migrations import upgrade_to_head
+from tests.core.migration_steps import downgrade_to, insert, upgrade_to
 
 
 def test_use_cases_from_0022_get_one_assessment_each_and_a_downgrade_drops_the_table(empty_database_url) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import MetaData, inspect, select
 
 from portal.core.db import make_engine
 from portal.core.migrations import upgrade_to_head
-from tests.core.test_migration_prompt_version_card import insert, upgrade_to
+from tests.core.migration_steps import insert, upgrade_to
 
 
 def test_existing_use_cases_get_unique_keys_from_their_titles(empty_database_url: str) -> None:

@@ -1,20 +1,11 @@
-"""Migration 0023: a use case's JSON lists of models, prompts and templates become rows of use_case_link, and back."""
+"""Migration 0026: a use case's JSON lists of models, prompts and templates become rows of use_case_link, and back."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import MetaData, inspect, select
 
 from portal.core.db import make_engine
-from portal.core.migrations import alembic_config
-from tests.core.test_migration_prompt_version_card import insert, upgrade_to
-
-
-def downgrade_to(engine, revision: str) -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+from tests.core.migration_steps import downgrade_to, insert, upgrade_to
 
 
 def test_the_lists_move_into_the_link_table_and_back(empty_database_url: str) -> None:

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import MetaData, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.core.db import make_engine
-from portal.core.migrations import alembic_config
-from tests.core.test_migration_prompt_version_card import insert, upgrade_to
-
-
-def downgrade_to(engine, revision: str) -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+from tests.core.migration_steps import downgrade_to, insert, upgrade_to
 
 
 def test_scores_and_priorities_arrive_beside_existing_use_cases_and_go_without_them(empty_database_url) -> None:
