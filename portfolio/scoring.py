@@ -7,7 +7,7 @@ The owner never scores or ranks their own use case.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -87,11 +87,8 @@ def score_use_case(*, session: Session, actor: User, use_case_id: int, value: in
                  if not MIN_REASON <= len(reason) <= MAX_SCORE_REASON]
     if problems:
         raise InvalidInput("Cannot save the score: " + "; ".join(problems) + ". Nothing was saved.")
-    latest = _latest(session, UseCaseScore, use_case.id)
-    if latest is not None and latest.version != seen_version:
-        who = session.get(User, latest.by_id)
-        raise _changed(seen_version, latest.version, f"{who.email if who else 'Another reviewer'} scored this use "
-                       f"case (value {latest.value}, feasibility {latest.feasibility}) after your page showed it")
+    latest = _unchanged_since(session, UseCaseScore, use_case.id, seen_version, lambda who, row: (
+        f"{who} scored this use case (value {row.value}, feasibility {row.feasibility}) after your page showed it"))
     score = UseCaseScore(use_case_id=use_case.id, version=seen_version + 1, value=value, feasibility=feasibility,
                          value_reason=reasons["value"], feasibility_reason=reasons["feasibility"], by_id=actor.id)
     _insert_next(session, score, seen_version, "Another reviewer scored this use case at the same moment")
@@ -115,11 +112,8 @@ def decide_priority(*, session: Session, actor: User, use_case_id: int, priority
         problems.append(f"say why in the decision note ({MIN_REASON} to {MAX_LONG} characters, not {len(note)})")
     if problems:
         raise InvalidInput("Cannot record the priority: " + "; ".join(problems) + ". Nothing was saved.")
-    latest = _latest(session, PriorityDecision, use_case.id)
-    if latest is not None and latest.version != seen_version:
-        who = session.get(User, latest.by_id)
-        raise _changed(seen_version, latest.version, f"{who.email if who else 'Another reviewer'} set this use "
-                       f"case's priority ({_rank(latest.priority)}) after your page showed it")
+    latest = _unchanged_since(session, PriorityDecision, use_case.id, seen_version, lambda who, row: (
+        f"{who} set this use case's priority ({_rank(row.priority)}) after your page showed it"))
     before = None if latest is None else latest.priority
     if latest is not None and priority == before:
         raise InvalidInput(f"The use case already has {_rank(priority)}; nothing was changed.")
@@ -143,6 +137,16 @@ def _changed(seen: int, latest: int, what: str) -> ChangedMeanwhile:
 def _latest(session: Session, table: type[Row], use_case_id: int) -> Row | None:
     return session.exec(select(table).where(table.use_case_id == use_case_id)  # type: ignore[arg-type]
                         .order_by(col(table.version).desc()).limit(1)).first()
+
+
+def _unchanged_since(session: Session, table: type[Row], use_case_id: int, seen_version: int,
+                     told: Callable[[str, Row], str]) -> Row | None:
+    """The latest row, unless someone added one after the version the reviewer saw: then say who and what."""
+    latest = _latest(session, table, use_case_id)
+    if latest is not None and latest.version != seen_version:
+        who = session.get(User, latest.by_id)
+        raise _changed(seen_version, latest.version, told(who.email if who else "Another reviewer", latest))
+    return latest
 
 
 def _insert_next(session: Session, row: SQLModel, seen_version: int, race: str) -> None:
