@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from uuid import uuid4
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
+
+from portal.core.slugs import first_free
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 MAX_KEY = 80
@@ -26,9 +28,4 @@ def unique_key(session: Session, title: str) -> str:
     """The title's key, numbered (-2, -3, …) past the keys other use cases already hold."""
     from portfolio.models import UseCase
 
-    base = key_of(title)
-    taken = set(session.exec(select(UseCase.key).where(col(UseCase.key).startswith(base))).all())
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}-{n}", n + 1
-    return key
+    return first_free(session, UseCase.key, key_of(title))

@@ -12,6 +12,7 @@ from catalog.models import DataClassification
 from portal.core.audit import record, utcnow
 from portal.core.auth import Permission, require
 from portal.core.errors import InvalidInput, StaleEdit
+from portal.core.slugs import first_free
 from portal.core.users import User
 from prompt_library.card import Card, checked_card, show_to_readers
 from prompt_library.events import PromptCreated, PromptForked, PromptVersionSaved
@@ -67,12 +68,7 @@ def slugify(title: str) -> str:
 
 
 def _unique_slug(session: Session, title: str) -> str:
-    base = slugify(title)
-    taken = set(session.exec(select(Prompt.slug).where(col(Prompt.slug).startswith(base))).all())
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    return first_free(session, Prompt.slug, slugify(title))
 
 
 def draft_text(draft: PromptDraft) -> str:

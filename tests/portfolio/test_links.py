@@ -131,7 +131,8 @@ def test_each_linked_asset_criterion_is_one_query_however_many_links(session, ma
     session.add_all(UseCaseLink(use_case_id=use_case.id, kind="prompt", ref=f"missing-{n}") for n in range(20))
     session.commit()
     statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    def listener(*args) -> None:  # (conn, cursor, statement, ...)
+        statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert _models_cleared(session, use_case) is None

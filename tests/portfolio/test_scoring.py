@@ -188,7 +188,8 @@ def test_standings_read_the_latest_of_many_use_cases_in_one_query(engine, sessio
                     seen_version=0)
     session.commit()
     statements = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731 - the cursor's statement
+    def listen(*args) -> None:  # (conn, cursor, statement, ...)
+        statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listen)
     try:
         found = standings(session=session, actor=reviewer, use_case_ids=[c.id for c in cases])
