@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from catalog import commands as catalog_commands
@@ -22,6 +22,7 @@ from metering.gateway import MeteredGateway
 from metering.probes import metered_probe_call
 from portal.core.db import check_database, make_engine, session_scope
 from portal.core.errors import PortalError
+from portal.core.features import FeatureManifest
 from portal.core.gateway import gateway_for
 from portal.core.settings import Settings, describe_settings
 
@@ -96,7 +97,11 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_model_server(_args: argparse.Namespace, settings: Settings) -> int:
     """Serve the local model in the foreground until interrupted."""
-    from portal.core.model_server import start_local_model_server, stop_local_model_server, wait_until_ready
+    from portal.core.model_server import (
+        start_local_model_server,
+        stop_local_model_server,
+        wait_until_ready,
+    )
 
     process = start_local_model_server(port=settings.local_model_port, model_name=settings.local_model_name)
     try:
@@ -118,15 +123,26 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # A SIGTERM (docker stop, a test's terminate) must unwind through `finally` to stop the model server.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     model_process = _start_local_model(settings) if settings.uses_local_model else None
+    scheduler = scheduler_for(args.features, settings)
     try:
         _sync_catalog_on_start(settings)
+        scheduler.start()
         print(f"CoE Portal at http://{settings.server_address}:{settings.server_port}", flush=True)
         return subprocess.call(_streamlit_command(settings), env=_streamlit_env())
     finally:
+        scheduler.stop()
         if model_process is not None:
             from portal.core.model_server import stop_local_model_server
 
             stop_local_model_server(model_process)
+
+
+def scheduler_for(features: Sequence[FeatureManifest], settings: Settings):
+    """The features' periodic jobs, run in this process beside Streamlit's (which only serves pages)."""
+    from portal.core.scheduler import Scheduler
+
+    jobs = [job for feature in features for job in feature.scheduled_jobs]
+    return Scheduler(jobs, settings=settings, engine=make_engine(settings.database_url))
 
 
 def _sync_catalog_on_start(settings: Settings) -> None:
@@ -168,7 +184,11 @@ def _has_auth_secrets() -> bool:
 
 
 def _start_local_model(settings: Settings) -> subprocess.Popen:
-    from portal.core.model_server import start_local_model_server, stop_local_model_server, wait_until_ready
+    from portal.core.model_server import (
+        start_local_model_server,
+        stop_local_model_server,
+        wait_until_ready,
+    )
 
     print(f"No PORTAL_GATEWAY_URL: starting the local model server on port {settings.local_model_port}…",
           flush=True)

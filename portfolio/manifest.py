@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from portal.core.features import FeatureManifest, PageSpec, SeedStep, Section
+from portal.core.features import (
+    FeatureManifest,
+    PageSpec,
+    ScheduledJob,
+    Section,
+    SeedStep,
+)
 from portal.core.principals import Principal
 from portal.core.settings import Settings
 from portfolio import assessment_models, commands, links, models, scoring_models
@@ -27,6 +33,13 @@ def _seed_scores(*, session: Session, actor: Principal, settings: Settings) -> s
     return f"portfolio scores: {scored} use case(s) scored, {ranked} ranked"
 
 
+def _sweep(*, session: Session, settings: Settings) -> str:
+    """Tier 1's self-service after changes elsewhere (a model approved, a prompt test passing, a course held)."""
+    from portfolio.advance import advance_ready
+
+    return f"{len(advance_ready(session=session))} tier-1 use case(s) moved to pilot"
+
+
 MANIFEST = FeatureManifest(
     name="portfolio",
     sections=(Section(SECTION, order=600),),
@@ -44,4 +57,6 @@ MANIFEST = FeatureManifest(
     audit_events=PORTFOLIO_EVENTS + SCORING_EVENTS,
     seed_steps=(SeedStep("portfolio", _seed_portfolio, after=("demo users", "catalog", "prompts", "courses")),
                 SeedStep("portfolio scores", _seed_scores, after=("portfolio",))),
+    scheduled_jobs=(ScheduledJob("portfolio sweep", _sweep,
+                                 interval_s=lambda settings: settings.portfolio_sweep_interval_s),),
 )

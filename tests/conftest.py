@@ -28,10 +28,22 @@ from portal.core.model_server import (
 )
 from portal.core.users import User
 from portal.tables import metadata
+from tests.failure_tracebacks import failed_portal_tracebacks
 from tests.fake_gateway import FakeGateway
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL_VARIABLE = "PORTAL_TEST_POSTGRES_URL"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Repeat the portals' server-side tracebacks of failed browser tests after the run's last line, where a CI log
+    cut in the middle still shows them."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    found = failed_portal_tracebacks(reporter.stats.get("failed", [])) if reporter is not None else []
+    if found:
+        reporter.section("tracebacks the portals under test logged")
+        for nodeid, block in found:
+            reporter.write_line(f"{nodeid}:\n{block}")
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,8 @@ DependentsProvider = Callable[..., list[Any]]
 UnmanagedSchemaObject = Callable[[str, str | None], bool]
 # `seeder(*, session, actor, settings) -> str`: adds a feature's demo data as `actor`; returns what it did, in a line.
 Seeder = Callable[..., str]
+# `task(*, session, settings) -> str`: one run of a periodic job, in a transaction; returns what it did, in a line.
+PeriodicTask = Callable[..., str]
 USAGE_SOURCE_MAX_LENGTH = 40  # usage_event.source's column width
 
 
@@ -80,6 +82,15 @@ class SeedStep:
 
 
 @dataclass(frozen=True)
+class ScheduledJob:
+    """A task `coe-portal run` repeats while the portal serves; `interval_s(settings)` of 0 switches it off."""
+
+    name: str
+    run: PeriodicTask
+    interval_s: Callable[[Any], float]
+
+
+@dataclass(frozen=True)
 class UsageSource:
     """What a gateway call was made for: stored on its usage event as `value`, shown in reports as `label`."""
 
@@ -105,6 +116,7 @@ class FeatureManifest:
     audit_events: tuple[type[Event], ...] = ()  # every event type the feature records, for the log's filters
     usage_sources: tuple[UsageSource, ...] = ()  # what its gateway calls are made for, for the usage reports
     seed_steps: tuple[SeedStep, ...] = ()  # its demo data, for `coe-portal seed`
+    scheduled_jobs: tuple[ScheduledJob, ...] = ()  # what `coe-portal run` repeats while the portal serves
 
 
 class ManifestError(ValueError):

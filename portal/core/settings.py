@@ -181,6 +181,10 @@ class Settings(BaseSettings):
         0.5, ge=0, le=1, description="Share (0-1) of a use case's owning team, the owner included, who must hold "
         "the courses a courses_held graduation criterion requires (portfolio/criteria.yaml); the owner always must.",
     )
+    portfolio_sweep_interval_s: float = Field(
+        300.0, ge=0, description="Seconds between the sweeps `coe-portal run` makes for tier-1 use cases in "
+        "assessment whose pilot criteria are all met (they move to pilot as system:portfolio); 0 = no sweep.",
+    )
     training_lab_max_prompt_chars: int = Field(
         4000, ge=100, le=100_000, description="Longest prompt a learner may run in a training lab, in characters."
     )

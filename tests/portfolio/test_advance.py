@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlmodel import select
 
 from catalog.lifecycle import TransitionRequest
@@ -90,3 +92,34 @@ def test_tier2_and_tier3_never_move_on_their_own(session, make_user, make_use_ca
     assert advance_ready(session=session) == []
     session.commit()
     assert (_stage(session, tier2), _stage(session, tier3)) == ("assessment", "assessment")
+
+
+def test_the_running_portal_sweeps_on_its_own_after_a_change_elsewhere(engine, session, make_user, make_model,
+                                                                         make_use_case) -> None:
+    from portal.core.scheduler import Scheduler
+    from portal.core.settings import Settings
+    from portfolio.manifest import MANIFEST
+
+    model = make_model(ModelStatus.UNDER_REVIEW, name="acme/awaited-model")
+    use_case, owner = _in_assessment(session, make_user, make_use_case, 1, models=[model.name])
+    save_operations(session=session, actor=owner, use_case_id=use_case.id, on_call_owner="AP rota",
+                    rollback_plan="Manual queue.", monitoring_url="https://grafana.example.com/d/ap",
+                    base_revision=use_case.revision)
+    session.commit()
+    scheduler = Scheduler(MANIFEST.scheduled_jobs, settings=Settings(portfolio_sweep_interval_s=0.05), engine=engine)
+    assert scheduler.jobs == ["portfolio sweep"]
+    scheduler.start()
+    try:
+        # The change elsewhere: the model is approved. Nobody touches the use case or runs a command.
+        transition_model(session=session, actor=make_user("admin"), name=model.name,
+                         request=TransitionRequest(target=ModelStatus.APPROVED, reason="Evaluated for internal use"))
+        session.commit()
+        for _ in range(200):
+            if _stage(session, use_case) == "pilot":
+                break
+            session.close()
+            threading.Event().wait(0.05)
+    finally:
+        scheduler.stop()
+    assert _stage(session, use_case) == "pilot"
+    assert Settings().portfolio_sweep_interval_s == 300  # the default: every five minutes
